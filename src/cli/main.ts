@@ -1,0 +1,54 @@
+#!/usr/bin/env bun
+/**
+ * The `warmsync` command line: dispatches to one module per sub-command. Each sub-command module is
+ * the composition root of its entry point.
+ */
+import type { Command } from './command.ts';
+import { UserError } from './user-error.ts';
+
+const commands: Record<string, () => Promise<Command>> = {};
+
+function topLevelHelp(): string {
+  const names = Object.keys(commands).sort();
+  return [
+    'warmsync: local-first workspace sync for remote development',
+    '',
+    'Usage: warmsync <command> [options]',
+    '',
+    'Commands:',
+    ...names.map((name) => `  ${name}`),
+    '',
+    "Run 'warmsync <command> --help' for the options of one command.",
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(topLevelHelp());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') {
+    const pkg = (await import('../../package.json', { with: { type: 'json' } })).default;
+    console.log(pkg.version);
+    return 0;
+  }
+  const load = commands[name];
+  if (!load) throw new UserError(`unknown command '${name}'; run 'warmsync --help' for the list`, 2);
+  return (await load()).run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UserError) {
+      console.error(`warmsync: ${error.message}`);
+      process.exitCode = error.exitCode;
+      return;
+    }
+    console.error(error);
+    process.exitCode = 1;
+  },
+);
