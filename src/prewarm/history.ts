@@ -53,3 +53,12 @@ export function parseLog(output: string, filter?: PathFilter): CommitChanges[] {
   }
   return commits;
 }
+
+/**
+ * Paths with uncommitted changes in the work tree at `repository` (staged, unstaged or
+ * untracked), `/`-separated and relative to the repository root: "the files changed now".
+ */
+export async function readWorkingChanges(repository: string, filter?: PathFilter): Promise<string[]> {
+  const status = await simpleGit({ baseDir: repository, maxConcurrentProcesses: 1 }).status();
+  return status.files.map((file) => file.path).filter((path) => !filter?.(path));
+}
