@@ -6,7 +6,10 @@
 import type { Command } from './command.ts';
 import { UserError } from './user-error.ts';
 
-const commands: Record<string, () => Promise<Command>> = {};
+const commands: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./serve.ts')).serveCommand,
+  agent: async () => (await import('./agent.ts')).agentCommand,
+};
 
 function topLevelHelp(): string {
   const names = Object.keys(commands).sort();

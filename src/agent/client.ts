@@ -1,0 +1,194 @@
+/**
+ * The agent's side of the protocol: HTTP requests for pushes, catch-up and chunk fetches, and the
+ * live WebSocket. Every reply is validated with the protocol schemas before use.
+ */
+import type { z } from 'zod';
+import { type ChunkFrame, decodeEnvelope, encodeEnvelope } from '../core/frames.ts';
+import {
+  type ChangesResponse,
+  changesResponseSchema,
+  describeZodError,
+  type LiveHeader,
+  liveHeaderSchema,
+  type PushHeader,
+  type PushResponse,
+  pushResponseSchema,
+} from '../core/protocol.ts';
+
+export class HubError extends Error {
+  constructor(
+    message: string,
+    /** HTTP status, or 0 when the hub could not be reached. */
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = 'HubError';
+  }
+}
+
+export interface HubClientOptions {
+  server: string;
+  workspace: string;
+  token?: string;
+  agentId: string;
+  /** Counts bytes crossing the connection, for progress and metrics. */
+  onBytes?: (direction: 'in' | 'out', bytes: number) => void;
+}
+
+export class HubClient {
+  private readonly base: string;
+
+  constructor(private readonly options: HubClientOptions) {
+    this.base = options.server.replace(/\/+$/, '');
+  }
+
+  async push(header: PushHeader, frames: readonly ChunkFrame[]): Promise<PushResponse> {
+    const body = encodeEnvelope(header, frames);
+    return this.request(
+      `/v1/workspaces/${this.options.workspace}/push`,
+      body,
+      'application/octet-stream',
+      pushResponseSchema,
+    );
+  }
+
+  async changes(since: number): Promise<ChangesResponse> {
+    return this.request(
+      `/v1/workspaces/${this.options.workspace}/changes?since=${since}`,
+      undefined,
+      undefined,
+      changesResponseSchema,
+    );
+  }
+
+  async missing(hashes: string[]): Promise<string[]> {
+    const body = JSON.stringify({ hashes });
+    const reply = await this.raw('/v1/chunks/missing', body, 'application/json');
+    const json = (await reply.json()) as { missing?: unknown };
+    if (!Array.isArray(json.missing)) throw new HubError('malformed reply to chunks/missing', reply.status);
+    return json.missing.filter((h): h is string => typeof h === 'string');
+  }
+
+  /** Fetches chunks; the reply's frames are still to be opened and verified by the caller. */
+  async fetchChunks(
+    want: Array<{ hash: string; base?: string }>,
+  ): Promise<{ frames: ChunkFrame[]; missing: string[] }> {
+    const reply = await this.raw('/v1/chunks/fetch', JSON.stringify({ want }), 'application/json');
+    const bytes = new Uint8Array(await reply.arrayBuffer());
+    this.options.onBytes?.('in', bytes.length);
+    const { header, frames } = decodeEnvelope(bytes);
+    const missing = (header as { missing?: unknown }).missing;
+    return { frames, missing: Array.isArray(missing) ? (missing as string[]) : [] };
+  }
+
+  /** Opens the live connection; `onMessage` gets each validated notification with its frames. */
+  live(handlers: {
+    onMessage: (header: LiveHeader, frames: ChunkFrame[]) => void;
+    onClose: (reason: string) => void;
+    onOpen: () => void;
+  }): { send: (message: unknown) => void; close: () => void } {
+    const url = new URL(`${this.base}/v1/workspaces/${this.options.workspace}/live`);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    url.searchParams.set('agent', this.options.agentId);
+    const headers: Record<string, string> = this.options.token
+      ? { authorization: `Bearer ${this.options.token}` }
+      : {};
+    // Bun's WebSocket accepts headers, which keeps the token out of URLs and logs.
+    const socket = new WebSocket(url.toString(), { headers } as unknown as string[]);
+    socket.binaryType = 'arraybuffer';
+    let closed = false;
+    socket.onopen = () => handlers.onOpen();
+    socket.onmessage = (event) => {
+      const data = event.data as ArrayBuffer | string;
+      this.options.onBytes?.('in', typeof data === 'string' ? data.length : data.byteLength);
+      let header: unknown;
+      let frames: ChunkFrame[] = [];
+      try {
+        if (typeof data === 'string') header = JSON.parse(data);
+        else ({ header, frames } = decodeEnvelope(new Uint8Array(data)));
+      } catch {
+        return;
+      }
+      const parsed = liveHeaderSchema.safeParse(header);
+      if (parsed.success) handlers.onMessage(parsed.data, frames);
+    };
+    socket.onclose = (event) => {
+      if (closed) return;
+      closed = true;
+      handlers.onClose(event.reason || `closed (${event.code})`);
+    };
+    socket.onerror = () => {
+      if (closed) return;
+      closed = true;
+      handlers.onClose('connection error');
+      socket.close();
+    };
+    return {
+      send: (message) => {
+        if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+      },
+      close: () => {
+        closed = true;
+        socket.close();
+      },
+    };
+  }
+
+  private async request<T extends z.ZodType>(
+    path: string,
+    body: Uint8Array<ArrayBuffer> | string | undefined,
+    type: string | undefined,
+    schema: T,
+  ): Promise<z.infer<T>> {
+    const reply = await this.raw(path, body, type);
+    const text = await reply.text();
+    this.options.onBytes?.('in', text.length);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new HubError(`hub replied with something that is not JSON to ${path}`, reply.status);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success)
+      throw new HubError(
+        `hub reply to ${path} is malformed: ${describeZodError(parsed.error)}`,
+        reply.status,
+      );
+    return parsed.data;
+  }
+
+  private async raw(
+    path: string,
+    body: Uint8Array<ArrayBuffer> | string | undefined,
+    type: string | undefined,
+  ): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (type) headers['content-type'] = type;
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    if (body !== undefined)
+      this.options.onBytes?.('out', typeof body === 'string' ? body.length : body.length);
+    let reply: Response;
+    try {
+      reply = await fetch(`${this.base}${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers,
+        body,
+      });
+    } catch (error) {
+      throw new HubError(`cannot reach the hub at ${this.base}: ${(error as Error).message}`, 0);
+    }
+    if (!reply.ok) {
+      let message = `${reply.status} ${reply.statusText}`;
+      try {
+        const json = (await reply.json()) as { message?: string };
+        if (json.message) message = `${reply.status}: ${json.message}`;
+      } catch {
+        // The status line is message enough.
+      }
+      if (reply.status === 401) message = 'the hub refused the token (401); pass --token or WARMSYNC_TOKEN';
+      throw new HubError(message, reply.status);
+    }
+    return reply;
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The agent's view of its folder: walking it under the ignore rules, and observing one path.
+ * Everything here uses lstat/readlink: a symbolic link is recorded as a link and never followed.
+ */
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chunkBytes } from '../core/chunk.ts';
+import { DELETED, type EntryContent } from '../core/entry.ts';
+import { fileHashFromChunks } from '../core/hash.ts';
+import { IGNORE_FILE_NAMES, type IgnoreOptions, IgnoreRules } from '../core/ignore.ts';
+import { checkRelativePath, TEMP_FILE_PREFIX } from '../core/paths.ts';
+import type { Problem } from '../core/protocol.ts';
+import type { Limiter } from './limiter.ts';
+import type { BaseRecord, StatStamp } from './state.ts';
+
+export interface Observation {
+  content: EntryContent;
+  stat?: StatStamp;
+  /** The file's bytes, when they were read for this observation (needed to upload chunks). */
+  bytes?: Uint8Array;
+}
+
+/** A stat taken within this window of the file's mtime cannot prove the content unchanged. */
+const RACY_WINDOW_MS = 2000;
+
+export interface LocalTreeOptions {
+  ignore: IgnoreOptions;
+  allowGit: boolean;
+  /** Paths git tracks; never ignored. */
+  tracked: ReadonlySet<string>;
+}
+
+export class LocalTree {
+  rules: IgnoreRules;
+  readonly problems = new Map<string, Problem>();
+
+  constructor(
+    readonly root: string,
+    private readonly limiter: Limiter,
+    private options: LocalTreeOptions,
+  ) {
+    this.rules = new IgnoreRules(new Map(), options.tracked, options.ignore);
+  }
+
+  /** Replaces the set of paths git tracks (read again before each full reconcile). */
+  setTracked(tracked: ReadonlySet<string>): void {
+    this.options = { ...this.options, tracked };
+    this.rules = new IgnoreRules(new Map(), tracked, this.options.ignore);
+  }
+
+  /**
+   * Walks the whole tree. Files whose stat matches their base (and is not racy) reuse the base
+   * content without being read; the rest are read and hashed.
+   */
+  async scan(baseOf: (path: string) => BaseRecord | undefined): Promise<Map<string, Observation>> {
+    const found = new Map<string, Observation>();
+    const rules = new IgnoreRules(new Map(), this.options.tracked, this.options.ignore);
+    const walk = async (folder: string): Promise<void> => {
+      const absolute = folder === '' ? this.root : join(this.root, folder);
+      let names: import('node:fs').Dirent[];
+      try {
+        names = await this.limiter.run(() => readdir(absolute, { withFileTypes: true }));
+      } catch (error) {
+        this.report(folder, 'unreadable', `cannot list folder: ${(error as Error).message}`);
+        return;
+      }
+      const ruleText: string[] = [];
+      for (const ignoreName of IGNORE_FILE_NAMES) {
+        if (!names.some((d) => d.name === ignoreName && d.isFile())) continue;
+        try {
+          ruleText.push(await this.limiter.run(() => readFile(join(absolute, ignoreName), 'utf8')));
+        } catch {
+          // An unreadable ignore file is treated as empty; the file itself is reported when observed.
+        }
+      }
+      if (ruleText.length > 0) rules.setFolderRules(folder, ruleText.join('\n'));
+      const subfolders: string[] = [];
+      await Promise.all(
+        names.map(async (dirent) => {
+          const path = folder === '' ? dirent.name : `${folder}/${dirent.name}`;
+          if (dirent.name.startsWith(TEMP_FILE_PREFIX)) return;
+          const isDir = dirent.isDirectory();
+          if (rules.isIgnored(path, isDir)) return;
+          const check = checkRelativePath(path, { allowGit: this.options.allowGit });
+          if (!check.ok) {
+            this.report(path, `invalid-path:${check.code}`, check.reason);
+            return;
+          }
+          if (isDir) {
+            found.set(path, { content: { kind: 'dir' } });
+            subfolders.push(path);
+            return;
+          }
+          const observation = await this.observe(path, baseOf(path), false);
+          if (observation.content.kind !== 'deleted')
+            found.set(path, { content: observation.content, stat: observation.stat });
+        }),
+      );
+      await Promise.all(subfolders.map(walk));
+    };
+    await walk('');
+    this.rules = rules;
+    return found;
+  }
+
+  /**
+   * Observes one path now. `forceRead` skips the stat cache (used for watcher events, where the
+   * content is known to have been touched). A missing or ignored path observes as deleted.
+   */
+  async observe(path: string, base: BaseRecord | undefined, forceRead: boolean): Promise<Observation> {
+    const absolute = join(this.root, path);
+    return this.limiter.run(async () => {
+      let stats: import('node:fs').Stats;
+      try {
+        stats = await lstat(absolute);
+      } catch {
+        return { content: DELETED };
+      }
+      const stat: StatStamp = {
+        size: stats.size,
+        mtimeMs: stats.mtimeMs,
+        ctimeMs: stats.ctimeMs,
+        ino: stats.ino,
+        mode: stats.mode,
+      };
+      if (stats.isDirectory()) return { content: { kind: 'dir' }, stat };
+      if (stats.isSymbolicLink()) {
+        try {
+          return { content: { kind: 'symlink', target: await readlink(absolute) }, stat };
+        } catch {
+          return { content: DELETED };
+        }
+      }
+      if (!stats.isFile()) {
+        this.report(path, 'unsupported-type', 'only regular files, folders and symbolic links sync');
+        return { content: DELETED };
+      }
+      if (
+        !forceRead &&
+        base?.stat &&
+        base.content.kind === 'file' &&
+        sameStat(base.stat, stat) &&
+        !isRacy(base)
+      ) {
+        return { content: base.content, stat };
+      }
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(await readFile(absolute));
+      } catch (error) {
+        this.report(path, 'unreadable', `cannot read: ${(error as Error).message}`);
+        return base ? { content: base.content, stat: base.stat } : { content: DELETED };
+      }
+      this.problems.delete(path);
+      return { content: fileContent(bytes, (stats.mode & 0o111) !== 0), stat, bytes };
+    });
+  }
+
+  private report(path: string, code: string, message: string): void {
+    this.problems.set(path, { path, code, message });
+  }
+}
+
+/** The content description of file bytes: chunk list, hash, size, executable bit. */
+export function fileContent(bytes: Uint8Array, exec: boolean): EntryContent {
+  const chunks = chunkBytes(bytes).map((c): [string, number] => [c.hash, c.size]);
+  return { kind: 'file', hash: fileHashFromChunks(chunks.map(([h]) => h)), size: bytes.length, exec, chunks };
+}
+
+export function sameStat(a: StatStamp, b: StatStamp): boolean {
+  return (
+    a.size === b.size &&
+    a.mtimeMs === b.mtimeMs &&
+    a.ctimeMs === b.ctimeMs &&
+    a.ino === b.ino &&
+    a.mode === b.mode
+  );
+}
+
+/** Git's "racily clean" rule: a stat taken too soon after a write may hide a same-size edit. */
+function isRacy(base: BaseRecord): boolean {
+  if (!base.stat || base.statAt === undefined) return true;
+  return base.statAt - base.stat.mtimeMs < RACY_WINDOW_MS;
+}

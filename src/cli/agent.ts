@@ -1,0 +1,165 @@
+/** `warmsync agent DIR`: keeps DIR identical to a workspace. Composition root of the agent process. */
+import { createHash } from 'node:crypto';
+import { realpathSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, relative } from 'node:path';
+import { z } from 'zod';
+import { Agent } from '../agent/agent.ts';
+import { HubError } from '../agent/client.ts';
+import { workspaceNameSchema } from '../core/protocol.ts';
+import { parseFlags, validateFlags } from './args.ts';
+import type { Command } from './command.ts';
+import { UserError } from './user-error.ts';
+
+const HELP = `Usage: warmsync agent DIR --server URL --workspace NAME [options]
+
+Watches DIR and keeps it identical to the workspace on the hub, both ways, until stopped.
+
+Options:
+  --server URL          hub address, e.g. http://127.0.0.1:7420 (or WARMSYNC_SERVER)
+  --workspace NAME      workspace name (or WARMSYNC_WORKSPACE)
+  --token TOKEN         bearer token if the hub requires one (or WARMSYNC_TOKEN)
+  --state DIR           where the agent keeps its own state (default: XDG state dir)
+  --once                reconcile both ways once, exit 0 when DIR and the hub agree
+  --sync-git            also sync .git/ (the hub must run with --allow-git)
+  --sync-node-modules   also sync node_modules/
+  --poll                do not use filesystem events (network or bind mounts)
+  --rescan-ms MS        shortest interval between safety rescans (default 5000)
+  --concurrency N       file operations in flight (default 64)
+  --no-prewarm          accepted for compatibility with the pre-warmer; no effect here
+
+DIR holds only your files: the agent's state lives outside it.`;
+
+const flagsSchema = z.object({
+  server: z.string().url('must be a URL such as http://127.0.0.1:7420'),
+  workspace: workspaceNameSchema,
+  token: z.string().min(1).optional(),
+  state: z.string().min(1).optional(),
+  once: z.boolean(),
+  'sync-git': z.boolean(),
+  'sync-node-modules': z.boolean(),
+  poll: z.boolean(),
+  'rescan-ms': z.coerce.number().int().min(100),
+  concurrency: z.coerce.number().int().min(1).max(4096),
+});
+
+/** The default state folder: one per (hub, workspace, folder), under the XDG state home. */
+export function defaultStateDir(server: string, workspace: string, dir: string): string {
+  const home = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  const key = createHash('sha256').update(`${server}\0${workspace}\0${dir}`).digest('hex').slice(0, 16);
+  return join(home, 'warmsync', `${workspace}-${key}`);
+}
+
+export const agentCommand: Command = {
+  summary: 'keep a folder in sync with a workspace',
+  async run(args) {
+    const { values, positionals } = parseFlags(
+      args,
+      {
+        server: { type: 'string' },
+        workspace: { type: 'string' },
+        token: { type: 'string' },
+        state: { type: 'string' },
+        once: { type: 'boolean', default: false },
+        'sync-git': { type: 'boolean', default: false },
+        'sync-node-modules': { type: 'boolean', default: false },
+        poll: { type: 'boolean', default: false },
+        'rescan-ms': { type: 'string', default: '5000' },
+        concurrency: { type: 'string', default: '64' },
+        'no-prewarm': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      },
+      true,
+    );
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    if (positionals.length !== 1)
+      throw new UserError('expected exactly one folder: warmsync agent DIR --server URL --workspace NAME', 2);
+    const flags = validateFlags(flagsSchema, {
+      ...values,
+      server: values.server ?? process.env.WARMSYNC_SERVER,
+      workspace: values.workspace ?? process.env.WARMSYNC_WORKSPACE,
+      token: values.token ?? process.env.WARMSYNC_TOKEN,
+    });
+    const dir = resolveFolder(positionals[0]!);
+    const stateDir = flags.state ?? defaultStateDir(flags.server, flags.workspace, dir);
+    const inside = relative(dir, stateDir);
+    if (!inside.startsWith('..') && !inside.startsWith('/'))
+      throw new UserError('--state must be outside the synced folder', 2);
+    const log = (line: string) => console.log(`[agent] ${line}`);
+    const agent = new Agent({
+      dir,
+      server: flags.server,
+      workspace: flags.workspace,
+      token: flags.token,
+      stateDir,
+      allowGit: flags['sync-git'],
+      ignore: { ignoreGitDir: !flags['sync-git'], ignoreNodeModules: !flags['sync-node-modules'] },
+      poll: flags.poll,
+      rescanMinMs: flags['rescan-ms'],
+      concurrency: flags.concurrency,
+      log,
+    });
+    const progress = startProgress(agent);
+    try {
+      if (flags.once) {
+        const agreed = await agent.syncOnce();
+        progress.stop();
+        const problems = agent.problems();
+        for (const p of problems) console.error(`warmsync: ${p.path}: ${p.message}`);
+        await agent.stop();
+        log(agreed ? `in sync with workspace ${flags.workspace}` : 'not yet in sync; run again');
+        return agreed ? 0 : 1;
+      }
+      await agent.start();
+      progress.stop();
+      log(`watching ${dir} (workspace ${flags.workspace} on ${flags.server}, agent ${agent.agentId})`);
+    } catch (error) {
+      progress.stop();
+      await agent.stop().catch(() => {});
+      if (error instanceof HubError) throw new UserError(error.message);
+      throw error;
+    }
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        log('stopping');
+        agent.stop().then(resolve, resolve);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    return 0;
+  },
+};
+
+function resolveFolder(path: string): string {
+  try {
+    if (!statSync(path).isDirectory()) throw new UserError(`${path} is not a folder`, 2);
+    return realpathSync(path);
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw new UserError(`folder ${path} does not exist`, 2);
+  }
+}
+
+/** Progress of the initial sync on a terminal: bytes moved and the rate, redrawn in place. */
+function startProgress(agent: Agent): { stop: () => void } {
+  if (!process.stdout.isTTY) return { stop: () => {} };
+  const started = performance.now();
+  const timer = setInterval(() => {
+    const seconds = (performance.now() - started) / 1000;
+    const moved = agent.bytes.in + agent.bytes.out;
+    const rate = moved / 1024 / 1024 / Math.max(seconds, 0.001);
+    process.stdout.write(
+      `\r[agent] initial sync: ${agent.state.bases.size} paths known, ${(moved / 1024 / 1024).toFixed(1)} MB moved, ${rate.toFixed(1)} MB/s   `,
+    );
+  }, 250);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      process.stdout.write('\n');
+    },
+  };
+}

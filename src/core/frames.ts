@@ -1,0 +1,160 @@
+/**
+ * Binary framing for chunk payloads, shared by pushes, fetches and live notifications.
+ *
+ * An envelope is: u32 length of a JSON header, the JSON header, then chunk frames. A frame is:
+ * u8 encoding, 32-byte chunk hash, [32-byte base hash when the encoding is a delta], u32 payload
+ * length, payload. Every length is bounds-checked before use: these bytes come from the network.
+ */
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { applyDelta, encodeDelta } from './delta.ts';
+import { sha256Hex } from './hash.ts';
+
+export type FrameEncoding = 'raw' | 'deflate' | 'delta';
+const ENCODING_CODES: Record<FrameEncoding, number> = { raw: 0, deflate: 1, delta: 2 };
+const CODE_ENCODINGS: FrameEncoding[] = ['raw', 'deflate', 'delta'];
+
+export interface ChunkFrame {
+  hash: string;
+  encoding: FrameEncoding;
+  /** The chunk the delta applies to; only for 'delta'. */
+  base?: string;
+  payload: Uint8Array;
+}
+
+export class FrameError extends Error {
+  constructor(
+    readonly code: 'malformed' | 'hash-mismatch' | 'missing-base' | 'too-large',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'FrameError';
+  }
+}
+
+/** Below this size compression rarely pays for its header. */
+const MIN_COMPRESS_BYTES = 64;
+
+/**
+ * Builds the smallest frame for `bytes`: a compressed delta against `base` when one is given and
+ * wins, else compressed, else raw.
+ */
+export function makeFrame(
+  hash: string,
+  bytes: Uint8Array,
+  base?: { hash: string; bytes: Uint8Array },
+): ChunkFrame {
+  let best: ChunkFrame = { hash, encoding: 'raw', payload: bytes };
+  if (bytes.length >= MIN_COMPRESS_BYTES) {
+    const deflated = deflateRawSync(bytes);
+    if (deflated.length < best.payload.length) best = { hash, encoding: 'deflate', payload: deflated };
+  }
+  if (base && base.hash !== hash) {
+    const delta = deflateRawSync(encodeDelta(base.bytes, bytes));
+    if (delta.length < best.payload.length)
+      best = { hash, encoding: 'delta', base: base.hash, payload: delta };
+  }
+  return best;
+}
+
+/**
+ * Decodes a frame back to chunk bytes and verifies them against the frame's hash.
+ * `lookupBase` returns the bytes of a base chunk the receiver holds, or undefined.
+ */
+export function openFrame(
+  frame: ChunkFrame,
+  lookupBase: (hash: string) => Uint8Array | undefined,
+): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    if (frame.encoding === 'raw') bytes = frame.payload;
+    else if (frame.encoding === 'deflate') bytes = inflateRawSync(frame.payload);
+    else {
+      const base = frame.base ? lookupBase(frame.base) : undefined;
+      if (!base) throw new FrameError('missing-base', `base chunk ${frame.base ?? '?'} is not available`);
+      bytes = applyDelta(base, inflateRawSync(frame.payload));
+    }
+  } catch (error) {
+    if (error instanceof FrameError) throw error;
+    throw new FrameError('malformed', `chunk ${frame.hash.slice(0, 12)} does not decode: ${String(error)}`);
+  }
+  if (sha256Hex(bytes) !== frame.hash) {
+    throw new FrameError('hash-mismatch', `chunk ${frame.hash.slice(0, 12)} does not match its hash`);
+  }
+  return bytes;
+}
+
+/** Serialises a JSON header and frames into one envelope. */
+export function encodeEnvelope(header: unknown, frames: readonly ChunkFrame[]): Uint8Array<ArrayBuffer> {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  let size = 4 + json.length;
+  for (const f of frames) size += 1 + 32 + (f.encoding === 'delta' ? 32 : 0) + 4 + f.payload.length;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, json.length);
+  out.set(json, 4);
+  let at = 4 + json.length;
+  for (const f of frames) {
+    out[at] = ENCODING_CODES[f.encoding];
+    out.set(hexToBytes(f.hash), at + 1);
+    at += 33;
+    if (f.encoding === 'delta') {
+      out.set(hexToBytes(f.base ?? ''), at);
+      at += 32;
+    }
+    view.setUint32(at, f.payload.length);
+    out.set(f.payload, at + 4);
+    at += 4 + f.payload.length;
+  }
+  return out;
+}
+
+/** Parses an envelope; throws FrameError('malformed') on any inconsistency. */
+export function decodeEnvelope(bytes: Uint8Array): { header: unknown; frames: ChunkFrame[] } {
+  const fail = (why: string): never => {
+    throw new FrameError('malformed', `malformed message: ${why}`);
+  };
+  if (bytes.length < 4) fail('shorter than its header length');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const jsonLength = view.getUint32(0);
+  if (4 + jsonLength > bytes.length) fail('header length past the end');
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(4, 4 + jsonLength)));
+  } catch {
+    fail('header is not JSON');
+  }
+  const frames: ChunkFrame[] = [];
+  let at = 4 + jsonLength;
+  while (at < bytes.length) {
+    if (at + 33 > bytes.length) fail('truncated frame');
+    const encoding = CODE_ENCODINGS[bytes[at]!] ?? fail(`unknown frame encoding ${bytes[at]}`);
+    const hash = bytesToHex(bytes.subarray(at + 1, at + 33));
+    at += 33;
+    let base: string | undefined;
+    if (encoding === 'delta') {
+      if (at + 32 > bytes.length) fail('truncated delta base');
+      base = bytesToHex(bytes.subarray(at, at + 32));
+      at += 32;
+    }
+    if (at + 4 > bytes.length) fail('truncated frame length');
+    const length = view.getUint32(at);
+    at += 4;
+    if (at + length > bytes.length) fail('frame payload past the end');
+    frames.push({ hash, encoding, base, payload: bytes.subarray(at, at + length) });
+    at += length;
+  }
+  return { header, frames };
+}
+
+function hexToBytes(hex: string): Uint8Array {
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new FrameError('malformed', 'chunk hash is not 64 hex digits');
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+function bytesToHex(bytes: Uint8Array): string {
+  let hex = '';
+  for (const b of bytes) hex += b.toString(16).padStart(2, '0');
+  return hex;
+}

@@ -1,0 +1,192 @@
+/**
+ * One push: verify the chunks that came with it, check each change, commit them in one
+ * transaction, and tell the workspace's peers.
+ */
+import { exists, type ManifestEntry } from '../core/entry.ts';
+import { type ChunkFrame, encodeEnvelope, FrameError, makeFrame, openFrame } from '../core/frames.ts';
+import { fileHashFromChunks } from '../core/hash.ts';
+import { checkRelativePath } from '../core/paths.ts';
+import type { ChangeResult, LiveHeader, PushHeader, PushResponse } from '../core/protocol.ts';
+import type { ServerMetrics } from '../metrics/server-metrics.ts';
+import type { Hub } from './hub.ts';
+import type { ChunkStore } from './store/chunks-fs.ts';
+import type { Store } from './store/store.ts';
+
+export interface PushDeps {
+  store: Store;
+  chunks: ChunkStore;
+  hub: Hub;
+  metrics: ServerMetrics;
+  allowGit: boolean;
+}
+
+/** Files up to this size travel inside the live notification, so peers need no second round trip. */
+const INLINE_FILE_BYTES = 256 * 1024;
+/** Pushes with more changes than this are bulk work (initial sync, checkout): peers fetch instead. */
+const INLINE_MAX_CHANGES = 64;
+
+export async function handlePush(
+  deps: PushDeps,
+  workspace: string,
+  header: PushHeader,
+  frames: readonly ChunkFrame[],
+  receivedAt: number,
+): Promise<PushResponse> {
+  const started = performance.now();
+  const received = await storeFrames(deps.chunks, frames);
+  const results: ChangeResult[] = [];
+  const accepted: PushHeader['changes'] = [];
+  const missing = new Set<string>(received.bad);
+  for (const change of header.changes) {
+    const problem = await checkChange(deps, change);
+    if (problem === 'missing-chunks') {
+      for (const [hash] of change.content.kind === 'file' ? change.content.chunks : []) {
+        if (!(await deps.chunks.has(hash))) missing.add(hash);
+      }
+      results.push({
+        status: 'rejected',
+        path: change.path,
+        code: 'missing-chunks',
+        message: 'chunks must be sent first',
+      });
+    } else if (problem) {
+      results.push({ status: 'rejected', path: change.path, code: problem.code, message: problem.message });
+      deps.metrics.problems.inc({ code: problem.code });
+    } else accepted.push(change);
+  }
+  const previous =
+    accepted.length <= INLINE_MAX_CHANGES
+      ? await previousVersions(deps.store, workspace, accepted)
+      : undefined;
+  const outcome =
+    accepted.length > 0
+      ? await deps.store.commit({ workspace, agent: header.agent, branch: header.branch, changes: accepted })
+      : {
+          head: (await deps.store.changesSince(workspace, Number.MAX_SAFE_INTEGER, 1)).head,
+          results: [],
+          entries: [],
+          conflicts: 0,
+        };
+  results.push(...outcome.results);
+  for (const r of results) deps.metrics.syncOperations.inc({ workspace, result: r.status });
+  if (outcome.conflicts > 0) deps.metrics.conflicts.inc({ workspace }, outcome.conflicts);
+  if (outcome.entries.length > 0) {
+    const first = outcome.entries[0]!.seq;
+    const live: LiveHeader = {
+      type: 'entries',
+      from: first,
+      to: outcome.head,
+      origin: header.agent,
+      batch: header.batch,
+      entries: outcome.entries,
+    };
+    const inline = previous ? await inlineFrames(deps.chunks, outcome.entries, received.bytes, previous) : [];
+    deps.hub.broadcast(workspace, encodeEnvelope(live, inline), {
+      from: first,
+      to: outcome.head,
+      origin: header.agent,
+      receivedAt,
+    });
+  }
+  const durationMs = performance.now() - started;
+  await deps.store.audit(
+    results
+      .filter((r) => r.status !== 'unchanged')
+      .map((r) => ({
+        workspace,
+        agent: header.agent,
+        op: r.status === 'accepted' ? 'push' : r.status === 'conflict' ? 'conflict' : 'reject',
+        path: r.path,
+        bytes: bytesOf(header, r.path),
+        durationMs,
+        detail:
+          r.status === 'conflict'
+            ? `${r.reason}${r.copyPath ? ` copy=${r.copyPath}` : ''}`
+            : r.status === 'rejected'
+              ? r.code
+              : '',
+      })),
+  );
+  return { head: outcome.head, results, missingChunks: [...missing] };
+}
+
+async function storeFrames(chunks: ChunkStore, frames: readonly ChunkFrame[]) {
+  const bytes = new Map<string, Uint8Array>();
+  const bad: string[] = [];
+  for (const frame of frames) {
+    try {
+      const base = frame.base ? await chunks.get(frame.base) : undefined;
+      const data = openFrame(frame, () => base);
+      await chunks.put(frame.hash, data);
+      bytes.set(frame.hash, data);
+    } catch (error) {
+      // A damaged chunk is reported on its own; the agent re-sends just that chunk.
+      if (error instanceof FrameError) bad.push(frame.hash);
+      else throw error;
+    }
+  }
+  return { bytes, bad };
+}
+
+async function checkChange(
+  deps: PushDeps,
+  change: PushHeader['changes'][number],
+): Promise<{ code: string; message: string } | 'missing-chunks' | undefined> {
+  const path = checkRelativePath(change.path, { allowGit: deps.allowGit });
+  if (!path.ok) return { code: `invalid-path:${path.code}`, message: path.reason };
+  const content = change.content;
+  if (content.kind !== 'file') return undefined;
+  const total = content.chunks.reduce((sum, [, size]) => sum + size, 0);
+  if (total !== content.size)
+    return { code: 'bad-content', message: 'chunk sizes do not add up to the file size' };
+  if (fileHashFromChunks(content.chunks.map(([h]) => h)) !== content.hash) {
+    return { code: 'bad-content', message: 'file hash does not match its chunk list' };
+  }
+  for (const [hash] of content.chunks) if (!(await deps.chunks.has(hash))) return 'missing-chunks';
+  return undefined;
+}
+
+async function previousVersions(store: Store, workspace: string, changes: PushHeader['changes']) {
+  const out = new Map<string, ManifestEntry>();
+  for (const change of changes) {
+    const entry = await store.entry(workspace, change.path);
+    if (entry) out.set(change.path, entry);
+  }
+  return out;
+}
+
+/**
+ * Frames for small files of the new entries, each a delta against the chunk at the same position
+ * of the path's previous version (which an up-to-date peer holds on disk) when that is smaller.
+ */
+async function inlineFrames(
+  chunks: ChunkStore,
+  entries: readonly ManifestEntry[],
+  received: ReadonlyMap<string, Uint8Array>,
+  previous: ReadonlyMap<string, ManifestEntry>,
+): Promise<ChunkFrame[]> {
+  const frames: ChunkFrame[] = [];
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    if (entry.content.kind !== 'file' || entry.content.size > INLINE_FILE_BYTES) continue;
+    const before = previous.get(entry.path)?.content;
+    const beforeChunks = before && exists(before) && before.kind === 'file' ? before.chunks : [];
+    for (const [index, [hash]] of entry.content.chunks.entries()) {
+      if (seen.has(hash)) continue;
+      seen.add(hash);
+      const bytes = received.get(hash) ?? (await chunks.get(hash));
+      if (!bytes) continue;
+      const baseHash = beforeChunks[index]?.[0];
+      const baseBytes = baseHash ? await chunks.get(baseHash) : undefined;
+      frames.push(
+        makeFrame(hash, bytes, baseHash && baseBytes ? { hash: baseHash, bytes: baseBytes } : undefined),
+      );
+    }
+  }
+  return frames;
+}
+
+function bytesOf(header: PushHeader, path: string): number {
+  const change = header.changes.find((c) => c.path === path);
+  return change?.content.kind === 'file' ? change.content.size : 0;
+}

@@ -1,0 +1,56 @@
+/**
+ * The hub's durable state, behind an interface so that the embedded default (bun:sqlite) and the
+ * scale-out store share one server. Methods are async because the scale-out stores are remote.
+ */
+import type { ManifestEntry } from '../../core/entry.ts';
+import type { ChangeResult } from '../../core/protocol.ts';
+import type { PushedChange } from '../../core/resolve.ts';
+
+export interface CommitRequest {
+  workspace: string;
+  agent: string;
+  branch?: string;
+  changes: readonly Omit<PushedChange, 'agent'>[];
+}
+
+export interface CommitOutcome {
+  head: number;
+  results: ChangeResult[];
+  /** The manifest entries this commit created, in sequence order (what peers must apply). */
+  entries: ManifestEntry[];
+  conflicts: number;
+}
+
+export interface WorkspaceSummary {
+  name: string;
+  head: number;
+  files: number;
+  bytes: number;
+  conflicts: number;
+}
+
+export interface AuditRecord {
+  workspace: string;
+  agent: string;
+  op: 'push' | 'conflict' | 'reject';
+  path: string;
+  bytes: number;
+  durationMs: number;
+  detail: string;
+}
+
+export interface Store {
+  /** Applies the changes in one transaction, deciding each with the core resolution rules. */
+  commit(request: CommitRequest): Promise<CommitOutcome>;
+  /** Entries with seq > since, oldest first, at most `limit`. */
+  changesSince(
+    workspace: string,
+    since: number,
+    limit: number,
+  ): Promise<{ head: number; entries: ManifestEntry[] }>;
+  /** The current version of one path, if the workspace has ever held it. */
+  entry(workspace: string, path: string): Promise<ManifestEntry | undefined>;
+  workspaces(): Promise<WorkspaceSummary[]>;
+  audit(records: readonly AuditRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
