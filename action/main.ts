@@ -1,0 +1,70 @@
+/**
+ * The warmsync GitHub Action: its composition root. Runs on Node (the runner's node24), so neither
+ * this file nor anything it imports may use a Bun-only API. Bundled into action/dist/index.js.
+ */
+import * as core from '@actions/core';
+import { createGitHub, repoFromEnv } from './github.ts';
+import { readInputs } from './inputs.ts';
+import { runPrewarm } from './prewarm.ts';
+import { runRoiReport } from './roi-report.ts';
+
+function runLink(env: NodeJS.ProcessEnv): string | undefined {
+  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env;
+  if (!server || !repo || !runId) return undefined;
+  return `<sub>Updated by workflow run [${runId}](${server}/${repo}/actions/runs/${runId}).</sub>`;
+}
+
+async function main(env: NodeJS.ProcessEnv): Promise<void> {
+  const inputs = readInputs((name) => core.getInput(name));
+  const workspaceDir = env.GITHUB_WORKSPACE ?? process.cwd();
+  switch (inputs.mode) {
+    case 'roi-report': {
+      core.setSecret(inputs.githubToken);
+      const outcome = await runRoiReport({
+        octokit: createGitHub(inputs.githubToken, env.GITHUB_API_URL),
+        repo: repoFromEnv(env.GITHUB_REPOSITORY),
+        workspaceDir,
+        prometheusUrl: inputs.prometheusUrl,
+        configPath: inputs.config,
+        month: inputs.month,
+        issue: { number: inputs.issueNumber, title: inputs.issueTitle },
+        footer: runLink(env),
+        now: new Date(),
+        log: (line) => core.info(line),
+      });
+      core.setOutput('comment-url', outcome.commentUrl);
+      core.setOutput('net-monthly-value', outcome.netMonthlyValue);
+      core.setOutput('issue-number', String(outcome.issueNumber));
+      core.setOutput('month', outcome.month);
+      await core.summary.addRaw(outcome.markdown, true).write();
+      return;
+    }
+    case 'prewarm': {
+      if (inputs.token) core.setSecret(inputs.token);
+      const report = await runPrewarm({
+        repoDir: workspaceDir,
+        os: env.RUNNER_OS ?? process.platform,
+        historyDepth: inputs.historyDepth,
+        serverUrl: inputs.serverUrl,
+        workspace: inputs.workspace,
+        token: inputs.token,
+        warn: (line) => core.warning(line),
+      });
+      core.info(`Cache key: ${report.cacheKey} (${report.lockfiles.length} lockfiles)`);
+      core.info(report.outcome.note);
+      core.setOutput('cache-key', report.cacheKey);
+      core.setOutput('lockfiles', report.lockfiles.map((f) => f.path).join('\n'));
+      core.setOutput('warmed', String(report.outcome.warmed));
+      await core.summary.addRaw(report.summary, true).write();
+      return;
+    }
+    default: {
+      const unknown: never = inputs;
+      throw new Error(`unhandled mode ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+main(process.env).catch((error: unknown) => {
+  core.setFailed(error instanceof Error ? error.message : String(error));
+});
