@@ -9,9 +9,11 @@ import { UserError } from './user-error.ts';
 const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.ts')).serveCommand,
   agent: async () => (await import('./agent.ts')).agentCommand,
+  status: async () => (await import('./status.ts')).statusCommand,
+  demo: async () => (await import('./demo.ts')).demoCommand,
 };
 
-function topLevelHelp(): string {
+async function topLevelHelp(): Promise<string> {
   const names = Object.keys(commands).sort();
   return [
     'warmsync: local-first workspace sync for remote development',
@@ -19,7 +21,9 @@ function topLevelHelp(): string {
     'Usage: warmsync <command> [options]',
     '',
     'Commands:',
-    ...names.map((name) => `  ${name}`),
+    ...(await Promise.all(
+      names.map(async (name) => `  ${name.padEnd(9)} ${(await commands[name]!()).summary}`),
+    )),
     '',
     "Run 'warmsync <command> --help' for the options of one command.",
   ].join('\n');
@@ -28,7 +32,7 @@ function topLevelHelp(): string {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    console.log(topLevelHelp());
+    console.log(await topLevelHelp());
     return name === undefined ? 2 : 0;
   }
   if (name === '--version') {

@@ -1,0 +1,85 @@
+/** `warmsync status`: what the hub knows about its workspaces and agents. */
+import { z } from 'zod';
+import { describeZodError, type Status, statusSchema } from '../core/protocol.ts';
+import { parseFlags, validateFlags } from './args.ts';
+import type { Command } from './command.ts';
+import { UserError } from './user-error.ts';
+
+const HELP = `Usage: warmsync status [--server URL] [--token TOKEN] [--json]
+
+Shows each workspace (head sequence, files, bytes, conflicts), its connected agents with their
+cursors, how far behind they are, pending local changes, reported problems, and bytes moved.
+
+Options:
+  --server URL   hub address (default WARMSYNC_SERVER or http://127.0.0.1:7420)
+  --token TOKEN  bearer token (or WARMSYNC_TOKEN)
+  --json         print the raw status as JSON`;
+
+const flagsSchema = z.object({
+  server: z.string().url(),
+  token: z.string().min(1).optional(),
+  json: z.boolean(),
+});
+
+export const statusCommand: Command = {
+  summary: 'show workspaces, agents, conflicts and bytes moved',
+  async run(args) {
+    const { values } = parseFlags(args, {
+      server: { type: 'string' },
+      token: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    const flags = validateFlags(flagsSchema, {
+      ...values,
+      server: values.server ?? process.env.WARMSYNC_SERVER ?? 'http://127.0.0.1:7420',
+      token: values.token ?? process.env.WARMSYNC_TOKEN,
+    });
+    const status = await fetchStatus(flags.server, flags.token);
+    console.log(flags.json ? JSON.stringify(status, null, 2) : renderStatus(status));
+    return 0;
+  },
+};
+
+async function fetchStatus(server: string, token: string | undefined): Promise<Status> {
+  let reply: Response;
+  try {
+    reply = await fetch(`${server.replace(/\/+$/, '')}/v1/status`, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+  } catch (error) {
+    throw new UserError(`cannot reach the hub at ${server}: ${(error as Error).message}`);
+  }
+  if (reply.status === 401)
+    throw new UserError('the hub refused the token (401); pass --token or WARMSYNC_TOKEN');
+  if (!reply.ok) throw new UserError(`the hub answered ${reply.status} to /v1/status`);
+  const parsed = statusSchema.safeParse(await reply.json().catch(() => undefined));
+  if (!parsed.success)
+    throw new UserError(`the hub's status is malformed: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Human-readable status: one block per workspace, one line per agent. */
+export function renderStatus(status: Status): string {
+  const mb = (n: number) => `${(n / 1024 / 1024).toFixed(2)} MB`;
+  const lines = [`bytes moved: ${mb(status.bytesIn)} in, ${mb(status.bytesOut)} out`];
+  if (status.workspaces.length === 0) lines.push('no workspaces yet');
+  for (const ws of status.workspaces) {
+    lines.push(
+      '',
+      `workspace ${ws.name}: head ${ws.head}, ${ws.files} paths, ${mb(ws.bytes)}, ${ws.conflicts} conflict(s)`,
+    );
+    if (ws.agents.length === 0) lines.push('  no agents connected');
+    for (const a of ws.agents) {
+      lines.push(
+        `  agent ${a.id}: cursor ${a.cursor} (${a.behind} behind), ${a.pending} pending local change(s), connected ${a.connectedForSeconds}s`,
+      );
+      for (const p of a.problems) lines.push(`    problem: ${p.path}: ${p.message} (${p.code})`);
+    }
+  }
+  return lines.join('\n');
+}
