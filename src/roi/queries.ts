@@ -5,13 +5,24 @@ import type { PrometheusClient } from './prometheus.ts';
 
 const DAY_SECONDS = 86_400;
 
+/** The PromQL expressions of the report, one per measured figure. */
+export interface RoiQueries {
+  syncLatencyP95Seconds: string;
+  prewarmHitRate: string;
+  conflictRate: string;
+  syncOperations: string;
+  syncConflicts: string;
+  /** One series per `direction` label (`in`, `out`). */
+  bytesByDirection: string;
+}
+
 /**
  * The PromQL of the report, for a range selector such as `2678400s` (a whole month) or `1d`.
  * Ratios divide increases over the same window, so they are exact however Prometheus extrapolates.
  * A numerator whose counter was never created reads as 0 only while its denominator has data
  * (`or 0 * denominator`), so an idle month stays "no data" instead of turning into 0 %.
  */
-export function roiQueries(window: string) {
+export function roiQueries(window: string): RoiQueries {
   const increase = (metric: string) => `sum(increase(${metric}[${window}]))`;
   const ops = increase('workspace_sync_operations_total');
   const attempts = increase('workspace_prewarm_attempts_total');
