@@ -11,6 +11,8 @@ const commands: Record<string, () => Promise<Command>> = {
   agent: async () => (await import('./agent.ts')).agentCommand,
   status: async () => (await import('./status.ts')).statusCommand,
   demo: async () => (await import('./demo.ts')).demoCommand,
+  roi: async () => (await import('./roi.ts')).roiCommand,
+  prewarm: async () => (await import('./prewarm.ts')).prewarmCommand,
 };
 
 async function topLevelHelp(): Promise<string> {
