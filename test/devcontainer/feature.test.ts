@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { chooseDebianMirror, hostReleaseCodename, readAptSources } from './debian-mirror.ts';
 import { featureDir, optionEnvironment, readFeature } from './feature-env.ts';
-import { ChrootRun, type ChrootRun as ChrootRunType, cachedRootfs, runHost } from './rootfs.ts';
+import { ChrootRun, type ChrootUser, cachedRootfs, runHost } from './rootfs.ts';
 
 const repoRoot = join(import.meta.dir, '../..');
 const featureRoot = join(repoRoot, 'devcontainer-feature');
@@ -86,7 +86,7 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
 
 /** Everything one install made, shared by the tests that look at it. */
 interface Installed {
-  run: ChrootRunType;
+  run: ChrootRun;
   /** The feature folder and the packed checkout, as paths inside the chroot. */
   staged: { dir: string; tarball: string };
   port: number;
@@ -107,7 +107,7 @@ async function scratchDir(prefix: string): Promise<string> {
 }
 
 /** A fresh chroot over the cached Debian, prepared like a base image plus the common-utils feature. */
-async function freshRun(): Promise<ChrootRunType> {
+async function freshRun(): Promise<ChrootRun> {
   if (!mirror) throw new Error('no Debian mirror in /etc/apt/sources.list or /etc/apt/sources.list.d');
   const lower = await cachedRootfs({ ...mirror, include: ['curl', 'ca-certificates'] }, undefined, log);
   const run = await ChrootRun.create(lower);
@@ -123,7 +123,7 @@ async function freshRun(): Promise<ChrootRunType> {
 }
 
 /** Copies the feature folder and the packed checkout into the chroot, as a build copies the feature. */
-async function stageFeature(run: ChrootRunType, tarball: string): Promise<{ dir: string; tarball: string }> {
+async function stageFeature(run: ChrootRun, tarball: string): Promise<{ dir: string; tarball: string }> {
   const dir = '/tmp/dev-container-features/warmsync-agent';
   mkdirSync(run.path(dir), { recursive: true });
   for (const name of readdirSync(featureDir)) copyFileSync(join(featureDir, name), run.path(join(dir, name)));
@@ -133,11 +133,7 @@ async function stageFeature(run: ChrootRunType, tarball: string): Promise<{ dir:
   return { dir, tarball: inside };
 }
 
-async function runInstall(
-  run: ChrootRunType,
-  featurePath: string,
-  options: Record<string, string | boolean>,
-) {
+async function runInstall(run: ChrootRun, featurePath: string, options: Record<string, string | boolean>) {
   const env = {
     ...optionEnvironment(readFeature(), options),
     NPM_CONFIG_REGISTRY: await machineRegistry(),
@@ -169,6 +165,107 @@ function installed(): Promise<Installed> {
     return { run, staged, port, token: crypto.randomUUID(), installOutput };
   })();
   return installedOnce;
+}
+
+/**
+ * A stand-in for `warmsync` that records each start and exits after 0.3 s, so that the supervisor's
+ * restarts can be timed. `prewarm --help` fails (`absent`) or succeeds with a restore that never ends
+ * (`hang`).
+ */
+const FAKE_AGENT = `#!/bin/sh
+if [ "$1" = prewarm ]; then
+  [ "$FAKE_PREWARM" = hang ] || exit 64
+  [ "$2" = --help ] && exit 0
+  exec sleep 600
+fi
+printf '%s\\t%s\\t%s\\n' "$(date +%s.%N)" "\${WARMSYNC_TOKEN:-}" "$*" >>/tmp/fake-agent.calls
+sleep 0.3
+exit 3
+`;
+
+interface FakeAgentCall {
+  at: number;
+  token: string;
+  args: string;
+}
+
+/**
+ * Starts the start script in /workspaces/demo with `warmsync` replaced by FAKE_AGENT (through a copy of
+ * the feature's config), runs `during`, stops it, and returns the recorded agent starts.
+ */
+async function withFakeAgent(
+  run: ChrootRun,
+  user: ChrootUser,
+  token: string,
+  options: { prewarm: 'absent' | 'hang'; timeoutSeconds?: number },
+  during: () => Promise<void>,
+): Promise<FakeAgentCall[]> {
+  writeFileSync(run.path('/usr/local/bin/fake-warmsync'), FAKE_AGENT, { mode: 0o755 });
+  const config = readFileSync(run.path('/etc/warmsync/feature.conf'), 'utf8');
+  writeFileSync(run.path('/etc/warmsync/fake.conf'), `${config}WARMSYNC_BIN=/usr/local/bin/fake-warmsync\n`);
+  await rm(run.path('/tmp/fake-agent.calls'), { force: true });
+  await rm(run.path('/var/log/warmsync/agent.log'), { force: true });
+  await prepareWorkspace(run, user, token, new Map([['package.json', '{}\n']]));
+
+  const env = {
+    WARMSYNC_FEATURE_CONFIG: '/etc/warmsync/fake.conf',
+    WARMSYNC_PREWARM_TIMEOUT: String(options.timeoutSeconds ?? 300),
+    FAKE_PREWARM: options.prewarm,
+  };
+  try {
+    const launched = performance.now();
+    const start = await run.run([startScript, 'start'], {
+      user,
+      cwd: '/workspaces/demo',
+      env,
+      timeoutMs: MINUTE,
+    });
+    const startMs = performance.now() - launched;
+    expect(start.stderr).toBe('');
+    expect(start.exitCode).toBe(0);
+    expect(startMs).toBeLessThan(5_000);
+    await during();
+  } finally {
+    const stop = await run.run([startScript, 'stop'], { user, env });
+    expect(stop.stdout).toContain('stopped');
+    await waitFor('the supervisor to stop', 30_000, async () =>
+      run.processes().length === 0 ? true : undefined,
+    );
+  }
+  const recorded = existsSync(run.path('/tmp/fake-agent.calls'))
+    ? readFileSync(run.path('/tmp/fake-agent.calls'), 'utf8')
+    : '';
+  return recorded
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [at = '0', callToken = '', args = ''] = line.split('\t');
+      return { at: Number(at), token: callToken, args };
+    });
+}
+
+/**
+ * Fills /workspaces/demo (owned by the remote user) with `files` and mounts the token as a secret file,
+ * as a dev container has them before its start hook runs.
+ */
+async function prepareWorkspace(
+  run: ChrootRun,
+  user: ChrootUser,
+  token: string,
+  files: Map<string, string>,
+): Promise<string> {
+  const workspace = '/workspaces/demo';
+  await rm(run.path(workspace), { recursive: true, force: true });
+  mkdirSync(run.path(workspace), { recursive: true });
+  for (const [name, content] of files) {
+    mkdirSync(dirname(run.path(join(workspace, name))), { recursive: true });
+    writeFileSync(run.path(join(workspace, name)), content);
+  }
+  await runHost(['chown', '-R', `${user.uid}:${user.gid}`, run.path('/workspaces')]);
+  mkdirSync(run.path('/run/secrets'), { recursive: true });
+  writeFileSync(run.path('/run/secrets/warmsync-token'), `${token}\n`, { mode: 0o400 });
+  chownSync(run.path('/run/secrets/warmsync-token'), user.uid, user.gid);
+  return workspace;
 }
 
 function shellScripts(dir: string): string[] {
@@ -308,6 +405,53 @@ describe.skipIf(!isRoot)('devcontainer feature in a clean Debian root filesystem
     15 * MINUTE,
   );
 
+  test(
+    'the start script returns at once and restarts a dying agent with growing backoff',
+    async () => {
+      const { run, token } = await installed();
+      const user = run.user(remoteUserName);
+      const calls = await withFakeAgent(run, user, token, { prewarm: 'absent' }, async () => {
+        await Bun.sleep(4_500);
+      });
+      expect(calls.length).toBeGreaterThanOrEqual(3);
+      const [first, second, third] = calls;
+      expect(first?.args).toBe(
+        `agent /workspaces/demo --server http://127.0.0.1:${(await installed()).port} --workspace demo ` +
+          '--state /var/lib/warmsync/agent',
+      );
+      // 0.3 s runs, then 1 s and 2 s pauses.
+      expect(second!.at - first!.at).toBeGreaterThanOrEqual(1.2);
+      expect(third!.at - second!.at).toBeGreaterThanOrEqual(2.2);
+      // The token comes from the mounted secret file, through the environment, never the command line.
+      expect(calls.every((call) => call.token === token && !call.args.includes(token))).toBe(true);
+      const log = readFileSync(run.path('/var/log/warmsync/agent.log'), 'utf8');
+      expect(log).toContain("no 'prewarm' command; skipping the dependency restore");
+      expect(log).toContain('agent exited with status 3');
+    },
+    15 * MINUTE,
+  );
+
+  test(
+    'a dependency restore that hangs delays neither the start nor the agent beyond its time limit',
+    async () => {
+      const { run, token } = await installed();
+      const user = run.user(remoteUserName);
+      const calls = await withFakeAgent(
+        run,
+        user,
+        token,
+        { prewarm: 'hang', timeoutSeconds: 1 },
+        async () => {
+          await Bun.sleep(2_500);
+        },
+      );
+      expect(calls.length).toBeGreaterThanOrEqual(1);
+      const log = readFileSync(run.path('/var/log/warmsync/agent.log'), 'utf8');
+      expect(log).toContain('dependency restore failed or timed out');
+    },
+    15 * MINUTE,
+  );
+
   test.skipIf(!hasSyncCommands)(
     'the start script detaches an agent that syncs the workspace folder to the server',
     async () => {
@@ -341,22 +485,13 @@ describe.skipIf(!isRoot)('devcontainer feature in a clean Debian root filesystem
         (await fetch(`${serverUrl}/healthz`)).status === 200 ? true : undefined,
       );
 
-      // The workspace inside, as a dev container has it before the start hook runs; the token is a
-      // mounted secret file, read at run time.
-      const workspace = '/workspaces/demo';
+      // The workspace inside, as a dev container has it before the start hook runs.
       const files = new Map<string, string>();
       for (let index = 0; index < 20; index++) {
         files.set(`src/module-${index}.ts`, `export const value${index} = ${index};\n`);
       }
       files.set('README.md', '# demo\n');
-      for (const [name, content] of files) {
-        mkdirSync(dirname(run.path(join(workspace, name))), { recursive: true });
-        writeFileSync(run.path(join(workspace, name)), content);
-      }
-      await runHost(['chown', '-R', `${user.uid}:${user.gid}`, run.path('/workspaces')]);
-      mkdirSync(run.path('/run/secrets'), { recursive: true });
-      writeFileSync(run.path('/run/secrets/warmsync-token'), `${token}\n`, { mode: 0o400 });
-      chownSync(run.path('/run/secrets/warmsync-token'), user.uid, user.gid);
+      const workspace = await prepareWorkspace(run, user, token, files);
 
       // Another machine's agent, outside, on the same workspace name.
       const mirrorDir = await scratchDir('warmsync-mirror-');

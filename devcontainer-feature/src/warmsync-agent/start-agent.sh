@@ -90,7 +90,8 @@ resolve_folder() {
 }
 
 rotate_log() {
-  size=$(wc -c <"$LOG_FILE" 2>/dev/null || echo 0)
+  [ -f "$LOG_FILE" ] || return 0
+  size=$(wc -c <"$LOG_FILE")
   if [ "$size" -gt "$MAX_LOG_BYTES" ]; then mv -f "$LOG_FILE" "$LOG_FILE.1"; fi
 }
 
@@ -128,7 +129,7 @@ stop() {
   # dependency restore stops with it.
   group=$(cut -d' ' -f5 "/proc/$pid/stat" 2>/dev/null || true)
   if [ "$group" = "$pid" ]; then
-    kill -TERM -- "-$pid" 2>/dev/null || true
+    kill -TERM "-$pid" 2>/dev/null || true
   else
     kill -TERM "$pid" 2>/dev/null || true
   fi
@@ -138,7 +139,7 @@ stop() {
     tries=$((tries + 1))
   done
   if is_supervisor "$pid"; then
-    if [ "$group" = "$pid" ]; then kill -KILL -- "-$pid" 2>/dev/null; else kill -KILL "$pid" 2>/dev/null; fi
+    if [ "$group" = "$pid" ]; then kill -KILL "-$pid" 2>/dev/null; else kill -KILL "$pid" 2>/dev/null; fi
   fi
   rm -f "$PID_FILE"
   say "stopped"
@@ -203,7 +204,7 @@ supervise() {
   folder=$1
   claim_pidfile || exit 0
   child=
-  trap 'if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null; wait "$child"; fi; rm -f "$PID_FILE"; exit 0' TERM INT HUP
+  trap 'stamp "stopping"; if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null; wait "$child"; fi; rm -f "$PID_FILE"; exit 0' TERM INT HUP
   WORKSPACE_NAME=${WARMSYNC_WORKSPACE:-$WORKSPACE_NAME}
   if [ -z "$WORKSPACE_NAME" ]; then WORKSPACE_NAME=$(basename "$folder"); fi
   load_token
