@@ -4,18 +4,21 @@
  * both, as text or JSON.
  */
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { type Candidate, findCandidates } from '../prewarm/candidates.ts';
 import { createCoChangeModel, createRecencyModel, type Prediction } from '../prewarm/cochange.ts';
+import { createTallyCounter } from '../prewarm/counter.ts';
 import { readHistory, readWorkingChanges } from '../prewarm/history.ts';
 import type { PathFilter } from '../prewarm/path-filter.ts';
 import { loadPathFilter, scanWorkspace } from '../prewarm/scan.ts';
+import { warmNpm } from '../prewarm/warm-npm.ts';
 import type { Command } from './command.ts';
 import { UserError } from './user-error.ts';
 
-const HELP = `Usage: warmsync prewarm [DIR] [--from-history N] [--json]
+const HELP = `Usage: warmsync prewarm [DIR] [--from-history N] [--warm [--npm-cache DIR]] [--json]
 
 Predicts what a workspace will need next and lists it:
   hot set      files likely to change next, from co-change rules mined from the last N commits
@@ -26,6 +29,10 @@ Predicts what a workspace will need next and lists it:
 Options:
   DIR                 workspace folder (default: the current folder)
   --from-history N    commits of history to learn from (default 1000; 0 skips prediction)
+  --warm              fetch the npm candidates into the shared npm cache (never into
+                      node_modules), using npm's configured registry
+  --npm-cache DIR     the shared npm cache to warm (default: ~/.cache/warmsync/npm); point
+                      npm at it with --cache or npm_config_cache to install from it
   --json              print one JSON document instead of text
   -h, --help          show this help
 
@@ -40,6 +47,8 @@ const Flags = z.object({
     .int('--from-history must be a whole number')
     .min(0, '--from-history must be 0 or more'),
   json: z.boolean(),
+  warm: z.boolean(),
+  npmCache: z.string().min(1, '--npm-cache needs a folder'),
 });
 
 /** What `warmsync prewarm` found, as printed with `--json`. */
@@ -58,6 +67,8 @@ export interface PrewarmReport {
 const OPTIONS = {
   'from-history': { type: 'string' },
   json: { type: 'boolean' },
+  warm: { type: 'boolean' },
+  'npm-cache': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -77,6 +88,8 @@ function parseFlags(args: string[]): z.infer<typeof Flags> | 'help' {
     dir: parsed.positionals[0] ?? '.',
     fromHistory: parsed.values['from-history'] ?? '1000',
     json: parsed.values.json ?? false,
+    warm: parsed.values.warm ?? false,
+    npmCache: parsed.values['npm-cache'] ?? join(homedir(), '.cache', 'warmsync', 'npm'),
   });
   if (!flags.success) throw new UserError(`prewarm: ${flags.error.issues[0]?.message}`, 2);
   return flags.data;
@@ -140,6 +153,32 @@ function renderText(report: PrewarmReport): string {
   return lines.join('\n');
 }
 
+/**
+ * Warms the npm candidates into the shared cache; the other ecosystems are listed as problems
+ * until they have warmers. Returns the specs that landed.
+ */
+async function warmCandidates(
+  candidates: Candidate[],
+  npmCache: string,
+  problems: string[],
+): Promise<string[]> {
+  const npm = candidates.filter((c) => c.ecosystem === 'npm');
+  for (const other of candidates.filter((c) => c.ecosystem !== 'npm')) {
+    problems.push(`warm: ${other.ecosystem} ${other.name} skipped, only npm caches are warmed so far`);
+  }
+  if (npm.length === 0) return [];
+  const outcomes = await warmNpm(
+    npm.map((c) => ({ name: c.name, range: c.range ?? '' })),
+    {
+      sharedCache: npmCache,
+      workRoot: join(tmpdir(), 'warmsync-prewarm'),
+      counter: createTallyCounter(),
+      log: (message) => problems.push(message),
+    },
+  );
+  return outcomes.filter((outcome) => outcome.ok).map((outcome) => outcome.spec);
+}
+
 /** The `prewarm` sub-command. */
 export const prewarmCommand: Command = {
   summary: 'predict the files and packages a workspace will need next',
@@ -159,11 +198,13 @@ export const prewarmCommand: Command = {
     const scan = await scanWorkspace(workspace, { filter });
     const problems = [...scan.problems];
     const prediction = await predictHotSet(workspace, flags.fromHistory, filter, problems);
+    const candidates = findCandidates(scan.imported, scan.dependencies);
+    const warmed = flags.warm ? await warmCandidates(candidates, resolve(flags.npmCache), problems) : [];
     const report: PrewarmReport = {
       workspace,
       ...prediction,
-      candidates: findCandidates(scan.imported, scan.dependencies),
-      warmed: [],
+      candidates,
+      warmed,
       filesScanned: scan.filesScanned,
       problems,
     };

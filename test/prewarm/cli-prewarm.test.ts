@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { type PrewarmReport, prewarmCommand } from '../../src/cli/prewarm.ts';
 import { UserError } from '../../src/cli/user-error.ts';
+import { startRegistry } from './npm-registry.ts';
 
 const entry = join(import.meta.dir, '../../src/cli/prewarm.ts');
 let workspace: string;
@@ -15,10 +16,17 @@ async function put(path: string, text: string): Promise<void> {
 }
 
 /** Runs the command in its own process, as the CLI does, and returns exit code and stdout. */
-async function runPrewarm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function runPrewarm(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const script = `import { prewarmCommand } from ${JSON.stringify(entry)};
 process.exitCode = await prewarmCommand.run(${JSON.stringify(args)});`;
-  const child = Bun.spawn([process.execPath, '-e', script], { stdout: 'pipe', stderr: 'pipe' });
+  const child = Bun.spawn([process.execPath, '-e', script], {
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: { ...process.env, ...env },
+  });
   const [stdout, stderr, code] = await Promise.all([
     new Response(child.stdout).text(),
     new Response(child.stderr).text(),
@@ -90,4 +98,34 @@ describe('warmsync prewarm', () => {
     await expect(prewarmCommand.run(['--no-such-flag'])).rejects.toBeInstanceOf(UserError);
     await expect(prewarmCommand.run([join(workspace, 'absent')])).rejects.toThrow('is not a folder');
   });
+});
+
+describe('warmsync prewarm --warm', () => {
+  it('warms the npm candidates into the given cache and reports them, leaving node_modules alone', async () => {
+    const registry = await startRegistry();
+    const project = await mkdtemp(join(tmpdir(), 'warmsync-cli-warm-'));
+    try {
+      await registry.publish('warm-cli-dep', '1.1.0');
+      await writeFile(
+        join(project, 'package.json'),
+        JSON.stringify({ dependencies: { 'warm-cli-dep': '^1.0.0' } }),
+      );
+      await writeFile(join(project, 'index.js'), "require('warm-cli-dep');\nrequire('warm-cli-absent');\n");
+      const cache = join(project, '..', `${project.split('/').pop()}-cache`);
+      const { code, stdout } = await runPrewarm([project, '--warm', '--npm-cache', cache, '--json'], {
+        npm_config_registry: registry.url,
+        npm_config_userconfig: registry.userconfig,
+      });
+      expect(code).toBe(0);
+      const report = JSON.parse(stdout) as PrewarmReport;
+      expect(report.warmed).toEqual(['warm-cli-dep@^1.0.0']);
+      expect(report.problems.some((p) => p.includes('warm-cli-absent'))).toBe(true);
+      expect((await readdir(project)).sort()).toEqual(['index.js', 'package.json']);
+      expect(await readdir(join(cache, '_cacache'))).toContain('index-v5');
+      await rm(cache, { recursive: true, force: true });
+    } finally {
+      await registry.stop();
+      await rm(project, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
