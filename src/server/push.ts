@@ -51,7 +51,6 @@ export async function handlePush(
       });
     } else if (problem) {
       results.push({ status: 'rejected', path: change.path, code: problem.code, message: problem.message });
-      deps.metrics.problems.inc({ code: problem.code });
     } else accepted.push(change);
   }
   const previous =
@@ -68,7 +67,10 @@ export async function handlePush(
           conflicts: 0,
         };
   results.push(...outcome.results);
-  for (const r of results) deps.metrics.syncOperations.inc({ workspace, result: r.status });
+  for (const r of results) {
+    deps.metrics.syncOperations.inc({ workspace, result: r.status });
+    if (r.status === 'rejected' && r.code !== 'missing-chunks') deps.metrics.problems.inc({ code: r.code });
+  }
   if (outcome.conflicts > 0) deps.metrics.conflicts.inc({ workspace }, outcome.conflicts);
   if (outcome.entries.length > 0) {
     const first = outcome.entries[0]!.seq;
