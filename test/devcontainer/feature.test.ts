@@ -175,7 +175,7 @@ function installed(): Promise<Installed> {
 const FAKE_AGENT = `#!/bin/sh
 if [ "$1" = prewarm ]; then
   [ "$FAKE_PREWARM" = hang ] || exit 64
-  [ "$2" = --help ] && exit 0
+  if [ "$2" = --help ]; then echo '  --warm  fetch the npm candidates'; exit 0; fi
   exec sleep 600
 fi
 printf '%s\\t%s\\t%s\\n' "$(date +%s.%N)" "\${WARMSYNC_TOKEN:-}" "$*" >>/tmp/fake-agent.calls
@@ -283,6 +283,7 @@ describe('devcontainer feature metadata', () => {
       [
         'bunVersion',
         'folder',
+        'poll',
         'prewarm',
         'registry',
         'serverUrl',
@@ -425,7 +426,7 @@ describe.skipIf(!isRoot)('devcontainer feature in a clean Debian root filesystem
       // The token comes from the mounted secret file, through the environment, never the command line.
       expect(calls.every((call) => call.token === token && !call.args.includes(token))).toBe(true);
       const log = readFileSync(run.path('/var/log/warmsync/agent.log'), 'utf8');
-      expect(log).toContain("no 'prewarm' command; skipping the dependency restore");
+      expect(log).toContain("no 'prewarm --warm' command; skipping the dependency restore");
       expect(log).toContain('agent exited with status 3');
     },
     15 * MINUTE,

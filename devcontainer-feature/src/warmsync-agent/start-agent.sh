@@ -9,8 +9,10 @@
 # `start` is idempotent: when a live supervisor holds the pidfile, it does nothing.
 #
 # The supervisor restarts the agent with exponential backoff (1 s doubling to 60 s, reset after a run
-# of a minute) and, when the `prewarm` option is on, first restores missing dependencies with
-# `warmsync prewarm restore` under a time limit. Neither step can delay the container's start.
+# of a minute) and, when the `prewarm` option is on and the folder's npm dependencies are not
+# installed, first runs `warmsync prewarm DIR --warm` under a time limit: it fetches the declared and
+# imported packages into warmsync's shared npm cache, so that the first `npm install` is served from
+# it. Neither step can delay the container's start.
 #
 # Configuration: /etc/warmsync/feature.conf (written by install.sh from the feature's options), with
 # these run-time overrides: WARMSYNC_SERVER, WARMSYNC_WORKSPACE, WARMSYNC_FOLDER, WARMSYNC_LOG. The
@@ -40,6 +42,7 @@ SERVER_URL=
 WORKSPACE_NAME=
 SYNC_FOLDER=
 PREWARM_ENABLED=true
+POLL_ENABLED=false
 TOKEN_FILE=/run/secrets/warmsync-token
 LOG_DIR=/var/log/warmsync
 STATE_DIR=/var/lib/warmsync
@@ -173,31 +176,35 @@ load_token() {
   if [ -n "$WARMSYNC_TOKEN" ]; then export WARMSYNC_TOKEN; else unset WARMSYNC_TOKEN; fi
 }
 
-# True when the folder declares dependencies that are not installed.
+# True when the folder declares npm dependencies that are not installed (a fresh clone or volume).
 dependencies_missing() {
-  if [ -f "$1/package.json" ] && [ ! -d "$1/node_modules" ]; then return 0; fi
-  if { [ -f "$1/requirements.txt" ] || [ -f "$1/pyproject.toml" ]; } && [ ! -d "$1/.venv" ]; then return 0; fi
-  return 1
+  [ -f "$1/package.json" ] && [ ! -d "$1/node_modules" ]
 }
 
-# Best effort: a missing `prewarm` command, a slow or unreachable server, or a failed restore is
-# logged and the agent starts anyway.
+# Best effort: a warmsync without `prewarm --warm`, a slow or unreachable registry, or a failed
+# restore is logged and the agent starts anyway.
 restore_dependencies() {
   folder=$1
   [ "$PREWARM_ENABLED" = true ] || return 0
   dependencies_missing "$folder" || return 0
-  if ! "$WARMSYNC_BIN" prewarm --help >/dev/null 2>&1; then
-    stamp "this warmsync has no 'prewarm' command; skipping the dependency restore"
+  if ! "$WARMSYNC_BIN" prewarm --help 2>/dev/null | grep -q -- '--warm'; then
+    stamp "this warmsync has no 'prewarm --warm' command; skipping the dependency restore"
     return 0
   fi
   limit=
   if command -v timeout >/dev/null 2>&1; then limit="timeout $PREWARM_TIMEOUT_SECONDS"; fi
-  stamp "restoring dependencies of $folder"
-  if $limit "$WARMSYNC_BIN" prewarm restore "$folder" --server "$SERVER_URL" --workspace "$WORKSPACE_NAME"; then
+  stamp "restoring dependencies of $folder into the shared npm cache"
+  # History mining (--from-history) predicts edits; only the packages matter here.
+  if $limit "$WARMSYNC_BIN" prewarm "$folder" --warm --from-history 0; then
     stamp "dependencies restored"
   else
     stamp "dependency restore failed or timed out (status $?); continuing"
   fi
+}
+
+# The folder's name as a workspace name: 1-64 of A-Z a-z 0-9 . _ -, starting alphanumeric.
+workspace_name_from() {
+  basename "$1" | tr -c 'A-Za-z0-9._\n-' '-' | sed 's/^[^A-Za-z0-9]*//' | cut -c 1-64
 }
 
 supervise() {
@@ -206,12 +213,15 @@ supervise() {
   child=
   trap 'stamp "stopping"; if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null; wait "$child"; fi; rm -f "$PID_FILE"; exit 0' TERM INT HUP
   WORKSPACE_NAME=${WARMSYNC_WORKSPACE:-$WORKSPACE_NAME}
-  if [ -z "$WORKSPACE_NAME" ]; then WORKSPACE_NAME=$(basename "$folder"); fi
+  if [ -z "$WORKSPACE_NAME" ]; then WORKSPACE_NAME=$(workspace_name_from "$folder"); fi
+  if [ -z "$WORKSPACE_NAME" ]; then WORKSPACE_NAME=workspace; fi
   load_token
   # The agent reads WARMSYNC_SERVER and WARMSYNC_WORKSPACE too; flags win, these are for its children.
   export WARMSYNC_SERVER="$SERVER_URL" WARMSYNC_WORKSPACE="$WORKSPACE_NAME"
-  prewarm_flag=
-  if [ "$PREWARM_ENABLED" != true ]; then prewarm_flag=--no-prewarm; fi
+  agent_flags=
+  if [ "$PREWARM_ENABLED" != true ]; then agent_flags=" --no-prewarm"; fi
+  # Filesystem events miss changes made through some bind mounts (Docker Desktop): poll there.
+  if [ "$POLL_ENABLED" = true ]; then agent_flags="$agent_flags --poll"; fi
 
   restore_dependencies "$folder" &
   child=$!
@@ -221,10 +231,10 @@ supervise() {
   backoff=1
   while :; do
     started=$(date +%s)
-    stamp "starting: warmsync agent $folder --server $SERVER_URL --workspace $WORKSPACE_NAME $prewarm_flag"
-    # shellcheck disable=SC2086 # prewarm_flag is one word or nothing.
+    stamp "starting: warmsync agent $folder --server $SERVER_URL --workspace $WORKSPACE_NAME$agent_flags"
+    # shellcheck disable=SC2086 # agent_flags holds whole flags without spaces, split on purpose.
     "$WARMSYNC_BIN" agent "$folder" --server "$SERVER_URL" --workspace "$WORKSPACE_NAME" \
-      --state "$STATE_DIR/agent" $prewarm_flag &
+      --state "$STATE_DIR/agent" $agent_flags &
     child=$!
     wait "$child"
     agent_status=$?
