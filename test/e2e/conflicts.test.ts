@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'bun:test';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanup, createAgent, startAgent, startHub, waitConverged, waitUntil } from '../helpers/harness.ts';
+import { cleanup, startAgent, startHub, waitConverged, waitUntil } from '../helpers/harness.ts';
 
 afterEach(cleanup);
 
@@ -133,6 +133,5 @@ describe('paths that collide on macOS', () => {
       'the collision to be reported',
     );
     expect(await hub.store.entry('test', 'cafe\u0301.txt')).toBeUndefined();
-    createAgent(hub);
   });
 });
