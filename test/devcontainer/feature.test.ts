@@ -454,6 +454,36 @@ describe.skipIf(!isRoot)('devcontainer feature in a clean Debian root filesystem
   );
 
   test.skipIf(!hasSyncCommands)(
+    'with the server unreachable, the container start is not delayed and the agent is retried',
+    async () => {
+      const { run, token } = await installed();
+      const user = run.user(remoteUserName);
+      await prepareWorkspace(run, user, token, new Map([['README.md', '# demo\n']]));
+      await rm(run.path('/var/log/warmsync/agent.log'), { force: true });
+      const env = { WARMSYNC_SERVER: `http://127.0.0.1:${freePort()}` };
+      try {
+        const launched = performance.now();
+        const start = await run.run([startScript, 'start'], { user, cwd: '/workspaces/demo', env });
+        expect(start.exitCode).toBe(0);
+        expect(performance.now() - launched).toBeLessThan(5_000);
+        const retried = () => {
+          const log = readFileSync(run.path('/var/log/warmsync/agent.log'), 'utf8');
+          return (log.match(/agent exited with status [1-9]/g) ?? []).length >= 2 ? log : undefined;
+        };
+        const log = await waitFor('the agent to fail twice', MINUTE, async () => retried());
+        expect(log).toContain(`--server ${env.WARMSYNC_SERVER}`);
+        expect((await run.run([startScript, 'status'], { user })).stdout).toContain('running');
+      } finally {
+        await run.run([startScript, 'stop'], { user });
+        await waitFor('the supervisor to stop', 30_000, async () =>
+          run.processes().length === 0 ? true : undefined,
+        );
+      }
+    },
+    15 * MINUTE,
+  );
+
+  test.skipIf(!hasSyncCommands)(
     'the start script detaches an agent that syncs the workspace folder to the server',
     async () => {
       const { run, port, token } = await installed();
