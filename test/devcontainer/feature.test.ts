@@ -201,6 +201,8 @@ async function withFakeAgent(
   during: () => Promise<void>,
 ): Promise<FakeAgentCall[]> {
   writeFileSync(run.path('/usr/local/bin/fake-warmsync'), FAKE_AGENT, { mode: 0o755 });
+  // The dependency restore only runs where npm is installed.
+  writeFileSync(run.path('/usr/local/bin/npm'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
   const config = readFileSync(run.path('/etc/warmsync/feature.conf'), 'utf8');
   writeFileSync(run.path('/etc/warmsync/fake.conf'), `${config}WARMSYNC_BIN=/usr/local/bin/fake-warmsync\n`);
   await rm(run.path('/tmp/fake-agent.calls'), { force: true });
@@ -472,6 +474,7 @@ describe.skipIf(!isRoot)('devcontainer feature in a clean Debian root filesystem
         };
         const log = await waitFor('the agent to fail twice', MINUTE, async () => retried());
         expect(log).toContain(`--server ${env.WARMSYNC_SERVER}`);
+        expect(log).toMatch(/cannot reach|ECONNREFUSED/);
         expect((await run.run([startScript, 'status'], { user })).stdout).toContain('running');
       } finally {
         await run.run([startScript, 'stop'], { user });

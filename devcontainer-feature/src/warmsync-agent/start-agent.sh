@@ -187,6 +187,10 @@ restore_dependencies() {
   folder=$1
   [ "$PREWARM_ENABLED" = true ] || return 0
   dependencies_missing "$folder" || return 0
+  if ! command -v npm >/dev/null 2>&1; then
+    stamp "npm is not installed; skipping the dependency restore"
+    return 0
+  fi
   if ! "$WARMSYNC_BIN" prewarm --help 2>/dev/null | grep -q -- '--warm'; then
     stamp "this warmsync has no 'prewarm --warm' command; skipping the dependency restore"
     return 0
@@ -196,7 +200,7 @@ restore_dependencies() {
   stamp "restoring dependencies of $folder into the shared npm cache"
   # History mining (--from-history) predicts edits; only the packages matter here.
   if $limit "$WARMSYNC_BIN" prewarm "$folder" --warm --from-history 0; then
-    stamp "dependencies restored"
+    stamp "dependency restore finished"
   else
     stamp "dependency restore failed or timed out (status $?); continuing"
   fi
