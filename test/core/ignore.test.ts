@@ -1,0 +1,204 @@
+import { describe, expect, it } from 'bun:test';
+import { IgnoreRules } from '../../src/core/ignore.ts';
+
+type Probe = [path: string, isDir: boolean, ignored: boolean];
+
+function rules(byFolder: Record<string, string>, tracked: string[] = []): IgnoreRules {
+  return new IgnoreRules(new Map(Object.entries(byFolder)), new Set(tracked));
+}
+
+/** One `it` per probe: the path, whether it is a folder, and the expected verdict. */
+function expectVerdicts(build: () => IgnoreRules, probes: Probe[]): void {
+  for (const [path, isDir, ignored] of probes) {
+    it(`${ignored ? 'ignores' : 'keeps'} ${isDir ? 'folder' : 'file'} '${path}'`, () => {
+      expect(build().isIgnored(path, isDir)).toBe(ignored);
+    });
+  }
+}
+
+describe('IgnoreRules defaults', () => {
+  expectVerdicts(
+    () => rules({}),
+    [
+      ['.git', true, true],
+      ['.git/config', false, true],
+      ['vendor/lib/.git', true, true],
+      ['node_modules', true, true],
+      ['node_modules/zod/index.js', false, true],
+      ['packages/app/node_modules', true, true],
+      ['src/index.ts', false, false],
+      ['.gitignore', false, false],
+      ['node_modules', false, false],
+    ],
+  );
+
+  it('keeps .git/ when ignoreGitDir is off', () => {
+    const r = new IgnoreRules(new Map(), new Set(), { ignoreGitDir: false, ignoreNodeModules: true });
+    expect([
+      r.isIgnored('.git', true),
+      r.isIgnored('.git/config', false),
+      r.isIgnored('node_modules', true),
+    ]).toEqual([false, false, true]);
+  });
+
+  it('keeps node_modules/ when ignoreNodeModules is off', () => {
+    const r = new IgnoreRules(new Map(), new Set(), { ignoreGitDir: true, ignoreNodeModules: false });
+    expect([
+      r.isIgnored('node_modules', true),
+      r.isIgnored('node_modules/x.js', false),
+      r.isIgnored('.git', true),
+    ]).toEqual([false, false, true]);
+  });
+});
+
+describe('IgnoreRules with one root .gitignore', () => {
+  expectVerdicts(
+    () => rules({ '': '*.log\n!keep.log\nbuild/\n/top-only.txt\n' }),
+    [
+      ['debug.log', false, true],
+      ['deep/down/debug.log', false, true],
+      ['keep.log', false, false],
+      ['deep/keep.log', false, false],
+      ['top-only.txt', false, true],
+      ['sub/top-only.txt', false, false],
+      ['debug.txt', false, false],
+    ],
+  );
+});
+
+describe("IgnoreRules with a pattern ending in '/'", () => {
+  expectVerdicts(
+    () => rules({ '': 'logs/\n' }),
+    [
+      ['logs', true, true],
+      ['a/logs', true, true],
+      ['logs', false, false],
+      ['logs/today.txt', false, true],
+    ],
+  );
+});
+
+describe('IgnoreRules with an excluded folder', () => {
+  describe('and a negation for a file inside it in the same file', () => {
+    expectVerdicts(
+      () => rules({ '': 'build/\n!build/keep.txt\n' }),
+      [
+        ['build', true, true],
+        ['build/keep.txt', false, true],
+        ['build/other.txt', false, true],
+      ],
+    );
+  });
+
+  describe("and a negation in the folder's own .gitignore", () => {
+    expectVerdicts(() => rules({ '': 'build/\n', build: '!keep.txt\n' }), [['build/keep.txt', false, true]]);
+  });
+
+  describe('and a negation of the folder contents instead of the folder', () => {
+    expectVerdicts(
+      () => rules({ '': 'build/*\n!build/keep.txt\n' }),
+      [
+        ['build', true, false],
+        ['build/keep.txt', false, false],
+        ['build/other.txt', false, true],
+      ],
+    );
+  });
+});
+
+describe('IgnoreRules with nested .gitignore files', () => {
+  const build = () =>
+    rules({
+      '': '*.log\nsecret.txt\n',
+      app: '!debug.log\ncache/\n',
+      'app/deep': '*.log\n',
+      other: 'local.txt\n',
+    });
+  expectVerdicts(build, [
+    ['debug.log', false, true],
+    ['app/debug.log', false, false],
+    ['app/sub/debug.log', false, false],
+    ['app/trace.log', false, true],
+    ['app/deep/debug.log', false, true],
+    ['app/cache', true, true],
+    ['cache', true, false],
+    ['other/local.txt', false, true],
+    ['local.txt', false, false],
+    ['app/local.txt', false, false],
+    ['app/secret.txt', false, true],
+  ]);
+});
+
+describe('IgnoreRules with tracked files', () => {
+  const build = () => rules({ '': 'generated/\n*.lock\n' }, ['generated/.gitkeep', 'bun.lock']);
+  expectVerdicts(build, [
+    ['generated/.gitkeep', false, false],
+    ['generated', true, false],
+    ['generated/other.txt', false, true],
+    ['generated/sub', true, true],
+    ['bun.lock', false, false],
+    ['yarn.lock', false, true],
+  ]);
+
+  it('says a folder holding a tracked file holds tracked files, so a walker descends into it', () => {
+    const r = build();
+    expect([
+      r.holdsTracked('generated'),
+      r.holdsTracked('generated/.gitkeep'),
+      r.holdsTracked('src'),
+    ]).toEqual([true, true, false]);
+  });
+
+  it('keeps a tracked file deep under an ignored folder and each folder on the way', () => {
+    const r = rules({ '': 'out/\n' }, ['out/a/b/c.txt']);
+    expect([
+      r.isIgnored('out', true),
+      r.isIgnored('out/a', true),
+      r.isIgnored('out/a/b', true),
+      r.isIgnored('out/a/b/c.txt', false),
+    ]).toEqual([false, false, false, false]);
+  });
+});
+
+describe('IgnoreRules.setFolderRules', () => {
+  it('replaces the root rules instead of adding to them', () => {
+    const r = rules({ '': 'a.txt\n' });
+    r.setFolderRules('', 'b.txt\n');
+    expect([r.isIgnored('a.txt', false), r.isIgnored('b.txt', false)]).toEqual([false, true]);
+  });
+
+  it('keeps the default .git/ and node_modules/ rules when it replaces the root rules', () => {
+    const r = rules({ '': 'a.txt\n' });
+    r.setFolderRules('', '');
+    expect([r.isIgnored('.git', true), r.isIgnored('node_modules', true)]).toEqual([true, true]);
+  });
+
+  it('replaces the rules of a sub-folder', () => {
+    const r = rules({ sub: 'a.txt\n' });
+    r.setFolderRules('sub', 'b.txt\n');
+    expect([r.isIgnored('sub/a.txt', false), r.isIgnored('sub/b.txt', false)]).toEqual([false, true]);
+  });
+
+  it('adds rules for a folder that had none', () => {
+    const r = rules({});
+    r.setFolderRules('new', '*.tmp\n');
+    expect([r.isIgnored('new/x.tmp', false), r.isIgnored('x.tmp', false)]).toEqual([true, false]);
+  });
+});
+
+describe('IgnoreRules.isIgnoreFile', () => {
+  const cases: [path: string, isIgnoreFile: boolean][] = [
+    ['.gitignore', true],
+    ['src/.gitignore', true],
+    ['.warmsyncignore', true],
+    ['a/b/.warmsyncignore', true],
+    ['.gitignore.bak', false],
+    ['gitignore', false],
+    ['.gitattributes', false],
+  ];
+  for (const [path, expected] of cases) {
+    it(`is ${expected} for '${path}'`, () => {
+      expect(IgnoreRules.isIgnoreFile(path)).toBe(expected);
+    });
+  }
+});
