@@ -89,6 +89,8 @@ interface Installed {
   run: ChrootRun;
   /** The feature folder and the packed checkout, as paths inside the chroot. */
   staged: { dir: string; tarball: string };
+  /** The packed checkout on this machine. */
+  tarball: string;
   port: number;
   token: string;
   installOutput: string;
@@ -98,7 +100,7 @@ const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   // Newest first: processes before the folders they use.
   for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => console.error(error));
-});
+}, 5 * MINUTE); // removing a run's tree of a few hundred MB takes seconds on a busy machine
 
 async function scratchDir(prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
@@ -162,7 +164,7 @@ function installed(): Promise<Installed> {
     const installOutput = result.stdout + result.stderr;
     if (result.exitCode !== 0)
       throw new Error(`install.sh exited with ${result.exitCode}:\n${installOutput}`);
-    return { run, staged, port, token: crypto.randomUUID(), installOutput };
+    return { run, staged, tarball, port, token: crypto.randomUUID(), installOutput };
   })();
   return installedOnce;
 }
@@ -373,6 +375,40 @@ describe.skipIf(!isRoot)('devcontainer feature in a clean Debian root filesystem
       expect(again.stdout).toContain('Bun 1.4.5 already installed');
       const help = await run.run(['warmsync', '--help'], { user: run.user(remoteUserName) });
       expect(help.exitCode).toBe(0);
+    },
+    15 * MINUTE,
+  );
+
+  test(
+    'install.sh takes the version option as the URL of a package tarball',
+    async () => {
+      const { run, staged, tarball, port } = await installed();
+      const files = Bun.serve({
+        hostname: '127.0.0.1',
+        port: 0,
+        fetch: (request) =>
+          new URL(request.url).pathname === '/warmsync.tgz'
+            ? new Response(Bun.file(tarball))
+            : new Response('not found', { status: 404 }),
+      });
+      try {
+        const url = `http://127.0.0.1:${files.port}/warmsync.tgz`;
+        const result = await runInstall(run, staged.dir, {
+          serverUrl: `http://127.0.0.1:${port}`,
+          version: url,
+        });
+        expect(result.stdout).toContain(`downloading warmsync from ${url}`);
+        expect(result.exitCode).toBe(0);
+        const missing = await runInstall(run, staged.dir, {
+          serverUrl: `http://127.0.0.1:${port}`,
+          version: `http://127.0.0.1:${files.port}/missing.tgz`,
+        });
+        expect(missing.exitCode).not.toBe(0);
+        expect(missing.stderr).toContain('could not download');
+      } finally {
+        files.stop(true);
+      }
+      expect((await run.run(['warmsync', '--help'], { user: run.user(remoteUserName) })).exitCode).toBe(0);
     },
     15 * MINUTE,
   );
