@@ -676,6 +676,8 @@ export class Agent {
   /** Bytes for every chunk of the files to write: from memory, local copies, then the hub. */
   private async gatherChunks(entries: ManifestEntry[]): Promise<Map<string, Uint8Array>> {
     const out = new Map<string, Uint8Array>();
+    /** Chunks of local copies read for this batch (large files), usable as delta bases too. */
+    const local = new Map<string, Uint8Array>();
     const wanted = new Map<string, string | undefined>();
     for (const entry of entries) {
       if (entry.content.kind !== 'file') continue;
@@ -684,29 +686,36 @@ export class Agent {
       const needed = entry.content.chunks.filter(([h]) => !out.has(h) && !this.cache.has(h));
       if (needed.length > 0 && baseChunks.length > 0 && entry.content.size > 1024 * 1024) {
         // A large file: most chunks are usually in the local copy of the previous version.
-        await this.loadLocalFile(entry.path, baseChunks);
+        await this.readLocalChunks(entry.path, baseChunks, local);
       }
       for (const [index, [hash]] of entry.content.chunks.entries()) {
-        const cached = this.cache.get(hash);
-        if (cached) out.set(hash, cached);
+        const found = this.cache.get(hash) ?? local.get(hash);
+        if (found) out.set(hash, found);
         else if (!out.has(hash)) wanted.set(hash, baseChunks[index]?.[0]);
       }
     }
     if (wanted.size > 0) {
-      for (const base of new Set(wanted.values()))
-        if (base && !this.cache.has(base)) await this.loadLocalChunk(base);
-      const fetched = await fetchChunks(this.client, wanted, (h) => this.cache.get(h), this.breaker);
+      const fetched = await fetchChunks(this.client, wanted, (h) => this.cache.get(h) ?? local.get(h), this.breaker);
       for (const [hash, bytes] of fetched) out.set(hash, bytes);
     }
     return out;
   }
 
-  private async loadLocalFile(path: string, chunks: ReadonlyArray<readonly [string, number]>): Promise<void> {
+  /** Reads the local copy of a path once and files its chunks (by the base's chunk list) into `into`. */
+  private async readLocalChunks(
+    path: string,
+    chunks: ReadonlyArray<readonly [string, number]>,
+    into: Map<string, Uint8Array>,
+  ): Promise<void> {
     try {
       const bytes = new Uint8Array(await readFile(join(this.options.dir, path)));
-      this.cache.addFile(chunks, bytes);
+      let offset = 0;
+      for (const [hash, size] of chunks) {
+        into.set(hash, bytes.subarray(offset, offset + size));
+        offset += size;
+      }
     } catch {
-      // Nothing local to reuse; the chunks are fetched.
+      // Nothing local to reuse; the chunks are fetched (and verified) from the hub.
     }
   }
 }

@@ -44,7 +44,7 @@ export function makeFrame(
   base?: { hash: string; bytes: Uint8Array },
 ): ChunkFrame {
   let best: ChunkFrame = { hash, encoding: 'raw', payload: bytes };
-  if (bytes.length >= MIN_COMPRESS_BYTES) {
+  if (bytes.length >= MIN_COMPRESS_BYTES && looksCompressible(bytes)) {
     const deflated = deflateRawSync(bytes);
     if (deflated.length < best.payload.length) best = { hash, encoding: 'deflate', payload: deflated };
   }
@@ -54,6 +54,13 @@ export function makeFrame(
       best = { hash, encoding: 'delta', base: base.hash, payload: delta };
   }
   return best;
+}
+
+/** Samples the start of large chunks: compressed or random data is not worth a full deflate. */
+function looksCompressible(bytes: Uint8Array): boolean {
+  if (bytes.length < 16 * 1024) return true;
+  const sample = bytes.subarray(0, 4096);
+  return deflateRawSync(sample).length < sample.length * 0.9;
 }
 
 /**
