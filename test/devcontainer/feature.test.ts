@@ -414,6 +414,29 @@ describe.skipIf(!isRoot)('devcontainer feature in a clean Debian root filesystem
   );
 
   test(
+    'install.sh installs curl with apt-get when the base image lacks it',
+    async () => {
+      const { tarball, port } = await installed();
+      // A separate tree, so that removing curl cannot disturb the other tests.
+      const run = await freshRun();
+      const removed = await run.run(['dpkg', '--purge', 'curl'], { timeoutMs: MINUTE });
+      expect(removed.exitCode).toBe(0);
+      const staged = await stageFeature(run, tarball);
+      const result = await runInstall(run, staged.dir, {
+        serverUrl: `http://127.0.0.1:${port}`,
+        version: staged.tarball,
+      });
+      expect(result.stdout).toContain('installing prerequisites (curl');
+      expect(result.exitCode).toBe(0);
+      expect(existsSync(run.path('/usr/bin/curl'))).toBe(true);
+      expect(readdirSync(run.path('/var/lib/apt/lists')).filter((name) => name.endsWith('Packages'))).toEqual(
+        [],
+      );
+    },
+    15 * MINUTE,
+  );
+
+  test(
     'install.sh stops with a clear error when serverUrl is missing',
     async () => {
       const { run, staged } = await installed();
