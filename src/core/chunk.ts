@@ -45,10 +45,8 @@ const GEAR: Uint32Array = (() => {
 })();
 
 function maskWithBits(bits: number): number {
-  // Spread the one-bits over the high half of the word, where the gear hash mixes best.
-  let mask = 0;
-  for (let i = 0; i < bits; i++) mask |= 1 << (31 - i * 2);
-  return mask >>> 0;
+  // The top bits of the gear hash depend on the most bytes of the window, so cut on those.
+  return ((2 ** bits - 1) * 2 ** (32 - bits)) >>> 0;
 }
 
 /** Returns the end offsets of each chunk in `data`. */

@@ -92,7 +92,7 @@ export function openFrame(
 
 /** Serialises a JSON header and frames into one envelope. */
 export function encodeEnvelope(header: unknown, frames: readonly ChunkFrame[]): Uint8Array<ArrayBuffer> {
-  const json = new TextEncoder().encode(JSON.stringify(header));
+  const json = new TextEncoder().encode(JSON.stringify(header ?? null));
   let size = 4 + json.length;
   for (const f of frames) size += 1 + 32 + (f.encoding === 'delta' ? 32 : 0) + 4 + f.payload.length;
   const out = new Uint8Array(size);

@@ -35,14 +35,14 @@ export class IgnoreRules {
     private readonly tracked: ReadonlySet<string> = new Set(),
     private readonly options: IgnoreOptions = DEFAULT_IGNORE_OPTIONS,
   ) {
-    this.byFolder.set('', ignore().add(this.defaults()));
+    this.byFolder.set('', ignore({ ignorecase: false }).add(this.defaults()));
     for (const [folder, text] of rulesByFolder) this.setFolderRules(folder, text);
     for (const path of tracked) for (const dir of ancestorPaths(path)) this.trackedAncestors.add(dir);
   }
 
   /** Sets (replaces) the rules of one folder from the text of its ignore files. */
   setFolderRules(folder: string, text: string): void {
-    const rules = ignore();
+    const rules = ignore({ ignorecase: false });
     if (folder === '') rules.add(this.defaults());
     this.byFolder.set(folder, rules.add(text));
   }

@@ -51,7 +51,9 @@ export function checkRelativePath(path: string, rules: PathRules = { allowGit: f
     if (encoder.encode(segment).length > MAX_SEGMENT_BYTES)
       return fail('too-long', 'a path segment is over 255 bytes');
     if (segment.startsWith(TEMP_FILE_PREFIX)) return fail('reserved', 'path names a warmsync temporary file');
-    if (segment === '.git' && !rules.allowGit) return fail('git-dir', 'paths under .git/ do not sync');
+    // Case-insensitive: on macOS and Windows '.GIT' is the same folder as '.git'.
+    if (segment.toLowerCase() === '.git' && !rules.allowGit)
+      return fail('git-dir', 'paths under .git/ do not sync');
   }
   return { ok: true, path };
 }
