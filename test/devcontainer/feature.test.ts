@@ -199,7 +199,7 @@ async function withFakeAgent(
   run: ChrootRun,
   user: ChrootUser,
   token: string,
-  options: { prewarm: 'absent' | 'hang'; timeoutSeconds?: number },
+  options: { prewarm: 'absent' | 'hang'; timeoutSeconds?: number; before?: () => void },
   during: () => Promise<void>,
 ): Promise<FakeAgentCall[]> {
   writeFileSync(run.path('/usr/local/bin/fake-warmsync'), FAKE_AGENT, { mode: 0o755 });
@@ -210,6 +210,7 @@ async function withFakeAgent(
   await rm(run.path('/tmp/fake-agent.calls'), { force: true });
   await rm(run.path('/var/log/warmsync/agent.log'), { force: true });
   await prepareWorkspace(run, user, token, new Map([['package.json', '{}\n']]));
+  options.before?.();
 
   const env = {
     WARMSYNC_FEATURE_CONFIG: '/etc/warmsync/fake.conf',
@@ -472,9 +473,16 @@ describe.skipIf(!isRoot)('devcontainer feature in a clean Debian root filesystem
     async () => {
       const { run, token } = await installed();
       const user = run.user(remoteUserName);
-      const calls = await withFakeAgent(run, user, token, { prewarm: 'absent' }, async () => {
+      // What a previous life of the container left: a pidfile naming a pid that is no supervisor now,
+      // and a log past its size limit.
+      const before = () => {
+        writeFileSync(run.path('/var/lib/warmsync/supervisor.pid'), '1\n');
+        writeFileSync(run.path('/var/log/warmsync/agent.log'), 'x'.repeat(11 * 1024 * 1024));
+      };
+      const calls = await withFakeAgent(run, user, token, { prewarm: 'absent', before }, async () => {
         await Bun.sleep(4_500);
       });
+      expect(Bun.file(run.path('/var/log/warmsync/agent.log.1')).size).toBe(11 * 1024 * 1024);
       expect(calls.length).toBeGreaterThanOrEqual(3);
       const [first, second, third] = calls;
       expect(first?.args).toBe(

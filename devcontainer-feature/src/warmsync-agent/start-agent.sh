@@ -25,6 +25,8 @@
 set -u
 
 CONFIG_FILE=${WARMSYNC_FEATURE_CONFIG:-/etc/warmsync/feature.conf}
+# The supervisor is this script again, found by absolute path whatever the caller's PATH and folder.
+SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 MAX_BACKOFF_SECONDS=60
 HEALTHY_RUN_SECONDS=60
 PREWARM_TIMEOUT_SECONDS=${WARMSYNC_PREWARM_TIMEOUT:-300}
@@ -111,7 +113,7 @@ start() {
   detach=
   if command -v setsid >/dev/null 2>&1; then detach=setsid; fi
   # Detached from the hook: own session, no terminal, stdin from /dev/null, output to the log.
-  $detach nohup "$0" supervise "$folder" </dev/null >>"$LOG_FILE" 2>&1 &
+  $detach nohup /bin/sh "$SELF" supervise "$folder" </dev/null >>"$LOG_FILE" 2>&1 &
   # The supervisor writes its own pid (setsid may fork); wait briefly so that `status` is accurate.
   tries=0
   while [ "$tries" -lt 20 ] && [ -z "$(running_pid)" ]; do
@@ -158,10 +160,12 @@ status() {
   fi
 }
 
-# Claims the pidfile atomically (noclobber), replacing it only when its owner is gone.
+# Claims the pidfile atomically (noclobber), replacing it only when its owner is gone. After a
+# container restart the stale file may hold this very pid (containers number processes alike).
 claim_pidfile() {
   if (set -C && printf '%s\n' "$$" >"$PID_FILE") 2>/dev/null; then return 0; fi
-  [ -z "$(running_pid)" ] || return 1
+  owner=$(running_pid)
+  [ -z "$owner" ] || [ "$owner" = "$$" ] || return 1
   rm -f "$PID_FILE"
   (set -C && printf '%s\n' "$$" >"$PID_FILE") 2>/dev/null
 }
@@ -234,6 +238,9 @@ supervise() {
 
   backoff=1
   while :; do
+    # Rotation happens between runs: reopen this shell's output on the fresh file for both.
+    rotate_log
+    exec >>"$LOG_FILE" 2>&1
     started=$(date +%s)
     stamp "starting: warmsync agent $folder --server $SERVER_URL --workspace $WORKSPACE_NAME$agent_flags"
     # shellcheck disable=SC2086 # agent_flags holds whole flags without spaces, split on purpose.
