@@ -237,9 +237,13 @@ async function withFakeAgent(
       run.processes().length === 0 ? true : undefined,
     );
   }
-  const recorded = existsSync(run.path('/tmp/fake-agent.calls'))
-    ? readFileSync(run.path('/tmp/fake-agent.calls'), 'utf8')
-    : '';
+  return fakeAgentCalls(run);
+}
+
+/** The agent starts FAKE_AGENT recorded so far. */
+function fakeAgentCalls(run: ChrootRun): FakeAgentCall[] {
+  const file = run.path('/tmp/fake-agent.calls');
+  const recorded = existsSync(file) ? readFileSync(file, 'utf8') : '';
   return recorded
     .split('\n')
     .filter(Boolean)
@@ -247,6 +251,13 @@ async function withFakeAgent(
       const [at = '0', callToken = '', args = ''] = line.split('\t');
       return { at: Number(at), token: callToken, args };
     });
+}
+
+/** Waits until FAKE_AGENT has been started `count` times (timings stretch on a busy machine). */
+async function waitForFakeAgentCalls(run: ChrootRun, count: number): Promise<void> {
+  await waitFor(`${count} agent starts`, MINUTE, async () =>
+    fakeAgentCalls(run).length >= count ? true : undefined,
+  );
 }
 
 /**
@@ -479,9 +490,9 @@ describe.skipIf(!isRoot)('devcontainer feature in a clean Debian root filesystem
         writeFileSync(run.path('/var/lib/warmsync/supervisor.pid'), '1\n');
         writeFileSync(run.path('/var/log/warmsync/agent.log'), 'x'.repeat(11 * 1024 * 1024));
       };
-      const calls = await withFakeAgent(run, user, token, { prewarm: 'absent', before }, async () => {
-        await Bun.sleep(4_500);
-      });
+      const calls = await withFakeAgent(run, user, token, { prewarm: 'absent', before }, () =>
+        waitForFakeAgentCalls(run, 3),
+      );
       expect(Bun.file(run.path('/var/log/warmsync/agent.log.1')).size).toBe(11 * 1024 * 1024);
       expect(calls.length).toBeGreaterThanOrEqual(3);
       const [first, second, third] = calls;
@@ -506,14 +517,8 @@ describe.skipIf(!isRoot)('devcontainer feature in a clean Debian root filesystem
     async () => {
       const { run, token } = await installed();
       const user = run.user(remoteUserName);
-      const calls = await withFakeAgent(
-        run,
-        user,
-        token,
-        { prewarm: 'hang', timeoutSeconds: 1 },
-        async () => {
-          await Bun.sleep(2_500);
-        },
+      const calls = await withFakeAgent(run, user, token, { prewarm: 'hang', timeoutSeconds: 1 }, () =>
+        waitForFakeAgentCalls(run, 1),
       );
       expect(calls.length).toBeGreaterThanOrEqual(1);
       const log = readFileSync(run.path('/var/log/warmsync/agent.log'), 'utf8');
