@@ -24,7 +24,7 @@ import { ChunkCache } from './chunk-cache.ts';
 import { HubClient } from './client.ts';
 import { currentBranch, gitBusy, trackedPaths } from './git.ts';
 import { Limiter } from './limiter.ts';
-import { LocalTree, type Observation } from './local-tree.ts';
+import { fileContent, LocalTree, type Observation } from './local-tree.ts';
 import { AgentState } from './state.ts';
 import { CircuitBreaker, fetchChunks, packFrames, uploadFrames } from './transfer.ts';
 
@@ -489,14 +489,30 @@ export class Agent {
     this.live?.send({ type: 'problems', problems });
   }
 
+  private knownFile(content: EntryContent): boolean {
+    return content.kind === 'file' && content.chunks.every(([h]) => this.knownChunks.has(h));
+  }
+
+  /** Chunks the hub now holds: everything sent except what it reported damaged. */
+  private rememberSent(frames: readonly ChunkFrame[], damaged: readonly string[]): void {
+    const bad = new Set(damaged);
+    for (const f of frames) if (!bad.has(f.hash)) this.knownChunks.add(f.hash);
+  }
+
   private rememberChunks(content: EntryContent): void {
     if (content.kind === 'file') for (const [hash] of content.chunks) this.knownChunks.add(hash);
   }
 
   private async push(
-    pushes: Array<{ path: string; content: EntryContent; vector: Record<string, number>; obs: Observation }>,
+    pushesIn: Array<{
+      path: string;
+      content: EntryContent;
+      vector: Record<string, number>;
+      obs: Observation;
+    }>,
     branchSwitch: boolean,
   ): Promise<number> {
+    let pushes = pushesIn;
     const started = performance.now();
     const frames: ChunkFrame[] = [];
     const sending = new Set<string>();
@@ -514,7 +530,20 @@ export class Agent {
     }
     for (const p of pushes) {
       if (p.content.kind !== 'file') continue;
-      const bytes = p.obs.bytes ?? new Uint8Array(await readFile(join(this.options.dir, p.path)));
+      let bytes = p.obs.bytes;
+      if (!bytes) {
+        // Not read while observing: read now, and describe what was actually read.
+        try {
+          bytes = new Uint8Array(await readFile(join(this.options.dir, p.path)));
+        } catch {
+          // Gone or unreadable since it was observed: the next cycle sees what it became.
+          this.dirty.add(p.path);
+          continue;
+        }
+        p.content = fileContent(bytes, p.content.exec);
+        p.obs = { ...p.obs, content: p.content, bytes };
+      }
+      if (p.content.kind !== 'file') continue;
       this.cache.addFile(p.content.chunks, bytes);
       const known = new Set([...this.knownChunks, ...sending]);
       for (const frame of uploadFrames(
@@ -531,9 +560,14 @@ export class Agent {
     const groups = packFrames(frames);
     const last = groups.pop() ?? [];
     for (const group of groups) {
-      await this.client.push({ agent: this.agentId, batch: 'edits', changes: [] }, group);
-      for (const f of group) this.knownChunks.add(f.hash);
+      const reply = await this.client.push({ agent: this.agentId, batch: 'edits', changes: [] }, group);
+      this.rememberSent(group, reply.missingChunks);
     }
+    // Files that vanished before they could be read wait for the next cycle.
+    pushes = pushes.filter(
+      (p) => p.content.kind !== 'file' || p.obs.bytes !== undefined || this.knownFile(p.content),
+    );
+    if (pushes.length === 0) return 0;
     const header: PushHeader = {
       agent: this.agentId,
       branch: this.branch,
@@ -541,7 +575,7 @@ export class Agent {
       changes: pushes.map((p) => ({ path: p.path, content: p.content, vector: p.vector })),
     };
     let response = await this.client.push(header, last);
-    for (const f of last) this.knownChunks.add(f.hash);
+    this.rememberSent(last, response.missingChunks);
     for (let retry = 0; response.missingChunks.length > 0 && retry < 3; retry++) {
       // Damaged or missing chunks are re-sent on their own, raw.
       const again = pushes.filter((p) =>
@@ -695,7 +729,12 @@ export class Agent {
       }
     }
     if (wanted.size > 0) {
-      const fetched = await fetchChunks(this.client, wanted, (h) => this.cache.get(h) ?? local.get(h), this.breaker);
+      const fetched = await fetchChunks(
+        this.client,
+        wanted,
+        (h) => this.cache.get(h) ?? local.get(h),
+        this.breaker,
+      );
       for (const [hash, bytes] of fetched) out.set(hash, bytes);
     }
     return out;

@@ -148,6 +148,8 @@ export class LocalTree {
       try {
         bytes = new Uint8Array(await readFile(absolute));
       } catch (error) {
+        // Removed between the lstat and the read: it is simply gone.
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { content: DELETED };
         this.report(path, 'unreadable', `cannot read: ${(error as Error).message}`);
         return base ? { content: base.content, stat: base.stat } : { content: DELETED };
       }

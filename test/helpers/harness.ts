@@ -7,6 +7,7 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, type AgentOptions } from '../../src/agent/agent.ts';
+import { TEMP_FILE_PREFIX } from '../../src/core/paths.ts';
 import {
   type EmbeddedServerOptions,
   type RunningServer,
@@ -47,6 +48,10 @@ export function createAgent(
     workspace: options.workspace ?? 'test',
     stateDir: options.stateDir ?? tempDir('warmsync-state-'),
     rescanMinMs: 500,
+    // WARMSYNC_TEST_LOG=1 prints every agent's log while a test runs.
+    log: process.env.WARMSYNC_TEST_LOG
+      ? (line) => console.log(`[${Date.now() % 100000}] ${line}`)
+      : undefined,
     ...options,
   });
   stops.push(() => agent.stop().catch(() => {}));
@@ -78,7 +83,7 @@ export function describeTree(root: string, skip: readonly string[] = ['.git']): 
   const out = new Map<string, string>();
   const walk = (prefix: string) => {
     for (const name of readdirSync(join(root, prefix)).sort()) {
-      if (skip.includes(name)) continue;
+      if (skip.includes(name) || name.startsWith(TEMP_FILE_PREFIX)) continue;
       const path = prefix ? `${prefix}/${name}` : name;
       const absolute = join(root, path);
       const stats = lstatSync(absolute);
@@ -97,8 +102,15 @@ export function describeTree(root: string, skip: readonly string[] = ['.git']): 
 }
 
 export function treesEqual(a: string, b: string, skip?: readonly string[]): boolean {
-  const x = describeTree(a, skip);
-  const y = describeTree(b, skip);
+  let x: Map<string, string>;
+  let y: Map<string, string>;
+  try {
+    x = describeTree(a, skip);
+    y = describeTree(b, skip);
+  } catch {
+    // A file vanished mid-walk: the trees are still moving.
+    return false;
+  }
   if (x.size !== y.size) return false;
   for (const [path, value] of x) if (y.get(path) !== value) return false;
   return true;
