@@ -9,21 +9,40 @@ import { cleanup, startHub } from '../helpers/harness.ts';
 
 afterEach(cleanup);
 
-const push = (url: string, body: Uint8Array | string, headers: Record<string, string> = {}, workspace = 'test') =>
-  fetch(`${url}/v1/workspaces/${workspace}/push`, { method: 'POST', body, headers });
+const push = (
+  url: string,
+  body: Uint8Array | string,
+  headers: Record<string, string> = {},
+  workspace = 'test',
+) => fetch(`${url}/v1/workspaces/${workspace}/push`, { method: 'POST', body, headers });
 
 function fileChange(path: string, text: string) {
   const bytes = new TextEncoder().encode(text);
   const hash = sha256Hex(bytes);
   return {
-    change: { path, vector: { agent1: 1 }, content: { kind: 'file', hash: fileHashFromChunks([hash]), size: bytes.length, exec: false, chunks: [[hash, bytes.length]] } },
+    change: {
+      path,
+      vector: { agent1: 1 },
+      content: {
+        kind: 'file',
+        hash: fileHashFromChunks([hash]),
+        size: bytes.length,
+        exec: false,
+        chunks: [[hash, bytes.length]],
+      },
+    },
     frame: makeFrame(hash, bytes),
   };
 }
 
 async function goodPushWorks(url: string, workspace = 'test'): Promise<void> {
   const { change, frame } = fileChange(`ok-${Math.random().toString(36).slice(2)}.txt`, 'fine');
-  const reply = await push(url, encodeEnvelope({ agent: 'agent1', changes: [change] }, [frame]), {}, workspace);
+  const reply = await push(
+    url,
+    encodeEnvelope({ agent: 'agent1', changes: [change] }, [frame]),
+    {},
+    workspace,
+  );
   expect(reply.status).toBe(200);
   const body = (await reply.json()) as { results: Array<{ status: string }> };
   expect(body.results[0]!.status).toBe('accepted');
@@ -45,7 +64,10 @@ describe('hostile paths', () => {
     it(`refuses ${JSON.stringify(path)} (${code}) and stores nothing`, async () => {
       const hub = startHub();
       const { change, frame } = fileChange('placeholder', 'x');
-      const reply = await push(hub.url, encodeEnvelope({ agent: 'agent1', changes: [{ ...change, path }] }, [frame]));
+      const reply = await push(
+        hub.url,
+        encodeEnvelope({ agent: 'agent1', changes: [{ ...change, path }] }, [frame]),
+      );
       if (reply.status === 400) {
         // The schema already refuses it: the reason names the field.
         expect(((await reply.json()) as { message: string }).message).toContain('changes.0.path');
@@ -70,7 +92,10 @@ describe('malformed requests', () => {
 
   it('answers 400 for a header that is JSON but not a push', async () => {
     const hub = startHub();
-    const reply = await push(hub.url, encodeEnvelope({ agent: 'agent1', changes: [{ path: 'x', content: { kind: 'sock' } }] }, []));
+    const reply = await push(
+      hub.url,
+      encodeEnvelope({ agent: 'agent1', changes: [{ path: 'x', content: { kind: 'sock' } }] }, []),
+    );
     expect(reply.status).toBe(400);
     expect(((await reply.json()) as { message: string }).message).toContain('changes.0');
     await goodPushWorks(hub.url);
@@ -78,9 +103,13 @@ describe('malformed requests', () => {
 
   it('answers 400 for a bad workspace name and for a negative cursor', async () => {
     const hub = startHub();
-    expect((await push(hub.url, encodeEnvelope({ agent: 'agent1', changes: [] }, []), {}, '..%2f..')).status).toBe(400);
+    expect(
+      (await push(hub.url, encodeEnvelope({ agent: 'agent1', changes: [] }, []), {}, '..%2f..')).status,
+    ).toBe(400);
     expect((await fetch(`${hub.url}/v1/workspaces/test/changes?since=-4`)).status).toBe(400);
-    expect((await fetch(`${hub.url}/v1/chunks/fetch`, { method: 'POST', body: '{not json' })).status).toBe(400);
+    expect((await fetch(`${hub.url}/v1/chunks/fetch`, { method: 'POST', body: '{not json' })).status).toBe(
+      400,
+    );
   });
 
   it('answers 413 for an oversized body and keeps serving', async () => {
@@ -96,11 +125,20 @@ describe('malformed requests', () => {
     const good = fileChange('good.txt', 'good content');
     const bad = fileChange('bad.txt', 'bad content');
     const damaged = { ...bad.frame, payload: new TextEncoder().encode('tampered!!!') };
-    const reply = await push(hub.url, encodeEnvelope({ agent: 'agent1', changes: [good.change, bad.change] }, [good.frame, damaged]));
-    const body = (await reply.json()) as { results: Array<{ path: string; status: string; code?: string }>; missingChunks: string[] };
+    const reply = await push(
+      hub.url,
+      encodeEnvelope({ agent: 'agent1', changes: [good.change, bad.change] }, [good.frame, damaged]),
+    );
+    const body = (await reply.json()) as {
+      results: Array<{ path: string; status: string; code?: string }>;
+      missingChunks: string[];
+    };
     expect(body.missingChunks).toEqual([bad.frame.hash]);
     expect(body.results.find((r) => r.path === 'good.txt')?.status).toBe('accepted');
-    expect(body.results.find((r) => r.path === 'bad.txt')).toMatchObject({ status: 'rejected', code: 'missing-chunks' });
+    expect(body.results.find((r) => r.path === 'bad.txt')).toMatchObject({
+      status: 'rejected',
+      code: 'missing-chunks',
+    });
     expect(await hub.store.entry('test', 'bad.txt')).toBeUndefined();
   });
 
@@ -108,7 +146,9 @@ describe('malformed requests', () => {
     const hub = startHub();
     const { change, frame } = fileChange('lying.txt', 'content');
     const lying = { ...change, content: { ...change.content, hash: 'f'.repeat(64) } };
-    const body = (await (await push(hub.url, encodeEnvelope({ agent: 'agent1', changes: [lying] }, [frame]))).json()) as {
+    const body = (await (
+      await push(hub.url, encodeEnvelope({ agent: 'agent1', changes: [lying] }, [frame]))
+    ).json()) as {
       results: Array<{ status: string; code: string }>;
     };
     expect(body.results[0]).toMatchObject({ status: 'rejected', code: 'bad-content' });
@@ -119,9 +159,15 @@ describe('authentication', () => {
   it('answers 401 without the token, on HTTP and on the live socket', async () => {
     const hub = startHub({ token: 's3cret' });
     expect((await fetch(`${hub.url}/v1/status`)).status).toBe(401);
-    expect((await fetch(`${hub.url}/v1/status`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
-    expect((await fetch(`${hub.url}/v1/status`, { headers: { authorization: 'Bearer s3cret' } })).status).toBe(200);
-    const live = await fetch(`${hub.url}/v1/workspaces/test/live?agent=abc`, { headers: { upgrade: 'websocket' } });
+    expect((await fetch(`${hub.url}/v1/status`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(
+      401,
+    );
+    expect(
+      (await fetch(`${hub.url}/v1/status`, { headers: { authorization: 'Bearer s3cret' } })).status,
+    ).toBe(200);
+    const live = await fetch(`${hub.url}/v1/workspaces/test/live?agent=abc`, {
+      headers: { upgrade: 'websocket' },
+    });
     expect(live.status).toBe(401);
     expect((await fetch(`${hub.url}/healthz`)).status).toBe(200);
   });
@@ -139,7 +185,8 @@ describe('the live socket', () => {
     socket.send('{"type":"cursor","cursor":-1}');
     socket.send('not json at all');
     const deadline = Date.now() + 5000;
-    while (messages.filter((m) => m.includes('"error"')).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (messages.filter((m) => m.includes('"error"')).length < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
     expect(messages.filter((m) => m.includes('malformed message'))).toHaveLength(2);
     expect(socket.readyState).toBe(WebSocket.OPEN);
     await goodPushWorks(hub.url);

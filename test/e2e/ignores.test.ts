@@ -24,7 +24,10 @@ describe('ignore rules', () => {
     await startAgent(hub, { dir: dirA });
     const b = await startAgent(hub);
     const dirB = b.tree.root;
-    await waitUntil(() => existsSync(join(dirB, 'main.ts')) && existsSync(join(dirB, 'pkg/keep.log')), 'the synced files');
+    await waitUntil(
+      () => existsSync(join(dirB, 'main.ts')) && existsSync(join(dirB, 'pkg/keep.log')),
+      'the synced files',
+    );
     for (const ignored of ['debug.log', 'pkg/build', 'secret.txt', 'node_modules']) {
       expect(existsSync(join(dirB, ignored))).toBe(false);
     }
@@ -37,14 +40,27 @@ describe('ignore rules', () => {
     writeFileSync(join(dirA, '.gitignore'), 'generated/\n');
     writeFileSync(join(dirA, 'generated/.gitkeep'), '');
     writeFileSync(join(dirA, 'generated/output.js'), 'not tracked');
-    const git = (args: string[]) => Bun.spawnSync(['git', ...args], { cwd: dirA, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+    const git = (args: string[]) =>
+      Bun.spawnSync(['git', ...args], {
+        cwd: dirA,
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: 't',
+          GIT_AUTHOR_EMAIL: 't@t',
+          GIT_COMMITTER_NAME: 't',
+          GIT_COMMITTER_EMAIL: 't@t',
+        },
+      });
     git(['init', '-q']);
     git(['add', '.gitignore']);
     git(['add', '-f', 'generated/.gitkeep']);
     git(['commit', '-qm', 'init']);
     await startAgent(hub, { dir: dirA });
     const b = await startAgent(hub);
-    await waitUntil(() => existsSync(join(b.tree.root, 'generated/.gitkeep')), 'the tracked file on the peer');
+    await waitUntil(
+      () => existsSync(join(b.tree.root, 'generated/.gitkeep')),
+      'the tracked file on the peer',
+    );
     expect(existsSync(join(b.tree.root, 'generated/output.js'))).toBe(false);
     expect(existsSync(join(b.tree.root, '.git'))).toBe(false);
   });
@@ -69,13 +85,19 @@ describe('ignore rules', () => {
 
   it('keeps .git out by default: the hub refuses .git paths', async () => {
     const hub = startHub();
-    const reply = await fetch(`${hub.url}/v1/workspaces/test/push`, { method: 'POST', body: envelope({ agent: 'abc', changes: [{ path: '.git/config', content: { kind: 'dir' }, vector: { abc: 1 } }] }) });
+    const reply = await fetch(`${hub.url}/v1/workspaces/test/push`, {
+      method: 'POST',
+      body: envelope({
+        agent: 'abc',
+        changes: [{ path: '.git/config', content: { kind: 'dir' }, vector: { abc: 1 } }],
+      }),
+    });
     const body = (await reply.json()) as { results: Array<{ status: string; code?: string }> };
     expect(body.results[0]).toMatchObject({ status: 'rejected', code: 'invalid-path:git-dir' });
   });
 });
 
-function envelope(header: unknown): Uint8Array {
+function envelope(header: unknown): Uint8Array<ArrayBuffer> {
   const json = new TextEncoder().encode(JSON.stringify(header));
   const out = new Uint8Array(4 + json.length);
   new DataView(out.buffer).setUint32(0, json.length);

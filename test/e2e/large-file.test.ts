@@ -1,7 +1,7 @@
 /** A 100 MB file with one byte changed re-sends one chunk, not the file. */
 import { afterEach, expect, it } from 'bun:test';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, writeSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_CHUNK_PARAMS } from '../../src/core/chunk.ts';
 import { sha256Hex } from '../../src/core/hash.ts';
@@ -25,8 +25,13 @@ it('re-sends only the damaged chunk of a 100 MB file', async () => {
   const original = randomBytes(size);
   writeFileSync(join(a.tree.root, 'big.bin'), original);
   const wantFirst = sha256Hex(original);
-  await waitUntil(() => sumOf(join(b.tree.root, 'big.bin')) === wantFirst, 'the 100 MB file on the peer', 60_000);
-  const status = async () => (await (await fetch(`${hub.url}/v1/status`)).json()) as { bytesIn: number; bytesOut: number };
+  await waitUntil(
+    () => sumOf(join(b.tree.root, 'big.bin')) === wantFirst,
+    'the 100 MB file on the peer',
+    60_000,
+  );
+  const status = async () =>
+    (await (await fetch(`${hub.url}/v1/status`)).json()) as { bytesIn: number; bytesOut: number };
   const before = await status();
   // Flip one byte in the middle, in place, as a binary editor would.
   const fd = openSync(join(a.tree.root, 'big.bin'), 'r+');
@@ -34,7 +39,11 @@ it('re-sends only the damaged chunk of a 100 MB file', async () => {
   closeSync(fd);
   original[size / 2] = original[size / 2]! ^ 0xff;
   const wantSecond = sha256Hex(original);
-  await waitUntil(() => sumOf(join(b.tree.root, 'big.bin')) === wantSecond, 'the one-byte edit on the peer', 60_000);
+  await waitUntil(
+    () => sumOf(join(b.tree.root, 'big.bin')) === wantSecond,
+    'the one-byte edit on the peer',
+    60_000,
+  );
   const after = await status();
   const uploaded = after.bytesIn - before.bytesIn;
   const downloaded = after.bytesOut - before.bytesOut;
