@@ -11,7 +11,7 @@ afterEach(cleanup);
 
 const push = (
   url: string,
-  body: Uint8Array | string,
+  body: Uint8Array<ArrayBuffer> | string,
   headers: Record<string, string> = {},
   workspace = 'test',
 ) => fetch(`${url}/v1/workspaces/${workspace}/push`, { method: 'POST', body, headers });
