@@ -141,11 +141,12 @@ export class FeatureHarness {
     return { dir, tarball: inside };
   }
 
-  /** Runs install.sh as root with `options` resolved as the spec resolves them. */
+  /** Runs install.sh as root with `options` resolved as the spec resolves them, plus `extraEnv`. */
   async runInstall(
     run: ChrootRun,
     staged: StagedFeature,
     options: Record<string, string | boolean>,
+    extraEnv: Record<string, string> = {},
   ): Promise<CommandResult> {
     const env = {
       ...optionEnvironment(readFeature(), options),
@@ -154,6 +155,7 @@ export class FeatureHarness {
       _REMOTE_USER_HOME: `/home/${remoteUserName}`,
       _CONTAINER_USER: 'root',
       _CONTAINER_USER_HOME: '/root',
+      ...extraEnv,
     };
     return run.run(['./install.sh'], { cwd: staged.dir, env, timeoutMs: 10 * MINUTE });
   }

@@ -121,6 +121,34 @@ describe.skipIf(!canChroot)('install.sh in a clean Debian root filesystem', () =
     15 * MINUTE,
   );
 
+  test.skipIf(process.arch !== 'x64')(
+    'picks the baseline Bun build on a CPU without AVX2, and opens its folders to a user made later',
+    async () => {
+      const { tarball, port } = await harness.installed();
+      const run = await harness.freshRun();
+      const staged = harness.stageFeature(run, tarball);
+      writeFileSync(
+        run.path('/tmp/cpuinfo'),
+        'processor\t: 0\nflags\t\t: fpu sse sse2 ssse3 sse4_1 sse4_2 avx\n',
+      );
+      const result = await harness.runInstall(
+        run,
+        staged,
+        { serverUrl: `http://127.0.0.1:${port}`, version: staged.tarball },
+        { WARMSYNC_FEATURE_CPUINFO: '/tmp/cpuinfo', _REMOTE_USER: 'not-yet-created' },
+      );
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toContain('from @oven/bun-linux-x64-baseline');
+      expect(result.stdout).toContain("remote user 'not-yet-created' does not exist");
+      for (const dir of ['/var/log/warmsync', '/var/lib/warmsync']) {
+        expect((await runHost(['stat', '-c', '%a', run.path(dir)])).stdout.trim()).toBe('1777');
+      }
+      const help = await run.run(['warmsync', '--help'], { user: run.user(remoteUserName) });
+      expect(help.exitCode).toBe(0);
+    },
+    15 * MINUTE,
+  );
+
   test(
     'stops with a clear error when serverUrl is missing',
     async () => {

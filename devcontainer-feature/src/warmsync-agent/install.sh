@@ -24,6 +24,8 @@ BIN_LINK=/usr/local/bin/warmsync
 DEFAULT_BUN_VERSION=1.4.5
 DEFAULT_REGISTRY=https://registry.npmjs.org
 SYSTEM_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+# Where the CPU's flags are read; replaceable so that the choice of Bun build can be tested.
+CPUINFO=${WARMSYNC_FEATURE_CPUINFO:-/proc/cpuinfo}
 
 SERVER_URL=${SERVERURL:-}
 WORKSPACE_NAME=${WORKSPACE:-}
@@ -129,7 +131,7 @@ bun_package_name() {
   case "$(uname -m)" in
     x86_64 | amd64)
       # Bun's default x64 build needs AVX2; older CPUs and some emulators need the baseline build.
-      if grep -qw avx2 /proc/cpuinfo 2>/dev/null; then
+      if grep -qw avx2 "$CPUINFO" 2>/dev/null; then
         printf '@oven/bun-linux-x64%s' "$libc_suffix"
       else
         printf '@oven/bun-linux-x64%s-baseline' "$libc_suffix"
