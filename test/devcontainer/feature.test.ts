@@ -9,7 +9,7 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -82,6 +82,33 @@ describe.skipIf(!canChroot)('the start script in a clean Debian root filesystem'
       expect(calls.length).toBeGreaterThanOrEqual(1);
       const log = readFileSync(run.path('/var/log/warmsync/agent.log'), 'utf8');
       expect(log).toContain('dependency restore failed or timed out');
+    },
+    15 * MINUTE,
+  );
+
+  test(
+    "falls back to the user's home when the image's folders are not the user's",
+    async () => {
+      const { run, token } = await harness.installed();
+      const user = run.user(remoteUserName);
+      const folders = ['/var/log/warmsync', '/var/lib/warmsync'].map((dir) => run.path(dir));
+      // As after a dev container tool changed the remote user's UID to the host user's at start.
+      const before = () => {
+        for (const dir of folders) chownSync(dir, 0, 0);
+      };
+      try {
+        const calls = await withFakeAgent(run, user, token, { prewarm: 'absent', before }, async () => {
+          await waitForFakeAgentCalls(run, 1);
+          const status = await run.run([startScript, 'status'], {
+            user,
+            env: { WARMSYNC_FEATURE_CONFIG: '/etc/warmsync/fake.conf' },
+          });
+          expect(status.stdout).toContain(`log: ${user.home}/.local/state/warmsync/agent.log`);
+        });
+        expect(calls[0]?.args).toContain(`--state ${user.home}/.local/state/warmsync/agent`);
+      } finally {
+        for (const dir of folders) chownSync(dir, user.uid, user.gid);
+      }
     },
     15 * MINUTE,
   );
