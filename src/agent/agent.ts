@@ -420,7 +420,13 @@ export class Agent {
       this.fullScanWanted = false;
       paths = 'full';
     }
-    if (branchSwitch) this.branch = await currentBranch(this.options.dir);
+    if (branchSwitch) {
+      // Git touched its index: a checkout if the branch moved, else a commit or a status refresh.
+      const before = this.branch;
+      this.branch = await currentBranch(this.options.dir);
+      branchSwitch = before !== this.branch;
+      if (branchSwitch) this.log(`branch switch ${before ?? '(none)'} -> ${this.branch ?? '(none)'}`);
+    }
     const observed = await this.observeAll(paths);
     const pushes: Array<{
       path: string;

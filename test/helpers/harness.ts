@@ -69,8 +69,10 @@ export async function waitUntil(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    const started = performance.now();
     if (await check()) return;
-    await new Promise((r) => setTimeout(r, 10));
+    // Expensive checks (walking big trees) must not starve the agents they are waiting for.
+    await new Promise((r) => setTimeout(r, Math.max(10, 3 * (performance.now() - started))));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }

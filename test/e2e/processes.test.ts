@@ -1,0 +1,92 @@
+/**
+ * Real processes: a 3,000-file branch switch under `ulimit -n 256`, an agent killed with SIGKILL
+ * in the middle of a sync, and a hub killed and restarted in the middle of a sync.
+ */
+import { afterEach, describe, expect, it } from 'bun:test';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cleanup, startAgent, startHub, tempDir, treesEqual, waitConverged, waitUntil } from '../helpers/harness.ts';
+import { freePort, startCli, stopAllCli, waitHealthy } from '../helpers/processes.ts';
+
+afterEach(async () => {
+  await stopAllCli();
+  await cleanup();
+});
+
+const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
+const git = (cwd: string, ...args: string[]) => {
+  const result = Bun.spawnSync(['git', ...args], { cwd, env: gitEnv });
+  if (result.exitCode !== 0) throw new Error(`git ${args.join(' ')}: ${result.stderr.toString()}`);
+};
+
+function writeFiles(root: string, count: number, tag: string): void {
+  for (let i = 0; i < count; i++) {
+    const dir = join(root, `pkg${i % 30}`, `mod${i % 7}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `file${i}.ts`), `export const value${i} = '${tag}-${i}';\n`.repeat(3));
+  }
+}
+
+describe('processes', () => {
+  it('syncs a 3,000-file branch switch as one batch under ulimit -n 256, without EMFILE', async () => {
+    const hub = startHub();
+    const dirA = tempDir('warmsync-repo-');
+    git(dirA, 'init', '-q', '-b', 'main');
+    writeFiles(dirA, 3000, 'main');
+    git(dirA, 'add', '.');
+    git(dirA, 'commit', '-qm', 'main');
+    git(dirA, 'checkout', '-q', '-b', 'feature');
+    writeFiles(dirA, 3000, 'feature');
+    git(dirA, 'commit', '-qam', 'feature');
+    git(dirA, 'checkout', '-q', 'main');
+    const agentA = startCli(['agent', dirA, '--server', hub.url, '--workspace', 'test', '--state', tempDir()], { openFiles: 256 });
+    const b = await startAgent(hub);
+    await waitConverged([dirA, b.tree.root], 'the initial sync', 60_000);
+    const applied: number[] = [];
+    const seen = b.state.bases.size;
+    git(dirA, 'checkout', '-q', 'feature');
+    await waitConverged([dirA, b.tree.root], 'the branch switch on the peer', 60_000);
+    applied.push(b.state.bases.size - seen);
+    const output = agentA.output();
+    expect(output).not.toContain('EMFILE');
+    expect(output).toContain('branch switch main -> feature');
+    // One push carries the whole checkout (its chunks may travel ahead in chunk-only requests).
+    expect(output).toMatch(/pushed 3000 change\(s\)/);
+    const entries = (await hub.store.changesSince('test', 0, 100_000)).entries;
+    expect(entries.filter((e) => e.branch === 'feature')).toHaveLength(3000);
+  }, 180_000);
+
+  it('recovers from an agent killed with SIGKILL mid-sync: restarted, it finishes with nothing lost', async () => {
+    const hub = startHub();
+    const dirA = tempDir('warmsync-tree-');
+    const state = tempDir('warmsync-state-');
+    writeFiles(dirA, 2000, 'v1');
+    const first = startCli(['agent', dirA, '--server', hub.url, '--workspace', 'test', '--state', state]);
+    await waitUntil(async () => (await hub.store.changesSince('test', 0, 1)).head > 0 || first.output().includes('pushed'), 'the push to start', 30_000);
+    await first.kill('SIGKILL');
+    // Edits made while the agent is dead are picked up on restart.
+    writeFileSync(join(dirA, 'while-dead.txt'), 'edited while the agent was down');
+    startCli(['agent', dirA, '--server', hub.url, '--workspace', 'test', '--state', state]);
+    const b = await startAgent(hub);
+    await waitConverged([dirA, b.tree.root], 'convergence after the restart', 60_000);
+  }, 120_000);
+
+  it('recovers from a hub killed with SIGKILL mid-sync and restarted on the same data', async () => {
+    const port = await freePort();
+    const data = tempDir('warmsync-hubdata-');
+    const url = `http://127.0.0.1:${port}`;
+    const serve = () => startCli(['serve', '--data', data, '--port', String(port)]);
+    let hub = serve();
+    await waitHealthy(url);
+    const a = await startAgent({ url });
+    const b = await startAgent({ url });
+    writeFiles(a.tree.root, 1500, 'v1');
+    await waitUntil(() => b.state.bases.size > 10, 'the peer to start receiving', 30_000);
+    await hub.kill('SIGKILL');
+    writeFileSync(join(a.tree.root, 'during-outage.txt'), 'written while the hub was down');
+    hub = serve();
+    await waitHealthy(url);
+    await waitConverged([a.tree.root, b.tree.root], 'convergence after the hub restart', 60_000);
+    expect(treesEqual(a.tree.root, b.tree.root)).toBe(true);
+  }, 120_000);
+});
