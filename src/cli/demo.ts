@@ -21,10 +21,12 @@ arrives with its latency and size, and exits 0 when both folders are identical.
 Options:
   --keep   leave the temporary folders in place and print where they are`;
 
+// The sample sources contain template literals on purpose: they are file contents, not code.
 const SAMPLE: Record<string, string> = {
   'package.json': '{\n  "name": "sample",\n  "version": "1.0.0",\n  "type": "module"\n}\n',
   'README.md': '# sample\n\nA tiny project kept in sync by warmsync.\n',
   'src/index.ts': "import { greet } from './greet.ts';\n\nconsole.log(greet('world'));\n",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: file content, not a template
   'src/greet.ts': 'export function greet(name: string): string {\n  return `hello ${name}`;\n}\n',
   '.gitignore': 'dist/\n*.log\n',
 };
@@ -104,7 +106,9 @@ export const demoCommand: Command = {
         '\n3. a conflict: the container edits greet.ts while its agent is offline, the laptop edits it too',
       );
       await b.stop();
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: file content, not a template
       await edit(container, 'src/greet.ts', 'export const greet = (name: string) => `hey ${name}`;\n');
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: file content, not a template
       await edit(laptop, 'src/greet.ts', 'export const greet = (name: string) => `good day ${name}`;\n');
       await waitFor(
         async () => (await server.store.changesSince('demo', 0, 1)).head > 0 && a.pendingCount() === 0,

@@ -20,7 +20,7 @@ measurements in Prometheus (sync latency, pre-warm hit rate, conflicts, bytes), 
 
 Options:
   --prometheus URL   Prometheus base URL, for example http://127.0.0.1:9090
-  --config FILE      JSON config; see examples/roi-config.json
+  --config FILE      JSON config; see src/roi/examples/roi-config.json
   --month YYYY-MM    the UTC calendar month to report on (default: the previous month)
   --format md|json   Markdown with formulas and charts (default), or JSON
   -h, --help         print this help`;

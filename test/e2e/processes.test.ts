@@ -5,7 +5,15 @@
 import { afterEach, describe, expect, it } from 'bun:test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanup, startAgent, startHub, tempDir, treesEqual, waitConverged, waitUntil } from '../helpers/harness.ts';
+import {
+  cleanup,
+  startAgent,
+  startHub,
+  tempDir,
+  treesEqual,
+  waitConverged,
+  waitUntil,
+} from '../helpers/harness.ts';
 import { freePort, startCli, stopAllCli, waitHealthy } from '../helpers/processes.ts';
 
 afterEach(async () => {
@@ -13,7 +21,13 @@ afterEach(async () => {
   await cleanup();
 });
 
-const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
+const gitEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@t',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@t',
+};
 const git = (cwd: string, ...args: string[]) => {
   const result = Bun.spawnSync(['git', ...args], { cwd, env: gitEnv });
   if (result.exitCode !== 0) throw new Error(`git ${args.join(' ')}: ${result.stderr.toString()}`);
@@ -39,7 +53,10 @@ describe('processes', () => {
     writeFiles(dirA, 3000, 'feature');
     git(dirA, 'commit', '-qam', 'feature');
     git(dirA, 'checkout', '-q', 'main');
-    const agentA = startCli(['agent', dirA, '--server', hub.url, '--workspace', 'test', '--state', tempDir()], { openFiles: 256 });
+    const agentA = startCli(
+      ['agent', dirA, '--server', hub.url, '--workspace', 'test', '--state', tempDir()],
+      { openFiles: 256 },
+    );
     const b = await startAgent(hub);
     await waitConverged([dirA, b.tree.root], 'the initial sync', 60_000);
     const applied: number[] = [];
@@ -62,7 +79,11 @@ describe('processes', () => {
     const state = tempDir('warmsync-state-');
     writeFiles(dirA, 2000, 'v1');
     const first = startCli(['agent', dirA, '--server', hub.url, '--workspace', 'test', '--state', state]);
-    await waitUntil(async () => (await hub.store.changesSince('test', 0, 1)).head > 0 || first.output().includes('pushed'), 'the push to start', 30_000);
+    await waitUntil(
+      async () => (await hub.store.changesSince('test', 0, 1)).head > 0 || first.output().includes('pushed'),
+      'the push to start',
+      30_000,
+    );
     await first.kill('SIGKILL');
     // Edits made while the agent is dead are picked up on restart.
     writeFileSync(join(dirA, 'while-dead.txt'), 'edited while the agent was down');

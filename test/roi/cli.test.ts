@@ -14,7 +14,7 @@ const stub = Bun.serve({
   },
 });
 const prometheus = `http://127.0.0.1:${stub.port}`;
-const config = join(import.meta.dir, '../../examples/roi-config.json');
+const config = join(import.meta.dir, '../../src/roi/examples/roi-config.json');
 afterAll(() => stub.stop(true));
 
 async function run(args: string[]): Promise<{ code: number; out: string }> {

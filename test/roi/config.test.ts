@@ -20,7 +20,7 @@ function messageOf(run: () => unknown): string {
 
 describe('parseRoiConfig', () => {
   it('accepts the documented example with the article’s figures', async () => {
-    const config = await readRoiConfig(join(import.meta.dir, '../../examples/roi-config.json'));
+    const config = await readRoiConfig(join(import.meta.dir, '../../src/roi/examples/roi-config.json'));
     const { $comment, ...figures } = config;
     expect($comment).toContain('article');
     expect(figures).toEqual(articleConfig);

@@ -2,7 +2,7 @@ import type { RoiConfig } from '../../src/roi/config.ts';
 import { measured, noData } from '../../src/roi/measured.ts';
 import type { MonthMetrics } from '../../src/roi/month-metrics.ts';
 
-/** The article's example figures, as in examples/roi-config.json. */
+/** The article's example figures, as in src/roi/examples/roi-config.json. */
 export const articleConfig: RoiConfig = {
   engineers: 47,
   blendedHourlyRate: 50,

@@ -20,7 +20,7 @@ function report(overrides: Partial<RoiReport> = {}): RoiReport {
   return {
     month,
     config,
-    configSource: 'examples/roi-config.json',
+    configSource: 'src/roi/examples/roi-config.json',
     metrics,
     daily,
     roi: computeRoi(config, metrics),
@@ -35,9 +35,9 @@ describe('renderMarkdown', () => {
 
   it('lists each input with its value and where it came from', () => {
     const md = renderMarkdown(report());
-    expect(md).toContain('| Engineers | 47 | config examples/roi-config.json |');
+    expect(md).toContain('| Engineers | 47 | config src/roi/examples/roi-config.json |');
     expect(md).toContain(
-      '| Minutes lost per engineer per day, after | 7.59 | config examples/roi-config.json |',
+      '| Minutes lost per engineer per day, after | 7.59 | config src/roi/examples/roi-config.json |',
     );
     expect(md).toContain('| Sync latency p95 | 12 ms | Prometheus http://prom: `p95` |');
     expect(md).toContain('| Pre-warm hit rate | 80.0 % | Prometheus http://prom: `hits / attempts` |');
