@@ -5,9 +5,8 @@
 import { Database } from 'bun:sqlite';
 import { contentBytes, type EntryContent, exists, type ManifestEntry } from '../../core/entry.ts';
 import { collisionKey } from '../../core/paths.ts';
-import type { ChangeResult } from '../../core/protocol.ts';
-import { resolvePush } from '../../core/resolve.ts';
 import type { VersionVector } from '../../core/vector.ts';
+import { planCommit } from './commit-plan.ts';
 import type { AuditRecord, CommitOutcome, CommitRequest, Store, WorkspaceSummary } from './store.ts';
 
 interface EntryRow {
@@ -68,73 +67,22 @@ export class SqliteStore implements Store {
     return this.db.transaction(() => this.commitInTransaction(request)).immediate();
   }
 
-  private commitInTransaction({ workspace, agent, branch, changes }: CommitRequest): CommitOutcome {
+  private commitInTransaction(request: CommitRequest): CommitOutcome {
+    const { workspace } = request;
     this.db.query('INSERT OR IGNORE INTO workspaces (name) VALUES (?)').run(workspace);
     const ws = this.db.query('SELECT head FROM workspaces WHERE name = ?').get(workspace) as { head: number };
-    let head = ws.head;
-    let conflicts = 0;
-    const results: ChangeResult[] = [];
-    const entries: ManifestEntry[] = [];
-    const write = (path: string, content: EntryContent, vector: VersionVector, author: string) => {
-      head += 1;
-      const entry: ManifestEntry = { path, content, vector, seq: head, agent: author, branch };
-      this.upsert(workspace, entry);
-      entries.push(entry);
-      return head;
-    };
-    for (const change of changes) {
-      const current = this.entryNow(workspace, change.path);
-      if (exists(change.content) && !(current && exists(current.content))) {
-        const clash = this.liveCollision(workspace, change.path);
-        if (clash) {
-          results.push({
-            status: 'rejected',
-            path: change.path,
-            code: 'case-collision',
-            message: `differs from '${clash}' only by letter case or Unicode normalisation`,
-          });
-          continue;
-        }
-      }
-      const resolution = resolvePush(current, { ...change, agent });
-      switch (resolution.type) {
-        case 'accept': {
-          const seq = write(change.path, resolution.content, resolution.vector, agent);
-          results.push({ status: 'accepted', path: change.path, seq, vector: resolution.vector });
-          break;
-        }
-        case 'noop':
-          results.push({ status: 'unchanged', path: change.path });
-          break;
-        case 'conflict': {
-          conflicts += 1;
-          const winnerAgent =
-            resolution.reason === 'modify-beats-delete' && exists(change.content)
-              ? agent
-              : (current?.agent ?? agent);
-          const seq = write(change.path, resolution.winner.content, resolution.winner.vector, winnerAgent);
-          let copyPath: string | undefined;
-          if (resolution.copy) {
-            copyPath = resolution.copy.path;
-            const existing = this.entryNow(workspace, copyPath);
-            if (!existing || !exists(existing.content)) {
-              write(
-                copyPath,
-                resolution.copy.content,
-                { ...existing?.vector, ...resolution.copy.vector },
-                agent,
-              );
-            }
-          }
-          results.push({ status: 'conflict', path: change.path, seq, copyPath, reason: resolution.reason });
-          break;
-        }
-      }
-    }
+    // The immediate transaction holds SQLite's write lock, so the view reads the latest manifest.
+    const plan = planCommit(request, ws.head, {
+      entry: (path) => this.entryNow(workspace, path),
+      livePaths: (key) => this.livePaths(workspace, key),
+    });
+    if (!plan.complete) throw new Error('bug: a SQLite manifest view never lacks rows');
+    for (const entry of plan.finalEntries) this.upsert(workspace, entry);
+    const { head, conflicts } = plan.outcome;
     this.db
       .query('UPDATE workspaces SET head = ?, conflicts = conflicts + ? WHERE name = ?')
       .run(head, conflicts, workspace);
-    return { head, results, entries, conflicts };
+    return plan.outcome;
   }
 
   private upsert(workspace: string, entry: ManifestEntry): void {
@@ -160,13 +108,11 @@ export class SqliteStore implements Store {
       );
   }
 
-  private liveCollision(workspace: string, path: string): string | undefined {
-    const row = this.db
-      .query(
-        'SELECT path FROM entries WHERE workspace = ? AND collision_key = ? AND live = 1 AND path != ? LIMIT 1',
-      )
-      .get(workspace, collisionKey(path), path) as { path: string } | null;
-    return row?.path;
+  private livePaths(workspace: string, key: string): string[] {
+    const rows = this.db
+      .query('SELECT path FROM entries WHERE workspace = ? AND collision_key = ? AND live = 1')
+      .all(workspace, key) as Array<{ path: string }>;
+    return rows.map((r) => r.path);
   }
 
   private entryNow(workspace: string, path: string): ManifestEntry | undefined {

@@ -1,0 +1,143 @@
+/**
+ * The per-change rules of a commit, shared by every store: case-collision check, `resolvePush`,
+ * conflict copies, sequence numbers. Pure: it reads the manifest through a `ManifestView` and
+ * returns the entries to write; the store persists them in the same transaction.
+ *
+ * A view may not hold every row (PostgreSQL loads rows in batches rather than one round trip per
+ * lookup). It then answers `UNKNOWN`, the plan comes back incomplete with the rows it lacked, and
+ * the store loads them and plans again. Planning is deterministic, so the final plan is the one a
+ * view holding the whole manifest would give.
+ */
+import { exists, type ManifestEntry } from '../../core/entry.ts';
+import { collisionKey } from '../../core/paths.ts';
+import type { ChangeResult } from '../../core/protocol.ts';
+import { resolvePush } from '../../core/resolve.ts';
+import type { VersionVector } from '../../core/vector.ts';
+import type { CommitOutcome, CommitRequest } from './store.ts';
+
+export const UNKNOWN: unique symbol = Symbol('unknown');
+
+/** The workspace's manifest as it was when the transaction started. */
+export interface ManifestView {
+  entry(path: string): ManifestEntry | undefined | typeof UNKNOWN;
+  /** Paths of live (non-deleted) entries whose collision key is `key`. */
+  livePaths(key: string): readonly string[] | typeof UNKNOWN;
+}
+
+export type CommitPlan =
+  | {
+      complete: true;
+      outcome: CommitOutcome;
+      /** The last entry written to each path: what the store must upsert. */
+      finalEntries: ManifestEntry[];
+    }
+  | { complete: false; paths: Set<string>; keys: Set<string> };
+
+/**
+ * Decides every change of `request` against `view`, numbering accepted versions from `head + 1`.
+ *
+ * Invariants: the caller holds the workspace's write lock for the whole transaction (so `head` is
+ * the latest and no other writer changes the manifest before the plan is persisted); later changes
+ * of the batch see the versions earlier ones wrote, exactly as if each were written at once.
+ */
+export function planCommit(request: CommitRequest, head: number, view: ManifestView): CommitPlan {
+  const { agent, branch, changes } = request;
+  const written = new Map<string, ManifestEntry>();
+  const writtenByKey = new Map<string, Set<string>>();
+  const needPaths = new Set<string>();
+  const needKeys = new Set<string>();
+
+  const entryNow = (path: string): ManifestEntry | undefined => {
+    const mine = written.get(path);
+    if (mine) return mine;
+    const found = view.entry(path);
+    if (found === UNKNOWN) {
+      needPaths.add(path);
+      return undefined;
+    }
+    return found;
+  };
+  const liveCollision = (path: string): string | undefined => {
+    const key = collisionKey(path);
+    const base = view.livePaths(key);
+    if (base === UNKNOWN) needKeys.add(key);
+    const candidates = new Set([...(base === UNKNOWN ? [] : base), ...(writtenByKey.get(key) ?? [])]);
+    for (const other of candidates) {
+      if (other === path) continue;
+      const now = entryNow(other);
+      if (now && exists(now.content)) return other;
+    }
+    return undefined;
+  };
+
+  let conflicts = 0;
+  const results: ChangeResult[] = [];
+  const entries: ManifestEntry[] = [];
+  const write = (path: string, content: ManifestEntry['content'], vector: VersionVector, author: string) => {
+    head += 1;
+    const entry: ManifestEntry = { path, content, vector, seq: head, agent: author, branch };
+    written.set(path, entry);
+    const key = collisionKey(path);
+    const paths = writtenByKey.get(key) ?? new Set<string>();
+    paths.add(path);
+    writtenByKey.set(key, paths);
+    entries.push(entry);
+    return head;
+  };
+
+  for (const change of changes) {
+    const current = entryNow(change.path);
+    if (exists(change.content) && !(current && exists(current.content))) {
+      const clash = liveCollision(change.path);
+      if (clash) {
+        results.push({
+          status: 'rejected',
+          path: change.path,
+          code: 'case-collision',
+          message: `differs from '${clash}' only by letter case or Unicode normalisation`,
+        });
+        continue;
+      }
+    }
+    const resolution = resolvePush(current, { ...change, agent });
+    switch (resolution.type) {
+      case 'accept': {
+        const seq = write(change.path, resolution.content, resolution.vector, agent);
+        results.push({ status: 'accepted', path: change.path, seq, vector: resolution.vector });
+        break;
+      }
+      case 'noop':
+        results.push({ status: 'unchanged', path: change.path });
+        break;
+      case 'conflict': {
+        conflicts += 1;
+        const winnerAgent =
+          resolution.reason === 'modify-beats-delete' && exists(change.content)
+            ? agent
+            : (current?.agent ?? agent);
+        const seq = write(change.path, resolution.winner.content, resolution.winner.vector, winnerAgent);
+        let copyPath: string | undefined;
+        if (resolution.copy) {
+          copyPath = resolution.copy.path;
+          const existing = entryNow(copyPath);
+          if (!existing || !exists(existing.content)) {
+            write(
+              copyPath,
+              resolution.copy.content,
+              { ...existing?.vector, ...resolution.copy.vector },
+              agent,
+            );
+          }
+        }
+        results.push({ status: 'conflict', path: change.path, seq, copyPath, reason: resolution.reason });
+        break;
+      }
+    }
+  }
+  if (needPaths.size > 0 || needKeys.size > 0) return { complete: false, paths: needPaths, keys: needKeys };
+  return {
+    complete: true,
+    outcome: { head, results, entries, conflicts },
+    finalEntries: [...written.values()],
+  };
+}
