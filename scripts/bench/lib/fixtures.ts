@@ -54,7 +54,7 @@ export const INSTALL_PACKAGES = [
   'rxjs@7.8.2',
   'lodash@4.18.1',
   'moment@2.31.0',
-  'three',
+  'three@0.187.0',
 ];
 
 /** The installed `node_modules` folder of INSTALL_PACKAGES. */

@@ -32,6 +32,7 @@ export async function startRsyncDaemon(workDir: string, dest: string): Promise<R
     conf,
     [
       'use chroot = no',
+      'munge symlinks = no',
       'uid = root',
       'gid = root',
       `pid file = ${join(workDir, 'rsyncd.pid')}`,

@@ -65,8 +65,9 @@ export async function countTree(root: string): Promise<{ files: number; bytes: n
         const path = join(folder, d.name);
         if (d.isDirectory()) subfolders.push(path);
         else if (d.isFile()) {
+          const stats = await lstat(path);
           files++;
-          bytes += (await lstat(path)).size;
+          bytes += stats.size;
         }
       }),
     );

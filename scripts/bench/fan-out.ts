@@ -1,0 +1,180 @@
+/**
+ * Fan-out: 1,000 live clients connected to one `warmsync serve` process, and one edit made in the
+ * folder of a real CLI agent, fanned out to all. Figures: time from the edit until every client
+ * has the notification (p50/p95 over edits), per-client delivery, and the server's RSS read from
+ * /proc. Baseline in the same invocation: a bare Bun WebSocket server relaying a message of the
+ * same size to the same number of clients (the transport's floor).
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { BenchOptions } from './edit-replay.ts';
+import { BUN, type Child, readProc, spawnChild, startAgent, startServe } from './lib/procs.ts';
+import type { Row } from './lib/report.ts';
+import { median, nowMs, percentile } from './lib/stats.ts';
+import { scratchDir } from './lib/trees.ts';
+
+const CLIENTS_SCRIPT = resolve(import.meta.dir, 'fan-out-clients.ts');
+const FLOOR_SCRIPT = resolve(import.meta.dir, 'fan-out-floor.ts');
+
+interface Delivery {
+  /** Edit until the last client had it, per edit. */
+  allMs: number[];
+  /** Median and p95 over clients, per edit. */
+  clientP50: number[];
+  clientP95: number[];
+  messageBytes: number;
+  rssBytes: number;
+  hwmBytes: number;
+}
+
+export async function fanOut(options: BenchOptions): Promise<Row[]> {
+  const clients = options.quick ? 200 : 1000;
+  const edits = options.quick ? 5 : 20;
+  const scratch = scratchDir('fan-out');
+  try {
+    const ours: Delivery[] = [];
+    const floor: Delivery[] = [];
+    for (let r = 0; r < options.runs; r++) {
+      const a = await warmsyncOnce(join(scratch, `run${r}`), clients, edits);
+      ours.push(a);
+      const b = await floorOnce(clients, edits, a.messageBytes);
+      floor.push(b);
+      options.log(
+        `fan-out run ${r + 1}: all ${clients} p50 ${median(a.allMs).toFixed(1)} ms p95 ${percentile(a.allMs, 0.95).toFixed(1)} ms, RSS ${(a.rssBytes / 1048576).toFixed(0)} MB; floor p95 ${percentile(b.allMs, 0.95).toFixed(1)} ms`,
+      );
+    }
+    const p = (d: Delivery[], f: (x: Delivery) => number) => median(d.map(f));
+    const allP50 = p(ours, (d) => median(d.allMs));
+    const allP95 = p(ours, (d) => percentile(d.allMs, 0.95));
+    const rss = p(ours, (d) => d.hwmBytes);
+    const bench = 'fan-out';
+    const note = `${clients} live clients, ${edits} edits a run`;
+    return [
+      {
+        bench,
+        metric: 'edit until every agent has it, p50',
+        note,
+        value: allP50,
+        unit: 'ms',
+        baseline: { name: 'bare Bun WebSocket relay', value: p(floor, (d) => median(d.allMs)) },
+        runs: options.runs,
+      },
+      {
+        bench,
+        metric: 'edit until every agent has it, p95',
+        value: allP95,
+        unit: 'ms',
+        baseline: { name: 'bare Bun WebSocket relay', value: p(floor, (d) => percentile(d.allMs, 0.95)) },
+        target: '<= 100 ms',
+        met: allP95 <= 100,
+        runs: options.runs,
+      },
+      {
+        bench,
+        metric: 'per-agent delivery p95 (median over edits)',
+        value: p(ours, (d) => median(d.clientP95)),
+        unit: 'ms',
+        baseline: { name: 'bare Bun WebSocket relay', value: p(floor, (d) => median(d.clientP95)) },
+        runs: options.runs,
+      },
+      {
+        bench,
+        metric: 'server peak RSS (VmHWM)',
+        value: rss,
+        unit: 'B',
+        baseline: { name: 'bare Bun WebSocket relay', value: p(floor, (d) => d.hwmBytes) },
+        target: '<= 1 GB',
+        met: rss <= 1024 ** 3,
+        runs: options.runs,
+      },
+    ];
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function parseArrival(line: string): { bytes: number; min: number; p50: number; p95: number; max: number } {
+  const [, , bytes, min, p50, p95, max] = line.split(' ').map(Number);
+  return { bytes: bytes!, min: min!, p50: p50!, p95: p95!, max: max! };
+}
+
+async function warmsyncOnce(scratch: string, clients: number, edits: number): Promise<Delivery> {
+  const source = join(scratch, 'source');
+  mkdirSync(source, { recursive: true });
+  const file = join(source, 'note.txt');
+  writeFileSync(file, 'edit 0\n'.repeat(100));
+  const serve = await startServe(join(scratch, 'hub'), join(scratch, 'serve.log'));
+  const children: Child[] = [];
+  try {
+    const editor = await startAgent({
+      dir: source,
+      server: serve.url,
+      workspace: 'fan',
+      stateDir: join(scratch, 'state-editor'),
+      logFile: join(scratch, 'editor.log'),
+    });
+    children.push(editor);
+    const ws = `${serve.url.replace('http://', 'ws://')}/v1/workspaces/fan/live`;
+    const crowd = spawnChild(
+      [BUN, CLIENTS_SCRIPT, 'warmsync', ws, String(clients)],
+      join(scratch, 'clients.log'),
+    );
+    children.push(crowd);
+    await crowd.waitFor(/^ready /, 120_000);
+    await Bun.sleep(500);
+    const out: Delivery = {
+      allMs: [],
+      clientP50: [],
+      clientP95: [],
+      messageBytes: 0,
+      rssBytes: 0,
+      hwmBytes: 0,
+    };
+    for (let k = 1; k <= edits; k++) {
+      const at = nowMs();
+      writeFileSync(file, `edit ${k}\n`.repeat(100));
+      const arrival = parseArrival(await crowd.waitFor(new RegExp(`^arrived ${k} `), 30_000));
+      out.allMs.push(arrival.max - at);
+      out.clientP50.push(arrival.p50 - at);
+      out.clientP95.push(arrival.p95 - at);
+      out.messageBytes = arrival.bytes;
+      out.rssBytes = Math.max(out.rssBytes, readProc(serve.pid).rssBytes);
+      await Bun.sleep(200);
+    }
+    out.hwmBytes = readProc(serve.pid).hwmBytes;
+    return out;
+  } finally {
+    for (const c of children) await c.stop();
+    await serve.stop();
+  }
+}
+
+async function floorOnce(clients: number, edits: number, messageBytes: number): Promise<Delivery> {
+  const relay = spawnChild([BUN, FLOOR_SCRIPT]);
+  const children: Child[] = [relay];
+  try {
+    const port = Number((await relay.waitFor(/^listening /)).split(' ')[1]);
+    const crowd = spawnChild([BUN, CLIENTS_SCRIPT, 'floor', `ws://127.0.0.1:${port}/`, String(clients)]);
+    children.push(crowd);
+    await crowd.waitFor(/^ready /, 120_000);
+    await Bun.sleep(500);
+    const out: Delivery = { allMs: [], clientP50: [], clientP95: [], messageBytes, rssBytes: 0, hwmBytes: 0 };
+    for (let k = 1; k <= edits; k++) {
+      const body = new Uint8Array(Math.max(2, messageBytes)).fill(32);
+      body[0] = k & 0xff;
+      body[1] = k >> 8;
+      const at = nowMs();
+      await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body });
+      const arrival = parseArrival(await crowd.waitFor(new RegExp(`^arrived ${k} `), 30_000));
+      out.allMs.push(arrival.max - at);
+      out.clientP50.push(arrival.p50 - at);
+      out.clientP95.push(arrival.p95 - at);
+      out.rssBytes = Math.max(out.rssBytes, readProc(relay.pid).rssBytes);
+      await Bun.sleep(200);
+    }
+    out.hwmBytes = readProc(relay.pid).hwmBytes;
+    return out;
+  } finally {
+    for (const c of children.reverse()) await c.stop();
+  }
+}

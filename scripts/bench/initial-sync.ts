@@ -1,0 +1,180 @@
+/**
+ * Initial sync: an empty mirror catching up with a ~12,800-file installed dependency tree.
+ * - cold: the mirror agent is running, the hub is empty; the clock starts when the source agent is
+ *   started and stops when the mirror holds every file (then `sync`);
+ * - warm: the hub already holds the tree; a fresh mirror agent on an empty folder catches up.
+ * Baselines in the same invocation: `rsync -a` to a loopback rsync daemon, and `cp -a` (the
+ * disk's floor), each followed by `sync` before the clock stops.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchOptions } from './edit-replay.ts';
+import { installedTree } from './lib/fixtures.ts';
+import { run } from './lib/procs.ts';
+import type { Row } from './lib/report.ts';
+import { rsyncTo, startRsyncDaemon } from './lib/rsyncd.ts';
+import { startSession } from './lib/session.ts';
+import { median } from './lib/stats.ts';
+import { countTree, scratchDir } from './lib/trees.ts';
+
+const AGENT_ARGS = ['--sync-node-modules'];
+const QUICK_SUBSET = ['lodash', 'rxjs', 'moment'];
+
+export async function initialSync(options: BenchOptions): Promise<Row[]> {
+  const tree = await installedTree();
+  const scratch = scratchDir('initial-sync');
+  try {
+    // The tree is synced as a folder of its own (named "source", not node_modules); packages
+    // nested inside it still have node_modules folders, hence --sync-node-modules.
+    const source = join(scratch, 'source');
+    if (options.quick) {
+      mkdirSync(source);
+      await run(['cp', '-a', ...QUICK_SUBSET.map((p) => join(tree, p)), source]);
+    } else {
+      await run(['cp', '-a', tree, source]);
+    }
+    const size = await countTree(source);
+    options.log(`initial-sync: ${size.files} files, ${(size.bytes / 1024 / 1024).toFixed(1)} MB`);
+    await run(['sync']);
+
+    const cold: number[] = [];
+    const warm: number[] = [];
+    const wire: number[] = [];
+    const rsyncMs: number[] = [];
+    const rsyncBytes: number[] = [];
+    const cpMs: number[] = [];
+    for (let r = 0; r < options.runs; r++) {
+      const result = await warmsyncOnce(join(scratch, `run${r}`), source, size);
+      cold.push(result.coldMs);
+      warm.push(result.warmMs);
+      wire.push(result.wireBytes);
+      options.log(
+        `initial-sync run ${r + 1}: cold ${(result.coldMs / 1000).toFixed(2)} s, warm ${(result.warmMs / 1000).toFixed(2)} s, ${result.wireBytes} B on the wire`,
+      );
+
+      const dest = join(scratch, `rsync${r}`);
+      const daemon = await startRsyncDaemon(join(scratch, `rsyncd${r}`), dest);
+      await run(['sync']);
+      const started = performance.now();
+      const result2 = await rsyncTo(daemon, source, ['-a']);
+      await run(['sync']);
+      rsyncMs.push(performance.now() - started);
+      rsyncBytes.push(result2.wireBytes);
+      await daemon.stop();
+      await expectSame(source, dest);
+      rmSync(dest, { recursive: true, force: true });
+
+      const copy = join(scratch, `cp${r}`);
+      await run(['sync']);
+      const cpStarted = performance.now();
+      await run(['cp', '-a', source, copy]);
+      await run(['sync']);
+      cpMs.push(performance.now() - cpStarted);
+      rmSync(copy, { recursive: true, force: true });
+      options.log(
+        `initial-sync run ${r + 1}: rsync -a ${(rsyncMs[r]! / 1000).toFixed(2)} s, cp -a ${(cpMs[r]! / 1000).toFixed(2)} s`,
+      );
+    }
+    const rsync = median(rsyncMs) / 1000;
+    const note = `${size.files} files, ${(size.bytes / 1024 / 1024).toFixed(0)} MB`;
+    const bench = 'initial sync';
+    return [
+      {
+        bench,
+        metric: 'empty hub: source agent start to mirror complete',
+        note,
+        value: median(cold) / 1000,
+        unit: 's',
+        baseline: { name: 'rsync -a to loopback daemon', value: rsync },
+        target: '<= 1.0x rsync -a',
+        met: median(cold) / 1000 <= rsync,
+        runs: options.runs,
+      },
+      {
+        bench,
+        metric: 'hub has it: mirror agent start to mirror complete',
+        value: median(warm) / 1000,
+        unit: 's',
+        baseline: { name: 'rsync -a to loopback daemon', value: rsync },
+        target: '<= 1.0x rsync -a',
+        met: median(warm) / 1000 <= rsync,
+        runs: options.runs,
+      },
+      {
+        bench,
+        metric: 'empty hub: source agent start to mirror complete',
+        value: median(cold) / 1000,
+        unit: 's',
+        baseline: { name: 'cp -a, the disk floor', value: median(cpMs) / 1000 },
+        runs: options.runs,
+      },
+      {
+        bench,
+        metric: 'wire bytes, empty hub (both agents)',
+        value: median(wire),
+        unit: 'B',
+        baseline: { name: 'rsync -a', value: median(rsyncBytes) },
+        runs: options.runs,
+      },
+    ];
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+async function warmsyncOnce(
+  scratch: string,
+  source: string,
+  size: { files: number; bytes: number },
+): Promise<{ coldMs: number; warmMs: number; wireBytes: number }> {
+  const mirror = join(scratch, 'mirror');
+  mkdirSync(mirror, { recursive: true });
+  const session = await startSession(scratch);
+  try {
+    await session.addAgent(mirror, 'mirror', AGENT_ARGS);
+    await run(['sync']);
+    const before = session.proxy.total();
+    const coldStarted = performance.now();
+    const sourceAgent = await session.addAgent(source, 'source', AGENT_ARGS, false);
+    await waitComplete(mirror, size);
+    await run(['sync']);
+    const coldMs = performance.now() - coldStarted;
+    await session.quiet(500);
+    const wireBytes = session.proxy.total() - before;
+    await expectSame(source, mirror);
+
+    // Warm: the hub holds everything; a new agent on a new empty folder catches up.
+    await sourceAgent.stop();
+    const mirror2 = join(scratch, 'mirror2');
+    mkdirSync(mirror2);
+    await run(['sync']);
+    const warmStarted = performance.now();
+    await session.addAgent(mirror2, 'mirror2', AGENT_ARGS, false);
+    await waitComplete(mirror2, size);
+    await run(['sync']);
+    const warmMs = performance.now() - warmStarted;
+    await expectSame(source, mirror2);
+    return { coldMs, warmMs, wireBytes };
+  } finally {
+    await session.stop();
+  }
+}
+
+/** Polls until the mirror holds as many regular files and bytes as the source. */
+async function waitComplete(mirror: string, size: { files: number; bytes: number }): Promise<void> {
+  const started = performance.now();
+  for (;;) {
+    const now = await countTree(mirror);
+    if (now.files === size.files && now.bytes === size.bytes) return;
+    if (performance.now() - started > 600_000)
+      throw new Error(`mirror incomplete after 10 min: ${now.files}/${size.files} files`);
+    await Bun.sleep(50);
+  }
+}
+
+/** Fails unless both trees hold the same files with the same bytes (not timed). */
+async function expectSame(a: string, b: string): Promise<void> {
+  const result = await run(['diff', '-r', '-q', '--no-dereference', a, b], { okCodes: [0, 1] });
+  if (result.code !== 0)
+    throw new Error(`trees differ: ${new TextDecoder().decode(result.stdout).slice(0, 500)}`);
+}
