@@ -25,6 +25,7 @@ import { HubClient } from './client.ts';
 import { currentBranch, gitBusy, trackedPaths } from './git.ts';
 import { Limiter } from './limiter.ts';
 import { fileContent, LocalTree, type Observation } from './local-tree.ts';
+import { needsPolling } from './mounts.ts';
 import { AgentState } from './state.ts';
 import { CircuitBreaker, fetchChunks, packFrames, uploadFrames } from './transfer.ts';
 
@@ -155,7 +156,7 @@ export class Agent {
     this.connectLive();
     await this.catchUp();
     await this.enqueue(() => this.cycle('full', true));
-    this.startWatcher();
+    await this.startWatcher();
     this.scheduleRescan();
   }
 
@@ -299,11 +300,24 @@ export class Agent {
 
   // ---- local side ----------------------------------------------------------------------------
 
-  private startWatcher(): void {
+  private async startWatcher(): Promise<void> {
     if (this.options.poll) {
       this.log('watching by polling (no filesystem events requested)');
       return;
     }
+    const mount = await needsPolling(this.options.dir);
+    if (mount.poll) {
+      this.options.poll = true;
+      this.log(
+        `${this.options.dir} is on ${mount.type}, which delivers no change events here; polling instead`,
+      );
+      return;
+    }
+    this.watchRecursively();
+  }
+
+  private watchRecursively(): void {
+    if (this.stopped) return;
     try {
       this.watcher = watch(this.options.dir, { recursive: true }, (_event, filename) => {
         if (filename === null || filename === undefined) {
@@ -319,7 +333,7 @@ export class Agent {
         this.watcher?.close();
         this.fullScanWanted = true;
         this.scheduleFlush(100);
-        setTimeout(() => this.startWatcher(), 1000);
+        setTimeout(() => this.watchRecursively(), 1000);
       });
     } catch (error) {
       this.log(`no filesystem events here (${(error as Error).message}); falling back to polling`);
@@ -366,7 +380,11 @@ export class Agent {
   private scheduleRescan(): void {
     if (this.stopped) return;
     // Keep rescans under ~0.5% of a core: wait at least 200x as long as the last scan took.
-    const interval = Math.max(this.options.rescanMinMs ?? 5000, this.lastScanMs * 200);
+    // Polling is the only detector where no events arrive, so it runs at least every second.
+    const floor = this.options.poll
+      ? Math.min(this.options.rescanMinMs ?? 1000, 1000)
+      : (this.options.rescanMinMs ?? 5000);
+    const interval = Math.max(floor, this.lastScanMs * 200);
     this.rescanTimer = setTimeout(async () => {
       await this.enqueue(() => this.cycle('full')).catch((e) => this.reportError(e));
       this.scheduleRescan();
@@ -705,9 +723,9 @@ export class Agent {
     // Writes in parallel by depth level (parents exist before children), deletes one level at a time.
     for (const level of groupByDepth(writes)) await Promise.all(level.map(runOne));
     for (const level of groupByDepth(deletes)) await Promise.all(level.map(runOne));
-    if (applied > 0 && (applies.length > 16 || remoteBatch)) {
+    if (applied > 0) {
       this.log(
-        `applied ${applied} change(s), ${totalBytes} bytes, in ${Math.round(performance.now() - started)} ms`,
+        `applied ${applied} change(s)${remoteBatch ? ' of a branch switch' : ''}, ${totalBytes} bytes, in ${Math.round(performance.now() - started)} ms`,
       );
     }
     return applied;

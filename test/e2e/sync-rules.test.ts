@@ -150,3 +150,15 @@ async function bytesIn(url: string): Promise<number> {
   const status = (await (await fetch(`${url}/v1/status`)).json()) as { bytesIn: number };
   return status.bytesIn;
 }
+
+describe('an agent without filesystem events', () => {
+  it('still carries edits across by polling', async () => {
+    const hub = startHub();
+    const a = await startAgent(hub, { poll: true });
+    const b = await startAgent(hub);
+    writeFileSync(join(a.tree.root, 'polled.txt'), 'seen by a rescan');
+    await waitUntil(() => existsSync(join(b.tree.root, 'polled.txt')), 'the polled edit on the peer');
+    writeFileSync(join(b.tree.root, 'back.txt'), 'and back');
+    await waitUntil(() => existsSync(join(a.tree.root, 'back.txt')), 'the peer edit on the polling side');
+  });
+});
