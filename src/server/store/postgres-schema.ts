@@ -1,0 +1,127 @@
+/**
+ * The PostgreSQL schema: numbered migrations applied at start-up, and the monthly partitions of
+ * the audit log, created ahead of time.
+ *
+ * Several replicas may start at once: migrations run under a session advisory lock, and each
+ * migration is recorded in `warmsync_migrations` in the same transaction that applies it, so every
+ * migration runs exactly once whoever gets the lock first. Partition creation takes a transaction
+ * advisory lock and uses IF NOT EXISTS, so concurrent refreshes are harmless.
+ */
+import type pg from 'pg';
+
+/** Advisory lock keys (arbitrary constants, fixed forever: other versions must agree on them). */
+const MIGRATION_LOCK = 7_420_001;
+const PARTITION_LOCK = 7_420_002;
+
+/** Months of audit partitions that exist at any time: this month and the next two. */
+export const AUDIT_MONTHS_AHEAD = 2;
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE workspaces (
+     name TEXT PRIMARY KEY,
+     head BIGINT NOT NULL DEFAULT 0,
+     conflicts BIGINT NOT NULL DEFAULT 0
+   );
+   CREATE TABLE entries (
+     workspace TEXT NOT NULL,
+     path TEXT NOT NULL,
+     collision_key TEXT NOT NULL,
+     live BOOLEAN NOT NULL,
+     bytes BIGINT NOT NULL,
+     content JSONB NOT NULL,
+     vector JSONB NOT NULL,
+     seq BIGINT NOT NULL,
+     agent TEXT NOT NULL,
+     branch TEXT,
+     PRIMARY KEY (workspace, path)
+   );
+   CREATE INDEX entries_by_seq ON entries (workspace, seq);
+   CREATE INDEX entries_by_collision ON entries (workspace, collision_key) WHERE live;
+   CREATE TABLE audit (
+     id BIGSERIAL,
+     at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     workspace TEXT NOT NULL,
+     agent TEXT NOT NULL,
+     op TEXT NOT NULL,
+     path TEXT NOT NULL,
+     bytes BIGINT NOT NULL,
+     duration_ms DOUBLE PRECISION NOT NULL,
+     detail TEXT NOT NULL,
+     PRIMARY KEY (id, at)
+   ) PARTITION BY RANGE (at);
+   CREATE INDEX audit_by_workspace ON audit (workspace, at);`,
+];
+
+/**
+ * Brings the schema up to date. Safe to call from several processes at once.
+ *
+ * @example
+ * await migrate(pool);
+ */
+export async function migrate(pool: pg.Pool, now = new Date()): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS warmsync_migrations (
+           version INTEGER PRIMARY KEY,
+           applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+         )`,
+      );
+      const done = await client.query<{ version: number }>('SELECT version FROM warmsync_migrations');
+      const applied = new Set(done.rows.map((r) => Number(r.version)));
+      for (const [index, sql] of MIGRATIONS.entries()) {
+        const version = index + 1;
+        if (applied.has(version)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(sql);
+          await client.query('INSERT INTO warmsync_migrations (version) VALUES ($1)', [version]);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw error;
+        }
+      }
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
+    }
+  } finally {
+    client.release();
+  }
+  await ensureAuditPartitions(pool, now);
+}
+
+/** The partitions `[name, from, to]` that must exist at `now`: this UTC month and the next ones. */
+export function auditPartitions(now: Date, ahead = AUDIT_MONTHS_AHEAD): Array<[string, string, string]> {
+  const out: Array<[string, string, string]> = [];
+  for (let i = 0; i <= ahead; i++) {
+    const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + i, 1));
+    const to = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth() + 1, 1));
+    const name = `audit_y${from.getUTCFullYear()}m${String(from.getUTCMonth() + 1).padStart(2, '0')}`;
+    out.push([name, from.toISOString(), to.toISOString()]);
+  }
+  return out;
+}
+
+/** Creates the audit partitions for this month and the next two, when missing. */
+export async function ensureAuditPartitions(pool: pg.Pool, now = new Date()): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
+    for (const [name, from, to] of auditPartitions(now)) {
+      // Names and bounds come from the date arithmetic above, never from input.
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${name} PARTITION OF audit FOR VALUES FROM ('${from}') TO ('${to}')`,
+      );
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}

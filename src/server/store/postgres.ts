@@ -1,0 +1,323 @@
+/**
+ * The scale-out store: PostgreSQL, shared by every hub replica. Same rules as the embedded store
+ * (both run `planCommit`); what differs is how a commit is serialised. Each commit locks its
+ * workspace row (`SELECT ... FOR UPDATE`) for the whole transaction, so commits of one workspace
+ * through different replicas run one after the other: sequence numbers stay dense and every
+ * version-vector check sees the latest version.
+ *
+ * PostgreSQL going away is an expected failure: every method then throws ServiceUnavailableError
+ * (503 at the edge), and the first call after it returns runs the (idempotent) start-up work again.
+ */
+import pg from 'pg';
+import { contentBytes, type EntryContent, exists, type ManifestEntry } from '../../core/entry.ts';
+import { collisionKey } from '../../core/paths.ts';
+import type { VersionVector } from '../../core/vector.ts';
+import { type ManifestView, planCommit, UNKNOWN } from './commit-plan.ts';
+import { ensureAuditPartitions, migrate } from './postgres-schema.ts';
+import type { AuditRecord, CommitOutcome, CommitRequest, Store, WorkspaceSummary } from './store.ts';
+import { isConnectionError, type ServiceState, ServiceUnavailableError } from './unavailable.ts';
+
+interface EntryRow {
+  path: string;
+  content: EntryContent;
+  vector: VersionVector;
+  seq: string | number;
+  agent: string;
+  branch: string | null;
+}
+
+export interface PostgresStoreOptions {
+  url: string;
+  /** Connections in this replica's pool (default 10). */
+  poolSize?: number;
+  /** How often the audit partitions ahead are refreshed (default every 6 hours). */
+  partitionRefreshMs?: number;
+  log?: (line: string) => void;
+}
+
+const ENTRY_COLUMNS = 'path, content, vector, seq, agent, branch';
+/** Rounds of planning a commit may take (round 2 only loads conflict copies' rows). */
+const MAX_PLAN_ROUNDS = 8;
+
+export class PostgresStore implements Store {
+  private readonly pool: pg.Pool;
+  private ready: Promise<void> | undefined;
+  private readonly refresh: ReturnType<typeof setInterval>;
+
+  constructor(private readonly options: PostgresStoreOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: 3000,
+    });
+    // An idle connection dropped by the server must not crash the process; the next query reconnects.
+    this.pool.on('error', (error) => options.log?.(`postgres: idle connection lost: ${error.message}`));
+    this.refresh = setInterval(
+      () => {
+        ensureAuditPartitions(this.pool).catch((error) =>
+          options.log?.(`postgres: cannot refresh audit partitions: ${(error as Error).message}`),
+        );
+      },
+      options.partitionRefreshMs ?? 6 * 3600_000,
+    );
+    this.refresh.unref?.();
+  }
+
+  /** Runs the migrations (once; again after a failure). Throws ServiceUnavailableError when down. */
+  async start(): Promise<void> {
+    this.ready ??= migrate(this.pool).catch((error) => {
+      this.ready = undefined;
+      throw error;
+    });
+    await this.guard(() => this.ready as Promise<void>);
+  }
+
+  async health(): Promise<ServiceState> {
+    try {
+      await this.start();
+      await this.pool.query('SELECT 1');
+      return 'up';
+    } catch {
+      return 'down';
+    }
+  }
+
+  async commit(request: CommitRequest): Promise<CommitOutcome> {
+    await this.start();
+    return this.guard(() => this.transaction((client) => this.commitIn(client, request)));
+  }
+
+  private async commitIn(client: pg.PoolClient, request: CommitRequest): Promise<CommitOutcome> {
+    const { workspace } = request;
+    await client.query('INSERT INTO workspaces (name) VALUES ($1) ON CONFLICT DO NOTHING', [workspace]);
+    const locked = await client.query<{ head: string }>(
+      'SELECT head FROM workspaces WHERE name = $1 FOR UPDATE',
+      [workspace],
+    );
+    const head = Number(locked.rows[0]?.head ?? 0);
+    const view = new LoadedView();
+    let need = {
+      paths: new Set(request.changes.map((c) => c.path)),
+      keys: new Set(request.changes.map((c) => collisionKey(c.path))),
+    };
+    for (let round = 0; round < MAX_PLAN_ROUNDS; round++) {
+      await view.load(client, workspace, need.paths, need.keys);
+      const plan = planCommit(request, head, view);
+      if (plan.complete) {
+        await upsertEntries(client, workspace, plan.finalEntries);
+        await client.query('UPDATE workspaces SET head = $2, conflicts = conflicts + $3 WHERE name = $1', [
+          workspace,
+          plan.outcome.head,
+          plan.outcome.conflicts,
+        ]);
+        return plan.outcome;
+      }
+      need = plan;
+    }
+    throw new Error(`bug: a commit plan still lacked rows after ${MAX_PLAN_ROUNDS} rounds`);
+  }
+
+  async changesSince(workspace: string, since: number, limit: number) {
+    await this.start();
+    return this.guard(async () => {
+      const ws = await this.pool.query<{ head: string }>('SELECT head FROM workspaces WHERE name = $1', [
+        workspace,
+      ]);
+      const rows = await this.pool.query<EntryRow>(
+        `SELECT ${ENTRY_COLUMNS} FROM entries WHERE workspace = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+        [workspace, since, limit],
+      );
+      return { head: Number(ws.rows[0]?.head ?? 0), entries: rows.rows.map(rowToEntry) };
+    });
+  }
+
+  async entry(workspace: string, path: string): Promise<ManifestEntry | undefined> {
+    await this.start();
+    return this.guard(async () => {
+      const rows = await this.pool.query<EntryRow>(
+        `SELECT ${ENTRY_COLUMNS} FROM entries WHERE workspace = $1 AND path = $2`,
+        [workspace, path],
+      );
+      const row = rows.rows[0];
+      return row ? rowToEntry(row) : undefined;
+    });
+  }
+
+  async workspaces(): Promise<WorkspaceSummary[]> {
+    await this.start();
+    return this.guard(async () => {
+      const rows = await this.pool.query<Record<keyof WorkspaceSummary, string>>(
+        `SELECT w.name AS name, w.head AS head, w.conflicts AS conflicts,
+           COUNT(e.path) AS files, COALESCE(SUM(e.bytes), 0) AS bytes
+         FROM workspaces w LEFT JOIN entries e ON e.workspace = w.name AND e.live
+         GROUP BY w.name ORDER BY w.name`,
+      );
+      return rows.rows.map((r) => ({
+        name: r.name,
+        head: Number(r.head),
+        files: Number(r.files),
+        bytes: Number(r.bytes),
+        conflicts: Number(r.conflicts),
+      }));
+    });
+  }
+
+  async audit(records: readonly AuditRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.start();
+    const insert = () =>
+      this.pool.query(
+        `INSERT INTO audit (workspace, agent, op, path, bytes, duration_ms, detail)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::float8[], $7::text[])`,
+        [
+          records.map((r) => r.workspace),
+          records.map((r) => r.agent),
+          records.map((r) => r.op),
+          records.map((r) => r.path),
+          records.map((r) => r.bytes),
+          records.map((r) => r.durationMs),
+          records.map((r) => r.detail),
+        ],
+      );
+    await this.guard(async () => {
+      try {
+        await insert();
+      } catch (error) {
+        // 23514 "no partition of relation found for row": the month turned before the refresh ran.
+        if ((error as { code?: string }).code !== '23514') throw error;
+        await ensureAuditPartitions(this.pool);
+        await insert();
+      }
+    });
+  }
+
+  /** Audit rows of a workspace with the partition that holds each (for operators and tests). */
+  async auditRows(
+    workspace: string,
+  ): Promise<Array<{ op: string; path: string; agent: string; bytes: number; at: Date; partition: string }>> {
+    await this.start();
+    const rows = await this.guard(() =>
+      this.pool.query<{
+        op: string;
+        path: string;
+        agent: string;
+        bytes: string;
+        at: Date;
+        partition: string;
+      }>(
+        `SELECT op, path, agent, bytes, at, tableoid::regclass::text AS partition
+         FROM audit WHERE workspace = $1 ORDER BY id`,
+        [workspace],
+      ),
+    );
+    return rows.rows.map((r) => ({ ...r, bytes: Number(r.bytes) }));
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.refresh);
+    await this.pool.end().catch(() => {});
+  }
+
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      broken = isConnectionError(error);
+      if (!broken) await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      // A client whose connection failed is destroyed rather than returned to the pool.
+      client.release(broken ? true : undefined);
+    }
+  }
+
+  private async guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (isConnectionError(error)) throw new ServiceUnavailableError('postgres', (error as Error).message);
+      throw error;
+    }
+  }
+}
+
+/** The manifest rows one commit has loaded, answering UNKNOWN for the rest. */
+class LoadedView implements ManifestView {
+  private readonly entries = new Map<string, ManifestEntry | undefined>();
+  private readonly keys = new Map<string, string[]>();
+
+  entry(path: string): ManifestEntry | undefined | typeof UNKNOWN {
+    return this.entries.has(path) ? this.entries.get(path) : UNKNOWN;
+  }
+
+  livePaths(key: string): readonly string[] | typeof UNKNOWN {
+    return this.keys.get(key) ?? UNKNOWN;
+  }
+
+  async load(client: pg.PoolClient, workspace: string, paths: Set<string>, keys: Set<string>): Promise<void> {
+    const wantPaths = [...paths].filter((p) => !this.entries.has(p));
+    if (wantPaths.length > 0) {
+      const rows = await client.query<EntryRow>(
+        `SELECT ${ENTRY_COLUMNS} FROM entries WHERE workspace = $1 AND path = ANY($2::text[])`,
+        [workspace, wantPaths],
+      );
+      for (const path of wantPaths) this.entries.set(path, undefined);
+      for (const row of rows.rows) this.entries.set(row.path, rowToEntry(row));
+    }
+    const wantKeys = [...keys].filter((k) => !this.keys.has(k));
+    if (wantKeys.length > 0) {
+      const rows = await client.query<EntryRow & { collision_key: string }>(
+        `SELECT ${ENTRY_COLUMNS}, collision_key FROM entries
+         WHERE workspace = $1 AND collision_key = ANY($2::text[]) AND live`,
+        [workspace, wantKeys],
+      );
+      for (const key of wantKeys) this.keys.set(key, []);
+      for (const row of rows.rows) {
+        this.keys.get(row.collision_key)?.push(row.path);
+        this.entries.set(row.path, rowToEntry(row));
+      }
+    }
+  }
+}
+
+async function upsertEntries(client: pg.PoolClient, workspace: string, entries: readonly ManifestEntry[]) {
+  if (entries.length === 0) return;
+  await client.query(
+    `INSERT INTO entries (workspace, path, collision_key, live, bytes, content, vector, seq, agent, branch)
+     SELECT $1::text, * FROM unnest($2::text[], $3::text[], $4::bool[], $5::int8[], $6::jsonb[], $7::jsonb[],
+       $8::int8[], $9::text[], $10::text[])
+     ON CONFLICT (workspace, path) DO UPDATE SET collision_key = excluded.collision_key,
+       live = excluded.live, bytes = excluded.bytes, content = excluded.content,
+       vector = excluded.vector, seq = excluded.seq, agent = excluded.agent, branch = excluded.branch`,
+    [
+      workspace,
+      entries.map((e) => e.path),
+      entries.map((e) => collisionKey(e.path)),
+      entries.map((e) => exists(e.content)),
+      entries.map((e) => contentBytes(e.content)),
+      entries.map((e) => JSON.stringify(e.content)),
+      entries.map((e) => JSON.stringify(e.vector)),
+      entries.map((e) => e.seq),
+      entries.map((e) => e.agent),
+      entries.map((e) => e.branch ?? null),
+    ],
+  );
+}
+
+function rowToEntry(row: EntryRow): ManifestEntry {
+  // Rows were validated on the way in; the database is inside the trust boundary.
+  const entry: ManifestEntry = {
+    path: row.path,
+    content: row.content,
+    vector: row.vector,
+    seq: Number(row.seq),
+    agent: row.agent,
+  };
+  if (row.branch !== null) entry.branch = row.branch;
+  return entry;
+}
