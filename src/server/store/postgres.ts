@@ -44,7 +44,7 @@ export class PostgresStore implements Store {
   private ready: Promise<void> | undefined;
   private readonly refresh: ReturnType<typeof setInterval>;
 
-  constructor(private readonly options: PostgresStoreOptions) {
+  constructor(options: PostgresStoreOptions) {
     this.pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolSize ?? 10,
