@@ -19,6 +19,7 @@ import { DEFAULT_IGNORE_OPTIONS, type IgnoreOptions, IgnoreRules } from '../core
 import { checkRelativePath, pathDepth, TEMP_FILE_PREFIX } from '../core/paths.ts';
 import type { LiveHeader, Problem, PushHeader } from '../core/protocol.ts';
 import { reconcilePath } from '../core/reconcile.ts';
+import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { applyContent } from './apply.ts';
 import { ChunkCache } from './chunk-cache.ts';
 import { HubClient } from './client.ts';
@@ -48,6 +49,8 @@ export interface AgentOptions {
   log?: (line: string) => void;
   /** Called for every remote version written to disk. */
   onApplied?: (event: AppliedEvent) => void;
+  /** Prometheus metrics of this agent, when they are served. */
+  metrics?: AgentMetrics;
   /** Called after every push with its results. */
   onPushed?: (event: { paths: string[]; bytes: number; conflicts: string[] }) => void;
 }
@@ -115,6 +118,7 @@ export class Agent {
       agentId: this.state.agentId,
       onBytes: (direction, n) => {
         this.bytes[direction] += n;
+        options.metrics?.bytes.inc({ direction }, n);
       },
     });
     this.highestSeen = this.state.cursor;
@@ -638,6 +642,7 @@ export class Agent {
         continue;
       }
       this.refused.delete(p.path);
+      this.options.metrics?.pushed.inc({ result: result.status });
       const vector = result.status === 'accepted' ? result.vector : p.vector;
       this.state.setBase(p.path, { content: p.content, vector, stat: p.obs.stat, statAt: Date.now() });
       this.rememberChunks(p.content);
@@ -645,6 +650,8 @@ export class Agent {
       accepted++;
     }
     const bytes = frames.reduce((n, f) => n + f.payload.length, 0);
+    this.options.metrics?.pushDuration.observe((performance.now() - started) / 1000);
+    if (conflicts.length > 0) this.options.metrics?.conflicts.inc(conflicts.length);
     this.log(
       `pushed ${accepted} change(s), ${bytes} chunk bytes, in ${Math.round(performance.now() - started)} ms${conflicts.length ? `; conflicts: ${conflicts.join(', ')}` : ''}`,
     );
@@ -712,6 +719,7 @@ export class Agent {
       if (bytes && content.kind === 'file') this.cache.addFile(content.chunks, bytes);
       applied++;
       totalBytes += bytes?.length ?? 0;
+      this.options.metrics?.applied.inc({ kind: content.kind });
       this.options.onApplied?.({
         path: entry.path,
         kind: content.kind,
@@ -723,6 +731,7 @@ export class Agent {
     // Writes in parallel by depth level (parents exist before children), deletes one level at a time.
     for (const level of groupByDepth(writes)) await Promise.all(level.map(runOne));
     for (const level of groupByDepth(deletes)) await Promise.all(level.map(runOne));
+    this.options.metrics?.applyDuration.observe((performance.now() - started) / 1000);
     if (applied > 0) {
       this.log(
         `applied ${applied} change(s)${remoteBatch ? ' of a branch switch' : ''}, ${totalBytes} bytes, in ${Math.round(performance.now() - started)} ms`,
