@@ -9,7 +9,7 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
-import { chownSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -43,11 +43,15 @@ describe.skipIf(!canChroot)('the start script in a clean Debian root filesystem'
     async () => {
       const { run, port, token } = await harness.installed();
       const user = run.user(remoteUserName);
-      // What a previous life of the container left: a pidfile naming a pid that is no supervisor now,
-      // and a log past its size limit.
+      // What a previous life of the container left: a pidfile naming a pid that is no supervisor now
+      // (written by root, as if root had once started the agent), and a log past its size limit.
+      const userState = run.path(`/var/lib/warmsync/${remoteUserName}`);
       const before = () => {
-        writeFileSync(run.path('/var/lib/warmsync/supervisor.pid'), '1\n');
+        mkdirSync(userState, { recursive: true });
+        chownSync(userState, user.uid, user.gid);
+        writeFileSync(join(userState, 'supervisor.pid'), '1\n');
         writeFileSync(run.path('/var/log/warmsync/agent.log'), 'x'.repeat(11 * 1024 * 1024));
+        chownSync(run.path('/var/log/warmsync/agent.log'), user.uid, user.gid);
       };
       const calls = await withFakeAgent(run, user, token, { prewarm: 'absent', before }, () =>
         waitForFakeAgentCalls(run, 3),
@@ -57,7 +61,7 @@ describe.skipIf(!canChroot)('the start script in a clean Debian root filesystem'
       const [first, second, third] = calls;
       expect(first?.args).toBe(
         `agent ${workspaceDir} --server http://127.0.0.1:${port} --workspace demo ` +
-          '--state /var/lib/warmsync/agent',
+          `--state /var/lib/warmsync/${remoteUserName}/agent`,
       );
       // 0.3 s runs, then 1 s and 2 s pauses.
       expect(second!.at - first!.at).toBeGreaterThanOrEqual(1.2);
@@ -87,14 +91,16 @@ describe.skipIf(!canChroot)('the start script in a clean Debian root filesystem'
   );
 
   test(
-    "falls back to the user's home when the image's folders are not the user's",
+    "falls back to the user's home when the image's folders are not writable",
     async () => {
       const { run, token } = await harness.installed();
       const user = run.user(remoteUserName);
       const folders = ['/var/log/warmsync', '/var/lib/warmsync'].map((dir) => run.path(dir));
-      // As after a dev container tool changed the remote user's UID to the host user's at start.
+      // As in an image whose folders were made read-only after the feature.
       const before = () => {
-        for (const dir of folders) chownSync(dir, 0, 0);
+        rmSync(run.path(`/var/lib/warmsync/${remoteUserName}`), { recursive: true, force: true });
+        rmSync(run.path('/var/log/warmsync/agent.log'), { force: true });
+        for (const dir of folders) chmodSync(dir, 0o755);
       };
       try {
         const calls = await withFakeAgent(run, user, token, { prewarm: 'absent', before }, async () => {
@@ -107,7 +113,7 @@ describe.skipIf(!canChroot)('the start script in a clean Debian root filesystem'
         });
         expect(calls[0]?.args).toContain(`--state ${user.home}/.local/state/warmsync/agent`);
       } finally {
-        for (const dir of folders) chownSync(dir, user.uid, user.gid);
+        for (const dir of folders) chmodSync(dir, 0o1777);
       }
     },
     15 * MINUTE,

@@ -257,22 +257,17 @@ EOF
   "$BIN_LINK" --help >/dev/null 2>&1 || fail "the installed warmsync does not start ('warmsync --help' failed)."
 }
 
-# Resolves the user that lifecycle commands run as; prints nothing when that user does not exist yet.
-remote_user() {
-  user=${_REMOTE_USER:-root}
-  if id -u "$user" >/dev/null 2>&1; then printf '%s' "$user"; fi
-}
-
+# The start script runs as the remote user, whose UID a dev container tool may change when the
+# container is created (to match the host user's, re-owning only the home folder): folders owned by
+# the build-time UID would then be read-only to it. So, like /tmp, they are writable by every user
+# and sticky, so that nobody removes another's files; the start script keeps each user's pidfile and
+# agent state in a folder of its own, and falls back to the user's home where even that fails.
 prepare_directories() {
   mkdir -p "$CONFIG_DIR" "$LOG_DIR" "$STATE_DIR"
-  user=$(remote_user)
-  if [ -n "$user" ]; then
-    chown "$user:$(id -g "$user")" "$LOG_DIR" "$STATE_DIR"
-    chmod 0755 "$LOG_DIR" "$STATE_DIR"
-  else
-    # The remote user is created later (or never): let whoever runs the start script write here.
-    log "remote user '${_REMOTE_USER:-}' does not exist; the log and state folders are world-writable"
-    chmod 1777 "$LOG_DIR" "$STATE_DIR"
+  chown root:root "$LOG_DIR" "$STATE_DIR"
+  chmod 1777 "$LOG_DIR" "$STATE_DIR"
+  if ! id -u "${_REMOTE_USER:-root}" >/dev/null 2>&1; then
+    log "remote user '${_REMOTE_USER:-}' does not exist yet; the agent will run as whoever starts it"
   fi
 }
 

@@ -55,15 +55,23 @@ WARMSYNC_BIN=/usr/local/bin/warmsync
 SERVER_URL=${WARMSYNC_SERVER:-$SERVER_URL}
 TOKEN_FILE=${WARMSYNC_TOKEN_FILE:-$TOKEN_FILE}
 
-# Folders the image prepared for the remote user; a user that cannot write them falls back to its home.
+# The image's folders are writable by every user and sticky (see install.sh): each user keeps its
+# pidfile and agent state in a folder of its own there, so that what another user (say root, once)
+# left behind never blocks it. Where that fails, everything moves to the user's home.
 writable_dir() {
   mkdir -p "$1" 2>/dev/null && [ -w "$1" ]
 }
-if ! writable_dir "$STATE_DIR"; then STATE_DIR=${XDG_STATE_HOME:-${HOME:-/tmp}/.local/state}/warmsync; fi
+writable_file() {
+  if [ -e "$1" ]; then [ -w "$1" ]; else writable_dir "$(dirname "$1")"; fi
+}
+USER_NAME=$(id -un 2>/dev/null || id -u)
+HOME_STATE=${XDG_STATE_HOME:-${HOME:-/tmp}/.local/state}/warmsync
+STATE_DIR=$STATE_DIR/$USER_NAME
+if ! writable_dir "$STATE_DIR"; then STATE_DIR=$HOME_STATE; fi
 writable_dir "$STATE_DIR" || fail "cannot create a state folder ($STATE_DIR)."
-if [ -n "${WARMSYNC_LOG:-}" ] && writable_dir "$(dirname "$WARMSYNC_LOG")"; then
+if [ -n "${WARMSYNC_LOG:-}" ] && writable_file "$WARMSYNC_LOG"; then
   LOG_FILE=$WARMSYNC_LOG
-elif writable_dir "$LOG_DIR"; then
+elif writable_file "$LOG_DIR/agent.log"; then
   LOG_FILE=$LOG_DIR/agent.log
 else
   LOG_FILE=$STATE_DIR/agent.log

@@ -11,7 +11,7 @@ source dev-container-features-test-lib
 "$(dirname "$0")/test.sh"
 
 check "runs as the remote user" test "$(id -un)" = vscode
-check "the state folder belongs to the remote user" test "$(stat -c %U /var/lib/warmsync)" = vscode
+check "the supervisor runs as the remote user" test "$(stat -c %U /var/lib/warmsync/vscode/supervisor.pid)" = vscode
 check "the folder option is persisted" grep -q "^SYNC_FOLDER='/home/vscode/project'" /etc/warmsync/feature.conf
 check "the agent runs without pre-warming" bash -c "grep -q -- '--no-prewarm' /var/log/warmsync/agent.log"
 
