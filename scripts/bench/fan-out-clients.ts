@@ -45,9 +45,11 @@ function arrived(key: string, bytes: number): void {
   }
 }
 
+const endpoint: string = url;
+
 function connect(i: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const target = mode === 'warmsync' ? `${url}?agent=fan-${i}` : url;
+    const target = mode === 'warmsync' ? `${endpoint}?agent=fan-${i}` : endpoint;
     const socket = new WebSocket(target);
     socket.binaryType = 'arraybuffer';
     let greeted = false;

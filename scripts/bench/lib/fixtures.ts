@@ -134,7 +134,9 @@ export async function checkoutRepo(files: number, changed: number): Promise<Chec
     writeFileSync(join(building, name), text(200 + ((i * 37) % 800)));
   }
   const git = (...args: string[]) =>
-    run(['git', '-c', 'user.name=bench', '-c', 'user.email=bench@localhost', ...args], { cwd: building });
+    run(['git', '-c', 'user.name=bench', '-c', 'user.email=bench@localhost', '-c', 'gc.auto=0', ...args], {
+      cwd: building,
+    });
   await git('init', '-q', '-b', 'a');
   await git('add', '-A');
   await git('commit', '-q', '-m', 'a');
@@ -143,6 +145,9 @@ export async function checkoutRepo(files: number, changed: number): Promise<Chec
   for (let k = 0; k < changed; k++) writeFileSync(join(building, names[k * step]!), text(300 + (k % 700)));
   await git('commit', '-q', '-am', 'b');
   await git('checkout', '-q', 'a');
+  // Packed now, in the foreground: a background auto-gc would race with copies of the repository.
+  await git('gc', '-q');
+  await git('config', 'gc.auto', '0');
   rmSync(path, { recursive: true, force: true });
   renameSync(building, path);
   // The marker sits beside the repository, not in it, so it never becomes part of the synced tree.

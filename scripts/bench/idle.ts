@@ -1,0 +1,164 @@
+/**
+ * Idle cost and checkout: a continuous agent on a 100,000-file git work tree (a mirror agent on
+ * another folder), 60 s with no edits: CPU share of one core from /proc/<pid>/stat and RSS from
+ * /proc/<pid>/status. Then `git checkout` of a branch that rewrites 3,000 files: time from the
+ * start of the checkout until the mirror holds every rewritten file, and no EMFILE in the logs.
+ * Baselines in the same invocation: a bare Bun process holding a recursive fs.watch on the same
+ * tree (the cost of watching alone), and for the checkout, the checkout followed by `rsync -a`
+ * of the tree to a loopback rsync daemon.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchOptions } from './edit-replay.ts';
+import { checkoutRepo } from './lib/fixtures.ts';
+import { BUN, readProc, run, spawnChild } from './lib/procs.ts';
+import type { Row } from './lib/report.ts';
+import { rsyncTo, startRsyncDaemon } from './lib/rsyncd.ts';
+import { startSession } from './lib/session.ts';
+import { median } from './lib/stats.ts';
+import { countTree, type Expectation, MirrorWatch, scratchDir } from './lib/trees.ts';
+
+const WATCH_ONLY = `
+const { watch } = require('node:fs');
+watch(process.argv[1], { recursive: true }, () => {});
+console.log('watching');
+setInterval(() => {}, 1 << 30);
+`;
+
+export async function idle(options: BenchOptions): Promise<Row[]> {
+  const files = options.quick ? 10_000 : 100_000;
+  const changed = options.quick ? 300 : 3_000;
+  const idleSeconds = options.quick ? 15 : 60;
+  const windows = 3;
+  const repo = await checkoutRepo(files, changed);
+  const scratch = scratchDir('idle');
+  const source = join(scratch, 'source');
+  const mirror = join(scratch, 'mirror');
+  await run(['cp', '-a', repo.path, source]);
+  await run(['mkdir', mirror]);
+  const session = await startSession(scratch);
+  const daemon = await startRsyncDaemon(join(scratch, 'rsyncd'), join(scratch, 'rsync-dest'));
+  let watchOnly: ReturnType<typeof spawnChild> | undefined;
+  let watch: MirrorWatch | undefined;
+  try {
+    let started = performance.now();
+    const agent = await session.addAgent(source, 'source');
+    options.log(
+      `idle: source agent ready on ${files} files in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+    started = performance.now();
+    await session.addAgent(mirror, 'mirror');
+    const want = await countTree(source);
+    const have = await countTree(mirror);
+    // The source tree also holds .git/, which does not sync.
+    const gitFiles = await countTree(join(source, '.git'));
+    if (have.files !== want.files - gitFiles.files)
+      throw new Error(`mirror has ${have.files} files, expected ${want.files - gitFiles.files}`);
+    options.log(`idle: mirror agent caught up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+    // Idle: both the agent and a bare watcher on the same tree, over the same seconds.
+    watchOnly = spawnChild([BUN, '-e', WATCH_ONLY, source]);
+    await watchOnly.waitFor(/^watching/);
+    await session.quiet(2000, 30_000);
+    const agentShare: number[] = [];
+    const floorShare: number[] = [];
+    let agentRss = 0;
+    let floorRss = 0;
+    for (let w = 0; w < windows; w++) {
+      const a0 = readProc(agent.pid).cpuSeconds;
+      const f0 = readProc(watchOnly.pid).cpuSeconds;
+      const t0 = performance.now();
+      for (let s = 0; s < idleSeconds / windows; s++) {
+        await Bun.sleep(1000);
+        agentRss = Math.max(agentRss, readProc(agent.pid).rssBytes);
+        floorRss = Math.max(floorRss, readProc(watchOnly.pid).rssBytes);
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      agentShare.push(((readProc(agent.pid).cpuSeconds - a0) / seconds) * 100);
+      floorShare.push(((readProc(watchOnly.pid).cpuSeconds - f0) / seconds) * 100);
+    }
+    const hwm = readProc(agent.pid).hwmBytes;
+    await watchOnly.stop();
+    options.log(
+      `idle: agent ${agentShare.map((x) => x.toFixed(2)).join('/')} % of a core, RSS ${(agentRss / 1048576).toFixed(0)} MB (peak since start ${(hwm / 1048576).toFixed(0)} MB)`,
+    );
+
+    // Checkouts: a -> b -> a -> b..., each rewriting `changed` files.
+    await rsyncTo(daemon, source, ['-a', '--exclude=.git']);
+    watch = new MirrorWatch(mirror);
+    const checkoutMs: number[] = [];
+    const agreeMs: number[] = [];
+    const rsyncMs: number[] = [];
+    const paths = new TextDecoder()
+      .decode((await run(['git', 'diff', '--name-only', 'a', 'b'], { cwd: source })).stdout)
+      .split('\n')
+      .filter(Boolean);
+    for (let r = 0; r < options.runs; r++) {
+      const branch = r % 2 === 0 ? 'b' : 'a';
+      await session.quiet(1000, 30_000);
+      const t0 = performance.now();
+      await run(['git', 'checkout', '-q', branch], { cwd: source });
+      const checkedOut = performance.now();
+      const expect: Expectation = new Map(
+        paths.map((p) => [p, new Uint8Array(readFileSync(join(source, p)))] as const),
+      );
+      const at = await watch.wait(expect, 120_000);
+      checkoutMs.push(checkedOut - t0);
+      agreeMs.push(at - t0);
+      await session.quiet(1000, 30_000);
+      const baseline = await rsyncTo(daemon, source, ['-a', '--exclude=.git']);
+      rsyncMs.push(checkedOut - t0 + baseline.ms);
+      options.log(
+        `idle: checkout to ${branch}: git ${(checkedOut - t0).toFixed(0)} ms, mirror agrees at ${(at - t0).toFixed(0)} ms; rsync -a ${baseline.ms.toFixed(0)} ms`,
+      );
+    }
+    const emfile = session.agents
+      .flatMap((a) => a.lines)
+      .filter((l) => /EMFILE|too many open files/i.test(l));
+    const bench = 'idle + checkout';
+    const note = `${files} files`;
+    const share = median(agentShare);
+    const agree = median(agreeMs) / 1000;
+    return [
+      {
+        bench,
+        metric: 'idle agent CPU, share of one core',
+        note: `${note}, ${idleSeconds} s in ${windows} windows`,
+        value: share,
+        unit: '%',
+        baseline: { name: 'bare recursive fs.watch in Bun', value: median(floorShare) },
+        target: '< 1 %',
+        met: share < 1,
+        runs: windows,
+      },
+      {
+        bench,
+        metric: 'idle agent RSS (max sampled while idle)',
+        note: `VmHWM since start ${(hwm / 1048576).toFixed(0)} MiB`,
+        value: agentRss,
+        unit: 'B',
+        baseline: { name: 'bare recursive fs.watch in Bun', value: floorRss },
+        target: '<= 200 MB',
+        met: agentRss <= 200 * 1024 * 1024,
+        runs: windows,
+      },
+      {
+        bench,
+        metric: `git checkout of ${changed} files until the mirror agrees`,
+        note: `git itself ${(median(checkoutMs) / 1000).toFixed(2)} s; EMFILE lines in agent logs: ${emfile.length}`,
+        value: agree,
+        unit: 's',
+        baseline: { name: 'checkout + rsync -a to loopback daemon', value: median(rsyncMs) / 1000 },
+        target: '<= 3 s, no EMFILE',
+        met: agree <= 3 && emfile.length === 0,
+        runs: options.runs,
+      },
+    ];
+  } finally {
+    watch?.close();
+    await watchOnly?.stop();
+    await session.stop();
+    await daemon.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,99 @@
+/** BENCHMARKS.md: the table of one full run, the machine it ran on, the method, how to reproduce. */
+import { cpus, release, totalmem } from 'node:os';
+import { INSTALL_PACKAGES, REPLAY_PACKAGE, REPLAY_VERSIONS } from './fixtures.ts';
+import { REPO_ROOT, run } from './procs.ts';
+import type { Row } from './report.ts';
+
+async function firstLine(cmd: string[]): Promise<string> {
+  try {
+    const { stdout } = await run(cmd, { okCodes: [0, 1] });
+    return new TextDecoder().decode(stdout).split('\n')[0]!.trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function renderDocument(result: {
+  table: string;
+  rows: readonly Row[];
+  runs: number;
+  seconds: number;
+  failures: readonly string[];
+}): Promise<string> {
+  const commit = await firstLine(['git', '-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD']);
+  const rsync = await firstLine(['rsync', '--version']);
+  const zstd = await firstLine(['zstd', '--version']);
+  const targets = result.rows.filter((r) => r.met !== undefined);
+  const met = targets.filter((r) => r.met);
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  return `# Benchmarks
+
+Produced by \`npm run bench\` (\`bun scripts/bench/main.ts\`) on ${new Date().toISOString().slice(0, 10)} at commit ${commit}.
+Machine: ${cpus().length} x ${cpu}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, Linux ${release()}; Bun ${Bun.version}; ${rsync}; ${zstd}.
+Suite time: ${Math.round(result.seconds)} s. Each figure is the median of ${result.runs} run(s) unless the runs column says otherwise.
+
+Every warmsync figure measures whole processes: \`warmsync serve\` and \`warmsync agent\` are started through the CLI as
+child processes (the fan-out clients excepted, see below). Each baseline ran in the same invocation on the same
+machine, so the ratio column is the figure to compare across machines; the absolute numbers move with the machine.
+
+Targets met: ${met.length} of ${targets.length}.
+
+${result.table}
+${result.failures.length > 0 ? `\nBenches that failed in this run:\n${result.failures.map((f) => `- ${f.split('\n')[0]}`).join('\n')}\n` : ''}
+## What each bench does
+
+**Edit replay.** ${REPLAY_VERSIONS.length} published versions of \`${REPLAY_PACKAGE}\` (${REPLAY_VERSIONS[0]} to ${REPLAY_VERSIONS[REPLAY_VERSIONS.length - 1]}, fetched once with \`npm pack\`)
+are applied in order to a source folder the way \`git checkout\` does: files whose bytes changed are rewritten in
+place, new ones created, removed ones deleted. One agent runs on the source, another on an empty mirror, both
+through a byte-counting TCP proxy on loopback in front of \`warmsync serve\`: the wire bytes are everything that
+crosses the proxy in both directions (HTTP, WebSocket framing, headers), not the program's own counters. A step's
+edit-to-peer time runs from the first write until every changed path on the mirror holds the new bytes (or is gone),
+seen through \`fs.watch\` on the mirror with a 1-10 ms polling safety net. Bytes are counted until the proxy has been
+quiet for 300 ms. Baselines: \`rsync -az --delete\` to a loopback rsync daemon over the same steps (\`--stats\` total
+bytes sent + received; its time is one client run per step), and the information bound, \`zstd -19\` of each step's
+\`git diff --no-index --binary\`.
+
+**Single-file edit.** After the replay, one-line edits to \`lib/core.ts\` (each appends a comment to one line, the
+next edit waits for the previous one to reach the mirror plus 20 ms). Edit-to-peer from \`writeFile\` on the source
+to the mirror holding the bytes. Baseline: one \`rsync -az\` run of the tree after each edit.
+
+**Initial sync.** An installed dependency tree (\`npm install ${INSTALL_PACKAGES.join(' ')}\`, made once) synced as a
+folder of its own, with \`--sync-node-modules\` for the \`node_modules\` folders nested in it. *Empty hub*: the
+mirror agent already runs; the clock starts when the source agent process is spawned and stops when the mirror holds
+every file with its full size, then \`sync\`. *Hub has it*: the source agent is stopped, and a new agent on a new empty
+folder is spawned. Both mirrors are checked byte for byte with \`diff -r\` afterwards (not timed). Baselines: \`rsync -a\`
+to a loopback rsync daemon into an empty folder, and \`cp -a\` on the same disk, each followed by \`sync\`.
+
+**Fan-out.** One \`warmsync serve\`, one CLI agent whose folder is edited, and 1,000 live-protocol clients in one
+separate process (\`scripts/bench/fan-out-clients.ts\`): each has its own WebSocket and agent id, answers every
+notification with a cursor message as the agent does, and timestamps its arrival. Small files travel inline in the
+notification, so arrival means the client holds the new content. Figures: from the edit's \`writeFile\` until the
+last client has it (p50/p95 over the edits), and the serve process's VmHWM from \`/proc/<pid>/status\`. Baseline: a bare
+Bun WebSocket server (\`scripts/bench/fan-out-floor.ts\`) relaying a message of the same size to as many clients,
+timed from the POST that triggers it.
+
+**Idle + checkout.** A generated git repository of 100,000 small source files (100 a folder) with a branch that
+rewrites 3,000 of them. One agent on the work tree, one on a mirror. Idle: 60 s without edits in three 20 s windows,
+CPU share of one core from \`utime + stime\` in \`/proc/<pid>/stat\`, RSS sampled each second from \`/proc/<pid>/status\`
+(VmHWM since start, which includes the initial sync, is in the note). Baseline: a bare Bun process with a recursive
+\`fs.watch\` on the same tree over the same seconds. Checkout: from the start of \`git checkout\` until the mirror holds
+every rewritten file; the agent logs are searched for EMFILE. Baseline: the checkout's own time plus one \`rsync -a\`
+run of the tree to a loopback daemon that held the previous state.
+
+## How to reproduce
+
+\`\`\`sh
+apt-get install -y rsync zstd git     # the baselines; npm fetches the fixtures on the first run
+npm run bench                          # the whole suite (about 15 minutes on 2 cores), rewrites this file
+bun scripts/bench/main.ts --only edit-replay          # one bench: edit-replay, initial-sync, fan-out, idle
+bun scripts/bench/main.ts --only fan-out --quick      # smoke run: smaller inputs, one run, this file untouched
+bun scripts/bench/main.ts --runs 5                    # more runs per median
+\`\`\`
+
+Downloaded tarballs, the installed tree and the generated repository are kept in \`~/.cache/warmsync-bench\` (or
+\`$WARMSYNC_BENCH_CACHE\`), so reruns are offline. Scratch folders go under the OS temp folder and are removed.
+Figures are reported against targets as met or not met; nothing here fails a build on a number, since a shared
+machine's noise would make such a check flaky.
+
+`;
+}
