@@ -9,7 +9,7 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -245,6 +245,14 @@ describe.skipIf(!canChroot)('the start script in a clean Debian root filesystem'
       await waitFor('a new file to reach the other agent', MINUTE, async () =>
         (await Bun.file(join(mirrorDir, 'later.txt')).text()) === 'made after start\n' ? true : undefined,
       );
+
+      // And the other way: an edit made outside lands inside, owned by the remote user.
+      writeFileSync(join(mirrorDir, 'from-outside.txt'), 'made on the other machine\n');
+      const inside = run.path(join(workspace, 'from-outside.txt'));
+      await waitFor('a file from outside to land inside', MINUTE, async () =>
+        (await Bun.file(inside).text()) === 'made on the other machine\n' ? true : undefined,
+      );
+      expect(statSync(inside).uid).toBe(user.uid);
 
       // Starting again (the hook runs on every container start) keeps the one supervisor.
       const again = await run.run([startScript, 'start'], { user, cwd: workspace });

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Starts, stops and supervises the warmsync agent of a dev container.
 #
-# Usage: start-agent.sh [start [FOLDER] | stop | status | supervise FOLDER]
+# Usage: start-agent.sh [start [FOLDER] | stop | restart [FOLDER] | status]
+#        (`supervise FOLDER` is how the script runs itself in the background)
 #
 # `start` is the feature's postStartCommand. It returns at once: a lifecycle hook that leaves a
 # process attached either hangs the container's start or has its process killed with the hook, so the
