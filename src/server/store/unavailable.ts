@@ -18,6 +18,9 @@ export type ServiceState = 'up' | 'down';
 
 /** Error codes and messages that mean "the connection, not the request, failed". */
 const CONNECTION_CODES = new Set([
+  'ConnectionRefused',
+  'ConnectionClosed',
+  'ConnectionTimeout',
   'ECONNREFUSED',
   'ECONNRESET',
   'EPIPE',
@@ -32,7 +35,8 @@ const CONNECTION_CODES = new Set([
  * intervention: shutdown, starting up) count as unreachable.
  */
 export function isConnectionError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
+  // Not `instanceof Error`: some native errors (Bun's S3Error) are plain objects with a code.
+  if (typeof error !== 'object' || error === null) return false;
   const code = (error as { code?: unknown }).code;
   if (
     typeof code === 'string' &&
@@ -40,6 +44,6 @@ export function isConnectionError(error: unknown): boolean {
   )
     return true;
   return /connection terminated|connection refused|not queryable|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error|socket hang up|Unable to connect/i.test(
-    error.message,
+    String((error as { message?: unknown }).message),
   );
 }
