@@ -27,6 +27,10 @@ export class HubError extends Error {
 }
 
 export interface HubClientOptions {
+  /**
+   * The hub's URL, or several replicas' URLs separated by commas: on a connection error the client
+   * moves to the next one (and the agent resumes from its cursor there).
+   */
   server: string;
   workspace: string;
   token?: string;
@@ -35,11 +39,31 @@ export interface HubClientOptions {
   onBytes?: (direction: 'in' | 'out', bytes: number) => void;
 }
 
+/** Splits a `--server` value into replica URLs (comma-separated, trailing slashes dropped). */
+export function serverUrls(server: string): string[] {
+  return server
+    .split(',')
+    .map((url) => url.trim().replace(/\/+$/, ''))
+    .filter((url) => url.length > 0);
+}
+
 export class HubClient {
-  private readonly base: string;
+  private readonly bases: string[];
+  /** Index of the replica in use; every request and the live socket go there until it fails. */
+  private current = 0;
 
   constructor(private readonly options: HubClientOptions) {
-    this.base = options.server.replace(/\/+$/, '');
+    this.bases = serverUrls(options.server);
+    if (this.bases.length === 0) throw new HubError('no hub URL given', 0);
+  }
+
+  private get base(): string {
+    return this.bases[this.current]!;
+  }
+
+  /** Moves to the next replica, unless another failure already moved on from `from`. */
+  private failover(from: number): void {
+    if (this.current === from) this.current = (from + 1) % this.bases.length;
   }
 
   async push(header: PushHeader, frames: readonly ChunkFrame[]): Promise<PushResponse> {
@@ -87,6 +111,7 @@ export class HubClient {
     onClose: (reason: string) => void;
     onOpen: () => void;
   }): { send: (message: unknown) => void; close: () => void } {
+    const replica = this.current;
     const url = new URL(`${this.base}/v1/workspaces/${this.options.workspace}/live`);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     url.searchParams.set('agent', this.options.agentId);
@@ -97,7 +122,11 @@ export class HubClient {
     const socket = new WebSocket(url.toString(), { headers } as unknown as string[]);
     socket.binaryType = 'arraybuffer';
     let closed = false;
-    socket.onopen = () => handlers.onOpen();
+    let opened = false;
+    socket.onopen = () => {
+      opened = true;
+      handlers.onOpen();
+    };
     socket.onmessage = (event) => {
       const data = event.data as ArrayBuffer | string;
       this.options.onBytes?.('in', typeof data === 'string' ? data.length : data.byteLength);
@@ -115,11 +144,14 @@ export class HubClient {
     socket.onclose = (event) => {
       if (closed) return;
       closed = true;
+      // Never reached, dropped without a close frame, or stopping: the next reconnect tries the next replica.
+      if (!opened || event.code === 1006 || event.code === 1001) this.failover(replica);
       handlers.onClose(event.reason || `closed (${event.code})`);
     };
     socket.onerror = () => {
       if (closed) return;
       closed = true;
+      this.failover(replica);
       handlers.onClose('connection error');
       socket.close();
     };
@@ -168,15 +200,25 @@ export class HubClient {
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
     if (body !== undefined)
       this.options.onBytes?.('out', typeof body === 'string' ? body.length : body.length);
-    let reply: Response;
-    try {
-      reply = await fetch(`${this.base}${path}`, {
-        method: body === undefined ? 'GET' : 'POST',
-        headers,
-        body,
-      });
-    } catch (error) {
-      throw new HubError(`cannot reach the hub at ${this.base}: ${(error as Error).message}`, 0);
+    let reply: Response | undefined;
+    // Each replica once, starting with the one in use. Repeating a push elsewhere is safe: a change
+    // the dead replica already committed comes back "unchanged".
+    for (let attempt = 0; !reply; attempt++) {
+      const replica = this.current;
+      try {
+        reply = await fetch(`${this.bases[replica]}${path}`, {
+          method: body === undefined ? 'GET' : 'POST',
+          headers,
+          body,
+        });
+      } catch (error) {
+        this.failover(replica);
+        if (attempt + 1 >= this.bases.length)
+          throw new HubError(
+            `cannot reach the hub at ${this.bases[replica]}: ${(error as Error).message}`,
+            0,
+          );
+      }
     }
     if (!reply.ok) {
       let message = `${reply.status} ${reply.statusText}`;

@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { Agent } from '../agent/agent.ts';
-import { HubError } from '../agent/client.ts';
+import { HubError, serverUrls } from '../agent/client.ts';
 import { workspaceNameSchema } from '../core/protocol.ts';
 import { parseFlags, validateFlags } from './args.ts';
 import type { Command } from './command.ts';
@@ -16,7 +16,8 @@ const HELP = `Usage: warmsync agent DIR --server URL --workspace NAME [options]
 Watches DIR and keeps it identical to the workspace on the hub, both ways, until stopped.
 
 Options:
-  --server URL          hub address, e.g. http://127.0.0.1:7420 (or WARMSYNC_SERVER)
+  --server URL[,URL...] hub address, e.g. http://127.0.0.1:7420 (or WARMSYNC_SERVER); with
+                        several replicas' URLs, the agent moves to the next one when one fails
   --workspace NAME      workspace name (or WARMSYNC_WORKSPACE)
   --token TOKEN         bearer token if the hub requires one (or WARMSYNC_TOKEN)
   --state DIR           where the agent keeps its own state (default: XDG state dir)
@@ -31,7 +32,13 @@ Options:
 DIR holds only your files: the agent's state lives outside it.`;
 
 const flagsSchema = z.object({
-  server: z.string().url('must be a URL such as http://127.0.0.1:7420'),
+  server: z.string().refine(
+    (value) => {
+      const urls = serverUrls(value);
+      return urls.length > 0 && urls.every((url) => z.string().url().safeParse(url).success);
+    },
+    { message: 'must be a URL such as http://127.0.0.1:7420, or several separated by commas' },
+  ),
   workspace: workspaceNameSchema,
   token: z.string().min(1).optional(),
   state: z.string().min(1).optional(),

@@ -18,10 +18,18 @@ import {
   workspaceNameSchema,
 } from '../core/protocol.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
+import type { LiveBus } from './bus.ts';
 import { Hub, type LiveAgent } from './hub.ts';
 import { handlePush } from './push.ts';
 import type { ChunkStore } from './store/chunks-fs.ts';
 import type { Store } from './store/store.ts';
+import { type ServiceState, ServiceUnavailableError } from './store/unavailable.ts';
+
+/** What `/healthz` answers: the state of each backing service; not ok when the durable store is down. */
+export interface HealthReport {
+  ok: boolean;
+  services: Record<string, ServiceState>;
+}
 
 export interface ServerDeps {
   store: Store;
@@ -34,6 +42,12 @@ export interface ServerDeps {
   /** Largest accepted request body (default 64 MiB; chunk uploads are split below it). */
   maxBodyBytes?: number;
   log?: (line: string) => void;
+  /** Cross-replica fan-out (scale-out); without it the hub serves its own agents only. */
+  bus?: LiveBus;
+  /** Head check interval for replicas sharing a durable store (see Hub); off in embedded mode. */
+  headCheckMs?: number;
+  /** Probes the backing services for `/healthz` (default: the embedded store, always up). */
+  health?: () => Promise<HealthReport>;
 }
 
 export interface SyncServer {
@@ -53,19 +67,28 @@ const FETCH_REPLY_BYTES = 16 * 1024 * 1024;
  * Bun.serve({ port: 7420, fetch: server.app.fetch, websocket: server.websocket });
  */
 export function createServer(deps: ServerDeps): SyncServer {
-  const hub = new Hub(deps.metrics);
+  const headOf = async (workspace: string) =>
+    (await deps.store.changesSince(workspace, Number.MAX_SAFE_INTEGER, 1)).head;
+  const hub = new Hub(deps.metrics, { bus: deps.bus, head: headOf, headCheckMs: deps.headCheckMs });
   const app = new Hono();
   const maxBody = deps.maxBodyBytes ?? 64 * 1024 * 1024;
   const reject = (reason: string) => deps.metrics.rejectedRequests.inc({ reason });
 
   app.onError((error, c) => {
+    if (error instanceof ServiceUnavailableError) {
+      reject('unavailable');
+      return c.json({ error: 'unavailable', message: error.message }, 503, { 'retry-after': '1' });
+    }
     deps.log?.(
       `error: ${c.req.method} ${c.req.path}: ${error instanceof Error ? error.message : String(error)}`,
     );
     return c.json({ error: 'internal', message: 'the server failed to handle this request' }, 500);
   });
 
-  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.get('/healthz', async (c) => {
+    const report = deps.health ? await deps.health() : { ok: true, services: { store: 'up' as const } };
+    return c.json(report, report.ok ? 200 : 503);
+  });
   app.get('/metrics', async (c) =>
     c.text(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
   );
@@ -225,8 +248,17 @@ export function createServer(deps: ServerDeps): SyncServer {
             close: (code?: number, r?: string) => socket.close(code, r),
           };
           agent = hub.connect(workspace, agentId, live);
-          const { head } = await deps.store.changesSince(workspace, Number.MAX_SAFE_INTEGER, 1);
+          let head: number;
+          try {
+            head = await headOf(workspace);
+          } catch (error) {
+            // The durable store is away: the agent retries with its usual back-off.
+            deps.log?.(`agent ${agentId} turned away: ${(error as Error).message}`);
+            socket.close(1013, 'the hub cannot reach its store; try again later');
+            return;
+          }
           socket.send(JSON.stringify({ type: 'hello', head }));
+          hub.noteHead(workspace, head);
           deps.log?.(`agent ${agentId} connected to workspace ${workspace}`);
         },
         onMessage(event, socket) {

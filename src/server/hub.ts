@@ -37,7 +37,10 @@ export interface HubOptions {
   bus?: LiveBus;
   /** The workspace's head in the durable store, for the head check that makes up for lost bus messages. */
   head?: (workspace: string) => Promise<number>;
-  /** How often the head check runs when there is a bus (default 1000 ms). */
+  /**
+   * How often the head check runs (default 1000 ms when there is a bus; off without a bus unless
+   * set, as for replicas sharing a store with no bus).
+   */
   headCheckMs?: number;
 }
 
@@ -54,9 +57,9 @@ export class Hub {
     private readonly options: HubOptions = {},
   ) {
     const bus = options.bus;
-    if (!bus) return;
-    bus.onDelivery((delivery) => this.deliver(delivery));
-    bus.onReconnect(() => void this.checkHeads());
+    bus?.onDelivery((delivery) => this.deliver(delivery));
+    bus?.onReconnect(() => void this.checkHeads());
+    if (!bus && options.headCheckMs === undefined) return;
     this.headTimer = setInterval(() => void this.checkHeads(), options.headCheckMs ?? 1000);
     this.headTimer.unref?.();
   }

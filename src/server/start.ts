@@ -8,6 +8,7 @@ import { createServerMetrics } from '../metrics/server-metrics.ts';
 import { createServer, type SyncServer } from './app.ts';
 import { FolderChunkStore } from './store/chunks-fs.ts';
 import { SqliteStore } from './store/sqlite.ts';
+import type { Store } from './store/store.ts';
 
 export interface EmbeddedServerOptions {
   dataDir: string;
@@ -20,12 +21,18 @@ export interface EmbeddedServerOptions {
   log?: (line: string) => void;
 }
 
-export interface RunningServer {
+export interface RunningServer<S extends Store = SqliteStore> {
   url: string;
   port: number;
   sync: SyncServer;
-  store: SqliteStore;
+  store: S;
   stop(): Promise<void>;
+}
+
+export interface ListenOptions {
+  host?: string;
+  port?: number;
+  maxBodyBytes?: number;
 }
 
 export function startEmbeddedServer(options: EmbeddedServerOptions): RunningServer {
@@ -47,6 +54,24 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): RunningServ
     log: options.log,
   });
   hubCount = () => sync.hub.count();
+  const { server, url } = listen(sync, options);
+  return {
+    url,
+    port: server.port ?? 0,
+    sync,
+    store,
+    async stop() {
+      await stopListening(sync, server);
+      await store.close();
+    },
+  };
+}
+
+/** Listens for the app and its WebSockets; shared by the embedded and the scale-out wiring. */
+export function listen(
+  sync: SyncServer,
+  options: ListenOptions,
+): { server: Bun.Server<unknown>; url: string } {
   const maxBody = options.maxBodyBytes ?? 64 * 1024 * 1024;
   const server = Bun.serve({
     hostname: options.host ?? '127.0.0.1',
@@ -57,15 +82,12 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): RunningServ
     maxRequestBodySize: maxBody + 1024 * 1024,
   });
   const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname;
-  return {
-    url: `http://${host}:${server.port}`,
-    port: server.port ?? 0,
-    sync,
-    store,
-    async stop() {
-      for (const agent of sync.hub.connected()) agent.socket.close(1001, 'server stopping');
-      await server.stop(true);
-      await store.close();
-    },
-  };
+  return { server, url: `http://${host}:${server.port}` };
+}
+
+/** Closes every live socket (agents reconnect elsewhere or later) and stops listening. */
+export async function stopListening(sync: SyncServer, server: Bun.Server<unknown>): Promise<void> {
+  sync.hub.close();
+  for (const agent of sync.hub.connected()) agent.socket.close(1001, 'server stopping');
+  await server.stop(true);
 }

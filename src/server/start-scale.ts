@@ -1,0 +1,129 @@
+/**
+ * Starts one hub replica on the scale-out storage: PostgreSQL for manifests, heads and the audit
+ * log; Redis (optional) as manifest cache and cross-replica bus; chunks in a folder all replicas
+ * share or in S3-compatible object storage. Any number of replicas may run this at once behind a
+ * load balancer. Shared by `warmsync serve --postgres` and the scale tests.
+ */
+import { existsSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { createServerMetrics } from '../metrics/server-metrics.ts';
+import { createServer, type HealthReport } from './app.ts';
+import { RedisBus } from './bus.ts';
+import { listen, type RunningServer, stopListening } from './start.ts';
+import { type ChunkStore, FolderChunkStore } from './store/chunks-fs.ts';
+import { S3ChunkStore } from './store/chunks-s3.ts';
+import { PostgresStore } from './store/postgres.ts';
+import { RedisManifestCache } from './store/redis-cache.ts';
+import type { Store } from './store/store.ts';
+import { type ServiceState, ServiceUnavailableError } from './store/unavailable.ts';
+
+export interface ScaleServerOptions {
+  /** postgres://user:password@host:port/database */
+  postgres: string;
+  /** redis://host:port; without it replicas still agree, through the head check alone. */
+  redis?: string;
+  /** A folder every replica shares, or s3://bucket/prefix. */
+  chunks: string;
+  s3?: { endpoint?: string; region?: string; accessKeyId?: string; secretAccessKey?: string };
+  host?: string;
+  port?: number;
+  token?: string;
+  allowGit?: boolean;
+  maxBodyBytes?: number;
+  /** How often each replica compares its agents' head with the durable one (default 1000 ms). */
+  headCheckMs?: number;
+  log?: (line: string) => void;
+}
+
+export type RunningScaleServer = RunningServer<Store> & { postgres: PostgresStore };
+
+/**
+ * @example
+ * const replica = await startScaleServer({ postgres: url, redis: redisUrl, chunks: '/srv/chunks' });
+ */
+export async function startScaleServer(options: ScaleServerOptions): Promise<RunningScaleServer> {
+  const log = options.log ?? (() => {});
+  const postgres = new PostgresStore({ url: options.postgres, log });
+  try {
+    await postgres.start();
+  } catch (error) {
+    // Unreachable is expected (it may come back); wrong credentials or a bad URL are not.
+    if (!(error instanceof ServiceUnavailableError)) {
+      await postgres.close();
+      throw error;
+    }
+    log(`postgres is unreachable (${(error as Error).message}); answering 503 until it is back`);
+  }
+  const redis = options.redis ? connectRedis(options.redis, log) : undefined;
+  const bus = redis ? new RedisBus(redis, log) : undefined;
+  const store: Store = redis ? new RedisManifestCache(postgres, redis) : postgres;
+  const s3 = options.chunks.startsWith('s3://')
+    ? new S3ChunkStore({ url: options.chunks, ...options.s3 })
+    : undefined;
+  const chunks: ChunkStore = s3 ?? new FolderChunkStore(options.chunks);
+  let hubCount = () => 0;
+  const metrics = createServerMetrics({
+    chunkStoreBytes: () => chunks.sizeBytes(),
+    connectedAgents: () => hubCount(),
+  });
+  const health = async (): Promise<HealthReport> => {
+    const services: Record<string, ServiceState> = { postgres: await postgres.health() };
+    if (redis) services.redis = redis.status === 'ready' && bus?.state() === 'up' ? 'up' : 'down';
+    services.chunks = s3 ? await s3.health() : existsSync(options.chunks) ? 'up' : 'down';
+    return { ok: services.postgres === 'up', services };
+  };
+  const sync = createServer({
+    store,
+    chunks,
+    metrics,
+    bus,
+    health,
+    headCheckMs: options.headCheckMs ?? 1000,
+    token: options.token,
+    allowGit: options.allowGit,
+    maxBodyBytes: options.maxBodyBytes,
+    log,
+  });
+  hubCount = () => sync.hub.count();
+  const { server, url } = listen(sync, {
+    host: options.host,
+    port: options.port,
+    maxBodyBytes: options.maxBodyBytes,
+  });
+  return {
+    url,
+    port: server.port ?? 0,
+    sync,
+    store,
+    postgres,
+    async stop() {
+      await stopListening(sync, server);
+      await bus?.close();
+      redis?.disconnect();
+      await store.close();
+    },
+  };
+}
+
+/**
+ * A Redis connection that fails fast while Redis is away (the cache and the bus are optional
+ * paths) and reconnects forever in the background.
+ */
+function connectRedis(url: string, log: (line: string) => void): Redis {
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 1000,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+  });
+  let reported = false;
+  redis.on('error', (error) => {
+    if (!reported) log(`redis: ${error.message}; serving from postgres until it is back`);
+    reported = true;
+  });
+  redis.on('ready', () => {
+    if (reported) log('redis: connection back');
+    reported = false;
+  });
+  return redis;
+}
