@@ -90,6 +90,34 @@ describe.skipIf(!canChroot)('the start script in a clean Debian root filesystem'
     15 * MINUTE,
   );
 
+  const flagCases: [string, string, string][] = [
+    ['prewarm off', "PREWARM_ENABLED='false'", ' --no-prewarm'],
+    ['poll on', "POLL_ENABLED='true'", ' --poll'],
+    ['both', "PREWARM_ENABLED='false'\nPOLL_ENABLED='true'", ' --no-prewarm --poll'],
+    ['a workspace name', "WORKSPACE_NAME='team-api'", ''],
+  ];
+  for (const [name, config, flags] of flagCases) {
+    test(
+      `passes the options to the agent: ${name}`,
+      async () => {
+        const { run, token } = await harness.installed();
+        const user = run.user(remoteUserName);
+        const calls = await withFakeAgent(
+          run,
+          user,
+          token,
+          { prewarm: 'absent', config: `${config}\n` },
+          () => waitForFakeAgentCalls(run, 1),
+        );
+        const workspace = /WORKSPACE_NAME='(.*)'/.exec(config)?.[1] ?? 'demo';
+        expect(calls[0]?.args).toEndWith(
+          `--workspace ${workspace} --state /var/lib/warmsync/${remoteUserName}/agent${flags}`,
+        );
+      },
+      15 * MINUTE,
+    );
+  }
+
   test(
     "falls back to the user's home when the image's folders are not writable",
     async () => {

@@ -66,6 +66,8 @@ export interface FakeAgentOptions {
   timeoutSeconds?: number;
   /** Runs after the workspace is ready and before the start script. */
   before?: () => void;
+  /** Lines appended to the feature's config, as install.sh writes them for other option values. */
+  config?: string;
 }
 
 /**
@@ -84,7 +86,10 @@ export async function withFakeAgent(
   // The dependency restore only runs where npm is installed.
   writeFileSync(run.path('/usr/local/bin/npm'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
   const config = readFileSync(run.path('/etc/warmsync/feature.conf'), 'utf8');
-  writeFileSync(run.path('/etc/warmsync/fake.conf'), `${config}WARMSYNC_BIN=/usr/local/bin/fake-warmsync\n`);
+  writeFileSync(
+    run.path('/etc/warmsync/fake.conf'),
+    `${config}WARMSYNC_BIN=/usr/local/bin/fake-warmsync\n${options.config ?? ''}`,
+  );
   await rm(run.path('/tmp/fake-agent.calls'), { force: true });
   await rm(run.path('/var/log/warmsync/agent.log'), { force: true });
   await prepareWorkspace(run, user, token, new Map([['package.json', '{}\n']]));
