@@ -119,6 +119,20 @@ describe.skipIf(!canChroot)('the start script in a clean Debian root filesystem'
   }
 
   test(
+    'runs as root too, as in an image without a non-root user',
+    async () => {
+      const { run, token } = await harness.installed();
+      const root = run.user('root');
+      const calls = await withFakeAgent(run, root, token, { prewarm: 'absent' }, () =>
+        waitForFakeAgentCalls(run, 1),
+      );
+      expect(calls[0]?.args).toContain('--state /var/lib/warmsync/root/agent');
+      expect(calls[0]?.token).toBe(token);
+    },
+    15 * MINUTE,
+  );
+
+  test(
     "falls back to the user's home when the image's folders are not writable",
     async () => {
       const { run, token } = await harness.installed();
