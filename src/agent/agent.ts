@@ -20,7 +20,7 @@ import { checkRelativePath, pathDepth, TEMP_FILE_PREFIX } from '../core/paths.ts
 import type { LiveHeader, Problem, PushHeader } from '../core/protocol.ts';
 import { reconcilePath } from '../core/reconcile.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
-import { applyContent } from './apply.ts';
+import { applyContent, type CheckedFolders } from './apply.ts';
 import { ChunkCache } from './chunk-cache.ts';
 import { HubClient } from './client.ts';
 import { currentBranch, gitBusy, trackedPaths } from './git.ts';
@@ -468,8 +468,10 @@ export class Agent {
       switch (decision.type) {
         case 'nothing':
           if (remote) this.pending.delete(path);
-          if (base && obs.stat && exists(obs.content))
-            this.state.setBase(path, { ...base, stat: obs.stat, statAt: Date.now() });
+          // Remember a fresh stat only when the file was re-read: that settles a "racy" stat and
+          // spares the next scan a read. Unchanged stats are not rewritten (idle scans write nothing).
+          if (base && obs.stat && obs.bytes && obs.content.kind === 'file')
+            this.state.setBase(path, { ...base, stat: obs.stat, statAt: Date.now(), ownWrite: false });
           break;
         case 'adopt':
           this.pending.delete(path);
@@ -573,7 +575,7 @@ export class Agent {
       }
       if (p.content.kind !== 'file') continue;
       this.cache.addFile(p.content.chunks, bytes);
-      const known = new Set([...this.knownChunks, ...sending]);
+      const known = (hash: string) => this.knownChunks.has(hash) || sending.has(hash);
       for (const frame of uploadFrames(
         p.content.chunks,
         bytes,
@@ -587,10 +589,13 @@ export class Agent {
     }
     const groups = packFrames(frames);
     const last = groups.pop() ?? [];
-    for (const group of groups) {
+    // Chunk-only envelopes go ahead of the commit, a few at a time, so the hub verifies and stores
+    // one while the next is being sent.
+    const uploads = new Limiter(3);
+    await uploads.map(groups, async (group) => {
       const reply = await this.client.push({ agent: this.agentId, batch: 'edits', changes: [] }, group);
       this.rememberSent(group, reply.missingChunks);
-    }
+    });
     // Files that vanished before they could be read wait for the next cycle.
     pushes = pushes.filter(
       (p) => p.content.kind !== 'file' || p.obs.bytes !== undefined || this.knownFile(p.content),
@@ -615,7 +620,7 @@ export class Agent {
       for (const p of again) {
         if (p.content.kind !== 'file') continue;
         const bytes = p.obs.bytes ?? new Uint8Array(await readFile(join(this.options.dir, p.path)));
-        resend.push(...uploadFrames(p.content.chunks, bytes, undefined, this.cache, new Set()));
+        resend.push(...uploadFrames(p.content.chunks, bytes, undefined, this.cache, () => false));
       }
       await new Promise((r) => setTimeout(r, 1000 * 2 ** retry));
       const retried = await this.client.push(
@@ -675,6 +680,7 @@ export class Agent {
     const chunkBytes = await this.gatherChunks(writes.map((a) => a.entry));
     let applied = 0;
     let totalBytes = 0;
+    const checked: CheckedFolders = new Set();
     const runOne = async ({ entry, obs }: { entry: ManifestEntry; obs: Observation }) => {
       const content = entry.content;
       let bytes: Uint8Array | undefined;
@@ -684,7 +690,7 @@ export class Agent {
       }
       const expected = exists(obs.content) ? obs.stat : undefined;
       const outcome = await this.limiter.run(() =>
-        applyContent(this.options.dir, entry.path, content, expected, bytes),
+        applyContent(this.options.dir, entry.path, content, expected, bytes, checked),
       );
       if (!outcome.ok) {
         if (outcome.code === 'local-changed') {
@@ -714,6 +720,7 @@ export class Agent {
         vector: entry.vector,
         stat: outcome.stat,
         statAt: Date.now(),
+        ownWrite: true,
       });
       this.rememberChunks(content);
       if (bytes && content.kind === 'file') this.cache.addFile(content.chunks, bytes);
@@ -796,6 +803,7 @@ function assemble(
   chunks: ReadonlyArray<readonly [string, number]>,
   bytes: ReadonlyMap<string, Uint8Array>,
 ): Uint8Array | undefined {
+  if (chunks.length === 1) return bytes.get(chunks[0]![0]);
   let size = 0;
   for (const [, n] of chunks) size += n;
   const out = new Uint8Array(size);

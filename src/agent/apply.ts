@@ -8,8 +8,11 @@
  *   version the agent last saw, else the write is abandoned and the edit is pushed instead.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, rename, rmdir, symlink, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+// Synchronous calls on purpose: for the many small files of a checkout or an initial sync they are
+// several times faster than the thread-pool round trips of the promise API, and one call at a time
+// can never run out of descriptors.
+import { lstatSync, mkdirSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { EntryContent } from '../core/entry.ts';
 import { ancestorPaths, TEMP_FILE_PREFIX } from '../core/paths.ts';
 import { sameStat } from './local-tree.ts';
@@ -28,18 +31,26 @@ export type ApplyOutcome =
 /** What the agent believes is on disk at the path (its base's stat), or undefined for "nothing". */
 export type Expected = StatStamp | undefined;
 
+/**
+ * Folders already checked (real folders, no links) during one batch. A batch of thousands of
+ * files in a few folders then checks each folder once instead of once per file.
+ */
+export type CheckedFolders = Set<string>;
+
 export async function applyContent(
   root: string,
   path: string,
   content: EntryContent,
   expected: Expected,
   bytes: Uint8Array | undefined,
+  checked: CheckedFolders = new Set(),
 ): Promise<ApplyOutcome> {
   try {
-    const parents = await ensureParents(root, path, content.kind !== 'deleted');
+    const parents = await ensureParents(root, path, content.kind !== 'deleted', checked);
     if (parents) return parents;
     const absolute = join(root, path);
-    const current = await lstatOrUndefined(absolute);
+    if (content.kind === 'file' && !expected) return await writeNewFile(absolute, path, content.exec, bytes);
+    const current = lstatOrUndefined(absolute);
     if (current && !current.isDirectory() && expected && !sameStat(stampOf(current), expected)) {
       return { ok: false, code: 'local-changed', message: 'the file changed locally', retry: false };
     }
@@ -56,23 +67,23 @@ export async function applyContent(
         if (!current) return { ok: true };
         if (current.isDirectory()) {
           try {
-            await rmdir(absolute);
+            rmdirSync(absolute);
           } catch {
             return { ok: false, code: 'folder-not-empty', message: 'folder is not empty', retry: false };
           }
           return { ok: true };
         }
-        await unlink(absolute);
+        unlinkSync(absolute);
         return { ok: true };
       }
       case 'dir': {
         if (current?.isDirectory()) return { ok: true, stat: stampOf(current) };
-        if (current) await unlink(absolute);
-        await mkdir(absolute);
-        return { ok: true, stat: stampOf(await lstat(absolute)) };
+        if (current) unlinkSync(absolute);
+        mkdirSync(absolute);
+        return { ok: true, stat: stampOf(lstatSync(absolute)) };
       }
       case 'symlink': {
-        if (current?.isDirectory() && !(await removeEmptyFolder(absolute))) {
+        if (current?.isDirectory() && !removeEmptyFolder(absolute)) {
           return {
             ok: false,
             code: 'folder-not-empty',
@@ -81,13 +92,13 @@ export async function applyContent(
           };
         }
         const temp = tempPath(root, path);
-        await symlink(content.target, temp);
-        await rename(temp, absolute);
-        return { ok: true, stat: stampOf(await lstat(absolute)) };
+        symlinkSync(content.target, temp);
+        renameSync(temp, absolute);
+        return { ok: true, stat: stampOf(lstatSync(absolute)) };
       }
       case 'file': {
         if (!bytes) throw new Error(`applyContent needs the bytes of ${path}`);
-        if (current?.isDirectory() && !(await removeEmptyFolder(absolute))) {
+        if (current?.isDirectory() && !removeEmptyFolder(absolute)) {
           return {
             ok: false,
             code: 'folder-not-empty',
@@ -96,16 +107,15 @@ export async function applyContent(
           };
         }
         const temp = tempPath(root, path);
-        await writeFile(temp, bytes, { mode: content.exec ? 0o755 : 0o644 });
-        await chmod(temp, content.exec ? 0o755 : 0o644);
+        writeFileSync(temp, bytes, { mode: fileMode(content.exec) });
         // Last check before the rename: an editor may have saved since the first check.
-        const again = await lstatOrUndefined(absolute);
+        const again = lstatOrUndefined(absolute);
         if (again && !again.isDirectory() && (!expected || !sameStat(stampOf(again), expected))) {
-          await unlink(temp).catch(() => {});
+          tryUnlink(temp);
           return { ok: false, code: 'local-changed', message: 'the file changed locally', retry: false };
         }
-        await rename(temp, absolute);
-        return { ok: true, stat: stampOf(await lstat(absolute)) };
+        renameSync(temp, absolute);
+        return { ok: true, stat: stampOf(lstatSync(absolute)) };
       }
     }
   } catch (error) {
@@ -113,14 +123,58 @@ export async function applyContent(
   }
 }
 
+/**
+ * A file where the agent believes there is nothing: written to a temporary name, then renamed
+ * into place only if the path is still empty (a file created meanwhile is a local edit).
+ */
+async function writeNewFile(
+  absolute: string,
+  path: string,
+  exec: boolean,
+  bytes: Uint8Array | undefined,
+): Promise<ApplyOutcome> {
+  if (!bytes) throw new Error(`applyContent needs the bytes of ${path}`);
+  const temp = join(dirname(absolute), nextTempName());
+  writeFileSync(temp, bytes, { mode: fileMode(exec) });
+  const current = lstatOrUndefined(absolute);
+  if (current?.isDirectory() && !removeEmptyFolder(absolute)) {
+    tryUnlink(temp);
+    return { ok: false, code: 'folder-not-empty', message: 'a non-empty folder is in the way', retry: true };
+  }
+  if (current && !current.isDirectory()) {
+    tryUnlink(temp);
+    return { ok: false, code: 'local-changed', message: 'a local file appeared at this path', retry: false };
+  }
+  renameSync(temp, absolute);
+  return { ok: true, stat: stampOf(lstatSync(absolute)) };
+}
+
+/** Permission bits for a new file: the executable bit as synced, the rest from the umask. */
+function fileMode(exec: boolean): number {
+  return exec ? 0o777 : 0o666;
+}
+
 /** Creates missing parent folders; refuses when any ancestor is a link or a file. */
-async function ensureParents(root: string, path: string, create: boolean): Promise<ApplyOutcome | undefined> {
+async function ensureParents(
+  root: string,
+  path: string,
+  create: boolean,
+  checked: CheckedFolders,
+): Promise<ApplyOutcome | undefined> {
   for (const folder of ancestorPaths(path)) {
+    if (checked.has(folder)) continue;
     const absolute = join(root, folder);
-    const stats = await lstatOrUndefined(absolute);
+    const stats = lstatOrUndefined(absolute);
     if (!stats) {
       if (!create) return undefined;
-      await mkdir(absolute);
+      try {
+        mkdirSync(absolute);
+      } catch (error) {
+        // Another write of the same batch made it first.
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        continue;
+      }
+      checked.add(folder);
       continue;
     }
     if (stats.isSymbolicLink()) {
@@ -133,30 +187,48 @@ async function ensureParents(root: string, path: string, create: boolean): Promi
     }
     if (!stats.isDirectory())
       return { ok: false, code: 'not-a-folder', message: `'${folder}' is not a folder`, retry: true };
+    checked.add(folder);
   }
   return undefined;
 }
 
-async function removeEmptyFolder(absolute: string): Promise<boolean> {
+function removeEmptyFolder(absolute: string): boolean {
   try {
-    await rmdir(absolute);
+    rmdirSync(absolute);
     return true;
   } catch {
     return false;
   }
 }
 
+let tempCounter = 0;
+const tempStem = `${TEMP_FILE_PREFIX}${process.pid.toString(36)}-${randomBytes(3).toString('hex')}-`;
+
+/** A fresh temporary name: unique within this process by a counter, across processes by pid and salt. */
+function nextTempName(): string {
+  tempCounter += 1;
+  return `${tempStem}${tempCounter.toString(36)}`;
+}
+
 function tempPath(root: string, path: string): string {
   const slash = path.lastIndexOf('/');
   const folder = slash < 0 ? '' : path.slice(0, slash);
-  return join(root, folder, `${TEMP_FILE_PREFIX}${randomBytes(6).toString('hex')}`);
+  return join(root, folder, nextTempName());
 }
 
-async function lstatOrUndefined(absolute: string) {
+function lstatOrUndefined(absolute: string) {
   try {
-    return await lstat(absolute);
+    return lstatSync(absolute);
   } catch {
     return undefined;
+  }
+}
+
+function tryUnlink(absolute: string): void {
+  try {
+    unlinkSync(absolute);
+  } catch {
+    // Already gone.
   }
 }
 

@@ -2,7 +2,9 @@
  * The agent's view of its folder: walking it under the ignore rules, and observing one path.
  * Everything here uses lstat/readlink: a symbolic link is recorded as a link and never followed.
  */
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+// Synchronous calls on purpose (see apply.ts): small files dominate, and the thread-pool round
+// trips of the promise API cost more than the reads themselves.
+import { type Dirent, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { chunkBytes } from '../core/chunk.ts';
 import { DELETED, type EntryContent } from '../core/entry.ts';
@@ -22,6 +24,8 @@ export interface Observation {
 
 /** A stat taken within this window of the file's mtime cannot prove the content unchanged. */
 const RACY_WINDOW_MS = 2000;
+/** The same, for filesystems with sub-second timestamps (ext4, xfs, btrfs, tmpfs, apfs). */
+const FINE_RACY_WINDOW_MS = 100;
 
 export interface LocalTreeOptions {
   ignore: IgnoreOptions;
@@ -57,9 +61,9 @@ export class LocalTree {
     const rules = new IgnoreRules(new Map(), this.options.tracked, this.options.ignore);
     const walk = async (folder: string): Promise<void> => {
       const absolute = folder === '' ? this.root : join(this.root, folder);
-      let names: import('node:fs').Dirent[];
+      let names: Dirent[];
       try {
-        names = await this.limiter.run(() => readdir(absolute, { withFileTypes: true }));
+        names = readdirSync(absolute, { withFileTypes: true });
       } catch (error) {
         this.report(folder, 'unreadable', `cannot list folder: ${(error as Error).message}`);
         return;
@@ -68,7 +72,7 @@ export class LocalTree {
       for (const ignoreName of IGNORE_FILE_NAMES) {
         if (!names.some((d) => d.name === ignoreName && d.isFile())) continue;
         try {
-          ruleText.push(await this.limiter.run(() => readFile(join(absolute, ignoreName), 'utf8')));
+          ruleText.push(readFileSync(join(absolute, ignoreName), 'utf8'));
         } catch {
           // An unreadable ignore file is treated as empty; the file itself is reported when observed.
         }
@@ -110,9 +114,9 @@ export class LocalTree {
   async observe(path: string, base: BaseRecord | undefined, forceRead: boolean): Promise<Observation> {
     const absolute = join(this.root, path);
     return this.limiter.run(async () => {
-      let stats: import('node:fs').Stats;
+      let stats: Stats;
       try {
-        stats = await lstat(absolute);
+        stats = lstatSync(absolute);
       } catch {
         return { content: DELETED };
       }
@@ -126,7 +130,7 @@ export class LocalTree {
       if (stats.isDirectory()) return { content: { kind: 'dir' }, stat };
       if (stats.isSymbolicLink()) {
         try {
-          return { content: { kind: 'symlink', target: await readlink(absolute) }, stat };
+          return { content: { kind: 'symlink', target: readlinkSync(absolute) }, stat };
         } catch {
           return { content: DELETED };
         }
@@ -146,7 +150,7 @@ export class LocalTree {
       }
       let bytes: Uint8Array;
       try {
-        bytes = new Uint8Array(await readFile(absolute));
+        bytes = new Uint8Array(readFileSync(absolute));
       } catch (error) {
         // Removed between the lstat and the read: it is simply gone.
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { content: DELETED };
@@ -179,8 +183,15 @@ export function sameStat(a: StatStamp, b: StatStamp): boolean {
   );
 }
 
-/** Git's "racily clean" rule: a stat taken too soon after a write may hide a same-size edit. */
+/**
+ * Git's "racily clean" rule: a stat taken too soon after a change may hide a same-size edit made
+ * within the timestamp granularity. Linux stamps files from a coarse clock (a few ms); filesystems
+ * with whole-second stamps need the full window.
+ */
 function isRacy(base: BaseRecord): boolean {
+  if (base.ownWrite) return false;
   if (!base.stat || base.statAt === undefined) return true;
-  return base.statAt - base.stat.mtimeMs < RACY_WINDOW_MS;
+  const changed = Math.max(base.stat.mtimeMs, base.stat.ctimeMs);
+  const coarse = Number.isInteger(base.stat.mtimeMs / 1000);
+  return base.statAt - changed < (coarse ? RACY_WINDOW_MS : FINE_RACY_WINDOW_MS);
 }

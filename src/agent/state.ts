@@ -25,6 +25,11 @@ export interface BaseRecord {
   stat?: StatStamp;
   /** Wall-clock ms when `stat` was taken; only for the stat cache, never for conflict logic. */
   statAt?: number;
+  /**
+   * The agent wrote this content itself and took `stat` right after its rename, so the stat
+   * describes exactly these bytes (no "racily clean" doubt).
+   */
+  ownWrite?: boolean;
 }
 
 interface BaseRow {
@@ -33,6 +38,7 @@ interface BaseRow {
   vector: string;
   stat: string | null;
   stat_at: number | null;
+  own_write: number;
 }
 
 export class AgentState {
@@ -48,20 +54,21 @@ export class AgentState {
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS base (path TEXT PRIMARY KEY, content TEXT NOT NULL, vector TEXT NOT NULL, stat TEXT, stat_at REAL);
+      CREATE TABLE IF NOT EXISTS base (path TEXT PRIMARY KEY, content TEXT NOT NULL, vector TEXT NOT NULL, stat TEXT, stat_at REAL, own_write INTEGER NOT NULL DEFAULT 0);
     `);
     const id = this.meta('agent_id');
     this.agentId = id ?? randomBytes(4).toString('hex');
     if (!id) this.setMeta('agent_id', this.agentId);
     this.cursorValue = Number(this.meta('cursor') ?? '0');
     for (const row of this.db
-      .query('SELECT path, content, vector, stat, stat_at FROM base')
+      .query('SELECT path, content, vector, stat, stat_at, own_write FROM base')
       .all() as BaseRow[]) {
       this.bases.set(row.path, {
         content: JSON.parse(row.content) as EntryContent,
         vector: JSON.parse(row.vector) as VersionVector,
         stat: row.stat ? (JSON.parse(row.stat) as StatStamp) : undefined,
         statAt: row.stat_at ?? undefined,
+        ownWrite: row.own_write === 1,
       });
     }
   }
@@ -86,7 +93,7 @@ export class AgentState {
   /** Writes the changed bases and the cursor in one transaction. */
   flush(): void {
     const upsert = this.db.query(
-      'INSERT OR REPLACE INTO base (path, content, vector, stat, stat_at) VALUES (?, ?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO base (path, content, vector, stat, stat_at, own_write) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.db.transaction(() => {
       for (const [path, record] of this.dirty) {
@@ -97,6 +104,7 @@ export class AgentState {
           JSON.stringify(record.vector),
           record.stat ? JSON.stringify(record.stat) : null,
           record.statAt ?? null,
+          record.ownWrite ? 1 : 0,
         );
       }
       this.setMeta('cursor', String(this.cursorValue));

@@ -32,7 +32,7 @@ export function uploadFrames(
   bytes: Uint8Array,
   previous: EntryContent | undefined,
   cache: ChunkCache,
-  known: ReadonlySet<string>,
+  known: (hash: string) => boolean,
 ): ChunkFrame[] {
   const frames: ChunkFrame[] = [];
   const previousChunks = previous?.kind === 'file' ? previous.chunks : [];
@@ -40,9 +40,9 @@ export function uploadFrames(
   for (const [index, [hash, size]] of chunks.entries()) {
     const data = bytes.subarray(offset, offset + size);
     offset += size;
-    if (known.has(hash)) continue;
+    if (known(hash)) continue;
     const baseHash = previousChunks[index]?.[0];
-    const baseBytes = baseHash && known.has(baseHash) ? cache.get(baseHash) : undefined;
+    const baseBytes = baseHash && known(baseHash) ? cache.get(baseHash) : undefined;
     frames.push(
       makeFrame(hash, data, baseHash && baseBytes ? { hash: baseHash, bytes: baseBytes } : undefined),
     );

@@ -5,13 +5,15 @@
  * u8 encoding, 32-byte chunk hash, [32-byte base hash when the encoding is a delta], u32 payload
  * length, payload. Every length is bounds-checked before use: these bytes come from the network.
  */
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { applyDelta, encodeDelta } from './delta.ts';
+import { compress, decompress } from './compress.ts';
 import { sha256Hex } from './hash.ts';
 
-export type FrameEncoding = 'raw' | 'deflate' | 'delta';
-const ENCODING_CODES: Record<FrameEncoding, number> = { raw: 0, deflate: 1, delta: 2 };
-const CODE_ENCODINGS: FrameEncoding[] = ['raw', 'deflate', 'delta'];
+/** 'zstd': compressed; 'delta': compressed with the base chunk as the dictionary. */
+export type FrameEncoding = 'raw' | 'zstd' | 'delta';
+const ENCODING_CODES: Record<FrameEncoding, number> = { raw: 0, zstd: 1, delta: 2 };
+const CODE_ENCODINGS: FrameEncoding[] = ['raw', 'zstd', 'delta'];
+/** No chunk is larger than this; a frame that would inflate past it is refused. */
+export const MAX_CHUNK_BYTES = 1024 * 1024;
 
 export interface ChunkFrame {
   hash: string;
@@ -44,23 +46,24 @@ export function makeFrame(
   base?: { hash: string; bytes: Uint8Array },
 ): ChunkFrame {
   let best: ChunkFrame = { hash, encoding: 'raw', payload: bytes };
+  // Invariant: callers only frame chunks (<= MAX_CHUNK_BYTES), so receivers can bound inflation.
   if (bytes.length >= MIN_COMPRESS_BYTES && looksCompressible(bytes)) {
-    const deflated = deflateRawSync(bytes);
-    if (deflated.length < best.payload.length) best = { hash, encoding: 'deflate', payload: deflated };
+    const packed = compress(bytes);
+    if (packed.length < best.payload.length) best = { hash, encoding: 'zstd', payload: packed };
   }
   if (base && base.hash !== hash) {
-    const delta = deflateRawSync(encodeDelta(base.bytes, bytes));
+    const delta = compress(bytes, base.bytes);
     if (delta.length < best.payload.length)
       best = { hash, encoding: 'delta', base: base.hash, payload: delta };
   }
   return best;
 }
 
-/** Samples the start of large chunks: compressed or random data is not worth a full deflate. */
+/** Samples the start of large chunks: compressed or random data is not worth compressing whole. */
 function looksCompressible(bytes: Uint8Array): boolean {
   if (bytes.length < 16 * 1024) return true;
   const sample = bytes.subarray(0, 4096);
-  return deflateRawSync(sample).length < sample.length * 0.9;
+  return compress(sample).length < sample.length * 0.9;
 }
 
 /**
@@ -74,11 +77,11 @@ export function openFrame(
   let bytes: Uint8Array;
   try {
     if (frame.encoding === 'raw') bytes = frame.payload;
-    else if (frame.encoding === 'deflate') bytes = inflateRawSync(frame.payload);
+    else if (frame.encoding === 'zstd') bytes = decompress(frame.payload, MAX_CHUNK_BYTES);
     else {
       const base = frame.base ? lookupBase(frame.base) : undefined;
       if (!base) throw new FrameError('missing-base', `base chunk ${frame.base ?? '?'} is not available`);
-      bytes = applyDelta(base, inflateRawSync(frame.payload));
+      bytes = decompress(frame.payload, MAX_CHUNK_BYTES, base);
     }
   } catch (error) {
     if (error instanceof FrameError) throw error;

@@ -91,6 +91,9 @@ export async function handlePush(
     });
   }
   const durationMs = performance.now() - started;
+  const sizeByPath = new Map(
+    header.changes.map((c) => [c.path, c.content.kind === 'file' ? c.content.size : 0]),
+  );
   await deps.store.audit(
     results
       .filter((r) => r.status !== 'unchanged')
@@ -99,7 +102,7 @@ export async function handlePush(
         agent: header.agent,
         op: r.status === 'accepted' ? 'push' : r.status === 'conflict' ? 'conflict' : 'reject',
         path: r.path,
-        bytes: bytesOf(header, r.path),
+        bytes: sizeByPath.get(r.path) ?? 0,
         durationMs,
         detail:
           r.status === 'conflict'
@@ -186,9 +189,4 @@ async function inlineFrames(
     }
   }
   return frames;
-}
-
-function bytesOf(header: PushHeader, path: string): number {
-  const change = header.changes.find((c) => c.path === path);
-  return change?.content.kind === 'file' ? change.content.size : 0;
 }
