@@ -41,6 +41,7 @@ export async function editReplay(options: BenchOptions): Promise<Row[]> {
     const editP50: number[] = [];
     const editP95: number[] = [];
     const editBytes: number[] = [];
+    const legs: Legs[] = [];
     for (let r = 0; r < options.runs; r++) {
       const result = await replayOnce(join(scratch, `run${r}`), trees, singleEdits);
       runBytes.push(sum(result.stepBytes));
@@ -49,8 +50,9 @@ export async function editReplay(options: BenchOptions): Promise<Row[]> {
       editP50.push(median(result.editMs));
       editP95.push(percentile(result.editMs, 0.95));
       editBytes.push(result.bytesPerEdit);
+      legs.push(result.legs);
       options.log(
-        `edit-replay run ${r + 1}: ${sum(result.stepBytes)} B on the wire, step p50 ${median(result.stepMs).toFixed(1)} ms; single edit p50 ${median(result.editMs).toFixed(2)} ms p95 ${percentile(result.editMs, 0.95).toFixed(2)} ms`,
+        `edit-replay run ${r + 1}: ${sum(result.stepBytes)} B on the wire (source up ${result.legs.sourceUp}, source down ${result.legs.sourceDown}, mirror up ${result.legs.mirrorUp}, mirror down ${result.legs.mirrorDown}), step p50 ${median(result.stepMs).toFixed(1)} ms; single edit p50 ${median(result.editMs).toFixed(2)} ms p95 ${percentile(result.editMs, 0.95).toFixed(2)} ms`,
       );
       rmSync(join(scratch, `run${r}`), { recursive: true, force: true });
     }
@@ -67,6 +69,8 @@ export async function editReplay(options: BenchOptions): Promise<Row[]> {
     const p50 = median(editP50);
     const p95 = median(editP95);
     const bench = 'edit replay';
+    const legMedian = (key: keyof Legs) => median(legs.map((l) => l[key]));
+    const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
     const note = `${steps} steps of ${REPLAY_PACKAGE} ${versions[0]}..${versions[versions.length - 1]}`;
     return [
       {
@@ -88,6 +92,15 @@ export async function editReplay(options: BenchOptions): Promise<Row[]> {
         baseline: { name: 'rsync -az to loopback daemon', value: rsyncBytes },
         target: '<= 0.15x rsync -z',
         met: bytes <= 0.15 * rsyncBytes,
+        runs: options.runs,
+      },
+      {
+        bench,
+        metric: 'wire bytes, mirror download leg only',
+        note: `source agent up ${kib(legMedian('sourceUp'))}, down ${kib(legMedian('sourceDown'))}; mirror up ${kib(legMedian('mirrorUp'))}`,
+        value: legMedian('mirrorDown'),
+        unit: 'B',
+        baseline: { name: 'zstd -19 of git diff --binary', value: boundTotal },
         runs: options.runs,
       },
       {
@@ -165,9 +178,18 @@ async function zstdBound(folders: string[], scratch: string): Promise<number[]> 
   return out;
 }
 
+/** Replay bytes by leg: the source agent's upload and what it gets back, the mirror's likewise. */
+interface Legs {
+  sourceUp: number;
+  sourceDown: number;
+  mirrorUp: number;
+  mirrorDown: number;
+}
+
 interface ReplayResult {
   stepMs: number[];
   stepBytes: number[];
+  legs: Legs;
   editMs: number[];
   bytesPerEdit: number;
 }
@@ -190,22 +212,33 @@ async function replayOnce(
     await watch.wait(initial, 120_000);
     const stepMs: number[] = [];
     const stepBytes: number[] = [];
+    await session.quiet(200);
+    const legsBefore = session.traffic();
     for (let i = 1; i < trees.length; i++) {
       await session.quiet(200);
-      const before = session.proxy.total();
+      const before = session.total();
       const started = performance.now();
       const expect = applyStep(source, trees[i - 1]!, trees[i]!);
       const at = await watch.wait(expect);
       stepMs.push(at - started);
       await session.quiet(300);
-      stepBytes.push(session.proxy.total() - before);
+      stepBytes.push(session.total() - before);
     }
+    const legsAfter = session.traffic();
+    const leg = (name: string, dir: 'up' | 'down') =>
+      (legsAfter.get(name)?.[dir] ?? 0) - (legsBefore.get(name)?.[dir] ?? 0);
+    const legs: Legs = {
+      sourceUp: leg('source', 'up'),
+      sourceDown: leg('source', 'down'),
+      mirrorUp: leg('mirror', 'up'),
+      mirrorDown: leg('mirror', 'down'),
+    };
     // Single-line edits to one file, each waited for on the mirror before the next.
     const path = join(source, EDITED_FILE);
     const lines = readFileSync(path, 'utf8').split('\n');
     const editMs: number[] = [];
     await session.quiet(300);
-    const before = session.proxy.total();
+    const before = session.total();
     for (let k = 0; k < singleEdits; k++) {
       const line = (k * 7919) % lines.length;
       lines[line] = `${lines[line]} // edit ${k}`;
@@ -217,7 +250,7 @@ async function replayOnce(
       await Bun.sleep(20);
     }
     await session.quiet(300);
-    return { stepMs, stepBytes, editMs, bytesPerEdit: (session.proxy.total() - before) / singleEdits };
+    return { stepMs, stepBytes, legs, editMs, bytesPerEdit: (session.total() - before) / singleEdits };
   } finally {
     watch.close();
     await session.stop();

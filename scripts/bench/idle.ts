@@ -7,7 +7,7 @@
  * tree (the cost of watching alone), and for the checkout, the checkout followed by `rsync -a`
  * of the tree to a loopback rsync daemon.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchOptions } from './edit-replay.ts';
 import { checkoutRepo } from './lib/fixtures.ts';
@@ -41,20 +41,31 @@ export async function idle(options: BenchOptions): Promise<Row[]> {
   let watchOnly: ReturnType<typeof spawnChild> | undefined;
   let watch: MirrorWatch | undefined;
   try {
-    let started = performance.now();
+    const started = performance.now();
+    // The hub refuses a push of more than 50,000 changes and the agent does not split its first
+    // push (reported as a bug), so the tree is brought in by top-level folders of 10,000 files:
+    // the agent starts on the first three and the rest are moved in while it watches.
+    const staging = join(scratch, 'staging');
+    const folders = readdirSync(source)
+      .filter((n) => n.startsWith('pkg'))
+      .sort();
+    const later = folders.slice(3);
+    await run(['mkdir', staging]);
+    for (const f of later) renameSync(join(source, f), join(staging, f));
     const agent = await session.addAgent(source, 'source');
-    options.log(
-      `idle: source agent ready on ${files} files in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-    );
-    started = performance.now();
     await session.addAgent(mirror, 'mirror');
-    const want = await countTree(source);
-    const have = await countTree(mirror);
-    // The source tree also holds .git/, which does not sync.
-    const gitFiles = await countTree(join(source, '.git'));
-    if (have.files !== want.files - gitFiles.files)
-      throw new Error(`mirror has ${have.files} files, expected ${want.files - gitFiles.files}`);
-    options.log(`idle: mirror agent caught up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    for (let i = 0; i < later.length; i += 3) {
+      for (const f of later.slice(i, i + 3)) renameSync(join(staging, f), join(source, f));
+      await waitFiles(
+        mirror,
+        (await countTree(source)).files - (await countTree(join(source, '.git'))).files,
+      );
+    }
+    const want = (await countTree(source)).files - (await countTree(join(source, '.git'))).files;
+    await waitFiles(mirror, want);
+    options.log(
+      `idle: ${want} files on the mirror after ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
 
     // Idle: both the agent and a bare watcher on the same tree, over the same seconds.
     watchOnly = spawnChild([BUN, '-e', WATCH_ONLY, source]);
@@ -160,5 +171,17 @@ export async function idle(options: BenchOptions): Promise<Row[]> {
     await session.stop();
     await daemon.stop();
     rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Waits until the mirror holds `files` regular files (10 min at most). */
+async function waitFiles(mirror: string, files: number): Promise<void> {
+  const started = performance.now();
+  for (;;) {
+    const have = (await countTree(mirror)).files;
+    if (have === files) return;
+    if (performance.now() - started > 600_000)
+      throw new Error(`mirror has ${have} of ${files} files after 10 min`);
+    await Bun.sleep(250);
   }
 }

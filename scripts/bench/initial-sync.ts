@@ -133,14 +133,14 @@ async function warmsyncOnce(
   try {
     await session.addAgent(mirror, 'mirror', AGENT_ARGS);
     await run(['sync']);
-    const before = session.proxy.total();
+    const before = session.total();
     const coldStarted = performance.now();
     const sourceAgent = await session.addAgent(source, 'source', AGENT_ARGS, false);
     await waitComplete(mirror, size);
     await run(['sync']);
     const coldMs = performance.now() - coldStarted;
     await session.quiet(500);
-    const wireBytes = session.proxy.total() - before;
+    const wireBytes = session.total() - before;
     await expectSame(source, mirror);
 
     // Warm: the hub holds everything; a new agent on a new empty folder catches up.

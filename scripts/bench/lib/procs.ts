@@ -20,6 +20,19 @@ export interface Child {
   stop(): Promise<void>;
 }
 
+/** Children still running, ended when the bench process exits (also on Ctrl-C). */
+const running = new Set<Subprocess>();
+let cleanupInstalled = false;
+
+function installCleanup(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  process.on('exit', () => {
+    for (const proc of running) proc.kill('SIGKILL');
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+}
+
 /** Starts a process, collects its output into memory (and a log file when given). */
 export function spawnChild(cmd: string[], logFile?: string, env?: Record<string, string>): Child {
   const proc = Bun.spawn(cmd, {
@@ -28,6 +41,9 @@ export function spawnChild(cmd: string[], logFile?: string, env?: Record<string,
     stderr: 'pipe',
     env: { ...process.env, ...env },
   });
+  installCleanup();
+  running.add(proc);
+  void proc.exited.then(() => running.delete(proc));
   const lines: string[] = [];
   const waiters: Array<{ pattern: RegExp; done: (line: string) => void }> = [];
   const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined;

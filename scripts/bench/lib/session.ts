@@ -1,6 +1,7 @@
 /**
- * A hub with agents, each a separate process started through the CLI, and a byte-counting proxy
- * between the agents and the hub. Used by the benches that measure whole processes.
+ * A hub with agents, each a separate process started through the CLI. Every agent talks to the
+ * hub through its own byte-counting proxy, so the bytes on the wire can be told apart by agent
+ * and direction (upload leg, download leg) as well as summed.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,11 +10,14 @@ import { type ByteProxy, startProxy } from './proxy.ts';
 
 export interface Session {
   serve: Child & { url: string; port: number };
-  proxy: ByteProxy;
   agents: Child[];
-  /** Starts one more agent on `dir` (through the proxy); `name` keys its state and log files. */
+  /** Starts one more agent on `dir`; `name` keys its state, log file and byte counts. */
   addAgent(dir: string, name: string, args?: string[], waitReady?: boolean): Promise<Child>;
-  /** Resolves once no byte has crossed the proxy for `quietMs` (or after `maxMs`). */
+  /** Bytes on the wire so far, all agents, both directions. */
+  total(): number;
+  /** Bytes so far by agent name: `up` is agent to hub, `down` hub to agent. */
+  traffic(): Map<string, { up: number; down: number }>;
+  /** Resolves once no byte has crossed any proxy for `quietMs` (or after `maxMs`). */
   quiet(quietMs: number, maxMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -21,13 +25,14 @@ export interface Session {
 export async function startSession(scratch: string, workspace = 'bench'): Promise<Session> {
   mkdirSync(join(scratch, 'logs'), { recursive: true });
   const serve = await startServe(join(scratch, 'hub-data'), join(scratch, 'logs', 'serve.log'));
-  const proxy = await startProxy(serve.port);
   const agents: Child[] = [];
+  const proxies = new Map<string, ByteProxy>();
   return {
     serve,
-    proxy,
     agents,
     async addAgent(dir, name, args = [], waitReady = true) {
+      const proxy = await startProxy(serve.port);
+      proxies.set(name, proxy);
       const agent = await startAgent(
         {
           dir,
@@ -42,14 +47,23 @@ export async function startSession(scratch: string, workspace = 'bench'): Promis
       agents.push(agent);
       return agent;
     },
+    total() {
+      let n = 0;
+      for (const p of proxies.values()) n += p.total();
+      return n;
+    },
+    traffic() {
+      return new Map([...proxies].map(([name, p]) => [name, { ...p.counts }]));
+    },
     async quiet(quietMs, maxMs = 10_000) {
       const started = performance.now();
-      while (proxy.quietForMs() < quietMs && performance.now() - started < maxMs) await Bun.sleep(10);
+      const quietFor = () => Math.min(...[...proxies.values()].map((p) => p.quietForMs()));
+      while (quietFor() < quietMs && performance.now() - started < maxMs) await Bun.sleep(10);
     },
     async stop() {
       await Promise.all(agents.map((a) => a.stop()));
       await serve.stop();
-      await proxy.close();
+      await Promise.all([...proxies.values()].map((p) => p.close()));
     },
   };
 }
