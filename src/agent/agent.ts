@@ -40,7 +40,10 @@ export interface AgentOptions {
   allowGit?: boolean;
   /** Max file operations in flight (default 64). */
   concurrency?: number;
-  /** Quiet time before a burst of watcher events is handled (default 2 ms). */
+  /**
+   * Quiet time before a burst of watcher events is handled (default 1 ms): long enough for a
+   * save's truncate-and-write to finish, so the version read is whole and its delta small.
+   */
   debounceMs?: number;
   /** Shortest interval between full rescans (default 5 s; longer for big trees). */
   rescanMinMs?: number;
@@ -357,7 +360,7 @@ export class Agent {
     this.dirty.add(path);
   }
 
-  private scheduleFlush(delayMs = this.options.debounceMs ?? 2): void {
+  private scheduleFlush(delayMs = this.options.debounceMs ?? 1): void {
     if (this.stopped) return;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = setTimeout(
@@ -378,7 +381,9 @@ export class Agent {
     this.fullScanWanted = false;
     const switching = this.branchSwitching;
     this.branchSwitching = false;
-    await this.enqueue(() => this.cycle(full ? 'full' : paths, switching)).catch((e) => this.reportError(e));
+    await this.enqueue(() => this.cycle(full ? 'full' : paths, switching, false, true)).catch((e) =>
+      this.reportError(e),
+    );
   }
 
   private scheduleRescan(): void {
@@ -397,7 +402,15 @@ export class Agent {
 
   // ---- the cycle -----------------------------------------------------------------------------
 
-  private async observeAll(paths: Set<string> | 'full'): Promise<Map<string, Observation>> {
+  /**
+   * Observes the paths of a cycle. `fromWatcher`: the paths were named by filesystem events, so
+   * their content is read even when their stat looks unchanged; paths named by the hub are read
+   * only when their stat changed (the stat cache proves the rest equal to their base).
+   */
+  private async observeAll(
+    paths: Set<string> | 'full',
+    fromWatcher: boolean,
+  ): Promise<Map<string, Observation>> {
     const out = new Map<string, Observation>();
     if (paths === 'full') {
       const started = performance.now();
@@ -418,7 +431,7 @@ export class Agent {
     await Promise.all(
       [...paths].map(async (path) => {
         if (IgnoreRules.isIgnoreFile(path)) rulesChanged = true;
-        const obs = await this.tree.observe(path, this.state.base(path), true);
+        const obs = await this.tree.observe(path, this.state.base(path), fromWatcher);
         out.set(path, obs);
         // A new folder's files may have been written before the watcher saw the folder.
         if (obs.content.kind === 'dir' && this.state.base(path)?.content.kind !== 'dir')
@@ -437,6 +450,7 @@ export class Agent {
     paths: Set<string> | 'full',
     branchSwitch = false,
     remoteBatch = false,
+    fromWatcher = false,
   ): Promise<SyncSummary> {
     if (paths !== 'full' && this.fullScanWanted) {
       this.fullScanWanted = false;
@@ -449,7 +463,7 @@ export class Agent {
       branchSwitch = before !== this.branch;
       if (branchSwitch) this.log(`branch switch ${before ?? '(none)'} -> ${this.branch ?? '(none)'}`);
     }
-    const observed = await this.observeAll(paths);
+    const observed = await this.observeAll(paths, fromWatcher);
     const pushes: Array<{
       path: string;
       content: EntryContent;

@@ -3,8 +3,15 @@
  * file and renamed into place, so a reader or a crash never sees a partial chunk, and two writers
  * of one chunk (same bytes by construction) cannot corrupt it.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { isSha256Hex } from '../../core/hash.ts';
 
@@ -35,7 +42,8 @@ export class FolderChunkStore implements ChunkStore {
 
   async get(hash: string): Promise<Uint8Array | undefined> {
     try {
-      return new Uint8Array(await readFile(this.pathOf(hash)));
+      // Synchronous: chunks are small, and a thread-pool round trip costs more than the read.
+      return new Uint8Array(readFileSync(this.pathOf(hash)));
     } catch {
       return undefined;
     }
