@@ -22,6 +22,9 @@ export interface Observation {
   bytes?: Uint8Array;
 }
 
+/** File bytes a scan keeps in memory for the uploads that follow it. */
+const SCAN_BYTES_BUDGET = 256 * 1024 * 1024;
+
 /** A stat taken within this window of the file's mtime cannot prove the content unchanged. */
 const RACY_WINDOW_MS = 2000;
 /** The same, for filesystems with sub-second timestamps (ext4, xfs, btrfs, tmpfs, apfs). */
@@ -59,6 +62,7 @@ export class LocalTree {
   async scan(baseOf: (path: string) => BaseRecord | undefined): Promise<Map<string, Observation>> {
     const found = new Map<string, Observation>();
     const rules = new IgnoreRules(new Map(), this.options.tracked, this.options.ignore);
+    let keptBytes = 0;
     const walk = async (folder: string): Promise<void> => {
       const absolute = folder === '' ? this.root : join(this.root, folder);
       let names: Dirent[];
@@ -96,8 +100,13 @@ export class LocalTree {
             return;
           }
           const observation = await this.observe(path, baseOf(path), false);
-          if (observation.content.kind !== 'deleted')
-            found.set(path, { content: observation.content, stat: observation.stat });
+          if (observation.content.kind === 'deleted') return;
+          // Bytes read for hashing are kept (a changed file is then uploaded from exactly what was
+          // hashed) up to a budget; past it, a push reads the file again and re-describes it.
+          if (observation.bytes && keptBytes + observation.bytes.length <= SCAN_BYTES_BUDGET) {
+            keptBytes += observation.bytes.length;
+            found.set(path, observation);
+          } else found.set(path, { content: observation.content, stat: observation.stat });
         }),
       );
       await Promise.all(subfolders.map(walk));
