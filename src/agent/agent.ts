@@ -160,11 +160,35 @@ export class Agent {
   /** Runs until `stop()`: live connection, watcher, periodic rescans. */
   async start(): Promise<void> {
     await this.prepare();
+    await this.waitForHub();
     this.connectLive();
     await this.catchUp();
     await this.enqueue(() => this.cycle('full', true));
     await this.startWatcher();
     this.scheduleRescan();
+  }
+
+  /**
+   * Retries the first contact with the hub with backoff (up to 30 s apart) while it cannot be
+   * reached: a container may start before its hub. A hub that answers and refuses (a bad token, a
+   * bad workspace name) is final and thrown at once.
+   */
+  private async waitForHub(): Promise<void> {
+    let delay = 500;
+    for (;;) {
+      try {
+        await this.client.changes(this.state.cursor);
+        return;
+      } catch (error) {
+        const status = (error as { status?: number }).status;
+        if (this.stopped || (status !== undefined && status >= 400 && status < 500)) throw error;
+        this.log(
+          `waiting for the hub (${(error as Error).message}); next try in ${Math.round(delay / 1000)} s`,
+        );
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 30_000);
+      }
+    }
   }
 
   async stop(): Promise<void> {

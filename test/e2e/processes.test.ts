@@ -110,4 +110,36 @@ describe('processes', () => {
     await waitConverged([a.tree.root, b.tree.root], 'convergence after the hub restart', 60_000);
     expect(treesEqual(a.tree.root, b.tree.root)).toBe(true);
   }, 120_000);
+
+  it('waits for a hub that is not up yet, then syncs', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const dir = tempDir('warmsync-tree-');
+    writeFileSync(join(dir, 'early.txt'), 'written before the hub existed');
+    const agent = startCli(['agent', dir, '--server', url, '--workspace', 'test', '--state', tempDir()]);
+    await waitUntil(() => agent.output().includes('waiting for the hub'), 'the agent to wait', 20_000);
+    startCli(['serve', '--data', tempDir('warmsync-hubdata-'), '--port', String(port)]);
+    await waitHealthy(url);
+    const b = await startAgent({ url });
+    await waitConverged([dir, b.tree.root], 'the late hub to sync', 30_000);
+  }, 60_000);
+
+  it('exits at once with one clear line when the hub refuses the token', async () => {
+    const hub = startHub({ token: 'right' });
+    const agent = startCli([
+      'agent',
+      tempDir(),
+      '--server',
+      hub.url,
+      '--workspace',
+      'test',
+      '--token',
+      'wrong',
+      '--state',
+      tempDir(),
+    ]);
+    expect(await agent.process.exited).toBe(1);
+    expect(agent.output()).toContain('refused the token');
+    expect(agent.output()).not.toContain('    at ');
+  });
 });
