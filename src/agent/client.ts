@@ -105,6 +105,34 @@ export class HubClient {
     return { frames, missing: Array.isArray(missing) ? (missing as string[]) : [] };
   }
 
+  /** Stores a dependency snapshot's manifest (its chunks must already be on the hub). */
+  async putSnapshot(lockHash: string, manifest: unknown): Promise<void> {
+    await this.raw(
+      `/v1/workspaces/${this.options.workspace}/snapshots/${lockHash}`,
+      JSON.stringify(manifest),
+      'application/json',
+      'PUT',
+    );
+  }
+
+  /**
+   * The manifest of the snapshot for `lockHash`, unvalidated (the caller parses it), or undefined
+   * when the hub has none.
+   */
+  async snapshot(lockHash: string): Promise<unknown> {
+    try {
+      const reply = await this.raw(`/v1/workspaces/${this.options.workspace}/snapshots/${lockHash}`);
+      const text = await reply.text();
+      this.options.onBytes?.('in', text.length);
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      if (error instanceof HubError && error.status === 404) return undefined;
+      if (error instanceof SyntaxError)
+        throw new HubError('hub replied with a snapshot that is not JSON', 200);
+      throw error;
+    }
+  }
+
   /** Opens the live connection; `onMessage` gets each validated notification with its frames. */
   live(handlers: {
     onMessage: (header: LiveHeader, frames: ChunkFrame[]) => void;
@@ -192,8 +220,9 @@ export class HubClient {
 
   private async raw(
     path: string,
-    body: Uint8Array<ArrayBuffer> | string | undefined,
-    type: string | undefined,
+    body?: Uint8Array<ArrayBuffer> | string,
+    type?: string,
+    method: 'GET' | 'POST' | 'PUT' = body === undefined ? 'GET' : 'POST',
   ): Promise<Response> {
     const headers: Record<string, string> = {};
     if (type) headers['content-type'] = type;
@@ -207,7 +236,7 @@ export class HubClient {
       const replica = this.current;
       try {
         reply = await fetch(`${this.bases[replica]}${path}`, {
-          method: body === undefined ? 'GET' : 'POST',
+          method,
           headers,
           body,
         });

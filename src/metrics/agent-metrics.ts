@@ -14,6 +14,11 @@ export interface AgentMetrics {
   conflicts: Counter;
   problems: Gauge;
   pendingRemote: Gauge;
+  prewarmAttempts: Counter<'ecosystem'>;
+  prewarmHits: Counter<'ecosystem'>;
+  prewarmFailures: Counter<'stage'>;
+  snapshotRestores: Counter<'result'>;
+  snapshotRestoreDuration: Histogram;
 }
 
 export function createAgentMetrics(live: {
@@ -75,6 +80,36 @@ export function createAgentMetrics(live: {
       collect() {
         this.set(live.pendingRemote());
       },
+    }),
+    prewarmAttempts: new Counter({
+      name: 'workspace_prewarm_attempts_total',
+      help: 'Dependencies the pre-warmer tried to warm into the shared cache, by ecosystem.',
+      labelNames: ['ecosystem'],
+      registers,
+    }),
+    prewarmHits: new Counter({
+      name: 'workspace_prewarm_hits_total',
+      help: 'Dependencies the pre-warmer left verified in the shared cache, by ecosystem.',
+      labelNames: ['ecosystem'],
+      registers,
+    }),
+    prewarmFailures: new Counter({
+      name: 'warmsync_prewarm_failures_total',
+      help: 'Background pre-warm work that failed (scan, warm, restore, install), by stage.',
+      labelNames: ['stage'],
+      registers,
+    }),
+    snapshotRestores: new Counter({
+      name: 'warmsync_snapshot_restores_total',
+      help: 'Dependency snapshot restores, by result (restored, no-snapshot, failed).',
+      labelNames: ['result'],
+      registers,
+    }),
+    snapshotRestoreDuration: new Histogram({
+      name: 'warmsync_snapshot_restore_duration_seconds',
+      help: 'Time to restore node_modules from a snapshot, from asking the hub to the rename.',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
+      registers,
     }),
   };
 }

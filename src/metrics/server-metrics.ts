@@ -19,6 +19,8 @@ export interface ServerMetrics {
   chunkStoreBytes: Gauge;
   prewarmAttempts: Counter<'ecosystem'>;
   prewarmHits: Counter<'ecosystem'>;
+  snapshotUploads: Counter;
+  snapshotDownloads: Counter;
 }
 
 /** Creates the hub's metrics; `chunkStoreBytes` and `connectedAgents` read live values on scrape. */
@@ -100,6 +102,16 @@ export function createServerMetrics(live: {
       name: 'workspace_prewarm_hits_total',
       help: 'Dependencies needed by an install or a new import that were already warm, by ecosystem.',
       labelNames: ['ecosystem'],
+      registers,
+    }),
+    snapshotUploads: new Counter({
+      name: 'warmsync_snapshot_uploads_total',
+      help: 'Dependency snapshot manifests stored (their chunks were already uploaded).',
+      registers,
+    }),
+    snapshotDownloads: new Counter({
+      name: 'warmsync_snapshot_downloads_total',
+      help: 'Dependency snapshot manifests served to restoring agents.',
       registers,
     }),
   };

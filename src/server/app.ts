@@ -21,6 +21,7 @@ import type { ServerMetrics } from '../metrics/server-metrics.ts';
 import type { LiveBus } from './bus.ts';
 import { Hub, type LiveAgent } from './hub.ts';
 import { handlePush } from './push.ts';
+import { mountSnapshotRoutes } from './snapshots.ts';
 import type { ChunkStore } from './store/chunks-fs.ts';
 import type { Store } from './store/store.ts';
 import { type ServiceState, ServiceUnavailableError } from './store/unavailable.ts';
@@ -227,6 +228,8 @@ export function createServer(deps: ServerDeps): SyncServer {
     deps.metrics.countBytes('out', reply.length);
     return c.body(reply, 200, { 'content-type': 'application/octet-stream' });
   });
+
+  mountSnapshotRoutes(app, deps);
 
   app.get(
     '/v1/workspaces/:ws/live',

@@ -50,6 +50,14 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (id, at)
    ) PARTITION BY RANGE (at);
    CREATE INDEX audit_by_workspace ON audit (workspace, at);`,
+  // 2: dependency snapshot manifests, one per (workspace, lockfile hash).
+  `CREATE TABLE IF NOT EXISTS snapshots (
+     workspace TEXT NOT NULL,
+     lock_hash TEXT NOT NULL,
+     manifest TEXT NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     PRIMARY KEY (workspace, lock_hash)
+   );`,
 ];
 
 /**

@@ -14,7 +14,14 @@ import { collisionKey } from '../../core/paths.ts';
 import type { VersionVector } from '../../core/vector.ts';
 import { type ManifestView, planCommit, UNKNOWN } from './commit-plan.ts';
 import { ensureAuditPartitions, migrate } from './postgres-schema.ts';
-import type { AuditRecord, CommitOutcome, CommitRequest, Store, WorkspaceSummary } from './store.ts';
+import type {
+  AuditRecord,
+  CommitOutcome,
+  CommitRequest,
+  Store,
+  StoredSnapshot,
+  WorkspaceSummary,
+} from './store.ts';
 import { isConnectionError, type ServiceState, ServiceUnavailableError } from './unavailable.ts';
 
 interface EntryRow {
@@ -189,6 +196,31 @@ export class PostgresStore implements Store {
         await insert();
       }
     });
+  }
+
+  async putSnapshot(workspace: string, lockHash: string, manifest: string): Promise<void> {
+    await this.start();
+    await this.guard(() =>
+      this.pool.query(
+        `INSERT INTO snapshots (workspace, lock_hash, manifest) VALUES ($1, $2, $3)
+         ON CONFLICT (workspace, lock_hash) DO UPDATE SET manifest = EXCLUDED.manifest, created_at = now()`,
+        [workspace, lockHash, manifest],
+      ),
+    );
+  }
+
+  async snapshot(workspace: string, lockHash: string): Promise<StoredSnapshot | undefined> {
+    await this.start();
+    const rows = await this.guard(() =>
+      this.pool.query<{ manifest: string; created_at: Date }>(
+        'SELECT manifest, created_at FROM snapshots WHERE workspace = $1 AND lock_hash = $2',
+        [workspace, lockHash],
+      ),
+    );
+    const row = rows.rows[0];
+    return row
+      ? { workspace, lockHash, manifest: row.manifest, createdAt: row.created_at.toISOString() }
+      : undefined;
   }
 
   /** Audit rows of a workspace with the partition that holds each (for operators and tests). */

@@ -12,7 +12,14 @@
  */
 import type { Redis } from 'ioredis';
 import type { ManifestEntry } from '../../core/entry.ts';
-import type { AuditRecord, CommitOutcome, CommitRequest, Store, WorkspaceSummary } from './store.ts';
+import type {
+  AuditRecord,
+  CommitOutcome,
+  CommitRequest,
+  Store,
+  StoredSnapshot,
+  WorkspaceSummary,
+} from './store.ts';
 
 const KEY_PREFIX = 'warmsync:manifest:';
 /** Two hours, as in the deployment guide. */
@@ -79,6 +86,15 @@ export class RedisManifestCache implements Store {
 
   audit(records: readonly AuditRecord[]): Promise<void> {
     return this.durable.audit(records);
+  }
+
+  /** Snapshots are read once per cold start: not worth caching, so the durable store answers. */
+  putSnapshot(workspace: string, lockHash: string, manifest: string): Promise<void> {
+    return this.durable.putSnapshot(workspace, lockHash, manifest);
+  }
+
+  snapshot(workspace: string, lockHash: string): Promise<StoredSnapshot | undefined> {
+    return this.durable.snapshot(workspace, lockHash);
   }
 
   /** Closes the durable store; the Redis connection belongs to whoever made it. */

@@ -7,7 +7,14 @@ import { contentBytes, type EntryContent, exists, type ManifestEntry } from '../
 import { collisionKey } from '../../core/paths.ts';
 import type { VersionVector } from '../../core/vector.ts';
 import { planCommit } from './commit-plan.ts';
-import type { AuditRecord, CommitOutcome, CommitRequest, Store, WorkspaceSummary } from './store.ts';
+import type {
+  AuditRecord,
+  CommitOutcome,
+  CommitRequest,
+  Store,
+  StoredSnapshot,
+  WorkspaceSummary,
+} from './store.ts';
 
 interface EntryRow {
   path: string;
@@ -49,6 +56,13 @@ CREATE TABLE IF NOT EXISTS audit (
   bytes INTEGER NOT NULL,
   duration_ms REAL NOT NULL,
   detail TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+  workspace TEXT NOT NULL,
+  lock_hash TEXT NOT NULL,
+  manifest TEXT NOT NULL,
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+  PRIMARY KEY (workspace, lock_hash)
 );
 `;
 
@@ -157,6 +171,23 @@ export class SqliteStore implements Store {
       for (const r of records)
         insert.run(r.workspace, r.agent, r.op, r.path, r.bytes, r.durationMs, r.detail);
     })();
+  }
+
+  async putSnapshot(workspace: string, lockHash: string, manifest: string): Promise<void> {
+    this.db
+      .query(
+        `INSERT INTO snapshots (workspace, lock_hash, manifest) VALUES (?, ?, ?)
+         ON CONFLICT (workspace, lock_hash) DO UPDATE SET manifest = excluded.manifest,
+           created_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`,
+      )
+      .run(workspace, lockHash, manifest);
+  }
+
+  async snapshot(workspace: string, lockHash: string): Promise<StoredSnapshot | undefined> {
+    const row = this.db
+      .query('SELECT manifest, created_at AS createdAt FROM snapshots WHERE workspace = ? AND lock_hash = ?')
+      .get(workspace, lockHash) as { manifest: string; createdAt: string } | null;
+    return row ? { workspace, lockHash, ...row } : undefined;
   }
 
   /** Rows of the audit log, newest last (for status and tests). */

@@ -39,6 +39,18 @@ export interface AuditRecord {
   detail: string;
 }
 
+/**
+ * A dependency snapshot's manifest as stored: the JSON text the hub validated on upload, kept
+ * verbatim so a download returns exactly what was checked.
+ */
+export interface StoredSnapshot {
+  workspace: string;
+  /** Hex SHA-256 of the lockfile the snapshot was installed from. */
+  lockHash: string;
+  manifest: string;
+  createdAt: string;
+}
+
 export interface Store {
   /** Applies the changes in one transaction, deciding each with the core resolution rules. */
   commit(request: CommitRequest): Promise<CommitOutcome>;
@@ -52,5 +64,9 @@ export interface Store {
   entry(workspace: string, path: string): Promise<ManifestEntry | undefined>;
   workspaces(): Promise<WorkspaceSummary[]>;
   audit(records: readonly AuditRecord[]): Promise<void>;
+  /** Stores (or replaces) the snapshot manifest of `(workspace, lockHash)`. */
+  putSnapshot(workspace: string, lockHash: string, manifest: string): Promise<void>;
+  /** The snapshot manifest of `(workspace, lockHash)`, if one was stored. */
+  snapshot(workspace: string, lockHash: string): Promise<StoredSnapshot | undefined>;
   close(): Promise<void>;
 }
