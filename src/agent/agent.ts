@@ -10,25 +10,26 @@
  * - the cursor only moves past entries that were applied or superseded, so a crash at any point
  *   re-fetches whatever was not done.
  */
-import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type EntryContent, exists, type ManifestEntry } from '../core/entry.ts';
 import { type ChunkFrame, FrameError, openFrame } from '../core/frames.ts';
 import { DEFAULT_IGNORE_OPTIONS, type IgnoreOptions, IgnoreRules } from '../core/ignore.ts';
 import { checkRelativePath, pathDepth, TEMP_FILE_PREFIX } from '../core/paths.ts';
-import type { LiveHeader, Problem, PushHeader } from '../core/protocol.ts';
+import type { LiveHeader, Problem } from '../core/protocol.ts';
 import { reconcilePath } from '../core/reconcile.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { applyContent, type CheckedFolders } from './apply.ts';
 import { ChunkCache } from './chunk-cache.ts';
+import { assemble, gatherChunks } from './chunk-gatherer.ts';
 import { HubClient } from './client.ts';
 import { currentBranch, gitBusy, trackedPaths } from './git.ts';
 import { Limiter } from './limiter.ts';
-import { fileContent, LocalTree, type Observation } from './local-tree.ts';
-import { needsPolling } from './mounts.ts';
+import { LocalTree, type Observation } from './local-tree.ts';
+import { type PendingPush, Pusher } from './pusher.ts';
 import { AgentState } from './state.ts';
-import { CircuitBreaker, fetchChunks, packFrames, uploadFrames } from './transfer.ts';
+import { CircuitBreaker } from './transfer.ts';
+import { TreeWatcher } from './watcher.ts';
 
 export interface AgentOptions {
   dir: string;
@@ -83,12 +84,9 @@ export class Agent {
   private readonly limiter: Limiter;
   private readonly cache = new ChunkCache(CACHE_BYTES);
   private readonly breaker = new CircuitBreaker();
-  /** Chunks the hub is known to hold: every chunk of every base, plus what was uploaded. */
-  private readonly knownChunks = new Set<string>();
   /** Remote versions announced but not yet applied or superseded, by path. */
   private readonly pending = new Map<string, ManifestEntry>();
-  /** Content the hub refused for a path (case collision...), not to be pushed again unchanged. */
-  private readonly refused = new Map<string, { identity: string; problem: Problem }>();
+  private readonly pusher: Pusher;
   private readonly applyProblems = new Map<string, Problem>();
   private highestSeen: number;
   private queue: Promise<unknown> = Promise.resolve();
@@ -96,7 +94,7 @@ export class Agent {
   private fullScanWanted = false;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private rescanTimer: ReturnType<typeof setTimeout> | undefined;
-  private watcher: FSWatcher | undefined;
+  private watcher: TreeWatcher | undefined;
   private live: { send: (m: unknown) => void; close: () => void } | undefined;
   private stopped = false;
   private branch: string | undefined;
@@ -125,7 +123,17 @@ export class Agent {
       },
     });
     this.highestSeen = this.state.cursor;
-    for (const base of this.state.bases.values()) this.rememberChunks(base.content);
+    this.pusher = new Pusher({
+      dir: options.dir,
+      agentId: this.state.agentId,
+      client: this.client,
+      cache: this.cache,
+      state: this.state,
+      log: (line) => this.log(line),
+      metrics: options.metrics,
+      onPushed: options.onPushed,
+    });
+    for (const base of this.state.bases.values()) this.pusher.remember(base.content);
   }
 
   get agentId(): string {
@@ -203,11 +211,7 @@ export class Agent {
 
   /** Problems to report: local paths that cannot sync and remote versions that cannot apply. */
   problems(): Problem[] {
-    return [
-      ...this.tree.problems.values(),
-      ...[...this.refused.values()].map((r) => r.problem),
-      ...this.applyProblems.values(),
-    ];
+    return [...this.tree.problems.values(), ...this.pusher.problems(), ...this.applyProblems.values()];
   }
 
   /** Number of remote versions known but not yet on disk. */
@@ -332,44 +336,19 @@ export class Agent {
   // ---- local side ----------------------------------------------------------------------------
 
   private async startWatcher(): Promise<void> {
-    if (this.options.poll) {
-      this.log('watching by polling (no filesystem events requested)');
-      return;
-    }
-    const mount = await needsPolling(this.options.dir);
-    if (mount.poll) {
-      this.options.poll = true;
-      this.log(
-        `${this.options.dir} is on ${mount.type}, which delivers no change events here; polling instead`,
-      );
-      return;
-    }
-    this.watchRecursively();
-  }
-
-  private watchRecursively(): void {
-    if (this.stopped) return;
-    try {
-      this.watcher = watch(this.options.dir, { recursive: true }, (_event, filename) => {
-        if (filename === null || filename === undefined) {
-          this.fullScanWanted = true;
-        } else {
-          this.onWatchEvent(String(filename));
-        }
+    this.watcher = new TreeWatcher(this.options.dir, {
+      poll: this.options.poll ?? false,
+      log: (line) => this.log(line),
+      onPath: (name) => {
+        this.onWatchEvent(name);
         this.scheduleFlush();
-      });
-      this.watcher.on('error', (error) => {
-        // Watch limits and vanished folders surface here; a rescan repairs anything missed.
-        this.log(`watcher error (${(error as Error).message}); rescanning and restarting the watcher`);
-        this.watcher?.close();
+      },
+      onMissed: (delayMs) => {
         this.fullScanWanted = true;
-        this.scheduleFlush(100);
-        setTimeout(() => this.watchRecursively(), 1000);
-      });
-    } catch (error) {
-      this.log(`no filesystem events here (${(error as Error).message}); falling back to polling`);
-      this.options.poll = true;
-    }
+        this.scheduleFlush(delayMs);
+      },
+    });
+    this.options.poll = !(await this.watcher.start());
   }
 
   private onWatchEvent(name: string): void {
@@ -488,12 +467,7 @@ export class Agent {
       if (branchSwitch) this.log(`branch switch ${before ?? '(none)'} -> ${this.branch ?? '(none)'}`);
     }
     const observed = await this.observeAll(paths, fromWatcher);
-    const pushes: Array<{
-      path: string;
-      content: EntryContent;
-      vector: Record<string, number>;
-      obs: Observation;
-    }> = [];
+    const pushes: PendingPush[] = [];
     const applies: Array<{ entry: ManifestEntry; obs: Observation }> = [];
     for (const [path, obs] of observed) {
       const base = this.state.base(path);
@@ -519,11 +493,10 @@ export class Agent {
             stat: obs.stat,
             statAt: Date.now(),
           });
-          this.rememberChunks(obs.content);
+          this.pusher.remember(obs.content);
           break;
         case 'push': {
-          const refused = this.refused.get(path);
-          if (refused && refused.identity === identity(decision.content)) break;
+          if (this.pusher.wasRefused(path, decision.content)) break;
           pushes.push({ path, content: decision.content, vector: { ...decision.vector }, obs });
           break;
         }
@@ -533,7 +506,9 @@ export class Agent {
       }
     }
     let pushed = 0;
-    if (pushes.length > 0) pushed = await this.push(pushes, branchSwitch);
+    if (pushes.length > 0) {
+      pushed = await this.pusher.push(pushes, this.branch, branchSwitch, (path) => this.dirty.add(path));
+    }
     const applied = applies.length > 0 ? await this.apply(applies, remoteBatch) : 0;
     this.advanceCursor();
     this.state.flush();
@@ -557,151 +532,6 @@ export class Agent {
     this.live?.send({ type: 'problems', problems });
   }
 
-  private knownFile(content: EntryContent): boolean {
-    return content.kind === 'file' && content.chunks.every(([h]) => this.knownChunks.has(h));
-  }
-
-  /** Chunks the hub now holds: everything sent except what it reported damaged. */
-  private rememberSent(frames: readonly ChunkFrame[], damaged: readonly string[]): void {
-    const bad = new Set(damaged);
-    for (const f of frames) if (!bad.has(f.hash)) this.knownChunks.add(f.hash);
-  }
-
-  private rememberChunks(content: EntryContent): void {
-    if (content.kind === 'file') for (const [hash] of content.chunks) this.knownChunks.add(hash);
-  }
-
-  private async push(
-    pushesIn: Array<{
-      path: string;
-      content: EntryContent;
-      vector: Record<string, number>;
-      obs: Observation;
-    }>,
-    branchSwitch: boolean,
-  ): Promise<number> {
-    let pushes = pushesIn;
-    const started = performance.now();
-    const frames: ChunkFrame[] = [];
-    const sending = new Set<string>();
-    let unknownChunks: string[] = [];
-    for (const p of pushes) {
-      if (p.content.kind !== 'file') continue;
-      for (const [hash] of p.content.chunks)
-        if (!this.knownChunks.has(hash) && !sending.has(hash)) unknownChunks.push(hash);
-    }
-    // Many unknown chunks (first sync, a second agent on an existing tree): ask which the hub lacks.
-    if (unknownChunks.length > 16) {
-      const missing = new Set(await this.client.missing(unknownChunks));
-      for (const hash of unknownChunks) if (!missing.has(hash)) this.knownChunks.add(hash);
-      unknownChunks = [];
-    }
-    for (const p of pushes) {
-      if (p.content.kind !== 'file') continue;
-      let bytes = p.obs.bytes;
-      if (!bytes) {
-        // Not read while observing: read now, and describe what was actually read.
-        try {
-          bytes = new Uint8Array(await readFile(join(this.options.dir, p.path)));
-        } catch {
-          // Gone or unreadable since it was observed: the next cycle sees what it became.
-          this.dirty.add(p.path);
-          continue;
-        }
-        p.content = fileContent(bytes, p.content.exec);
-        p.obs = { ...p.obs, content: p.content, bytes };
-      }
-      if (p.content.kind !== 'file') continue;
-      this.cache.addFile(p.content.chunks, bytes);
-      const known = (hash: string) => this.knownChunks.has(hash) || sending.has(hash);
-      for (const frame of uploadFrames(
-        p.content.chunks,
-        bytes,
-        this.state.base(p.path)?.content,
-        this.cache,
-        known,
-      )) {
-        frames.push(frame);
-        sending.add(frame.hash);
-      }
-    }
-    const groups = packFrames(frames);
-    const last = groups.pop() ?? [];
-    // Chunk-only envelopes go ahead of the commit, a few at a time, so the hub verifies and stores
-    // one while the next is being sent.
-    const uploads = new Limiter(3);
-    await uploads.map(groups, async (group) => {
-      const reply = await this.client.push({ agent: this.agentId, batch: 'edits', changes: [] }, group);
-      this.rememberSent(group, reply.missingChunks);
-    });
-    // Files that vanished before they could be read wait for the next cycle.
-    pushes = pushes.filter(
-      (p) => p.content.kind !== 'file' || p.obs.bytes !== undefined || this.knownFile(p.content),
-    );
-    if (pushes.length === 0) return 0;
-    const header: PushHeader = {
-      agent: this.agentId,
-      branch: this.branch,
-      batch: branchSwitch ? 'branch-switch' : 'edits',
-      changes: pushes.map((p) => ({ path: p.path, content: p.content, vector: p.vector })),
-    };
-    let response = await this.client.push(header, last);
-    this.rememberSent(last, response.missingChunks);
-    for (let retry = 0; response.missingChunks.length > 0 && retry < 3; retry++) {
-      // Damaged or missing chunks are re-sent on their own, raw.
-      const again = pushes.filter((p) =>
-        response.results.some(
-          (r) => r.path === p.path && r.status === 'rejected' && r.code === 'missing-chunks',
-        ),
-      );
-      const resend: ChunkFrame[] = [];
-      for (const p of again) {
-        if (p.content.kind !== 'file') continue;
-        const bytes = p.obs.bytes ?? new Uint8Array(await readFile(join(this.options.dir, p.path)));
-        resend.push(...uploadFrames(p.content.chunks, bytes, undefined, this.cache, () => false));
-      }
-      await new Promise((r) => setTimeout(r, 1000 * 2 ** retry));
-      const retried = await this.client.push(
-        { ...header, changes: header.changes.filter((c) => again.some((p) => p.path === c.path)) },
-        resend,
-      );
-      response = {
-        ...retried,
-        results: [
-          ...response.results.filter((r) => !again.some((p) => p.path === r.path)),
-          ...retried.results,
-        ],
-      };
-    }
-    const byPath = new Map(pushes.map((p) => [p.path, p]));
-    const conflicts: string[] = [];
-    let accepted = 0;
-    for (const result of response.results) {
-      const p = byPath.get(result.path);
-      if (!p) continue;
-      if (result.status === 'rejected') {
-        const problem = { path: p.path, code: result.code, message: result.message };
-        this.refused.set(p.path, { identity: identity(p.content), problem });
-        continue;
-      }
-      this.refused.delete(p.path);
-      this.options.metrics?.pushed.inc({ result: result.status });
-      const vector = result.status === 'accepted' ? result.vector : p.vector;
-      this.state.setBase(p.path, { content: p.content, vector, stat: p.obs.stat, statAt: Date.now() });
-      this.rememberChunks(p.content);
-      if (result.status === 'conflict') conflicts.push(p.path);
-      accepted++;
-    }
-    const bytes = frames.reduce((n, f) => n + f.payload.length, 0);
-    this.options.metrics?.pushDuration.observe((performance.now() - started) / 1000);
-    if (conflicts.length > 0) this.options.metrics?.conflicts.inc(conflicts.length);
-    this.log(
-      `pushed ${accepted} change(s), ${bytes} chunk bytes, in ${Math.round(performance.now() - started)} ms${conflicts.length ? `; conflicts: ${conflicts.join(', ')}` : ''}`,
-    );
-    this.options.onPushed?.({ paths: pushes.map((p) => p.path), bytes, conflicts });
-    return accepted;
-  }
-
   private async apply(
     applies: Array<{ entry: ManifestEntry; obs: Observation }>,
     remoteBatch: boolean,
@@ -715,7 +545,16 @@ export class Agent {
     const deletes = applies
       .filter((a) => !exists(a.entry.content))
       .sort((a, b) => pathDepth(b.entry.path) - pathDepth(a.entry.path));
-    const chunkBytes = await this.gatherChunks(writes.map((a) => a.entry));
+    const chunkBytes = await gatherChunks(
+      {
+        dir: this.options.dir,
+        baseOf: (p) => this.state.base(p),
+        cache: this.cache,
+        client: this.client,
+        breaker: this.breaker,
+      },
+      writes.map((a) => a.entry),
+    );
     let applied = 0;
     let totalBytes = 0;
     const checked: CheckedFolders = new Set();
@@ -760,7 +599,7 @@ export class Agent {
         statAt: Date.now(),
         ownWrite: true,
       });
-      this.rememberChunks(content);
+      this.pusher.remember(content);
       if (bytes && content.kind === 'file') this.cache.addFile(content.chunks, bytes);
       applied++;
       totalBytes += bytes?.length ?? 0;
@@ -784,75 +623,6 @@ export class Agent {
     }
     return applied;
   }
-
-  /** Bytes for every chunk of the files to write: from memory, local copies, then the hub. */
-  private async gatherChunks(entries: ManifestEntry[]): Promise<Map<string, Uint8Array>> {
-    const out = new Map<string, Uint8Array>();
-    /** Chunks of local copies read for this batch (large files), usable as delta bases too. */
-    const local = new Map<string, Uint8Array>();
-    const wanted = new Map<string, string | undefined>();
-    for (const entry of entries) {
-      if (entry.content.kind !== 'file') continue;
-      const base = this.state.base(entry.path)?.content;
-      const baseChunks = base?.kind === 'file' ? base.chunks : [];
-      const needed = entry.content.chunks.filter(([h]) => !out.has(h) && !this.cache.has(h));
-      if (needed.length > 0 && baseChunks.length > 0 && entry.content.size > 1024 * 1024) {
-        // A large file: most chunks are usually in the local copy of the previous version.
-        await this.readLocalChunks(entry.path, baseChunks, local);
-      }
-      for (const [index, [hash]] of entry.content.chunks.entries()) {
-        const found = this.cache.get(hash) ?? local.get(hash);
-        if (found) out.set(hash, found);
-        else if (!out.has(hash)) wanted.set(hash, baseChunks[index]?.[0]);
-      }
-    }
-    if (wanted.size > 0) {
-      const fetched = await fetchChunks(
-        this.client,
-        wanted,
-        (h) => this.cache.get(h) ?? local.get(h),
-        this.breaker,
-      );
-      for (const [hash, bytes] of fetched) out.set(hash, bytes);
-    }
-    return out;
-  }
-
-  /** Reads the local copy of a path once and files its chunks (by the base's chunk list) into `into`. */
-  private async readLocalChunks(
-    path: string,
-    chunks: ReadonlyArray<readonly [string, number]>,
-    into: Map<string, Uint8Array>,
-  ): Promise<void> {
-    try {
-      const bytes = new Uint8Array(await readFile(join(this.options.dir, path)));
-      let offset = 0;
-      for (const [hash, size] of chunks) {
-        into.set(hash, bytes.subarray(offset, offset + size));
-        offset += size;
-      }
-    } catch {
-      // Nothing local to reuse; the chunks are fetched (and verified) from the hub.
-    }
-  }
-}
-
-function assemble(
-  chunks: ReadonlyArray<readonly [string, number]>,
-  bytes: ReadonlyMap<string, Uint8Array>,
-): Uint8Array | undefined {
-  if (chunks.length === 1) return bytes.get(chunks[0]![0]);
-  let size = 0;
-  for (const [, n] of chunks) size += n;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const [hash] of chunks) {
-    const part = bytes.get(hash);
-    if (!part) return undefined;
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 function groupByDepth<T extends { entry: ManifestEntry }>(items: T[]): T[][] {
@@ -864,8 +634,4 @@ function groupByDepth<T extends { entry: ManifestEntry }>(items: T[]): T[][] {
     levels.set(depth, level);
   }
   return [...levels.values()];
-}
-
-function identity(content: EntryContent): string {
-  return JSON.stringify(content);
 }

@@ -1,0 +1,94 @@
+/**
+ * Finding the bytes of every chunk a batch of remote versions needs: chunks already in memory,
+ * chunks of the local copy of a large file's previous version, and the rest from the hub,
+ * verified chunk by chunk.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ManifestEntry } from '../core/entry.ts';
+import type { ChunkCache } from './chunk-cache.ts';
+import type { HubClient } from './client.ts';
+import type { BaseRecord } from './state.ts';
+import { type CircuitBreaker, fetchChunks } from './transfer.ts';
+
+export interface GatherDeps {
+  dir: string;
+  baseOf: (path: string) => BaseRecord | undefined;
+  cache: ChunkCache;
+  client: HubClient;
+  breaker: CircuitBreaker;
+}
+
+/** Bytes for every chunk of the files to write: from memory, local copies, then the hub. */
+export async function gatherChunks(
+  deps: GatherDeps,
+  entries: readonly ManifestEntry[],
+): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  /** Chunks of local copies read for this batch (large files), usable as delta bases too. */
+  const local = new Map<string, Uint8Array>();
+  const wanted = new Map<string, string | undefined>();
+  for (const entry of entries) {
+    if (entry.content.kind !== 'file') continue;
+    const base = deps.baseOf(entry.path)?.content;
+    const baseChunks = base?.kind === 'file' ? base.chunks : [];
+    const needed = entry.content.chunks.filter(([h]) => !out.has(h) && !deps.cache.has(h));
+    if (needed.length > 0 && baseChunks.length > 0 && entry.content.size > 1024 * 1024) {
+      // A large file: most chunks are usually in the local copy of the previous version.
+      await readLocalChunks(deps.dir, entry.path, baseChunks, local);
+    }
+    for (const [index, [hash]] of entry.content.chunks.entries()) {
+      const found = deps.cache.get(hash) ?? local.get(hash);
+      if (found) out.set(hash, found);
+      else if (!out.has(hash)) wanted.set(hash, baseChunks[index]?.[0]);
+    }
+  }
+  if (wanted.size > 0) {
+    const fetched = await fetchChunks(
+      deps.client,
+      wanted,
+      (h) => deps.cache.get(h) ?? local.get(h),
+      deps.breaker,
+    );
+    for (const [hash, bytes] of fetched) out.set(hash, bytes);
+  }
+  return out;
+}
+
+/** Reads the local copy of a path once and files its chunks (by the base's chunk list) into `into`. */
+async function readLocalChunks(
+  dir: string,
+  path: string,
+  chunks: ReadonlyArray<readonly [string, number]>,
+  into: Map<string, Uint8Array>,
+): Promise<void> {
+  try {
+    const bytes = new Uint8Array(await readFile(join(dir, path)));
+    let offset = 0;
+    for (const [hash, size] of chunks) {
+      into.set(hash, bytes.subarray(offset, offset + size));
+      offset += size;
+    }
+  } catch {
+    // Nothing local to reuse; the chunks are fetched (and verified) from the hub.
+  }
+}
+
+/** The bytes of a file from its chunk list, or undefined when a chunk is missing. */
+export function assemble(
+  chunks: ReadonlyArray<readonly [string, number]>,
+  bytes: ReadonlyMap<string, Uint8Array>,
+): Uint8Array | undefined {
+  if (chunks.length === 1) return bytes.get(chunks[0]![0]);
+  let size = 0;
+  for (const [, n] of chunks) size += n;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const [hash] of chunks) {
+    const part = bytes.get(hash);
+    if (!part) return undefined;
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

@@ -1,0 +1,211 @@
+/**
+ * Sending local changes to the hub: which chunks it lacks, framing them (as deltas against the
+ * previous version where the agent still has it), retrying damaged ones on their own, and turning
+ * the hub's answers into new bases. Also remembers what the hub refused, so unchanged refused
+ * content is not pushed again and again.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { EntryContent } from '../core/entry.ts';
+import type { ChunkFrame } from '../core/frames.ts';
+import type { Problem, PushHeader } from '../core/protocol.ts';
+import type { VersionVector } from '../core/vector.ts';
+import type { AgentMetrics } from '../metrics/agent-metrics.ts';
+import type { ChunkCache } from './chunk-cache.ts';
+import type { HubClient } from './client.ts';
+import { Limiter } from './limiter.ts';
+import { fileContent, type Observation } from './local-tree.ts';
+import type { AgentState } from './state.ts';
+import { packFrames, uploadFrames } from './transfer.ts';
+
+export interface PendingPush {
+  path: string;
+  content: EntryContent;
+  vector: VersionVector;
+  obs: Observation;
+}
+
+export interface PusherDeps {
+  dir: string;
+  agentId: string;
+  client: HubClient;
+  cache: ChunkCache;
+  state: AgentState;
+  log: (line: string) => void;
+  metrics?: AgentMetrics;
+  onPushed?: (event: { paths: string[]; bytes: number; conflicts: string[] }) => void;
+}
+
+export class Pusher {
+  /** Chunks the hub is known to hold: every chunk of every base, plus what was uploaded. */
+  private readonly knownChunks = new Set<string>();
+  /** Content the hub refused for a path (case collision...), not to be pushed again unchanged. */
+  private readonly refused = new Map<string, { identity: string; problem: Problem }>();
+
+  constructor(private readonly deps: PusherDeps) {}
+
+  /** True when the hub refused exactly this content for this path before. */
+  wasRefused(path: string, content: EntryContent): boolean {
+    return this.refused.get(path)?.identity === identity(content);
+  }
+
+  problems(): Problem[] {
+    return [...this.refused.values()].map((r) => r.problem);
+  }
+
+  private knownFile(content: EntryContent): boolean {
+    return content.kind === 'file' && content.chunks.every(([h]) => this.knownChunks.has(h));
+  }
+
+  /** Chunks the hub now holds: everything sent except what it reported damaged. */
+  private rememberSent(frames: readonly ChunkFrame[], damaged: readonly string[]): void {
+    const bad = new Set(damaged);
+    for (const f of frames) if (!bad.has(f.hash)) this.knownChunks.add(f.hash);
+  }
+
+  /** Records that the hub holds every chunk of `content` (it is, or was, a version there). */
+  remember(content: EntryContent): void {
+    if (content.kind === 'file') for (const [hash] of content.chunks) this.knownChunks.add(hash);
+  }
+
+  /**
+   * Pushes local changes as one batch: the chunks the hub lacks first (in envelopes sent a few at
+   * a time), then the changes with the last envelope. Updates the bases from the hub's answers and
+   * returns how many changes the hub took (accepted, already there, or settled as conflicts).
+   * `onVanished` names files that disappeared before they could be read.
+   */
+  async push(
+    pushesIn: PendingPush[],
+    branch: string | undefined,
+    branchSwitch: boolean,
+    onVanished: (path: string) => void,
+  ): Promise<number> {
+    let pushes = pushesIn;
+    const started = performance.now();
+    const frames: ChunkFrame[] = [];
+    const sending = new Set<string>();
+    let unknownChunks: string[] = [];
+    for (const p of pushes) {
+      if (p.content.kind !== 'file') continue;
+      for (const [hash] of p.content.chunks)
+        if (!this.knownChunks.has(hash) && !sending.has(hash)) unknownChunks.push(hash);
+    }
+    // Many unknown chunks (first sync, a second agent on an existing tree): ask which the hub lacks.
+    if (unknownChunks.length > 16) {
+      const missing = new Set(await this.deps.client.missing(unknownChunks));
+      for (const hash of unknownChunks) if (!missing.has(hash)) this.knownChunks.add(hash);
+      unknownChunks = [];
+    }
+    for (const p of pushes) {
+      if (p.content.kind !== 'file') continue;
+      let bytes = p.obs.bytes;
+      if (!bytes) {
+        // Not read while observing: read now, and describe what was actually read.
+        try {
+          bytes = new Uint8Array(await readFile(join(this.deps.dir, p.path)));
+        } catch {
+          // Gone or unreadable since it was observed: the next cycle sees what it became.
+          onVanished(p.path);
+          continue;
+        }
+        p.content = fileContent(bytes, p.content.exec);
+        p.obs = { ...p.obs, content: p.content, bytes };
+      }
+      if (p.content.kind !== 'file') continue;
+      this.deps.cache.addFile(p.content.chunks, bytes);
+      const known = (hash: string) => this.knownChunks.has(hash) || sending.has(hash);
+      for (const frame of uploadFrames(
+        p.content.chunks,
+        bytes,
+        this.deps.state.base(p.path)?.content,
+        this.deps.cache,
+        known,
+      )) {
+        frames.push(frame);
+        sending.add(frame.hash);
+      }
+    }
+    const groups = packFrames(frames);
+    const last = groups.pop() ?? [];
+    // Chunk-only envelopes go ahead of the commit, a few at a time, so the hub verifies and stores
+    // one while the next is being sent.
+    const uploads = new Limiter(3);
+    await uploads.map(groups, async (group) => {
+      const reply = await this.deps.client.push(
+        { agent: this.deps.agentId, batch: 'edits', changes: [] },
+        group,
+      );
+      this.rememberSent(group, reply.missingChunks);
+    });
+    // Files that vanished before they could be read wait for the next cycle.
+    pushes = pushes.filter(
+      (p) => p.content.kind !== 'file' || p.obs.bytes !== undefined || this.knownFile(p.content),
+    );
+    if (pushes.length === 0) return 0;
+    const header: PushHeader = {
+      agent: this.deps.agentId,
+      branch,
+      batch: branchSwitch ? 'branch-switch' : 'edits',
+      changes: pushes.map((p) => ({ path: p.path, content: p.content, vector: p.vector })),
+    };
+    let response = await this.deps.client.push(header, last);
+    this.rememberSent(last, response.missingChunks);
+    for (let retry = 0; response.missingChunks.length > 0 && retry < 3; retry++) {
+      // Damaged or missing chunks are re-sent on their own, raw.
+      const again = pushes.filter((p) =>
+        response.results.some(
+          (r) => r.path === p.path && r.status === 'rejected' && r.code === 'missing-chunks',
+        ),
+      );
+      const resend: ChunkFrame[] = [];
+      for (const p of again) {
+        if (p.content.kind !== 'file') continue;
+        const bytes = p.obs.bytes ?? new Uint8Array(await readFile(join(this.deps.dir, p.path)));
+        resend.push(...uploadFrames(p.content.chunks, bytes, undefined, this.deps.cache, () => false));
+      }
+      await new Promise((r) => setTimeout(r, 1000 * 2 ** retry));
+      const retried = await this.deps.client.push(
+        { ...header, changes: header.changes.filter((c) => again.some((p) => p.path === c.path)) },
+        resend,
+      );
+      response = {
+        ...retried,
+        results: [
+          ...response.results.filter((r) => !again.some((p) => p.path === r.path)),
+          ...retried.results,
+        ],
+      };
+    }
+    const byPath = new Map(pushes.map((p) => [p.path, p]));
+    const conflicts: string[] = [];
+    let accepted = 0;
+    for (const result of response.results) {
+      const p = byPath.get(result.path);
+      if (!p) continue;
+      if (result.status === 'rejected') {
+        const problem = { path: p.path, code: result.code, message: result.message };
+        this.refused.set(p.path, { identity: identity(p.content), problem });
+        continue;
+      }
+      this.refused.delete(p.path);
+      this.deps.metrics?.pushed.inc({ result: result.status });
+      const vector = result.status === 'accepted' ? result.vector : p.vector;
+      this.deps.state.setBase(p.path, { content: p.content, vector, stat: p.obs.stat, statAt: Date.now() });
+      this.remember(p.content);
+      if (result.status === 'conflict') conflicts.push(p.path);
+      accepted++;
+    }
+    const bytes = frames.reduce((n, f) => n + f.payload.length, 0);
+    this.deps.metrics?.pushDuration.observe((performance.now() - started) / 1000);
+    if (conflicts.length > 0) this.deps.metrics?.conflicts.inc(conflicts.length);
+    this.deps.log(
+      `pushed ${accepted} change(s), ${bytes} chunk bytes, in ${Math.round(performance.now() - started)} ms${conflicts.length ? `; conflicts: ${conflicts.join(', ')}` : ''}`,
+    );
+    this.deps.onPushed?.({ paths: pushes.map((p) => p.path), bytes, conflicts });
+    return accepted;
+  }
+}
+
+function identity(content: EntryContent): string {
+  return JSON.stringify(content);
+}
