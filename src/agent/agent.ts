@@ -48,6 +48,8 @@ export interface AgentOptions {
   debounceMs?: number;
   /** Shortest interval between full rescans (default 5 s; longer for big trees). */
   rescanMinMs?: number;
+  /** Changes per push request (default 20,000; the hub refuses more than 50,000). */
+  pushSlice?: number;
   /** Use polling instead of the watcher (network mounts). */
   poll?: boolean;
   log?: (line: string) => void;
@@ -74,6 +76,8 @@ export interface SyncSummary {
 }
 
 const CACHE_BYTES = 64 * 1024 * 1024;
+/** Changes per push request; below the hub's limit of 50,000 with room to spare. */
+const PUSH_SLICE = 20_000;
 /** A checkout is settled once git's index lock has been gone and events quiet for this long. */
 const CHECKOUT_SETTLE_MS = 60;
 
@@ -506,8 +510,12 @@ export class Agent {
       }
     }
     let pushed = 0;
-    if (pushes.length > 0) {
-      pushed = await this.pusher.push(pushes, this.branch, branchSwitch, (path) => this.dirty.add(path));
+    // The hub takes at most 50,000 changes a push; a first sync of a larger tree goes in slices
+    // (a checkout that large is the one case that cannot be a single transaction).
+    const sliceSize = this.options.pushSlice ?? PUSH_SLICE;
+    for (let i = 0; i < pushes.length; i += sliceSize) {
+      const slice = pushes.slice(i, i + sliceSize);
+      pushed += await this.pusher.push(slice, this.branch, branchSwitch, (path) => this.dirty.add(path));
     }
     const applied = applies.length > 0 ? await this.apply(applies, remoteBatch) : 0;
     this.advanceCursor();

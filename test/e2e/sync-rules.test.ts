@@ -162,3 +162,16 @@ describe('an agent without filesystem events', () => {
     await waitUntil(() => existsSync(join(a.tree.root, 'back.txt')), 'the peer edit on the polling side');
   });
 });
+
+describe('a first sync larger than one push', () => {
+  it('goes in slices and arrives whole', async () => {
+    const hub = startHub();
+    const dir = tempDir('warmsync-tree-');
+    for (let i = 0; i < 250; i++) writeFileSync(join(dir, `f${i}.txt`), `${i}`);
+    const lines: string[] = [];
+    await startAgent(hub, { dir, pushSlice: 100, log: (line) => lines.push(line) });
+    const b = await startAgent(hub);
+    await waitConverged([dir, b.tree.root]);
+    expect(lines.filter((l) => l.startsWith('pushed '))).toHaveLength(3);
+  });
+});
