@@ -16,6 +16,7 @@ import type { PathFilter } from '../prewarm/path-filter.ts';
 import { loadPathFilter, scanWorkspace } from '../prewarm/scan.ts';
 import { warmNpm } from '../prewarm/warm-npm.ts';
 import type { Command } from './command.ts';
+import { runSnapshotCommand, SNAPSHOT_HELP, wantsSnapshot } from './prewarm-snapshot.ts';
 import { UserError } from './user-error.ts';
 
 const HELP = `Usage: warmsync prewarm [DIR] [--from-history N] [--warm [--npm-cache DIR]] [--json]
@@ -36,7 +37,9 @@ Options:
   --json              print one JSON document instead of text
   -h, --help          show this help
 
-Paths listed in DIR/.prewarm-ignore (gitignore syntax) are kept out of both predictions.`;
+Paths listed in DIR/.prewarm-ignore (gitignore syntax) are kept out of both predictions.
+
+${SNAPSHOT_HELP}`;
 
 const HOT_SET_SIZE = 10;
 
@@ -183,6 +186,8 @@ async function warmCandidates(
 export const prewarmCommand: Command = {
   summary: 'predict the files and packages a workspace will need next',
   async run(args) {
+    if (wantsSnapshot(args) && !args.includes('--help') && !args.includes('-h'))
+      return runSnapshotCommand(args);
     const flags = parseFlags(args);
     if (flags === 'help') {
       console.log(HELP);

@@ -1,0 +1,120 @@
+/**
+ * `warmsync prewarm DIR --server URL --workspace NAME [--restore]`: the composition root of
+ * dependency snapshots. Without `--restore`, installs DIR's lockfile with `npm ci` in a throwaway
+ * folder and uploads the result as the snapshot of that lockfile; with it, restores DIR's
+ * `node_modules` from the hub (falling back to `npm ci`), as the agent does at start.
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { HubClient, HubError, serverUrls } from '../agent/client.ts';
+import { restoreNodeModules } from '../agent/prewarm-runner.ts';
+import { workspaceNameSchema } from '../core/protocol.ts';
+import { InstallError, lockfileHash, npmCi, stageInstallInputs } from '../prewarm/npm-install.ts';
+import { uploadSnapshot } from '../prewarm/snapshot-upload.ts';
+import { UserError } from './user-error.ts';
+
+export const SNAPSHOT_HELP = `Dependency snapshots:
+  warmsync prewarm DIR --server URL --workspace NAME [--token T] [--npm-cache DIR]
+      installs DIR's package-lock.json with npm ci in a throwaway folder and uploads the
+      node_modules it makes to the hub as the snapshot of that lockfile (only chunks the hub
+      lacks travel)
+  warmsync prewarm DIR --restore --server URL --workspace NAME [--token T] [--npm-cache DIR]
+      when DIR has a package-lock.json and no node_modules: restores node_modules from the
+      hub's snapshot of that lockfile, or runs npm ci when there is none (what the agent does
+      when it starts)`;
+
+const OPTIONS = {
+  server: { type: 'string' },
+  workspace: { type: 'string' },
+  token: { type: 'string' },
+  restore: { type: 'boolean' },
+  'npm-cache': { type: 'string' },
+} as const;
+
+const Flags = z.object({
+  dir: z.string().min(1),
+  server: z
+    .string()
+    .refine((value) => serverUrls(value).every((url) => z.string().url().safeParse(url).success), {
+      message: '--server must be a URL such as http://127.0.0.1:7420',
+    }),
+  workspace: workspaceNameSchema,
+  token: z.string().min(1).optional(),
+  restore: z.boolean(),
+  npmCache: z.string().min(1),
+});
+
+/** True when `args` ask for snapshot work rather than prediction. */
+export function wantsSnapshot(args: readonly string[]): boolean {
+  return args.some((a) => a === '--server' || a.startsWith('--server=') || a === '--restore');
+}
+
+function parseFlags(args: string[]): z.infer<typeof Flags> {
+  let parsed: ReturnType<
+    typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>
+  >;
+  try {
+    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true });
+  } catch (error) {
+    throw new UserError(`prewarm: ${(error as Error).message}`, 2);
+  }
+  if (parsed.positionals.length > 1) throw new UserError('prewarm: expected at most one folder', 2);
+  const flags = Flags.safeParse({
+    dir: parsed.positionals[0] ?? '.',
+    server: parsed.values.server ?? process.env.WARMSYNC_SERVER,
+    workspace: parsed.values.workspace ?? process.env.WARMSYNC_WORKSPACE,
+    token: parsed.values.token ?? process.env.WARMSYNC_TOKEN,
+    restore: parsed.values.restore ?? false,
+    npmCache: parsed.values['npm-cache'] ?? join(homedir(), '.cache', 'warmsync', 'npm'),
+  });
+  if (!flags.success) {
+    const issue = flags.error.issues[0];
+    throw new UserError(`prewarm: ${issue?.path.join('.') || 'flags'}: ${issue?.message}`, 2);
+  }
+  return flags.data;
+}
+
+/** Runs the snapshot modes of `warmsync prewarm`; returns the exit code. */
+export async function runSnapshotCommand(args: string[]): Promise<number> {
+  const flags = parseFlags(args);
+  const dir = resolve(flags.dir);
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+    throw new UserError(`prewarm: '${flags.dir}' is not a folder`);
+  const lockHash = lockfileHash(dir);
+  if (!lockHash)
+    throw new UserError(`prewarm: ${dir} has no package-lock.json (only npm lockfiles are snapshotted)`);
+  const client = new HubClient({
+    server: flags.server,
+    workspace: flags.workspace,
+    token: flags.token,
+    agentId: 'snapshot',
+  });
+  const log = (line: string) => console.log(`[prewarm] ${line}`);
+  try {
+    if (flags.restore) {
+      const outcome = await restoreNodeModules({ dir, client, npmCache: resolve(flags.npmCache), log });
+      return outcome === 'failed' ? 1 : 0;
+    }
+    const build = mkdtempSync(join(tmpdir(), 'warmsync-snapshot-'));
+    try {
+      stageInstallInputs(dir, build);
+      log(`installing lockfile ${lockHash.slice(0, 12)} with npm ci in ${build}`);
+      await npmCi(build, { cache: resolve(flags.npmCache) });
+      const report = await uploadSnapshot(client, join(build, 'node_modules'), lockHash);
+      log(
+        `snapshot ${lockHash.slice(0, 12)} stored in workspace ${flags.workspace}: ${report.files} files, ` +
+          `${report.bytes} bytes; ${report.chunksUploaded} of ${report.chunks} chunks uploaded (${report.bytesUploaded} bytes)`,
+      );
+      return 0;
+    } finally {
+      rmSync(build, { recursive: true, force: true });
+    }
+  } catch (error) {
+    if (error instanceof HubError || error instanceof InstallError)
+      throw new UserError(`prewarm: ${error.message}`);
+    throw error;
+  }
+}

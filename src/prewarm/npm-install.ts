@@ -1,0 +1,108 @@
+/**
+ * `npm ci` in a throwaway folder that holds only the project's package.json, package-lock.json
+ * and .npmrc: what a snapshot is built from, and the fallback when the hub has no snapshot.
+ * Running npm in a copy keeps the workspace's own `node_modules` out of reach until a complete
+ * tree can be renamed into place.
+ */
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { TEMP_FILE_PREFIX } from '../core/paths.ts';
+
+/** The files npm needs to reproduce an install; .npmrc only when the project has one. */
+const INSTALL_INPUTS = ['package.json', 'package-lock.json', '.npmrc'];
+
+export interface NpmCiOptions {
+  /** npm executable. Default `npm`. */
+  npm?: string;
+  /** npm cache to use (`--cache`); with it npm prefers what is cached. */
+  cache?: string;
+  /** An npmrc to use instead of the user's (private registries, tests). */
+  userconfig?: string;
+  /** Limit for the whole install. Default 10 minutes. */
+  timeoutMs?: number;
+}
+
+/** Why an install did not happen: npm is not installed, or it ran and failed. */
+export class InstallError extends Error {
+  constructor(
+    readonly code: 'no-npm' | 'npm-failed' | 'no-lockfile' | 'exists',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'InstallError';
+  }
+}
+
+/** Hex SHA-256 of `dir/package-lock.json`, or undefined when there is none. */
+export function lockfileHash(dir: string): string | undefined {
+  try {
+    return createHash('sha256')
+      .update(readFileSync(join(dir, 'package-lock.json')))
+      .digest('hex');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Copies the install inputs of `project` into a new folder `staging` (which must not exist). */
+export function stageInstallInputs(project: string, staging: string): void {
+  if (!existsSync(join(project, 'package-lock.json')))
+    throw new InstallError('no-lockfile', `${project} has no package-lock.json`);
+  mkdirSync(staging, { recursive: true });
+  for (const name of INSTALL_INPUTS)
+    if (existsSync(join(project, name))) copyFileSync(join(project, name), join(staging, name));
+}
+
+/** Runs `npm ci` in `folder`. Rejects with InstallError. */
+export function npmCi(folder: string, options: NpmCiOptions = {}): Promise<void> {
+  const args = ['ci', '--no-audit', '--no-fund', '--loglevel=error'];
+  if (options.cache) args.push('--cache', options.cache, '--prefer-offline');
+  if (options.userconfig) args.push('--userconfig', options.userconfig);
+  return new Promise((resolve, reject) => {
+    execFile(
+      options.npm ?? 'npm',
+      args,
+      {
+        cwd: folder,
+        timeout: options.timeoutMs ?? 600_000,
+        killSignal: 'SIGKILL',
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (error, _out, stderr) => {
+        if (!error) return resolve();
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+          return reject(new InstallError('no-npm', 'npm is not installed'));
+        const line = `${stderr}`.split('\n').find((l) => l.includes('ERR')) ?? error.message;
+        reject(new InstallError('npm-failed', `npm ci failed: ${line.trim()}`));
+      },
+    );
+  });
+}
+
+/**
+ * Installs `project`'s lockfile with `npm ci` in a staging folder inside `project` and renames the
+ * finished `node_modules` into place: `project/node_modules` is never half-written. The staging
+ * folder carries the agent's temporary-name prefix, so it never syncs, and is always removed.
+ *
+ * @example
+ * await installInPlace('/workspaces/web', { cache: '~/.cache/warmsync/npm' });
+ */
+export async function installInPlace(project: string, options: NpmCiOptions = {}): Promise<void> {
+  const staging = join(project, `${TEMP_FILE_PREFIX}npm-ci-${randomBytes(6).toString('hex')}`);
+  try {
+    stageInstallInputs(project, staging);
+    await npmCi(staging, options);
+    try {
+      renameSync(join(staging, 'node_modules'), join(project, 'node_modules'));
+    } catch (error) {
+      throw new InstallError(
+        'exists',
+        `node_modules appeared during npm ci; left as it is (${(error as Error).message})`,
+      );
+    }
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
