@@ -5,7 +5,8 @@ import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { Agent } from '../agent/agent.ts';
-import { HubError, serverUrls } from '../agent/client.ts';
+import { HubClient, HubError, serverUrls } from '../agent/client.ts';
+import { PrewarmRunner } from '../agent/prewarm-runner.ts';
 import { workspaceNameSchema } from '../core/protocol.ts';
 import { parseFlags, validateFlags } from './args.ts';
 import type { Command } from './command.ts';
@@ -27,7 +28,14 @@ Options:
   --poll                do not use filesystem events (network or bind mounts)
   --rescan-ms MS        shortest interval between safety rescans (default 5000)
   --concurrency N       file operations in flight (default 64)
-  --no-prewarm          accepted for compatibility with the pre-warmer; no effect here
+  --npm-cache DIR       the shared npm cache pre-warming fills (default ~/.cache/warmsync/npm)
+  --no-prewarm          no background pre-warming: no node_modules restore at start, no
+                        warming of newly imported npm packages
+
+Pre-warming (on unless --no-prewarm): when DIR has a package-lock.json and no node_modules,
+the agent restores node_modules from the hub's snapshot of that lockfile (warmsync prewarm
+--server) or runs npm ci, in the background; it also warms npm packages that pushed or applied
+sources import but node_modules lacks into the shared npm cache.
 
 DIR holds only your files: the agent's state lives outside it.`;
 
@@ -48,6 +56,8 @@ const flagsSchema = z.object({
   poll: z.boolean(),
   'rescan-ms': z.coerce.number().int().min(100),
   concurrency: z.coerce.number().int().min(1).max(4096),
+  'no-prewarm': z.boolean(),
+  'npm-cache': z.string().min(1).optional(),
 });
 
 /** The default state folder: one per (hub, workspace, folder), under the XDG state home. */
@@ -74,6 +84,7 @@ export const agentCommand: Command = {
         'rescan-ms': { type: 'string', default: '5000' },
         concurrency: { type: 'string', default: '64' },
         'no-prewarm': { type: 'boolean', default: false },
+        'npm-cache': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       true,
@@ -96,6 +107,23 @@ export const agentCommand: Command = {
     if (!inside.startsWith('..') && !inside.startsWith('/'))
       throw new UserError('--state must be outside the synced folder', 2);
     const log = (line: string) => console.log(`[agent] ${line}`);
+    // Pre-warming runs beside sync; the agent only tells it which paths it pushed or applied.
+    const prewarm =
+      flags['no-prewarm'] || flags.once
+        ? undefined
+        : new PrewarmRunner({
+            dir,
+            client: new HubClient({
+              server: flags.server,
+              workspace: flags.workspace,
+              token: flags.token,
+              agentId: 'snapshot',
+            }),
+            npmCache: flags['npm-cache'] ?? join(homedir(), '.cache', 'warmsync', 'npm'),
+            // With --sync-node-modules the hub's copy of node_modules wins; restoring would race it.
+            restore: !flags['sync-node-modules'],
+            log,
+          });
     const agent = new Agent({
       dir,
       server: flags.server,
@@ -108,6 +136,8 @@ export const agentCommand: Command = {
       rescanMinMs: flags['rescan-ms'],
       concurrency: flags.concurrency,
       log,
+      onPushed: prewarm && ((event) => prewarm.noteChanged(event.paths)),
+      onApplied: prewarm && ((event) => prewarm.noteChanged([event.path])),
     });
     const progress = startProgress(agent);
     try {
@@ -121,6 +151,7 @@ export const agentCommand: Command = {
         return agreed ? 0 : 1;
       }
       await agent.start();
+      prewarm?.start();
       progress.stop();
       log(`watching ${dir} (workspace ${flags.workspace} on ${flags.server}, agent ${agent.agentId})`);
     } catch (error) {
@@ -132,7 +163,7 @@ export const agentCommand: Command = {
     await new Promise<void>((resolve) => {
       const stop = () => {
         log('stopping');
-        agent.stop().then(resolve, resolve);
+        Promise.allSettled([agent.stop(), prewarm?.stop()]).then(() => resolve());
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

@@ -1,0 +1,212 @@
+/**
+ * The agent's background pre-warming, beside sync and never in its way:
+ * - at start, when DIR has a package-lock.json and no node_modules, restore node_modules from the
+ *   hub's snapshot of that lockfile, or install it with `npm ci` when the hub has none;
+ * - while it runs, read the imports of source files the agent pushed or applied and warm the npm
+ *   packages they need but the tree lacks into the shared npm cache.
+ *
+ * Invariants: nothing here is awaited by a sync cycle (the agent only calls `noteChanged`, which
+ * records paths and arms a timer); at most one warm run at a time, after `debounceMs` of quiet;
+ * every failure is logged and counted, never thrown to the agent.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AgentMetrics } from '../metrics/agent-metrics.ts';
+import { findCandidates } from '../prewarm/candidates.ts';
+import type { PrewarmCounter } from '../prewarm/counter.ts';
+import { extractJsImports, isJsSource } from '../prewarm/imports-js.ts';
+import { parsePackageJson } from '../prewarm/manifests.ts';
+import { InstallError, installInPlace, lockfileHash } from '../prewarm/npm-install.ts';
+import { RestoreError, restoreSnapshot, type SnapshotRestoreClient } from '../prewarm/snapshot-restore.ts';
+import { warmNpm } from '../prewarm/warm-npm.ts';
+
+/** How a start-up restore ended. */
+export type RestoreOutcome = 'present' | 'no-lockfile' | 'restored' | 'installed' | 'failed';
+
+export interface RestoreOptions {
+  dir: string;
+  client: SnapshotRestoreClient;
+  /** The shared npm cache the `npm ci` fallback installs from (and fills). */
+  npmCache: string;
+  log: (line: string) => void;
+  metrics?: AgentMetrics;
+  npm?: string;
+  /** npmrc for the fallback install (tests, private registries). */
+  userconfig?: string;
+}
+
+/**
+ * Gives `dir` a node_modules matching its package-lock.json when it has none: from the hub's
+ * snapshot, else with `npm ci`. Never throws; the outcome is logged and counted.
+ */
+export async function restoreNodeModules(options: RestoreOptions): Promise<RestoreOutcome> {
+  const { dir, log, metrics } = options;
+  if (existsSync(join(dir, 'node_modules'))) return 'present';
+  const lockHash = lockfileHash(dir);
+  if (!lockHash) return 'no-lockfile';
+  try {
+    const report = await restoreSnapshot(options.client, dir, lockHash);
+    metrics?.snapshotRestores.inc({ result: 'restored' });
+    metrics?.snapshotRestoreDuration.observe(report.durationMs / 1000);
+    log(
+      `restored node_modules from snapshot ${lockHash.slice(0, 12)}: ${report.files} files, ${report.bytes} bytes in ${Math.round(report.durationMs)} ms`,
+    );
+    return 'restored';
+  } catch (error) {
+    const expected = error instanceof RestoreError;
+    if (expected && error.code === 'exists') {
+      log(`snapshot restore skipped: ${error.message}`);
+      return 'present';
+    }
+    const noSnapshot = expected && (error.code === 'no-snapshot' || error.code === 'other-platform');
+    metrics?.snapshotRestores.inc({ result: noSnapshot ? 'no-snapshot' : 'failed' });
+    if (!noSnapshot) metrics?.prewarmFailures.inc({ stage: 'restore' });
+    log(`snapshot restore: ${(error as Error).message}; running npm ci instead`);
+  }
+  try {
+    await installInPlace(dir, { npm: options.npm, cache: options.npmCache, userconfig: options.userconfig });
+    log('installed node_modules with npm ci');
+    return 'installed';
+  } catch (error) {
+    if (error instanceof InstallError && error.code === 'exists') return 'present';
+    metrics?.prewarmFailures.inc({ stage: 'install' });
+    log(`npm ci fallback: ${(error as Error).message}; continuing without node_modules`);
+    return 'failed';
+  }
+}
+
+export interface PrewarmRunnerOptions extends RestoreOptions {
+  /** Restore node_modules at start (off with `--no-prewarm` or when node_modules syncs). */
+  restore: boolean;
+  /** Quiet time after the last noted change before a warm run. Default 2 s. */
+  debounceMs?: number;
+  /** Where warm runs keep their private caches. Default `$TMPDIR/warmsync-prewarm`. */
+  workRoot?: string;
+  /** Registry to warm from; default npm's configured one. */
+  registry?: string;
+}
+
+export class PrewarmRunner {
+  private readonly pending = new Set<string>();
+  /** Packages already warmed (or tried) by this process: each is fetched at most once. */
+  private readonly tried = new Set<string>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private restoring: Promise<RestoreOutcome> = Promise.resolve('present');
+  private stopped = false;
+  private readonly counter: PrewarmCounter;
+
+  constructor(private readonly options: PrewarmRunnerOptions) {
+    const metrics = options.metrics;
+    this.counter = {
+      attempt: (ecosystem) => metrics?.prewarmAttempts.inc({ ecosystem }),
+      hit: (ecosystem) => metrics?.prewarmHits.inc({ ecosystem }),
+    };
+  }
+
+  /** Starts the restore in the background; resolves at once. */
+  start(): void {
+    if (!this.options.restore) return;
+    this.restoring = restoreNodeModules(this.options);
+  }
+
+  /** Paths (DIR-relative) the agent pushed or applied; cheap, never blocks. */
+  noteChanged(paths: readonly string[]): void {
+    if (this.stopped) return;
+    let any = false;
+    for (const path of paths) {
+      if (!isJsSource(path) || path.split('/').includes('node_modules')) continue;
+      this.pending.add(path);
+      any = true;
+    }
+    if (!any) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      // One run at a time: the next waits for the previous, and takes every path noted meanwhile.
+      this.running = this.running.then(() => this.warmPending());
+    }, this.options.debounceMs ?? 2000);
+  }
+
+  /** Resolves once the restore and every armed or running warm run have finished (for tests). */
+  async idle(): Promise<RestoreOutcome> {
+    const outcome = await this.restoring;
+    while (this.timer || this.pending.size > 0) {
+      await new Promise((r) => setTimeout(r, 20));
+      await this.running;
+    }
+    await this.running;
+    return outcome;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending.clear();
+    await Promise.allSettled([this.restoring, this.running]);
+  }
+
+  private async warmPending(): Promise<void> {
+    // A restore in progress would make every declared package look cold.
+    await this.restoring;
+    const paths = [...this.pending];
+    this.pending.clear();
+    if (this.stopped || paths.length === 0) return;
+    try {
+      const specs = await this.coldPackages(paths);
+      if (specs.length === 0) return;
+      this.options.log(`prewarm: warming ${specs.map((s) => s.name).join(', ')}`);
+      const outcomes = await warmNpm(specs, {
+        sharedCache: this.options.npmCache,
+        workRoot: this.options.workRoot ?? join(tmpdir(), 'warmsync-prewarm'),
+        counter: this.counter,
+        log: (line) => {
+          this.options.metrics?.prewarmFailures.inc({ stage: 'warm' });
+          this.options.log(line);
+        },
+        npm: this.options.npm,
+        registry: this.options.registry,
+        userconfig: this.options.userconfig,
+      });
+      const warmed = outcomes.filter((o) => o.ok).map((o) => o.spec);
+      if (warmed.length > 0) this.options.log(`prewarm: warmed ${warmed.join(', ')}`);
+    } catch (error) {
+      this.options.metrics?.prewarmFailures.inc({ stage: 'scan' });
+      this.options.log(`prewarm: ${(error as Error).message}`);
+    }
+  }
+
+  /** npm packages imported by `paths` that DIR's node_modules lacks and this process has not tried. */
+  private async coldPackages(paths: readonly string[]): Promise<Array<{ name: string; range: string }>> {
+    const { dir } = this.options;
+    const importedBy = new Map<string, string[]>();
+    for (const path of paths) {
+      const source = await readFile(join(dir, path), 'utf8').catch(() => undefined);
+      if (source === undefined) continue; // deleted since: nothing to import
+      for (const name of extractJsImports(path, source).packages)
+        importedBy.set(name, [...(importedBy.get(name) ?? []), path]);
+    }
+    let declared: ReturnType<typeof parsePackageJson>['declared'] = [];
+    try {
+      declared = parsePackageJson(readFileSync(join(dir, 'package.json'), 'utf8')).declared;
+    } catch {
+      // No package.json: every import is missing, and warming it still saves the later install.
+    }
+    const present = new Set(
+      [...importedBy.keys()].filter((name) => existsSync(join(dir, 'node_modules', name))),
+    );
+    const candidates = findCandidates(
+      [...importedBy].map(([name, files]) => ({ ecosystem: 'npm' as const, name, importedBy: files })),
+      {
+        declared: { npm: declared, pypi: [], go: [] },
+        present: { npm: present, pypi: new Set(), go: new Set() },
+      },
+    );
+    const fresh = candidates.filter((c) => !this.tried.has(c.name));
+    for (const c of fresh) this.tried.add(c.name);
+    return fresh.map((c) => ({ name: c.name, range: c.range ?? '' }));
+  }
+}
