@@ -33,6 +33,13 @@ const prewarmInputs = z.object({
   serverUrl: optional.pipe(httpUrl('server-url').optional()),
   workspace: optional,
   token: optional,
+  npmCache: optional.transform((s) => s ?? '~/.npm'),
+  saveCache: optional.pipe(
+    z
+      .enum(['true', 'false'], { error: "input 'save-cache' must be 'true' or 'false'" })
+      .default('false')
+      .transform((s) => s === 'true'),
+  ),
 });
 
 /** The Action's inputs, validated, as a union on `mode`. */
@@ -65,6 +72,8 @@ export function readInputs(read: InputReader): ActionInputs {
             serverUrl: read('server-url'),
             workspace: read('workspace'),
             token: read('token'),
+            npmCache: read('npm-cache'),
+            saveCache: read('save-cache'),
           }
         : undefined;
   if (!raw) throw new Error(`input 'mode' must be 'roi-report' or 'prewarm', got '${mode}'`);

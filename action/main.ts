@@ -48,13 +48,25 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
         serverUrl: inputs.serverUrl,
         workspace: inputs.workspace,
         token: inputs.token,
+        npmCache: inputs.npmCache,
+        saveCache: inputs.saveCache,
+        sha: env.GITHUB_SHA,
+        eventPath: env.GITHUB_EVENT_PATH,
+        workRoot: env.RUNNER_TEMP,
+        log: (line) => core.info(line),
         warn: (line) => core.warning(line),
       });
       core.info(`Cache key: ${report.cacheKey} (${report.lockfiles.length} lockfiles)`);
-      core.info(report.outcome.note);
+      if (report.cacheSave) core.info(report.cacheSave.note);
+      if (report.snapshot) core.info(report.snapshot.note);
       core.setOutput('cache-key', report.cacheKey);
       core.setOutput('lockfiles', report.lockfiles.map((f) => f.path).join('\n'));
-      core.setOutput('warmed', String(report.outcome.warmed));
+      core.setOutput('hot-files', report.hotFiles.map((f) => f.path).join('\n'));
+      // No npm import in the hot set is no data, never a 0 % estimate.
+      const estimate = report.hitRateEstimate;
+      core.setOutput('hit-rate-estimate', estimate === undefined ? '' : estimate.toFixed(4));
+      core.setOutput('warmed', String(report.warmed));
+      core.setOutput('cache-saved', String(report.cacheSave?.saved ?? false));
       await core.summary.addRaw(report.summary, true).write();
       return;
     }

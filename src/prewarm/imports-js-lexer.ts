@@ -262,3 +262,12 @@ export function extractJsImportsLexically(fileName: string, source: string): Imp
   }
   return { packages: [...packages].sort(), problems: problems.map((problem) => `${fileName}: ${problem}`) };
 }
+
+/**
+ * True when `fileName` is a JavaScript or TypeScript source the lexer reads (the same extensions
+ * as `isJsSource` in imports-js.ts, which cannot be imported where oxc-parser cannot load).
+ */
+export function isLexableJsSource(fileName: string): boolean {
+  if (/\.d\.[cm]?ts$/.test(fileName)) return false;
+  return /\.(?:[cm]?[jt]s|[jt]sx)$/i.test(fileName);
+}

@@ -49,24 +49,23 @@ const lockfiles = [
 describe('mode prewarm', () => {
   it('outputs a cache key over the lockfiles, ignoring node_modules and other files', async () => {
     const result = await runAction({ inputs: { mode: 'prewarm', 'history-depth': '50' }, workspace: repo });
-    expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
-    expect(result.outputs).toEqual({
+    expect(result.outputs).toMatchObject({
       'cache-key': expectedKey(lockfiles),
       lockfiles: lockfiles.join('\n'),
-      warmed: 'false',
     });
   });
 
-  it('says in the log and the job summary that it warmed nothing yet', async () => {
+  it('outside a git checkout: no hot set, no estimate (not 0), nothing warmed, and a warning', async () => {
     const result = await runAction({ inputs: { mode: 'prewarm' }, workspace: repo });
-    const note = 'Cache warming is not performed yet by this Action: only the cache key was computed.';
-    expect(result.stdout).toContain(note);
-    expect(result.summary).toContain(note);
+    expect(result.exitCode).toBe(0);
+    expect(result.outputs).toMatchObject({ 'hot-files': '', 'hit-rate-estimate': '', warmed: 'false' });
+    expect(result.stdout).toContain('::warning::no hot set: the git history of');
     expect(result.summary).toContain(`Cache key: \`${expectedKey(lockfiles)}\``);
     expect(result.summary).toContain(
       `| \`services/api/go.sum\` | \`${sha256(files['services/api/go.sum'] ?? '')}\` |`,
     );
+    expect(result.summary).toContain('Nothing was warmed.');
   });
 
   it('changes the key when a lockfile changes', async () => {

@@ -37,6 +37,8 @@ export async function runAction(options: {
   workspace: string;
   apiUrl?: string;
   repository?: string;
+  /** More environment for the child (`GITHUB_SHA`, `npm_config_registry`...). */
+  env?: Record<string, string>;
 }): Promise<ActionRun> {
   const dir = await mkdtemp(join(tmpdir(), 'warmsync-action-run-'));
   try {
@@ -54,6 +56,7 @@ export async function runAction(options: {
       RUNNER_OS: 'Linux',
     };
     if (options.apiUrl) env.GITHUB_API_URL = options.apiUrl;
+    Object.assign(env, options.env);
     for (const [name, value] of Object.entries(options.inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
     const proc = Bun.spawn(['node', BUNDLE], { cwd: options.workspace, env, stdout: 'pipe', stderr: 'pipe' });
     const [stdout, stderr, exitCode] = await Promise.all([
