@@ -72,12 +72,13 @@ export async function idle(options: BenchOptions): Promise<Row[]> {
     await watchOnly.waitFor(/^watching/);
     await session.quiet(2000, 30_000);
     const agentShare: number[] = [];
-    const floorShare: number[] = [];
     let agentRss = 0;
     let floorRss = 0;
+    const idleA0 = readProc(agent.pid).cpuSeconds;
+    const idleF0 = readProc(watchOnly.pid).cpuSeconds;
+    const idleStarted = performance.now();
     for (let w = 0; w < windows; w++) {
       const a0 = readProc(agent.pid).cpuSeconds;
-      const f0 = readProc(watchOnly.pid).cpuSeconds;
       const t0 = performance.now();
       for (let s = 0; s < idleSeconds / windows; s++) {
         await Bun.sleep(1000);
@@ -86,8 +87,10 @@ export async function idle(options: BenchOptions): Promise<Row[]> {
       }
       const seconds = (performance.now() - t0) / 1000;
       agentShare.push(((readProc(agent.pid).cpuSeconds - a0) / seconds) * 100);
-      floorShare.push(((readProc(watchOnly.pid).cpuSeconds - f0) / seconds) * 100);
     }
+    const idleSecondsMeasured = (performance.now() - idleStarted) / 1000;
+    const agentWhole = ((readProc(agent.pid).cpuSeconds - idleA0) / idleSecondsMeasured) * 100;
+    const floorWhole = ((readProc(watchOnly.pid).cpuSeconds - idleF0) / idleSecondsMeasured) * 100;
     const hwm = readProc(agent.pid).hwmBytes;
     await watchOnly.stop();
     options.log(
@@ -128,19 +131,21 @@ export async function idle(options: BenchOptions): Promise<Row[]> {
       .filter((l) => /EMFILE|too many open files/i.test(l));
     const bench = 'idle + checkout';
     const note = `${files} files`;
-    const share = median(agentShare);
+    // The whole idle period is quoted rather than the median window: a periodic full rescan lands
+    // in one window, and leaving it out would understate what idling costs.
+    const share = agentWhole;
     const agree = median(agreeMs) / 1000;
     return [
       {
         bench,
-        metric: 'idle agent CPU, share of one core',
-        note: `${note}, ${idleSeconds} s in ${windows} windows`,
+        metric: `idle agent CPU over ${idleSeconds} s, share of one core`,
+        note: `${note}; ${windows} windows: ${agentShare.map((x) => x.toFixed(2)).join(' / ')} %`,
         value: share,
         unit: '%',
-        baseline: { name: 'bare recursive fs.watch in Bun', value: median(floorShare) },
+        baseline: { name: 'bare recursive fs.watch in Bun', value: floorWhole },
         target: '< 1 %',
         met: share < 1,
-        runs: windows,
+        runs: 1,
       },
       {
         bench,
@@ -151,7 +156,7 @@ export async function idle(options: BenchOptions): Promise<Row[]> {
         baseline: { name: 'bare recursive fs.watch in Bun', value: floorRss },
         target: '<= 200 MB',
         met: agentRss <= 200 * 1024 * 1024,
-        runs: windows,
+        runs: idleSeconds,
       },
       {
         bench,

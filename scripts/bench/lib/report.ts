@@ -23,7 +23,8 @@ export function formatValue(value: number, unit: string): string {
   if (!Number.isFinite(value)) return 'n/a';
   switch (unit) {
     case 'ms':
-      return value < 10 ? `${value.toFixed(2)} ms` : `${Math.round(value)} ms`;
+      if (value < 10) return `${value.toFixed(2)} ms`;
+      return value < 100 ? `${value.toFixed(1)} ms` : `${Math.round(value)} ms`;
     case 's':
       return `${value.toFixed(2)} s`;
     case 'B':
