@@ -11,7 +11,8 @@
  *   checks it) and links are made last, after every file.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ChunkFrame, FrameError, openFrame } from '../core/frames.ts';
 import { TEMP_FILE_PREFIX } from '../core/paths.ts';
@@ -54,6 +55,24 @@ const BATCH_BYTES = 8 * 1024 * 1024;
 const BATCH_CHUNKS = 5_000;
 /** Batches being fetched while one is written. */
 const FETCHES_AHEAD = 2;
+/**
+ * File operations in flight. Creating files is mostly kernel time; a few at once keep both the
+ * disk queue and the cores busy, where one at a time leaves them idle between calls.
+ */
+const WRITES_IN_FLIGHT = 6;
+
+/** Runs `work` on every item, at most `limit` at once. */
+async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
 
 type FileEntry = Extract<SnapshotEntry, { kind: 'file' }>;
 
@@ -175,7 +194,16 @@ async function writeTree(
   const defaultFileMode = 0o666 & ~umask;
   const dirs = entries.filter((e) => e.kind === 'dir');
   const files = entries.filter((e): e is FileEntry => e.kind === 'file');
-  for (const dir of dirs) mkdirSync(join(staging, dir.path));
+  // Folders level by level (a parent always exists before its children), each level in parallel.
+  const levels: Array<typeof dirs> = [];
+  for (const dir of dirs) {
+    const depth = dir.path.split('/').length - 1;
+    const level = levels[depth] ?? [];
+    level.push(dir);
+    levels[depth] = level;
+  }
+  for (const level of levels)
+    if (level) await eachLimited(level, WRITES_IN_FLIGHT, (dir) => mkdir(join(staging, dir.path)));
 
   // Chunks used by more than one file stay in memory until their last use.
   const uses = new Map<string, number>();
@@ -199,7 +227,8 @@ async function writeTree(
     const got = await inFlight.shift()!;
     requestMore();
     chunksFetched += got.size;
-    for (const file of batch.files) {
+    // Chunks are claimed in file order before any write starts, so sharing stays exact.
+    const writes = batch.files.map((file) => {
       const parts = file.chunks.map(([hash]) => {
         const data = got.get(hash) ?? shared.get(hash);
         if (!data) throw new Error(`bug: chunk ${hash.slice(0, 12)} planned but not fetched`);
@@ -209,14 +238,16 @@ async function writeTree(
         else shared.delete(hash);
         return data;
       });
+      return { file, content: parts.length === 1 ? parts[0]! : Buffer.concat(parts) };
+    });
+    await eachLimited(writes, WRITES_IN_FLIGHT, async ({ file, content }) => {
       const target = join(staging, file.path);
-      const content = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
       // New files get 0o666 minus the umask; only other modes (executables) need a chmod, which
       // is cheaper than passing the mode to every write.
-      writeFileSync(target, content);
-      if (file.mode !== defaultFileMode) chmodSync(target, file.mode);
+      await writeFile(target, content);
+      if (file.mode !== defaultFileMode) await chmod(target, file.mode);
       bytes += file.size;
-    }
+    });
   }
   for (const entry of entries)
     if (entry.kind === 'symlink') symlinkSync(entry.target, join(staging, entry.path));
