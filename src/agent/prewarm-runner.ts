@@ -13,69 +13,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { findCandidates } from '../prewarm/candidates.ts';
 import type { PrewarmCounter } from '../prewarm/counter.ts';
 import { extractJsImports, isJsSource } from '../prewarm/imports-js.ts';
 import { parsePackageJson } from '../prewarm/manifests.ts';
-import { InstallError, installInPlace, lockfileHash } from '../prewarm/npm-install.ts';
-import { RestoreError, restoreSnapshot, type SnapshotRestoreClient } from '../prewarm/snapshot-restore.ts';
+import {
+  type RestoreOptions,
+  type RestoreOutcome,
+  restoreNodeModules,
+} from '../prewarm/restore-or-install.ts';
 import { warmNpm } from '../prewarm/warm-npm.ts';
-
-/** How a start-up restore ended. */
-export type RestoreOutcome = 'present' | 'no-lockfile' | 'restored' | 'installed' | 'failed';
-
-export interface RestoreOptions {
-  dir: string;
-  client: SnapshotRestoreClient;
-  /** The shared npm cache the `npm ci` fallback installs from (and fills). */
-  npmCache: string;
-  log: (line: string) => void;
-  metrics?: AgentMetrics;
-  npm?: string;
-  /** npmrc for the fallback install (tests, private registries). */
-  userconfig?: string;
-}
-
-/**
- * Gives `dir` a node_modules matching its package-lock.json when it has none: from the hub's
- * snapshot, else with `npm ci`. Never throws; the outcome is logged and counted.
- */
-export async function restoreNodeModules(options: RestoreOptions): Promise<RestoreOutcome> {
-  const { dir, log, metrics } = options;
-  if (existsSync(join(dir, 'node_modules'))) return 'present';
-  const lockHash = lockfileHash(dir);
-  if (!lockHash) return 'no-lockfile';
-  try {
-    const report = await restoreSnapshot(options.client, dir, lockHash);
-    metrics?.snapshotRestores.inc({ result: 'restored' });
-    metrics?.snapshotRestoreDuration.observe(report.durationMs / 1000);
-    log(
-      `restored node_modules from snapshot ${lockHash.slice(0, 12)}: ${report.files} files, ${report.bytes} bytes in ${Math.round(report.durationMs)} ms`,
-    );
-    return 'restored';
-  } catch (error) {
-    const expected = error instanceof RestoreError;
-    if (expected && error.code === 'exists') {
-      log(`snapshot restore skipped: ${error.message}`);
-      return 'present';
-    }
-    const noSnapshot = expected && (error.code === 'no-snapshot' || error.code === 'other-platform');
-    metrics?.snapshotRestores.inc({ result: noSnapshot ? 'no-snapshot' : 'failed' });
-    if (!noSnapshot) metrics?.prewarmFailures.inc({ stage: 'restore' });
-    log(`snapshot restore: ${(error as Error).message}; running npm ci instead`);
-  }
-  try {
-    await installInPlace(dir, { npm: options.npm, cache: options.npmCache, userconfig: options.userconfig });
-    log('installed node_modules with npm ci');
-    return 'installed';
-  } catch (error) {
-    if (error instanceof InstallError && error.code === 'exists') return 'present';
-    metrics?.prewarmFailures.inc({ stage: 'install' });
-    log(`npm ci fallback: ${(error as Error).message}; continuing without node_modules`);
-    return 'failed';
-  }
-}
 
 export interface PrewarmRunnerOptions extends RestoreOptions {
   /** Restore node_modules at start (off with `--no-prewarm` or when node_modules syncs). */

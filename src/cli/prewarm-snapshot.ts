@@ -10,21 +10,11 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { HubClient, HubError, serverUrls } from '../agent/client.ts';
-import { restoreNodeModules } from '../agent/prewarm-runner.ts';
 import { workspaceNameSchema } from '../core/protocol.ts';
 import { InstallError, lockfileHash, npmCi, stageInstallInputs } from '../prewarm/npm-install.ts';
+import { restoreNodeModules } from '../prewarm/restore-or-install.ts';
 import { uploadSnapshot } from '../prewarm/snapshot-upload.ts';
 import { UserError } from './user-error.ts';
-
-export const SNAPSHOT_HELP = `Dependency snapshots:
-  warmsync prewarm DIR --server URL --workspace NAME [--token T] [--npm-cache DIR]
-      installs DIR's package-lock.json with npm ci in a throwaway folder and uploads the
-      node_modules it makes to the hub as the snapshot of that lockfile (only chunks the hub
-      lacks travel)
-  warmsync prewarm DIR --restore --server URL --workspace NAME [--token T] [--npm-cache DIR]
-      when DIR has a package-lock.json and no node_modules: restores node_modules from the
-      hub's snapshot of that lockfile, or runs npm ci when there is none (what the agent does
-      when it starts)`;
 
 const OPTIONS = {
   server: { type: 'string' },
@@ -46,11 +36,6 @@ const Flags = z.object({
   restore: z.boolean(),
   npmCache: z.string().min(1),
 });
-
-/** True when `args` ask for snapshot work rather than prediction. */
-export function wantsSnapshot(args: readonly string[]): boolean {
-  return args.some((a) => a === '--server' || a.startsWith('--server=') || a === '--restore');
-}
 
 function parseFlags(args: string[]): z.infer<typeof Flags> {
   let parsed: ReturnType<

@@ -11,12 +11,9 @@ import { z } from 'zod';
 import { type Candidate, findCandidates } from '../prewarm/candidates.ts';
 import { createCoChangeModel, createRecencyModel, type Prediction } from '../prewarm/cochange.ts';
 import { createTallyCounter } from '../prewarm/counter.ts';
-import { readHistory, readWorkingChanges } from '../prewarm/history.ts';
 import type { PathFilter } from '../prewarm/path-filter.ts';
-import { loadPathFilter, scanWorkspace } from '../prewarm/scan.ts';
-import { warmNpm } from '../prewarm/warm-npm.ts';
 import type { Command } from './command.ts';
-import { runSnapshotCommand, SNAPSHOT_HELP, wantsSnapshot } from './prewarm-snapshot.ts';
+import { SNAPSHOT_HELP, wantsSnapshot } from './prewarm-snapshot-help.ts';
 import { UserError } from './user-error.ts';
 
 const HELP = `Usage: warmsync prewarm [DIR] [--from-history N] [--warm [--npm-cache DIR]] [--json]
@@ -106,6 +103,7 @@ async function predictHotSet(
 ): Promise<Pick<PrewarmReport, 'changedNow' | 'hotSet' | 'hotSetSource' | 'commitsLearned'>> {
   const none = { changedNow: [], hotSet: [], hotSetSource: 'none' as const, commitsLearned: 0 };
   if (commits === 0) return none;
+  const { readHistory, readWorkingChanges } = await import('../prewarm/history.ts');
   let history: Awaited<ReturnType<typeof readHistory>>;
   let changedNow: string[];
   try {
@@ -170,6 +168,7 @@ async function warmCandidates(
     problems.push(`warm: ${other.ecosystem} ${other.name} skipped, only npm caches are warmed so far`);
   }
   if (npm.length === 0) return [];
+  const { warmNpm } = await import('../prewarm/warm-npm.ts');
   const outcomes = await warmNpm(
     npm.map((c) => ({ name: c.name, range: c.range ?? '' })),
     {
@@ -187,7 +186,7 @@ export const prewarmCommand: Command = {
   summary: 'predict the files and packages a workspace will need next',
   async run(args) {
     if (wantsSnapshot(args) && !args.includes('--help') && !args.includes('-h'))
-      return runSnapshotCommand(args);
+      return (await import('./prewarm-snapshot.ts')).runSnapshotCommand(args);
     const flags = parseFlags(args);
     if (flags === 'help') {
       console.log(HELP);
@@ -199,6 +198,8 @@ export const prewarmCommand: Command = {
       () => false,
     );
     if (!isFolder) throw new UserError(`prewarm: '${flags.dir}' is not a folder`);
+    // Loaded here, not at the top: the snapshot modes above must start without the parsers.
+    const { loadPathFilter, scanWorkspace } = await import('../prewarm/scan.ts');
     const filter = await loadPathFilter(workspace);
     const scan = await scanWorkspace(workspace, { filter });
     const problems = [...scan.problems];

@@ -1,0 +1,20 @@
+/**
+ * What `warmsync prewarm` needs to know about its snapshot modes before loading them: their help
+ * text and whether the arguments ask for them. Kept apart so prediction never loads the snapshot
+ * code and a restore never loads the prediction code.
+ */
+
+export const SNAPSHOT_HELP = `Dependency snapshots:
+  warmsync prewarm DIR --server URL --workspace NAME [--token T] [--npm-cache DIR]
+      installs DIR's package-lock.json with npm ci in a throwaway folder and uploads the
+      node_modules it makes to the hub as the snapshot of that lockfile (only chunks the hub
+      lacks travel)
+  warmsync prewarm DIR --restore --server URL --workspace NAME [--token T] [--npm-cache DIR]
+      when DIR has a package-lock.json and no node_modules: restores node_modules from the
+      hub's snapshot of that lockfile, or runs npm ci when there is none (what the agent does
+      when it starts)`;
+
+/** True when `args` ask for snapshot work rather than prediction. */
+export function wantsSnapshot(args: readonly string[]): boolean {
+  return args.some((a) => a === '--server' || a.startsWith('--server=') || a === '--restore');
+}
