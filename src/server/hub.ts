@@ -114,14 +114,23 @@ export class Hub {
    * Sends an encoded notification to every agent of the workspace, on this replica and (through
    * the bus) on the others, and starts timing it.
    */
-  broadcast(workspace: string, message: Uint8Array<ArrayBuffer>, timing: CommitTiming): void {
+  /**
+   * Sends a notification to every agent of the workspace (and the other replicas). The agent that
+   * pushed it gets `originMessage` when given: the same range without what it already has.
+   */
+  broadcast(
+    workspace: string,
+    message: Uint8Array<ArrayBuffer>,
+    timing: CommitTiming,
+    originMessage?: Uint8Array<ArrayBuffer>,
+  ): void {
     this.options.bus?.publish(workspace, message, {
       from: timing.from,
       to: timing.to,
       origin: timing.origin,
       receivedAtWallMs: Date.now() - (performance.now() - timing.receivedAt),
     });
-    this.sendLocal(workspace, message, timing);
+    this.sendLocal(workspace, message, timing, originMessage);
   }
 
   /** A notification another replica published: for this replica's agents only. */
@@ -164,7 +173,12 @@ export class Hub {
     }
   }
 
-  private sendLocal(workspace: string, message: Uint8Array<ArrayBuffer>, timing: CommitTiming): void {
+  private sendLocal(
+    workspace: string,
+    message: Uint8Array<ArrayBuffer>,
+    timing: CommitTiming,
+    originMessage?: Uint8Array<ArrayBuffer>,
+  ): void {
     this.noteHead(workspace, timing.to);
     const list = this.timings.get(workspace) ?? [];
     const horizon = timing.receivedAt - TIMING_WINDOW_MS;
@@ -172,9 +186,10 @@ export class Hub {
     kept.push(timing);
     this.timings.set(workspace, kept);
     for (const agent of this.agents.get(workspace) ?? []) {
+      const bytes = originMessage && agent.agentId === timing.origin ? originMessage : message;
       try {
-        agent.socket.send(message);
-        this.metrics.countBytes('out', message.length);
+        agent.socket.send(bytes);
+        this.metrics.countBytes('out', bytes.length);
       } catch {
         // A socket that fails to send is closing; its agent catches up from its cursor on reconnect.
       }

@@ -83,12 +83,12 @@ export async function handlePush(
       entries: outcome.entries,
     };
     const inline = previous ? await inlineFrames(deps.chunks, outcome.entries, received.bytes, previous) : [];
-    deps.hub.broadcast(workspace, encodeEnvelope(live, inline), {
-      from: first,
-      to: outcome.head,
-      origin: header.agent,
-      receivedAt,
-    });
+    deps.hub.broadcast(
+      workspace,
+      encodeEnvelope(live, inline),
+      { from: first, to: outcome.head, origin: header.agent, receivedAt },
+      encodeEnvelope(...forOrigin(live, inline, outcome.results)),
+    );
   }
   const durationMs = performance.now() - started;
   const sizeByPath = new Map(
@@ -189,4 +189,23 @@ async function inlineFrames(
     }
   }
   return frames;
+}
+
+/**
+ * The notification as the pushing agent gets it: versions it pushed and the hub accepted as they
+ * were are left out (the push's answer already told it), and so are their bytes, which it has.
+ * What it did not make (a conflict's winner and copy, others' changes in the range) stays.
+ */
+function forOrigin(
+  live: LiveHeader,
+  frames: readonly ChunkFrame[],
+  results: readonly ChangeResult[],
+): [LiveHeader, ChunkFrame[]] {
+  if (live.type !== 'entries') return [live, [...frames]];
+  const taken = new Set(results.filter((r) => r.status === 'accepted').map((r) => r.path));
+  const entries = live.entries.filter((e) => !(taken.has(e.path) && e.agent === live.origin));
+  const needed = new Set(
+    entries.flatMap((e) => (e.content.kind === 'file' ? e.content.chunks.map(([h]) => h) : [])),
+  );
+  return [{ ...live, entries }, frames.filter((f) => needed.has(f.hash))];
 }
