@@ -75,7 +75,7 @@ export interface SyncSummary {
   problems: Problem[];
 }
 
-const CACHE_BYTES = 64 * 1024 * 1024;
+const CACHE_BYTES = 32 * 1024 * 1024;
 /** Changes per push request; below the hub's limit of 50,000 with room to spare. */
 const PUSH_SLICE = 20_000;
 /** A checkout is settled once git's index lock has been gone and events quiet for this long. */
@@ -395,12 +395,12 @@ export class Agent {
 
   private scheduleRescan(): void {
     if (this.stopped) return;
-    // Keep rescans under ~0.5% of a core: wait at least 200x as long as the last scan took.
+    // Keep rescans under ~0.25% of a core: wait at least 400x as long as the last scan took.
     // Polling is the only detector where no events arrive, so it runs at least every second.
     const floor = this.options.poll
       ? Math.min(this.options.rescanMinMs ?? 1000, 1000)
       : (this.options.rescanMinMs ?? 5000);
-    const interval = Math.max(floor, this.lastScanMs * 200);
+    const interval = Math.max(floor, this.lastScanMs * 400);
     this.rescanTimer = setTimeout(async () => {
       await this.enqueue(() => this.cycle('full')).catch((e) => this.reportError(e));
       this.scheduleRescan();
@@ -520,6 +520,9 @@ export class Agent {
     const applied = applies.length > 0 ? await this.apply(applies, remoteBatch) : 0;
     this.advanceCursor();
     this.state.flush();
+    // After a large batch (a first sync, a checkout) hand the freed memory back to the system:
+    // an idle agent on a big tree should not keep the peak of its first sync.
+    if (observed.size > 5000) Bun.gc(true);
     this.reportProblems();
     return { pushed, applied, problems: this.problems() };
   }

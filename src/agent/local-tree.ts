@@ -23,7 +23,7 @@ export interface Observation {
 }
 
 /** File bytes a scan keeps in memory for the uploads that follow it. */
-const SCAN_BYTES_BUDGET = 256 * 1024 * 1024;
+const SCAN_BYTES_BUDGET = 64 * 1024 * 1024;
 
 /** A stat taken within this window of the file's mtime cannot prove the content unchanged. */
 const RACY_WINDOW_MS = 2000;

@@ -158,13 +158,9 @@ export function decodeEnvelope(bytes: Uint8Array): { header: unknown; frames: Ch
 
 function hexToBytes(hex: string): Uint8Array {
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new FrameError('malformed', 'chunk hash is not 64 hex digits');
-  const out = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
+  return Buffer.from(hex, 'hex');
 }
 
 function bytesToHex(bytes: Uint8Array): string {
-  let hex = '';
-  for (const b of bytes) hex += b.toString(16).padStart(2, '0');
-  return hex;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
