@@ -7,7 +7,7 @@
  * tree (the cost of watching alone), and for the checkout, the checkout followed by `rsync -a`
  * of the tree to a loopback rsync daemon.
  */
-import { readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchOptions } from './edit-replay.ts';
 import { checkoutRepo } from './lib/fixtures.ts';
@@ -42,25 +42,8 @@ export async function idle(options: BenchOptions): Promise<Row[]> {
   let watch: MirrorWatch | undefined;
   try {
     const started = performance.now();
-    // The hub refuses a push of more than 50,000 changes and the agent does not split its first
-    // push (reported as a bug), so the tree is brought in by top-level folders of 10,000 files:
-    // the agent starts on the first three and the rest are moved in while it watches.
-    const staging = join(scratch, 'staging');
-    const folders = readdirSync(source)
-      .filter((n) => n.startsWith('pkg'))
-      .sort();
-    const later = folders.slice(3);
-    await run(['mkdir', staging]);
-    for (const f of later) renameSync(join(source, f), join(staging, f));
     const agent = await session.addAgent(source, 'source');
     await session.addAgent(mirror, 'mirror');
-    for (let i = 0; i < later.length; i += 3) {
-      for (const f of later.slice(i, i + 3)) renameSync(join(staging, f), join(source, f));
-      await waitFiles(
-        mirror,
-        (await countTree(source)).files - (await countTree(join(source, '.git'))).files,
-      );
-    }
     const want = (await countTree(source)).files - (await countTree(join(source, '.git'))).files;
     await waitFiles(mirror, want);
     options.log(

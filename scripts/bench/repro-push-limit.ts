@@ -1,10 +1,10 @@
 #!/usr/bin/env bun
 /**
- * Reproduction: a first sync of a tree with more than 50,000 paths never completes. The agent
- * sends every change of its first reconcile in one push; the hub's push schema accepts at most
- * 50,000 changes and answers 400, and the agent retries the same push.
+ * Regression check: a first sync of a tree with more than 50,000 paths. The hub accepts at most
+ * 50,000 changes in one push; an agent that sent its whole first reconcile as one push was refused
+ * (400) and never finished. Exits with the agent's `--once` status: 0 once it syncs.
  *
- * Usage: bun scripts/bench/repro-push-limit.ts [FILES]   (default 60,000; exits 1 while the bug exists)
+ * Usage: bun scripts/bench/repro-push-limit.ts [FILES]   (default 60,000)
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

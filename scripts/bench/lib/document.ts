@@ -1,4 +1,5 @@
 /** BENCHMARKS.md: the table of one full run, the machine it ran on, the method, how to reproduce. */
+import { readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { INSTALL_PACKAGES, REPLAY_PACKAGE, REPLAY_VERSIONS } from './fixtures.ts';
 import { REPO_ROOT, run } from './procs.ts';
@@ -26,6 +27,8 @@ export async function renderDocument(result: {
   const targets = result.rows.filter((r) => r.met !== undefined);
   const met = targets.filter((r) => r.met);
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  // Other work on the machine skews figures; the load averages at the end say how busy it was.
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' / ');
   const bound = result.rows.find((r) => r.baseline?.name.startsWith('zstd'))?.baseline?.value;
   const rsyncZ = result.rows.find((r) => r.baseline?.name.startsWith('rsync -az to'))?.baseline?.value;
   const boundNote =
@@ -39,7 +42,7 @@ mirror agent) and both directions; the mirror-leg row shows the download alone.\
 
 Produced by \`npm run bench\` (\`bun scripts/bench/main.ts\`) on ${new Date().toISOString().slice(0, 10)} at commit ${commit}.
 Machine: ${cpus().length} x ${cpu}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, Linux ${release()}; Bun ${Bun.version}; ${rsync}; ${zstd}.
-Suite time: ${Math.round(result.seconds)} s. Each figure is the median of ${result.runs} run(s) unless the runs column says otherwise.
+Suite time: ${Math.round(result.seconds)} s; load average at the end (1 / 5 / 15 min): ${load}. Each figure is the median of ${result.runs} run(s) unless the runs column says otherwise.
 
 Every warmsync figure measures whole processes: \`warmsync serve\` and \`warmsync agent\` are started through the CLI as
 child processes (the fan-out clients excepted, see below). Each baseline ran in the same invocation on the same
@@ -82,9 +85,7 @@ Bun WebSocket server (\`scripts/bench/fan-out-floor.ts\`) relaying a message of 
 timed from the POST that triggers it.
 
 **Idle + checkout.** A generated git repository of 100,000 small source files (100 a folder) with a branch that
-rewrites 3,000 of them. One agent on the work tree, one on a mirror. The hub refuses a push of more than 50,000
-changes and the agent sends its whole first reconcile as one push, so the tree is brought in by top-level folders of
-10,000 files while the agent runs (\`scripts/bench/repro-push-limit.ts\` reproduces the refusal). Idle: 60 s without
+rewrites 3,000 of them. One agent on the work tree, one on a mirror. Idle: 60 s without
 edits; CPU share of one core over the whole 60 s from \`utime + stime\` in \`/proc/<pid>/stat\` (the three 20 s windows
 are in the note: a periodic full rescan lands in one of them), RSS sampled each second from \`/proc/<pid>/status\`
 (VmHWM since start, which includes the initial sync, is in the note). Baseline: a bare Bun process with a recursive
