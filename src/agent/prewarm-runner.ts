@@ -24,6 +24,9 @@ import {
 } from '../prewarm/restore-or-install.ts';
 import { warmNpm } from '../prewarm/warm-npm.ts';
 
+/** Source paths read per warm run, at most. */
+const MAX_PENDING_PATHS = 500;
+
 export interface PrewarmRunnerOptions extends RestoreOptions {
   /** Restore node_modules at start (off with `--no-prewarm` or when node_modules syncs). */
   restore: boolean;
@@ -65,6 +68,9 @@ export class PrewarmRunner {
     let any = false;
     for (const path of paths) {
       if (!isJsSource(path) || path.split('/').includes('node_modules')) continue;
+      // A first sync or a checkout applies thousands of files; they are not new edits, and
+      // parsing them all would cost more than the warming is worth.
+      if (this.pending.size >= MAX_PENDING_PATHS) break;
       this.pending.add(path);
       any = true;
     }
