@@ -21,7 +21,11 @@ const snapshotPath = z.string().superRefine((value, ctx) => {
   const check = checkRelativePath(value, { allowGit: true });
   if (!check.ok) ctx.addIssue({ code: 'custom', message: `${value}: ${check.reason}` });
 });
-const permissionBits = z.number().int().min(0).max(0o7777);
+/**
+ * Read, write and execute bits only: a set-user-ID bit from a manifest would hand the hub's
+ * content the restoring user's rights.
+ */
+const permissionBits = z.number().int().min(0).max(0o777);
 
 export const snapshotEntrySchema = z.discriminatedUnion('kind', [
   z.object({ path: snapshotPath, kind: z.literal('dir'), mode: permissionBits }),

@@ -68,7 +68,7 @@ export function scanInstallTree(root: string): {
       const stats = lstatSync(absolute);
       if (stats.isSymbolicLink()) entries.push({ path, kind: 'symlink', target: readlinkSync(absolute) });
       else if (stats.isDirectory()) {
-        entries.push({ path, kind: 'dir', mode: stats.mode & 0o7777 });
+        entries.push({ path, kind: 'dir', mode: stats.mode & 0o777 });
         walk(path);
       } else if (stats.isFile()) {
         const bytes = readFileSync(absolute);
@@ -78,7 +78,7 @@ export function scanInstallTree(root: string): {
         entries.push({
           path,
           kind: 'file',
-          mode: stats.mode & 0o7777,
+          mode: stats.mode & 0o777,
           size: bytes.length,
           chunks: chunks.map((c) => [c.hash, c.size]),
         });

@@ -318,6 +318,7 @@ describe('snapshot endpoints', () => {
   it.each([
     ['a path escaping the tree', [{ path: '../x', kind: 'dir', mode: 0o755 }]],
     ['a child before its folder', [{ path: 'a/b', kind: 'symlink', target: 'c' }]],
+    ['a set-user-ID file', [{ path: 's', kind: 'file', mode: 0o4755, size: 0, chunks: [] }]],
     [
       'a path listed twice',
       [
