@@ -4,11 +4,12 @@
  * Running npm in a copy keeps the workspace's own `node_modules` out of reach until a complete
  * tree can be renamed into place.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TEMP_FILE_PREFIX } from '../core/paths.ts';
+import { currentPlatform } from './snapshot-manifest.ts';
 
 /** The files npm needs to reproduce an install; .npmrc only when the project has one. */
 const INSTALL_INPUTS = ['package.json', 'package-lock.json', '.npmrc'];
@@ -33,6 +34,24 @@ export class InstallError extends Error {
     super(message);
     this.name = 'InstallError';
   }
+}
+
+/**
+ * The platform and Node ABI that `npm ci` builds native add-ons for: those of the `node` on the
+ * PATH (which runs install scripts), or this runtime's when there is none. A snapshot restores
+ * only where both match.
+ */
+export function installPlatform(): { platform: string; nodeAbi: string } {
+  const probe = spawnSync(
+    'node',
+    ['-p', 'process.platform + "-" + process.arch + " " + process.versions.modules'],
+    {
+      encoding: 'utf8',
+      timeout: 10_000,
+    },
+  );
+  const [platform, nodeAbi] = probe.status === 0 ? probe.stdout.trim().split(' ') : [];
+  return platform && nodeAbi ? { platform, nodeAbi } : currentPlatform();
 }
 
 /** Hex SHA-256 of `dir/package-lock.json`, or undefined when there is none. */

@@ -55,7 +55,7 @@ export const snapshotManifestSchema = z
     lockHash: sha256,
     /** `process.platform-process.arch` of the installing machine: native modules differ by it. */
     platform: z.string().min(1).max(64),
-    /** Node's ABI version (`process.versions.modules`), which native addons are built against. */
+    /** The ABI (`process.versions.modules`) of the `node` that ran the install: native add-ons are built for it. */
     nodeAbi: z.string().max(16),
     entries: z.array(snapshotEntrySchema).max(MAX_SNAPSHOT_PATHS),
   })
@@ -85,7 +85,7 @@ function entryProblem(
   return undefined;
 }
 
-/** The platform key a snapshot must match to be restored here. */
+/** This runtime's platform and Node ABI (what `installPlatform` falls back to without `node`). */
 export function currentPlatform(): { platform: string; nodeAbi: string } {
   return { platform: `${process.platform}-${process.arch}`, nodeAbi: process.versions.modules ?? '' };
 }

@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { type ChunkFrame, FrameError, openFrame } from '../core/frames.ts';
 import { TEMP_FILE_PREFIX } from '../core/paths.ts';
 import { describeZodError } from '../core/protocol.ts';
-import { currentPlatform, type SnapshotEntry, snapshotManifestSchema } from './snapshot-manifest.ts';
+import { installPlatform } from './npm-install.ts';
+import { type SnapshotEntry, snapshotManifestSchema } from './snapshot-manifest.ts';
 
 /** The part of HubClient a restore needs. */
 export interface SnapshotRestoreClient {
@@ -147,6 +148,7 @@ export async function restoreSnapshot(
   client: SnapshotRestoreClient,
   dir: string,
   lockHash: string,
+  here: { platform: string; nodeAbi: string } = installPlatform(),
 ): Promise<RestoreReport> {
   const started = performance.now();
   const raw = await client.snapshot(lockHash);
@@ -159,7 +161,6 @@ export async function restoreSnapshot(
       `the snapshot manifest is malformed: ${describeZodError(parsed.error)}`,
     );
   const manifest = parsed.data;
-  const here = currentPlatform();
   if (manifest.platform !== here.platform || manifest.nodeAbi !== here.nodeAbi)
     throw new RestoreError(
       'other-platform',

@@ -8,8 +8,8 @@ import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { chunkBytes } from '../core/chunk.ts';
 import { type ChunkFrame, makeFrame } from '../core/frames.ts';
+import { installPlatform } from './npm-install.ts';
 import {
-  currentPlatform,
   SNAPSHOT_FORMAT,
   type SnapshotEntry,
   type SnapshotManifest,
@@ -101,9 +101,10 @@ export async function uploadSnapshot(
   client: SnapshotUploadClient,
   nodeModules: string,
   lockHash: string,
+  platform: { platform: string; nodeAbi: string } = installPlatform(),
 ): Promise<SnapshotUploadReport> {
   const { entries, sources } = scanInstallTree(nodeModules);
-  const manifest: SnapshotManifest = { format: SNAPSHOT_FORMAT, lockHash, ...currentPlatform(), entries };
+  const manifest: SnapshotManifest = { format: SNAPSHOT_FORMAT, lockHash, ...platform, entries };
   const hashes = snapshotChunks(manifest);
   const missing: string[] = [];
   for (let i = 0; i < hashes.length; i += MISSING_BATCH)

@@ -247,6 +247,23 @@ describe('dependency snapshots', () => {
     expect(leftovers(checkout)).toEqual([]);
   });
 
+  it('made on another platform or Node ABI are not restored', async () => {
+    const hub = startHub();
+    const client = clientFor(hub, 'web');
+    const lockHash = lockfileHash(project)!;
+    await uploadSnapshot(client, join(project, 'node_modules'), lockHash, {
+      platform: 'linux-x64',
+      nodeAbi: '1',
+    });
+    const checkout = checkoutOf(project);
+    const error = await restoreSnapshot(client, checkout, lockHash, {
+      platform: 'linux-x64',
+      nodeAbi: '2',
+    }).catch((e: unknown) => e);
+    expect((error as RestoreError).code).toBe('other-platform');
+    expect(existsSync(join(checkout, 'node_modules'))).toBe(false);
+  });
+
   it('are not restored by an agent started with --no-prewarm', async () => {
     const hub = startHub();
     await uploadSnapshot(clientFor(hub, 'web'), join(project, 'node_modules'), lockfileHash(project)!);
