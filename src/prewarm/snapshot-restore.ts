@@ -52,6 +52,7 @@ export interface RestoreReport {
 
 /** Raw chunk bytes asked for per fetch; the hub answers up to 16 MiB per reply. */
 const BATCH_BYTES = 8 * 1024 * 1024;
+const FIRST_BATCH_BYTES = 1024 * 1024;
 /** Hashes per fetch request (the hub takes up to 10,000). */
 const BATCH_CHUNKS = 5_000;
 /** Batches being fetched while one is written. */
@@ -77,7 +78,11 @@ async function eachLimited<T>(
 
 type FileEntry = Extract<SnapshotEntry, { kind: 'file' }>;
 
-/** Files grouped so that each group's not-yet-fetched chunks add up to about BATCH_BYTES. */
+/**
+ * Files grouped so that each group's not-yet-fetched chunks add up to about BATCH_BYTES. The
+ * first batches are smaller (1, 2, 4 MiB...) so that writing starts while the hub is still
+ * framing the big ones.
+ */
 function planBatches(files: readonly FileEntry[]): Array<{ files: FileEntry[]; chunks: string[] }> {
   const batches: Array<{ files: FileEntry[]; chunks: string[] }> = [];
   const assigned = new Set<string>();
@@ -91,7 +96,8 @@ function planBatches(files: readonly FileEntry[]): Array<{ files: FileEntry[]; c
       current.chunks.push(hash);
       bytes += size;
     }
-    if (bytes >= BATCH_BYTES || current.chunks.length >= BATCH_CHUNKS) {
+    const target = Math.min(BATCH_BYTES, FIRST_BATCH_BYTES * 2 ** batches.length);
+    if (bytes >= target || current.chunks.length >= BATCH_CHUNKS) {
       batches.push(current);
       current = { files: [], chunks: [] };
       bytes = 0;
