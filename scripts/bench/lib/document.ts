@@ -45,7 +45,8 @@ Machine: ${cpus().length} x ${cpu}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB R
 Suite time: ${Math.round(result.seconds)} s; load average at the end (1 / 5 / 15 min): ${load}. Each figure is the median of ${result.runs} run(s) unless the runs column says otherwise.
 
 Every warmsync figure measures whole processes: \`warmsync serve\` and \`warmsync agent\` are started through the CLI as
-child processes (the fan-out clients excepted, see below). Each baseline ran in the same invocation on the same
+child processes (the fan-out clients excepted, see below), with \`--no-prewarm\`: background pre-warming runs npm
+against the registry, which would make the figures depend on the network and the runs not offline. Each baseline ran in the same invocation on the same
 machine, so the ratio column is the figure to compare across machines; the absolute numbers move with the machine.
 
 Targets met: ${met.length} of ${targets.length}.

@@ -137,6 +137,8 @@ export async function startAgent(spec: AgentSpec, waitReady = true): Promise<Chi
       spec.workspace,
       '--state',
       spec.stateDir,
+      // Pre-warming runs npm in the background and reaches the registry; the benches measure sync.
+      '--no-prewarm',
       ...(spec.args ?? []),
     ],
     spec.logFile,
