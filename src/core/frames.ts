@@ -1,7 +1,8 @@
 /**
  * Binary framing for chunk payloads, shared by pushes, fetches and live notifications.
  *
- * An envelope is: u32 length of a JSON header, the JSON header, then chunk frames. A frame is:
+ * An envelope is: u32 length of a JSON header (top bit set: the header is zstd-compressed), the
+ * JSON header, then chunk frames. A frame is:
  * u8 encoding, 32-byte chunk hash, [32-byte base hash when the encoding is a delta], u32 payload
  * length, payload. Every length is bounds-checked before use: these bytes come from the network.
  */
@@ -32,6 +33,12 @@ export class FrameError extends Error {
     this.name = 'FrameError';
   }
 }
+
+/** The top bit of the header length word marks a zstd-compressed header. */
+const COMPRESSED_HEADER = 0x80000000;
+const HEADER_COMPRESS_BYTES = 256;
+/** A header never inflates past this (50,000 changes with long paths fit comfortably). */
+const MAX_HEADER_BYTES = 256 * 1024 * 1024;
 
 /** Below this size compression rarely pays for its header. */
 const MIN_COMPRESS_BYTES = 64;
@@ -95,12 +102,15 @@ export function openFrame(
 
 /** Serialises a JSON header and frames into one envelope. */
 export function encodeEnvelope(header: unknown, frames: readonly ChunkFrame[]): Uint8Array<ArrayBuffer> {
-  const json = new TextEncoder().encode(JSON.stringify(header ?? null));
+  const plain = new TextEncoder().encode(JSON.stringify(header ?? null));
+  // Headers name paths, hashes and vectors for every change: worth compressing once they are long.
+  const packed = plain.length >= HEADER_COMPRESS_BYTES ? compress(plain) : undefined;
+  const json = packed && packed.length < plain.length ? packed : plain;
   let size = 4 + json.length;
   for (const f of frames) size += 1 + 32 + (f.encoding === 'delta' ? 32 : 0) + 4 + f.payload.length;
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
-  view.setUint32(0, json.length);
+  view.setUint32(0, json === plain ? json.length : (json.length | COMPRESSED_HEADER) >>> 0);
   out.set(json, 4);
   let at = 4 + json.length;
   for (const f of frames) {
@@ -125,13 +135,17 @@ export function decodeEnvelope(bytes: Uint8Array): { header: unknown; frames: Ch
   };
   if (bytes.length < 4) fail('shorter than its header length');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const jsonLength = view.getUint32(0);
+  const word = view.getUint32(0);
+  const compressed = (word & COMPRESSED_HEADER) !== 0;
+  const jsonLength = word & ~COMPRESSED_HEADER;
   if (4 + jsonLength > bytes.length) fail('header length past the end');
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(4, 4 + jsonLength)));
+    const raw = bytes.subarray(4, 4 + jsonLength);
+    const json = compressed ? decompress(raw, MAX_HEADER_BYTES) : raw;
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
   } catch {
-    fail('header is not JSON');
+    fail(compressed ? 'compressed header does not decode to JSON' : 'header is not JSON');
   }
   const frames: ChunkFrame[] = [];
   let at = 4 + jsonLength;

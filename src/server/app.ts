@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { upgradeWebSocket, websocket } from 'hono/bun';
+import { compress } from 'hono/compress';
 import type { z } from 'zod';
 import { type ChunkFrame, decodeEnvelope, encodeEnvelope, FrameError, makeFrame } from '../core/frames.ts';
 import {
@@ -160,6 +161,9 @@ export function createServer(deps: ServerDeps): SyncServer {
     return c.json(status);
   });
 
+  // Catch-up pages list thousands of entries; gzip shrinks them several times (clients that do
+  // not ask for it get plain JSON).
+  app.use('/v1/workspaces/:ws/changes', compress({ encoding: 'gzip', threshold: 4096 }));
   app.get('/v1/workspaces/:ws/changes', async (c) => {
     const ws = parse(workspaceNameSchema, c.req.param('ws'));
     if (!ws.ok) return badRequest(c, `workspace: ${ws.message}`);

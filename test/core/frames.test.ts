@@ -344,3 +344,24 @@ describe('delta frames', () => {
     expect(() => openFrame(frame, () => undefined)).toThrow(FrameError);
   });
 });
+
+describe('envelope headers', () => {
+  it('compress a long header and read it back', () => {
+    const header = {
+      changes: Array.from({ length: 200 }, (_, i) => ({ path: `src/module-${i}.ts`, size: i })),
+    };
+    const envelope = encodeEnvelope(header, []);
+    expect(envelope.length).toBeLessThan(JSON.stringify(header).length / 3);
+    expect(decodeEnvelope(envelope).header).toEqual(header);
+  });
+
+  it('leave a short header as plain JSON', () => {
+    const envelope = encodeEnvelope({ a: 1 }, []);
+    expect(new TextDecoder().decode(envelope.subarray(4))).toBe('{"a":1}');
+  });
+
+  it('refuse a compressed header that is not zstd', () => {
+    const bytes = new Uint8Array([0x80, 0, 0, 3, 1, 2, 3]);
+    expect(frameErrorCode(() => decodeEnvelope(bytes))).toBe('malformed');
+  });
+});
