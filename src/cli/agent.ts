@@ -6,8 +6,10 @@ import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { Agent } from '../agent/agent.ts';
 import { HubClient, HubError, serverUrls } from '../agent/client.ts';
+import { type MetricsEndpoint, serveAgentMetrics } from '../agent/metrics-endpoint.ts';
 import { PrewarmRunner } from '../agent/prewarm-runner.ts';
 import { workspaceNameSchema } from '../core/protocol.ts';
+import { createAgentMetrics } from '../metrics/agent-metrics.ts';
 import { parseFlags, validateFlags } from './args.ts';
 import type { Command } from './command.ts';
 import { UserError } from './user-error.ts';
@@ -29,6 +31,7 @@ Options:
   --rescan-ms MS        shortest interval between safety rescans (default 5000)
   --concurrency N       file operations in flight (default 64)
   --npm-cache DIR       the shared npm cache pre-warming fills (default ~/.cache/warmsync/npm)
+  --metrics-port PORT   serve Prometheus metrics on 127.0.0.1:PORT/metrics
   --no-prewarm          no background pre-warming: no node_modules restore at start, no
                         warming of newly imported npm packages
 
@@ -57,6 +60,7 @@ const flagsSchema = z.object({
   'rescan-ms': z.coerce.number().int().min(100),
   concurrency: z.coerce.number().int().min(1).max(4096),
   'no-prewarm': z.boolean(),
+  'metrics-port': z.coerce.number().int().min(0).max(65535).optional(),
   'npm-cache': z.string().min(1).optional(),
 });
 
@@ -84,6 +88,7 @@ export const agentCommand: Command = {
         'rescan-ms': { type: 'string', default: '5000' },
         concurrency: { type: 'string', default: '64' },
         'no-prewarm': { type: 'boolean', default: false },
+        'metrics-port': { type: 'string' },
         'npm-cache': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -107,6 +112,15 @@ export const agentCommand: Command = {
     if (!inside.startsWith('..') && !inside.startsWith('/'))
       throw new UserError('--state must be outside the synced folder', 2);
     const log = (line: string) => console.log(`[agent] ${line}`);
+    // The gauges read the agent, which is made below: bind them late.
+    let agentRef: Agent | undefined;
+    const metrics =
+      flags['metrics-port'] === undefined
+        ? undefined
+        : createAgentMetrics({
+            problems: () => agentRef?.problems().length ?? 0,
+            pendingRemote: () => agentRef?.pendingCount() ?? 0,
+          });
     // Pre-warming runs beside sync; the agent only tells it which paths it pushed or applied.
     const prewarm =
       flags['no-prewarm'] || flags.once
@@ -123,6 +137,7 @@ export const agentCommand: Command = {
             // With --sync-node-modules the hub's copy of node_modules wins; restoring would race it.
             restore: !flags['sync-node-modules'],
             log,
+            metrics,
           });
     const agent = new Agent({
       dir,
@@ -136,9 +151,22 @@ export const agentCommand: Command = {
       rescanMinMs: flags['rescan-ms'],
       concurrency: flags.concurrency,
       log,
+      metrics,
       onPushed: prewarm && ((event) => prewarm.noteChanged(event.paths)),
       onApplied: prewarm && ((event) => prewarm.noteChanged([event.path])),
     });
+    agentRef = agent;
+    let endpoint: MetricsEndpoint | undefined;
+    if (metrics && flags['metrics-port'] !== undefined) {
+      try {
+        endpoint = serveAgentMetrics(metrics, flags['metrics-port']);
+      } catch (error) {
+        throw new UserError(
+          `cannot serve metrics on port ${flags['metrics-port']}: ${(error as Error).message}`,
+        );
+      }
+      log(`metrics on ${endpoint.url}/metrics`);
+    }
     const progress = startProgress(agent);
     try {
       if (flags.once) {
@@ -147,6 +175,7 @@ export const agentCommand: Command = {
         const problems = agent.problems();
         for (const p of problems) console.error(`warmsync: ${p.path}: ${p.message}`);
         await agent.stop();
+        endpoint?.stop();
         log(agreed ? `in sync with workspace ${flags.workspace}` : 'not yet in sync; run again');
         return agreed ? 0 : 1;
       }
@@ -157,12 +186,14 @@ export const agentCommand: Command = {
     } catch (error) {
       progress.stop();
       await agent.stop().catch(() => {});
+      endpoint?.stop();
       if (error instanceof HubError) throw new UserError(error.message);
       throw error;
     }
     await new Promise<void>((resolve) => {
       const stop = () => {
         log('stopping');
+        endpoint?.stop();
         Promise.allSettled([agent.stop(), prewarm?.stop()]).then(() => resolve());
       };
       process.once('SIGINT', stop);

@@ -142,4 +142,36 @@ describe('processes', () => {
     expect(agent.output()).toContain('refused the token');
     expect(agent.output()).not.toContain('    at ');
   });
+
+  it('serves the agent metrics on --metrics-port', async () => {
+    const hub = startHub();
+    const port = await freePort();
+    const dir = tempDir('warmsync-tree-');
+    writeFileSync(join(dir, 'counted.txt'), 'one push');
+    startCli([
+      'agent',
+      dir,
+      '--server',
+      hub.url,
+      '--workspace',
+      'test',
+      '--state',
+      tempDir(),
+      '--metrics-port',
+      String(port),
+    ]);
+    let text = '';
+    await waitUntil(
+      async () => {
+        text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+          (r) => r.text(),
+          () => '',
+        );
+        return /warmsync_agent_pushed_total\{result="accepted"\} [1-9]/.test(text);
+      },
+      'the push to show in the agent metrics',
+      20_000,
+    );
+    expect(text).toContain('workspace_prewarm_attempts_total');
+  });
 });
