@@ -38,12 +38,12 @@ export async function prepareWorkspace(
 /**
  * A stand-in for `warmsync` that records each start and exits after 0.3 s, so that the supervisor's
  * restarts can be timed. `prewarm --help` fails (`absent`) or succeeds with a restore that never ends
- * (`hang`).
+ * (`hang`) as `prewarm DIR --restore` would on an unreachable hub.
  */
 const FAKE_AGENT = `#!/bin/sh
 if [ "$1" = prewarm ]; then
   [ "$FAKE_PREWARM" = hang ] || exit 64
-  if [ "$2" = --help ]; then echo '  --warm  fetch the npm candidates'; exit 0; fi
+  if [ "$2" = --help ]; then echo '  --restore  restore node_modules'; exit 0; fi
   exec sleep 600
 fi
 printf '%s\\t%s\\t%s\\n' "$(date +%s.%N)" "\${WARMSYNC_TOKEN:-}" "$*" >>/tmp/fake-agent.calls

@@ -11,7 +11,8 @@
 #
 # The supervisor restarts the agent with exponential backoff (1 s doubling to 60 s, reset after a run
 # of a minute) and, when the `prewarm` option is on and the folder's npm dependencies are not
-# installed, first runs `warmsync prewarm DIR --warm` under a time limit: it fetches the declared and
+# installed, first runs `warmsync prewarm DIR --restore` (or `--warm` on an older warmsync) under a
+# time limit: it restores node_modules from the hub's snapshot, or fetches the declared and
 # imported packages into warmsync's shared npm cache, so that the first `npm install` is served from
 # it. Neither step can delay the container's start.
 #
@@ -194,25 +195,32 @@ dependencies_missing() {
   [ -f "$1/package.json" ] && [ ! -d "$1/node_modules" ]
 }
 
-# Best effort: a warmsync without `prewarm --warm`, a slow or unreachable registry, or a failed
-# restore is logged and the agent starts anyway.
+# Best effort: a warmsync without `prewarm --restore` or `--warm`, a slow or unreachable hub or
+# registry, or a failed restore is logged and the agent starts anyway.
+# Preferred: restore node_modules from the hub's snapshot of the lockfile (warmsync falls back to
+# `npm ci` itself when the hub has none). Older warmsync: fill the shared npm cache instead.
 restore_dependencies() {
   folder=$1
   [ "$PREWARM_ENABLED" = true ] || return 0
   dependencies_missing "$folder" || return 0
-  if ! command -v npm >/dev/null 2>&1; then
-    stamp "npm is not installed; skipping the dependency restore"
-    return 0
-  fi
-  if ! "$WARMSYNC_BIN" prewarm --help 2>/dev/null | grep -q -- '--warm'; then
-    stamp "this warmsync has no 'prewarm --warm' command; skipping the dependency restore"
+  help=$("$WARMSYNC_BIN" prewarm --help 2>/dev/null || true)
+  if printf '%s' "$help" | grep -q -- '--restore'; then
+    set -- "$folder" --restore
+  elif printf '%s' "$help" | grep -q -- '--warm'; then
+    if ! command -v npm >/dev/null 2>&1; then
+      stamp "npm is not installed; skipping the dependency restore"
+      return 0
+    fi
+    # History mining (--from-history) predicts edits; only the packages matter here.
+    set -- "$folder" --warm --from-history 0
+  else
+    stamp "this warmsync has no 'prewarm --restore' or 'prewarm --warm' command; skipping the dependency restore"
     return 0
   fi
   limit=
   if command -v timeout >/dev/null 2>&1; then limit="timeout $PREWARM_TIMEOUT_SECONDS"; fi
-  stamp "restoring dependencies of $folder into the shared npm cache"
-  # History mining (--from-history) predicts edits; only the packages matter here.
-  if $limit "$WARMSYNC_BIN" prewarm "$folder" --warm --from-history 0; then
+  stamp "restoring dependencies of $folder ($2)"
+  if $limit "$WARMSYNC_BIN" prewarm "$@"; then
     stamp "dependency restore finished"
   else
     stamp "dependency restore failed or timed out (status $?); continuing"
