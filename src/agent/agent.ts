@@ -27,7 +27,7 @@ import { currentBranch, gitBusy, trackedPaths } from './git.ts';
 import { Limiter } from './limiter.ts';
 import { LocalTree, type Observation } from './local-tree.ts';
 import { type PendingPush, Pusher } from './pusher.ts';
-import { AgentState } from './state.ts';
+import { AgentState, type BaseRecord } from './state.ts';
 import { CircuitBreaker } from './transfer.ts';
 import { TreeWatcher } from './watcher.ts';
 
@@ -42,8 +42,8 @@ export interface AgentOptions {
   /** Max file operations in flight (default 64). */
   concurrency?: number;
   /**
-   * Quiet time before a burst of watcher events is handled (default 1 ms): long enough for a
-   * save's truncate-and-write to finish, so the version read is whole and its delta small.
+   * Quiet time before a burst of watcher events is handled (default 0: at once). A read that
+   * lands mid-save (the file changes while read, or was just emptied) is retried a few ms later.
    */
   debounceMs?: number;
   /** Shortest interval between full rescans (default 5 s; longer for big trees). */
@@ -78,6 +78,8 @@ export interface SyncSummary {
 const CACHE_BYTES = 32 * 1024 * 1024;
 /** Changes per push request; below the hub's limit of 50,000 with room to spare. */
 const PUSH_SLICE = 20_000;
+/** How long a path that looked mid-write is left alone before it is read again. */
+const SETTLE_MS = 3;
 /** A checkout is settled once git's index lock has been gone and events quiet for this long. */
 const CHECKOUT_SETTLE_MS = 60;
 
@@ -95,6 +97,8 @@ export class Agent {
   private highestSeen: number;
   private queue: Promise<unknown> = Promise.resolve();
   private dirty = new Set<string>();
+  /** Paths put off once because they looked mid-write. */
+  private readonly settling = new Set<string>();
   private fullScanWanted = false;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private rescanTimer: ReturnType<typeof setTimeout> | undefined;
@@ -367,7 +371,7 @@ export class Agent {
     this.dirty.add(path);
   }
 
-  private scheduleFlush(delayMs = this.options.debounceMs ?? 1): void {
+  private scheduleFlush(delayMs = this.options.debounceMs ?? 0): void {
     if (this.stopped) return;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = setTimeout(
@@ -475,6 +479,7 @@ export class Agent {
     const applies: Array<{ entry: ManifestEntry; obs: Observation }> = [];
     for (const [path, obs] of observed) {
       const base = this.state.base(path);
+      if (fromWatcher && this.mayBeMidWrite(path, obs, base)) continue;
       const remote = this.pending.get(path);
       if (remote && this.tree.rules.isIgnored(path, remote.content.kind === 'dir')) {
         this.pending.delete(path);
@@ -525,6 +530,26 @@ export class Agent {
     if (observed.size > 5000) Bun.gc(true);
     this.reportProblems();
     return { pushed, applied, problems: this.problems() };
+  }
+
+  /**
+   * Watcher events are handled at once, so a read can land in the middle of a save: the file
+   * changed during the read, or was just truncated to nothing before its new bytes arrive. Such a
+   * path is looked at again a few milliseconds later instead (once: a file that really became
+   * empty then syncs as empty).
+   */
+  private mayBeMidWrite(path: string, obs: Observation, base: BaseRecord | undefined): boolean {
+    const putOff = this.settling.delete(path);
+    const emptied =
+      obs.content.kind === 'file' &&
+      obs.content.size === 0 &&
+      base?.content.kind === 'file' &&
+      base.content.size > 0;
+    if ((!obs.unsettled && !emptied) || putOff) return false;
+    this.settling.add(path);
+    this.dirty.add(path);
+    this.scheduleFlush(SETTLE_MS);
+    return true;
   }
 
   private advanceCursor(): void {

@@ -20,6 +20,11 @@ export interface Observation {
   stat?: StatStamp;
   /** The file's bytes, when they were read for this observation (needed to upload chunks). */
   bytes?: Uint8Array;
+  /**
+   * The file changed while it was being read (its stat after the read differs from before):
+   * a writer is still at work, and what was read may be a torn mix.
+   */
+  unsettled?: boolean;
 }
 
 /** File bytes a scan keeps in memory for the uploads that follow it. */
@@ -167,7 +172,16 @@ export class LocalTree {
         return base ? { content: base.content, stat: base.stat } : { content: DELETED };
       }
       this.problems.delete(path);
-      return { content: fileContent(bytes, (stats.mode & 0o111) !== 0), stat, bytes };
+      const content = fileContent(bytes, (stats.mode & 0o111) !== 0);
+      let after: Stats | undefined;
+      try {
+        after = lstatSync(absolute);
+      } catch {
+        after = undefined;
+      }
+      const unsettled =
+        !after || after.size !== stats.size || after.mtimeMs !== stats.mtimeMs || after.ino !== stats.ino;
+      return unsettled ? { content, stat, bytes, unsettled } : { content, stat, bytes };
     });
   }
 
