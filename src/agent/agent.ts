@@ -48,7 +48,7 @@ export interface AgentOptions {
   debounceMs?: number;
   /** Shortest interval between full rescans (default 5 s; longer for big trees). */
   rescanMinMs?: number;
-  /** Changes per push request (default 20,000; the hub refuses more than 50,000). */
+  /** Changes per push request (default 2,000, or 20,000 for a checkout; the hub refuses more than 50,000). */
   pushSlice?: number;
   /** Use polling instead of the watcher (network mounts). */
   poll?: boolean;
@@ -76,8 +76,13 @@ export interface SyncSummary {
 }
 
 const CACHE_BYTES = 32 * 1024 * 1024;
-/** Changes per push request; below the hub's limit of 50,000 with room to spare. */
-const PUSH_SLICE = 20_000;
+/**
+ * Changes per push request. A first sync goes in slices of 2,000 so that peers start fetching the
+ * first slice while the next is uploaded; a checkout goes whole (one transaction) up to 20,000,
+ * below the hub's limit of 50,000.
+ */
+const PUSH_SLICE = 2_000;
+const BRANCH_SWITCH_SLICE = 20_000;
 /** How long a path that looked mid-write is left alone before it is read again. */
 const SETTLE_MS = 3;
 /** A checkout is settled once git's index lock has been gone and events quiet for this long. */
@@ -515,9 +520,9 @@ export class Agent {
       }
     }
     let pushed = 0;
-    // The hub takes at most 50,000 changes a push; a first sync of a larger tree goes in slices
-    // (a checkout that large is the one case that cannot be a single transaction).
-    const sliceSize = this.options.pushSlice ?? PUSH_SLICE;
+    // Slices: see PUSH_SLICE (a checkout over 20,000 files is the one case that cannot be a
+    // single transaction).
+    const sliceSize = this.options.pushSlice ?? (branchSwitch ? BRANCH_SWITCH_SLICE : PUSH_SLICE);
     for (let i = 0; i < pushes.length; i += sliceSize) {
       const slice = pushes.slice(i, i + sliceSize);
       pushed += await this.pusher.push(slice, this.branch, branchSwitch, (path) => this.dirty.add(path));

@@ -139,6 +139,7 @@ export const agentCommand: Command = {
             log,
             metrics,
           });
+    let initialSyncDone = false;
     const agent = new Agent({
       dir,
       server: flags.server,
@@ -152,8 +153,9 @@ export const agentCommand: Command = {
       concurrency: flags.concurrency,
       log,
       metrics,
-      onPushed: prewarm && ((event) => prewarm.noteChanged(event.paths)),
-      onApplied: prewarm && ((event) => prewarm.noteChanged([event.path])),
+      // Only edits after the first sync count: the first sync's files are not new imports.
+      onPushed: prewarm && ((event) => initialSyncDone && prewarm.noteChanged(event.paths)),
+      onApplied: prewarm && ((event) => initialSyncDone && prewarm.noteChanged([event.path])),
     });
     agentRef = agent;
     let endpoint: MetricsEndpoint | undefined;
@@ -180,6 +182,7 @@ export const agentCommand: Command = {
         return agreed ? 0 : 1;
       }
       await agent.start();
+      initialSyncDone = true;
       prewarm?.start();
       progress.stop();
       log(`watching ${dir} (workspace ${flags.workspace} on ${flags.server}, agent ${agent.agentId})`);
