@@ -28,6 +28,14 @@ export type ApplyOutcome =
       retry: boolean;
     };
 
+/** A non-empty folder stands where a file or link should go; it may empty later, so retry. */
+const FOLDER_IN_THE_WAY: ApplyOutcome = {
+  ok: false,
+  code: 'folder-not-empty',
+  message: 'a non-empty folder is in the way',
+  retry: true,
+};
+
 /** What the agent believes is on disk at the path (its base's stat), or undefined for "nothing". */
 export type Expected = StatStamp | undefined;
 
@@ -84,12 +92,7 @@ export async function applyContent(
       }
       case 'symlink': {
         if (current?.isDirectory() && !removeEmptyFolder(absolute)) {
-          return {
-            ok: false,
-            code: 'folder-not-empty',
-            message: 'a non-empty folder is in the way',
-            retry: true,
-          };
+          return FOLDER_IN_THE_WAY;
         }
         const temp = tempPath(root, path);
         symlinkSync(content.target, temp);
@@ -99,12 +102,7 @@ export async function applyContent(
       case 'file': {
         if (!bytes) throw new Error(`applyContent needs the bytes of ${path}`);
         if (current?.isDirectory() && !removeEmptyFolder(absolute)) {
-          return {
-            ok: false,
-            code: 'folder-not-empty',
-            message: 'a non-empty folder is in the way',
-            retry: true,
-          };
+          return FOLDER_IN_THE_WAY;
         }
         const temp = tempPath(root, path);
         writeFileSync(temp, bytes, { mode: fileMode(content.exec) });
@@ -139,7 +137,7 @@ async function writeNewFile(
   const current = lstatOrUndefined(absolute);
   if (current?.isDirectory() && !removeEmptyFolder(absolute)) {
     tryUnlink(temp);
-    return { ok: false, code: 'folder-not-empty', message: 'a non-empty folder is in the way', retry: true };
+    return FOLDER_IN_THE_WAY;
   }
   if (current && !current.isDirectory()) {
     tryUnlink(temp);
