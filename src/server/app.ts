@@ -164,6 +164,8 @@ export function createServer(deps: ServerDeps): SyncServer {
   // Catch-up pages list thousands of entries; gzip shrinks them several times (clients that do
   // not ask for it get plain JSON).
   app.use('/v1/workspaces/:ws/changes', compress({ encoding: 'gzip', threshold: 4096 }));
+  // A push's answer names every path with its new vector: the same text the push carried.
+  app.use('/v1/workspaces/:ws/push', compress({ encoding: 'gzip', threshold: 1024 }));
   app.get('/v1/workspaces/:ws/changes', async (c) => {
     const ws = parse(workspaceNameSchema, c.req.param('ws'));
     if (!ws.ok) return badRequest(c, `workspace: ${ws.message}`);
