@@ -83,6 +83,8 @@ const CACHE_BYTES = 32 * 1024 * 1024;
  */
 const PUSH_SLICE = 2_000;
 const BRANCH_SWITCH_SLICE = 20_000;
+/** Remote files written per slice while the next slice's chunks are fetched. */
+const APPLY_SLICE = 1000;
 /** How long a path that looked mid-write is left alone before it is read again. */
 const SETTLE_MS = 3;
 /** A checkout is settled once git's index lock has been gone and events quiet for this long. */
@@ -586,20 +588,20 @@ export class Agent {
     const deletes = applies
       .filter((a) => !exists(a.entry.content))
       .sort((a, b) => pathDepth(b.entry.path) - pathDepth(a.entry.path));
-    const chunkBytes = await gatherChunks(
-      {
-        dir: this.options.dir,
-        baseOf: (p) => this.state.base(p),
-        cache: this.cache,
-        client: this.client,
-        breaker: this.breaker,
-      },
-      writes.map((a) => a.entry),
-    );
+    const gatherDeps = {
+      dir: this.options.dir,
+      baseOf: (p: string) => this.state.base(p),
+      cache: this.cache,
+      client: this.client,
+      breaker: this.breaker,
+    };
     let applied = 0;
     let totalBytes = 0;
     const checked: CheckedFolders = new Set();
-    const runOne = async ({ entry, obs }: { entry: ManifestEntry; obs: Observation }) => {
+    const runOne = async (
+      { entry, obs }: { entry: ManifestEntry; obs: Observation },
+      chunkBytes: ReadonlyMap<string, Uint8Array>,
+    ) => {
       const content = entry.content;
       let bytes: Uint8Array | undefined;
       if (content.kind === 'file') {
@@ -653,9 +655,27 @@ export class Agent {
         origin: entry.agent,
       });
     };
-    // Writes in parallel by depth level (parents exist before children), deletes one level at a time.
-    for (const level of groupByDepth(writes)) await Promise.all(level.map(runOne));
-    for (const level of groupByDepth(deletes)) await Promise.all(level.map(runOne));
+    // Writes go in slices (shallow first, so folders exist before their contents): the chunks of
+    // the next slice are fetched while this one is written. Within a slice, one depth level at a time.
+    const slices: Array<typeof writes> = [];
+    for (let i = 0; i < writes.length; i += APPLY_SLICE) slices.push(writes.slice(i, i + APPLY_SLICE));
+    const fetchSlice = (slice: typeof writes) => {
+      const pending = gatherChunks(
+        gatherDeps,
+        slice.map((a) => a.entry),
+      );
+      pending.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
+      return pending;
+    };
+    let next = slices[0] ? fetchSlice(slices[0]) : undefined;
+    for (const [index, slice] of slices.entries()) {
+      const chunkBytes = await next!;
+      const following = slices[index + 1];
+      next = following ? fetchSlice(following) : undefined;
+      for (const level of groupByDepth(slice)) await Promise.all(level.map((a) => runOne(a, chunkBytes)));
+    }
+    const none = new Map<string, Uint8Array>();
+    for (const level of groupByDepth(deletes)) await Promise.all(level.map((a) => runOne(a, none)));
     this.options.metrics?.applyDuration.observe((performance.now() - started) / 1000);
     if (applied > 0) {
       this.log(
