@@ -174,4 +174,29 @@ describe('processes', () => {
     );
     expect(text).toContain('workspace_prewarm_attempts_total');
   });
+
+  it('runs the README demo to the end: both folders identical, one conflict kept', async () => {
+    const demo = startCli(['demo']);
+    expect(await demo.process.exited).toBe(0);
+    // The output pipe may still hold the last lines when the process has exited.
+    await waitUntil(() => demo.output().includes('both folders are identical'), 'the demo output');
+    expect(demo.output()).toMatch(
+      /kept side by side: src\/greet\.ts and src\/greet\.conflict-[0-9a-f]+-[0-9a-f]{8}\.ts/,
+    );
+  });
+
+  it('reports workspaces and connected agents with warmsync status', async () => {
+    const hub = startHub();
+    const a = await startAgent(hub);
+    writeFileSync(join(a.tree.root, 'x.txt'), 'x');
+    await waitUntil(async () => (await hub.store.changesSince('test', 0, 1)).head > 0, 'the push');
+    const status = startCli(['status', '--server', hub.url, '--json']);
+    expect(await status.process.exited).toBe(0);
+    await waitUntil(() => status.output().includes('"workspaces"'), 'the status output');
+    const parsed = JSON.parse(status.output()) as {
+      workspaces: Array<{ name: string; agents: Array<{ id: string }> }>;
+    };
+    expect(parsed.workspaces[0]?.name).toBe('test');
+    expect(parsed.workspaces[0]?.agents.map((x) => x.id)).toContain(a.agentId);
+  });
 });
