@@ -139,7 +139,7 @@ describe('processes', () => {
       tempDir(),
     ]);
     expect(await agent.process.exited).toBe(1);
-    expect(agent.output()).toContain('refused the token');
+    await waitUntil(() => agent.output().includes('refused the token'), 'the error line');
     expect(agent.output()).not.toContain('    at ');
   });
 
