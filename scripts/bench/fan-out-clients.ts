@@ -4,7 +4,8 @@
  * with its own agent id, as `src/agent/client.ts` does, answers every notification with a cursor
  * message as an agent does, and timestamps the arrival of each notification.
  *
- * Usage: bun scripts/bench/fan-out-clients.ts warmsync|floor WS_URL COUNT
+ * Usage: bun scripts/bench/fan-out-clients.ts warmsync|floor WS_URL[,WS_URL...] COUNT
+ * With several URLs (hub replicas) the clients are spread over them in turn.
  * Prints `ready N` once every client is connected (warmsync: greeted by the hub), then for the
  * k-th notification, once every client has it:
  * `arrived k BYTES MIN P50 P95 MAX` (arrival times in epoch milliseconds).
@@ -47,10 +48,11 @@ function arrived(key: string, bytes: number): void {
   }
 }
 
-const endpoint: string = url;
+const endpoints: string[] = url.split(',');
 
 function connect(i: number): Promise<void> {
   return new Promise((resolve, reject) => {
+    const endpoint = endpoints[i % endpoints.length]!;
     const target = mode === 'warmsync' ? `${endpoint}?agent=fan-${i}` : endpoint;
     const socket = new WebSocket(target);
     socket.binaryType = 'arraybuffer';

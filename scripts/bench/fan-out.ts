@@ -4,6 +4,10 @@
  * has the notification (p50/p95 over edits), per-client delivery, and the server's RSS read from
  * /proc. Baseline in the same invocation: a bare Bun WebSocket server relaying a message of the
  * same size to the same number of clients (the transport's floor).
+ *
+ * Scale-out variant (when redis-server and PostgreSQL are installed): the same clients spread over
+ * three `warmsync serve` replicas sharing PostgreSQL, Redis and a chunk folder, the editing agent on
+ * the first replica, beside the single-process figure of the same run.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -43,6 +47,7 @@ export async function fanOut(options: BenchOptions): Promise<Row[]> {
         `fan-out run ${r + 1}: all ${clients} p50 ${median(a.allMs).toFixed(1)} ms p95 ${percentile(a.allMs, 0.95).toFixed(1)} ms, RSS ${(a.rssBytes / 1048576).toFixed(0)} MB; floor p95 ${percentile(b.allMs, 0.95).toFixed(1)} ms`,
       );
     }
+    const scaled = await scaleOutRuns(scratch, clients, edits, options);
     const p = (d: Delivery[], f: (x: Delivery) => number) => median(d.map(f));
     const allP50 = p(ours, (d) => median(d.allMs));
     const allP95 = p(ours, (d) => percentile(d.allMs, 0.95));
@@ -77,6 +82,21 @@ export async function fanOut(options: BenchOptions): Promise<Row[]> {
         baseline: { name: 'bare Bun WebSocket relay', value: p(floor, (d) => median(d.clientP95)) },
         runs: options.runs,
       },
+      ...scaled.map(
+        (d, i): Row => ({
+          bench,
+          metric: `edit until every agent has it, ${i === 0 ? 'p50' : 'p95'}, clients over three replicas`,
+          note: 'PostgreSQL, Redis and a shared chunk folder; editor on the first replica',
+          value:
+            i === 0 ? median(d.map((x) => median(x.allMs))) : median(d.map((x) => percentile(x.allMs, 0.95))),
+          unit: 'ms',
+          baseline: {
+            name: 'one replica, same run',
+            value: i === 0 ? allP50 : allP95,
+          },
+          runs: d.length,
+        }),
+      ),
       {
         bench,
         metric: 'server peak RSS (VmHWM)',
@@ -98,23 +118,37 @@ function parseArrival(line: string): { bytes: number; min: number; p50: number; 
   return { bytes: bytes!, min: min!, p50: p50!, p95: p95!, max: max! };
 }
 
-async function warmsyncOnce(scratch: string, clients: number, edits: number): Promise<Delivery> {
+async function warmsyncOnce(
+  scratch: string,
+  clients: number,
+  edits: number,
+  scaleOut?: { postgres: string; redis: string },
+): Promise<Delivery> {
   const source = join(scratch, 'source');
   mkdirSync(source, { recursive: true });
   const file = join(source, 'note.txt');
   writeFileSync(file, 'edit 0\n'.repeat(100));
-  const serve = await startServe(join(scratch, 'hub'), join(scratch, 'serve.log'));
-  const children: Child[] = [];
+  // Runs against one shared PostgreSQL each get a workspace of their own.
+  const workspace = `fan-${Math.random().toString(36).slice(2, 8)}`;
+  const replicaArgs = scaleOut
+    ? ['--postgres', scaleOut.postgres, '--redis', scaleOut.redis, '--chunks', join(scratch, 'chunks')]
+    : [];
+  const replicas = [await startServe(join(scratch, 'hub'), join(scratch, 'serve.log'), replicaArgs)];
+  for (let i = 1; scaleOut && i < 3; i++) {
+    replicas.push(await startServe(join(scratch, `hub${i}`), join(scratch, `serve${i}.log`), replicaArgs));
+  }
+  const serve = replicas[0]!;
+  const children: Child[] = [...replicas.slice(1)];
   try {
     const editor = await startAgent({
       dir: source,
       server: serve.url,
-      workspace: 'fan',
+      workspace,
       stateDir: join(scratch, 'state-editor'),
       logFile: join(scratch, 'editor.log'),
     });
     children.push(editor);
-    const ws = `${serve.url.replace('http://', 'ws://')}/v1/workspaces/fan/live`;
+    const ws = replicas.map((r) => `${r.url.replace('http://', 'ws://')}/v1/workspaces/${workspace}/live`).join(',');
     const crowd = spawnChild(
       [BUN, CLIENTS_SCRIPT, 'warmsync', ws, String(clients)],
       join(scratch, 'clients.log'),
@@ -176,5 +210,42 @@ async function floorOnce(clients: number, edits: number, messageBytes: number): 
     return out;
   } finally {
     for (const c of children.reverse()) await c.stop();
+  }
+}
+
+/**
+ * The scale-out runs, when redis-server and PostgreSQL are there to start (returns the p50 and
+ * p95 series twice, one per row; empty when the services are missing).
+ */
+async function scaleOutRuns(
+  scratch: string,
+  clients: number,
+  edits: number,
+  options: BenchOptions,
+): Promise<Delivery[][]> {
+  const { startPostgres, startRedis, stopAllServices } = await import('../../test/helpers/services.ts');
+  let services: [Awaited<ReturnType<typeof startPostgres>>, Awaited<ReturnType<typeof startRedis>>];
+  try {
+    services = await Promise.all([startPostgres(), startRedis()]);
+  } catch (error) {
+    options.log(`fan-out: no three-replica run (${(error as Error).message.split('\n')[0]})`);
+    await stopAllServices();
+    return [];
+  }
+  try {
+    const runs: Delivery[] = [];
+    for (let r = 0; r < options.runs; r++) {
+      const d = await warmsyncOnce(join(scratch, `replicas${r}`), clients, edits, {
+        postgres: services[0].url,
+        redis: services[1].url,
+      });
+      runs.push(d);
+      options.log(
+        `fan-out run ${r + 1} over three replicas: p50 ${median(d.allMs).toFixed(1)} ms p95 ${percentile(d.allMs, 0.95).toFixed(1)} ms`,
+      );
+    }
+    return [runs, runs];
+  } finally {
+    await stopAllServices();
   }
 }

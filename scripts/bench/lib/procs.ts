@@ -107,8 +107,9 @@ export function spawnChild(cmd: string[], logFile?: string, env?: Record<string,
 export async function startServe(
   dataDir: string,
   logFile?: string,
+  extraArgs: string[] = [],
 ): Promise<Child & { url: string; port: number }> {
-  const child = spawnChild([BUN, CLI, 'serve', '--data', dataDir, '--port', '0'], logFile);
+  const child = spawnChild([BUN, CLI, 'serve', '--data', dataDir, '--port', '0', ...extraArgs], logFile);
   const line = await child.waitFor(/listening on http:\/\//);
   const url = /listening on (http:\/\/[^\s]+)/.exec(line)![1]!;
   return { ...child, url, port: Number(new URL(url).port) };
