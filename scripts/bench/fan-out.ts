@@ -148,7 +148,9 @@ async function warmsyncOnce(
       logFile: join(scratch, 'editor.log'),
     });
     children.push(editor);
-    const ws = replicas.map((r) => `${r.url.replace('http://', 'ws://')}/v1/workspaces/${workspace}/live`).join(',');
+    const ws = replicas
+      .map((r) => `${r.url.replace('http://', 'ws://')}/v1/workspaces/${workspace}/live`)
+      .join(',');
     const crowd = spawnChild(
       [BUN, CLIENTS_SCRIPT, 'warmsync', ws, String(clients)],
       join(scratch, 'clients.log'),
