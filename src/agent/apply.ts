@@ -11,9 +11,19 @@ import { randomBytes } from 'node:crypto';
 // Synchronous calls on purpose: for the many small files of a checkout or an initial sync they are
 // several times faster than the thread-pool round trips of the promise API, and one call at a time
 // can never run out of descriptors.
-import { lstatSync, mkdirSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  renameSync,
+  rmdirSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
 import type { EntryContent } from '../core/entry.ts';
+import { fileModeFor } from '../core/mode.ts';
 import { ancestorPaths, TEMP_FILE_PREFIX } from '../core/paths.ts';
 import { sameStat } from './local-tree.ts';
 import type { StatStamp } from './state.ts';
@@ -45,19 +55,38 @@ export type Expected = StatStamp | undefined;
  */
 export type CheckedFolders = Set<string>;
 
-export async function applyContent(
+/**
+ * A file or link written to its temporary name, waiting for its rename. Between the two steps the
+ * caller makes the temporary files durable (one flush for a whole slice), so a rename never makes
+ * visible bytes that a power loss could still tear.
+ */
+export interface StagedWrite {
+  path: string;
+  absolute: string;
+  temp: string;
+  /** What the agent believes is at the path (undefined: nothing). */
+  expected: Expected;
+}
+
+export type StageOutcome = ApplyOutcome | { ok: 'staged'; staged: StagedWrite };
+
+/**
+ * First step of applying a remote version: folders and deletions are done at once; a file or a
+ * link is written to a temporary name beside its path and returned as staged, to be finished by
+ * `finishWrite` after the caller has made it durable.
+ */
+export function stageContent(
   root: string,
   path: string,
   content: EntryContent,
   expected: Expected,
   bytes: Uint8Array | undefined,
   checked: CheckedFolders = new Set(),
-): Promise<ApplyOutcome> {
+): StageOutcome {
   try {
-    const parents = await ensureParents(root, path, content.kind !== 'deleted', checked);
+    const parents = ensureParents(root, path, content.kind !== 'deleted', checked);
     if (parents) return parents;
     const absolute = join(root, path);
-    if (content.kind === 'file' && !expected) return await writeNewFile(absolute, path, content.exec, bytes);
     const current = lstatOrUndefined(absolute);
     if (current && !current.isDirectory() && expected && !sameStat(stampOf(current), expected)) {
       return { ok: false, code: 'local-changed', message: 'the file changed locally', retry: false };
@@ -91,29 +120,20 @@ export async function applyContent(
         return { ok: true, stat: stampOf(lstatSync(absolute)) };
       }
       case 'symlink': {
-        if (current?.isDirectory() && !removeEmptyFolder(absolute)) {
-          return FOLDER_IN_THE_WAY;
-        }
+        if (current?.isDirectory() && !removeEmptyFolder(absolute)) return FOLDER_IN_THE_WAY;
         const temp = tempPath(root, path);
         symlinkSync(content.target, temp);
-        renameSync(temp, absolute);
-        return { ok: true, stat: stampOf(lstatSync(absolute)) };
+        return { ok: 'staged', staged: { path, absolute, temp, expected } };
       }
       case 'file': {
-        if (!bytes) throw new Error(`applyContent needs the bytes of ${path}`);
-        if (current?.isDirectory() && !removeEmptyFolder(absolute)) {
-          return FOLDER_IN_THE_WAY;
-        }
+        if (!bytes) throw new Error(`stageContent needs the bytes of ${path}`);
+        if (current?.isDirectory() && !removeEmptyFolder(absolute)) return FOLDER_IN_THE_WAY;
+        const existing = current && !current.isDirectory() ? current.mode : undefined;
         const temp = tempPath(root, path);
-        writeFileSync(temp, bytes, { mode: fileMode(content.exec) });
-        // Last check before the rename: an editor may have saved since the first check.
-        const again = lstatOrUndefined(absolute);
-        if (again && !again.isDirectory() && (!expected || !sameStat(stampOf(again), expected))) {
-          tryUnlink(temp);
-          return { ok: false, code: 'local-changed', message: 'the file changed locally', retry: false };
-        }
-        renameSync(temp, absolute);
-        return { ok: true, stat: stampOf(lstatSync(absolute)) };
+        writeFileSync(temp, bytes, { mode: fileModeFor(content.exec, content.mode, existing) });
+        // An existing file keeps its exact bits, which the umask must not narrow.
+        if (existing !== undefined) chmodSync(temp, fileModeFor(content.exec, content.mode, existing));
+        return { ok: 'staged', staged: { path, absolute, temp, expected } };
       }
     }
   } catch (error) {
@@ -122,43 +142,52 @@ export async function applyContent(
 }
 
 /**
- * A file where the agent believes there is nothing: written to a temporary name, then renamed
- * into place only if the path is still empty (a file created meanwhile is a local edit).
+ * Second step: the last check (an editor may have saved since the first one), then the rename
+ * that makes the staged version visible. The temporary file is removed when it is not used.
  */
-async function writeNewFile(
-  absolute: string,
-  path: string,
-  exec: boolean,
-  bytes: Uint8Array | undefined,
-): Promise<ApplyOutcome> {
-  if (!bytes) throw new Error(`applyContent needs the bytes of ${path}`);
-  const temp = join(dirname(absolute), nextTempName());
-  writeFileSync(temp, bytes, { mode: fileMode(exec) });
-  const current = lstatOrUndefined(absolute);
-  if (current?.isDirectory() && !removeEmptyFolder(absolute)) {
-    tryUnlink(temp);
-    return FOLDER_IN_THE_WAY;
+export function finishWrite(staged: StagedWrite): ApplyOutcome {
+  try {
+    const again = lstatOrUndefined(staged.absolute);
+    if (again?.isDirectory()) {
+      // A folder appeared meanwhile (or an empty one was in the way and is still there).
+      if (!removeEmptyFolder(staged.absolute)) {
+        tryUnlink(staged.temp);
+        return FOLDER_IN_THE_WAY;
+      }
+    } else if (again && (!staged.expected || !sameStat(stampOf(again), staged.expected))) {
+      tryUnlink(staged.temp);
+      return staged.expected
+        ? { ok: false, code: 'local-changed', message: 'the file changed locally', retry: false }
+        : { ok: false, code: 'local-changed', message: 'a local file appeared at this path', retry: false };
+    }
+    renameSync(staged.temp, staged.absolute);
+    return { ok: true, stat: stampOf(lstatSync(staged.absolute)) };
+  } catch (error) {
+    tryUnlink(staged.temp);
+    return { ok: false, code: 'io-error', message: (error as Error).message, retry: true };
   }
-  if (current && !current.isDirectory()) {
-    tryUnlink(temp);
-    return { ok: false, code: 'local-changed', message: 'a local file appeared at this path', retry: false };
-  }
-  renameSync(temp, absolute);
-  return { ok: true, stat: stampOf(lstatSync(absolute)) };
 }
 
-/** Permission bits for a new file: the executable bit as synced, the rest from the umask. */
-function fileMode(exec: boolean): number {
-  return exec ? 0o777 : 0o666;
+/** Both steps at once, for a single change outside a batch. */
+export function applyContent(
+  root: string,
+  path: string,
+  content: EntryContent,
+  expected: Expected,
+  bytes: Uint8Array | undefined,
+  checked: CheckedFolders = new Set(),
+): ApplyOutcome {
+  const outcome = stageContent(root, path, content, expected, bytes, checked);
+  return outcome.ok === 'staged' ? finishWrite(outcome.staged) : outcome;
 }
 
 /** Creates missing parent folders; refuses when any ancestor is a link or a file. */
-async function ensureParents(
+function ensureParents(
   root: string,
   path: string,
   create: boolean,
   checked: CheckedFolders,
-): Promise<ApplyOutcome | undefined> {
+): ApplyOutcome | undefined {
   for (const folder of ancestorPaths(path)) {
     if (checked.has(folder)) continue;
     const absolute = join(root, folder);

@@ -4,7 +4,7 @@
  */
 // Synchronous calls on purpose (see apply.ts): small files dominate, and the thread-pool round
 // trips of the promise API cost more than the reads themselves.
-import { type Dirent, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { type Dirent, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { chunkBytes } from '../core/chunk.ts';
 import { DELETED, type EntryContent } from '../core/entry.ts';
@@ -12,8 +12,17 @@ import { fileHashFromChunks } from '../core/hash.ts';
 import { IGNORE_FILE_NAMES, type IgnoreOptions, IgnoreRules } from '../core/ignore.ts';
 import { checkRelativePath, TEMP_FILE_PREFIX } from '../core/paths.ts';
 import type { Problem } from '../core/protocol.ts';
+import { stampOf } from './apply.ts';
 import type { Limiter } from './limiter.ts';
 import type { BaseRecord, StatStamp } from './state.ts';
+import {
+  checkAncestors,
+  type FileRead,
+  type FolderVerdicts,
+  isAbsent,
+  NotARegularFile,
+  readRegularFile,
+} from './tree-fs.ts';
 
 export interface Observation {
   content: EntryContent;
@@ -25,6 +34,11 @@ export interface Observation {
    * a writer is still at work, and what was read may be a torn mix.
    */
   unsettled?: boolean;
+  /**
+   * The path could not be looked at (permissions, I/O errors): why. Its state is unknown, which is
+   * never a deletion; `content` is then meaningless and the cycle leaves the path alone.
+   */
+  unknown?: string;
 }
 
 /** File bytes a scan keeps in memory for the uploads that follow it. */
@@ -63,9 +77,17 @@ export class LocalTree {
   /**
    * Walks the whole tree. Files whose stat matches their base (and is not racy) reuse the base
    * content without being read; the rest are read and hashed.
+   *
+   * `unknownFolders` lists the folders that could not be listed: what lies below them is unknown,
+   * not deleted, so the caller must not take their absence from `found` as a deletion.
    */
-  async scan(baseOf: (path: string) => BaseRecord | undefined): Promise<Map<string, Observation>> {
+  async scan(
+    baseOf: (path: string) => BaseRecord | undefined,
+  ): Promise<{ found: Map<string, Observation>; unknownFolders: Set<string> }> {
     const found = new Map<string, Observation>();
+    const unknownFolders = new Set<string>();
+    /** Ancestor checks shared by the whole walk: each folder is lstat-ed once. */
+    const walked: FolderVerdicts = new Map();
     const rules = new IgnoreRules(new Map(), this.options.tracked, this.options.ignore);
     let keptBytes = 0;
     const walk = async (folder: string): Promise<void> => {
@@ -74,14 +96,22 @@ export class LocalTree {
       try {
         names = readdirSync(absolute, { withFileTypes: true });
       } catch (error) {
+        // Gone since its parent was listed: simply absent. Anything else: unknown, never deleted.
+        if (isAbsent(error)) {
+          found.delete(folder);
+          return;
+        }
+        unknownFolders.add(folder);
         this.report(folder, 'unreadable', `cannot list folder: ${(error as Error).message}`);
         return;
       }
+      if (this.problems.get(folder)?.code === 'unreadable') this.problems.delete(folder);
       const ruleText: string[] = [];
       for (const ignoreName of IGNORE_FILE_NAMES) {
         if (!names.some((d) => d.name === ignoreName && d.isFile())) continue;
         try {
-          ruleText.push(readFileSync(join(absolute, ignoreName), 'utf8'));
+          const ruleFile = join(absolute, ignoreName);
+          ruleText.push(new TextDecoder().decode(readRegularFile(ruleFile).bytes));
         } catch {
           // An unreadable ignore file is treated as empty; the file itself is reported when observed.
         }
@@ -104,7 +134,12 @@ export class LocalTree {
             subfolders.push(path);
             return;
           }
-          const observation = await this.observe(path, baseOf(path), false);
+          // The walk only descends real folders, so every ancestor here is already checked.
+          const observation = await this.observe(path, baseOf(path), false, walked);
+          if (observation.unknown) {
+            found.set(path, observation);
+            return;
+          }
           if (observation.content.kind === 'deleted') return;
           // Bytes read for hashing are kept (a changed file is then uploaded from exactly what was
           // hashed) up to a budget; past it, a push reads the file again and re-describes it.
@@ -118,35 +153,47 @@ export class LocalTree {
     };
     await walk('');
     this.rules = rules;
-    return found;
+    return { found, unknownFolders };
   }
 
   /**
    * Observes one path now. `forceRead` skips the stat cache (used for watcher events, where the
-   * content is known to have been touched). A missing or ignored path observes as deleted.
+   * content is known to have been touched).
+   *
+   * Invariants: only "nothing is there" (ENOENT, or an ancestor that is not a real folder, which
+   * puts the path outside the tree) observes as deleted. Any other failure to look (permissions,
+   * I/O) observes as `unknown`: the caller leaves the path and its peers' copies alone. Nothing is
+   * read through a symbolic link: every ancestor must be a real folder and the leaf is opened
+   * without following links.
    */
-  async observe(path: string, base: BaseRecord | undefined, forceRead: boolean): Promise<Observation> {
+  async observe(
+    path: string,
+    base: BaseRecord | undefined,
+    forceRead: boolean,
+    verdicts: FolderVerdicts = new Map(),
+  ): Promise<Observation> {
     const absolute = join(this.root, path);
     return this.limiter.run(async () => {
+      const access = checkAncestors(this.root, path, verdicts);
+      if (!access.ok) {
+        if (access.code === 'outside') return { content: DELETED };
+        return this.unknown(path, `cannot look into '${access.folder}': ${access.message}`);
+      }
       let stats: Stats;
       try {
         stats = lstatSync(absolute);
-      } catch {
-        return { content: DELETED };
+      } catch (error) {
+        if (isAbsent(error)) return { content: DELETED };
+        return this.unknown(path, `cannot stat: ${(error as Error).message}`);
       }
-      const stat: StatStamp = {
-        size: stats.size,
-        mtimeMs: stats.mtimeMs,
-        ctimeMs: stats.ctimeMs,
-        ino: stats.ino,
-        mode: stats.mode,
-      };
-      if (stats.isDirectory()) return { content: { kind: 'dir' }, stat };
+      const stat = stampOf(stats);
+      if (stats.isDirectory()) return this.known(path, { content: { kind: 'dir' }, stat });
       if (stats.isSymbolicLink()) {
         try {
-          return { content: { kind: 'symlink', target: readlinkSync(absolute) }, stat };
-        } catch {
-          return { content: DELETED };
+          return this.known(path, { content: { kind: 'symlink', target: readlinkSync(absolute) }, stat });
+        } catch (error) {
+          if (isAbsent(error)) return { content: DELETED };
+          return this.unknown(path, `cannot read link: ${(error as Error).message}`);
         }
       }
       if (!stats.isFile()) {
@@ -162,17 +209,25 @@ export class LocalTree {
       ) {
         return { content: base.content, stat };
       }
-      let bytes: Uint8Array;
+      let read: FileRead;
       try {
-        bytes = new Uint8Array(readFileSync(absolute));
+        read = readRegularFile(absolute);
       } catch (error) {
         // Removed between the lstat and the read: it is simply gone.
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { content: DELETED };
-        this.report(path, 'unreadable', `cannot read: ${(error as Error).message}`);
-        return base ? { content: base.content, stat: base.stat } : { content: DELETED };
+        if (isAbsent(error)) return { content: DELETED };
+        // Replaced by a link or a folder since the lstat: look again in a moment.
+        if ((error as NodeJS.ErrnoException).code === 'ELOOP' || error instanceof NotARegularFile)
+          return {
+            content: base?.content ?? DELETED,
+            stat: base?.stat,
+            unsettled: true,
+            unknown: 'type changed while read',
+          };
+        return this.unknown(path, `cannot read: ${(error as Error).message}`);
       }
+      const { bytes } = read;
       this.problems.delete(path);
-      const content = fileContent(bytes, (stats.mode & 0o111) !== 0);
+      const content = fileContent(bytes, (read.stats.mode & 0o111) !== 0, read.stats.mode);
       let after: Stats | undefined;
       try {
         after = lstatSync(absolute);
@@ -180,9 +235,25 @@ export class LocalTree {
         after = undefined;
       }
       const unsettled =
-        !after || after.size !== stats.size || after.mtimeMs !== stats.mtimeMs || after.ino !== stats.ino;
+        !after ||
+        after.size !== stats.size ||
+        after.mtimeMs !== stats.mtimeMs ||
+        after.ino !== stats.ino ||
+        read.stats.ino !== stats.ino ||
+        bytes.length !== stats.size;
       return unsettled ? { content, stat, bytes, unsettled } : { content, stat, bytes };
     });
+  }
+
+  /** A path whose state could not be looked at: reported, and left alone by the cycle. */
+  private unknown(path: string, message: string): Observation {
+    this.report(path, 'unreadable', message);
+    return { content: DELETED, unknown: message };
+  }
+
+  private known(path: string, observation: Observation): Observation {
+    if (this.problems.get(path)?.code === 'unreadable') this.problems.delete(path);
+    return observation;
   }
 
   private report(path: string, code: string, message: string): void {
@@ -190,10 +261,16 @@ export class LocalTree {
   }
 }
 
-/** The content description of file bytes: chunk list, hash, size, executable bit. */
-export function fileContent(bytes: Uint8Array, exec: boolean): EntryContent {
+/**
+ * The content description of file bytes: chunk list, hash, size, executable bit, and the
+ * permission bits a peer gives the file when it creates it (so a 0600 file stays private).
+ */
+export function fileContent(bytes: Uint8Array, exec: boolean, mode?: number): EntryContent {
   const chunks = chunkBytes(bytes).map((c): [string, number] => [c.hash, c.size]);
-  return { kind: 'file', hash: fileHashFromChunks(chunks.map(([h]) => h)), size: bytes.length, exec, chunks };
+  const hash = fileHashFromChunks(chunks.map(([h]) => h));
+  const content: EntryContent = { kind: 'file', hash, size: bytes.length, exec, chunks };
+  if (mode !== undefined) content.mode = mode & 0o777;
+  return content;
 }
 
 export function sameStat(a: StatStamp, b: StatStamp): boolean {
