@@ -28,6 +28,8 @@ Options:
   --sync-git            also sync .git/ (the hub must run with --allow-git)
   --sync-node-modules   also sync node_modules/
   --poll                do not use filesystem events (network or bind mounts)
+  --no-fsync            do not flush remote versions to disk before they become visible
+                        (only for throwaway trees: a power loss can then tear a file)
   --rescan-ms MS        shortest interval between safety rescans (default 5000)
   --concurrency N       file operations in flight (default 64)
   --npm-cache DIR       the shared npm cache pre-warming fills (default ~/.cache/warmsync/npm)
@@ -57,6 +59,7 @@ const flagsSchema = z.object({
   'sync-git': z.boolean(),
   'sync-node-modules': z.boolean(),
   poll: z.boolean(),
+  'no-fsync': z.boolean(),
   'rescan-ms': z.coerce.number().int().min(100),
   concurrency: z.coerce.number().int().min(1).max(4096),
   'no-prewarm': z.boolean(),
@@ -85,6 +88,7 @@ export const agentCommand: Command = {
         'sync-git': { type: 'boolean', default: false },
         'sync-node-modules': { type: 'boolean', default: false },
         poll: { type: 'boolean', default: false },
+        'no-fsync': { type: 'boolean', default: false },
         'rescan-ms': { type: 'string', default: '5000' },
         concurrency: { type: 'string', default: '64' },
         'no-prewarm': { type: 'boolean', default: false },
@@ -149,6 +153,7 @@ export const agentCommand: Command = {
       allowGit: flags['sync-git'],
       ignore: { ignoreGitDir: !flags['sync-git'], ignoreNodeModules: !flags['sync-node-modules'] },
       poll: flags.poll,
+      fsync: !flags['no-fsync'],
       rescanMinMs: flags['rescan-ms'],
       concurrency: flags.concurrency,
       log,
