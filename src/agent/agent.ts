@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { type EntryContent, exists, type ManifestEntry } from '../core/entry.ts';
 import { type ChunkFrame, FrameError, openFrame } from '../core/frames.ts';
 import { DEFAULT_IGNORE_OPTIONS, type IgnoreOptions, IgnoreRules } from '../core/ignore.ts';
+import { dropsIgnoredRemote } from '../core/ignored-remote.ts';
 import { checkRelativePath, pathDepth, TEMP_FILE_PREFIX } from '../core/paths.ts';
 import type { LiveHeader, Problem } from '../core/protocol.ts';
 import { reconcilePath } from '../core/reconcile.ts';
@@ -23,7 +24,8 @@ import { applyContent, type CheckedFolders } from './apply.ts';
 import { ChunkCache } from './chunk-cache.ts';
 import { assemble, gatherChunks } from './chunk-gatherer.ts';
 import { HubClient } from './client.ts';
-import { currentBranch, gitBusy, trackedPaths } from './git.ts';
+import { currentBranch, gitBusy } from './git.ts';
+import { GitFollower } from './git-follow.ts';
 import { Limiter } from './limiter.ts';
 import { LocalTree, type Observation } from './local-tree.ts';
 import { type PendingPush, Pusher } from './pusher.ts';
@@ -93,6 +95,7 @@ const CHECKOUT_SETTLE_MS = 60;
 export class Agent {
   readonly state: AgentState;
   readonly tree: LocalTree;
+  private readonly git: GitFollower;
   private readonly client: HubClient;
   private readonly limiter: Limiter;
   private readonly cache = new ChunkCache(CACHE_BYTES);
@@ -127,6 +130,7 @@ export class Agent {
       allowGit: options.allowGit ?? false,
       tracked: new Set(),
     });
+    this.git = new GitFollower(options.dir, this.tree);
     this.client = new HubClient({
       server: options.server,
       workspace: options.workspace,
@@ -159,9 +163,9 @@ export class Agent {
     this.options.log?.(line);
   }
 
-  /** Loads git's tracked paths (tracked files sync even when ignored). */
+  /** Loads git's tracked paths (tracked files sync even when ignored) and its exclude files. */
   async prepare(): Promise<void> {
-    this.tree.setTracked(await trackedPaths(this.options.dir));
+    await this.git.refresh();
     this.branch = await currentBranch(this.options.dir);
   }
 
@@ -368,7 +372,12 @@ export class Agent {
 
   private onWatchEvent(name: string): void {
     const path = name.split('\\').join('/');
-    if (path === '.git/HEAD' || path === '.git/index.lock' || path === '.git/index') {
+    if (
+      path === '.git/HEAD' ||
+      path === '.git/index.lock' ||
+      path === '.git/index' ||
+      path === '.git/info/exclude'
+    ) {
       this.branchSwitching = true;
       return;
     }
@@ -474,6 +483,10 @@ export class Agent {
       this.fullScanWanted = false;
       paths = 'full';
     }
+    // ---- git follows git: what git tracks or excludes may have changed (see git-follow.ts).
+    const regit = branchSwitch || paths === 'full' ? await this.git.refresh() : undefined;
+    if (regit?.rulesChanged) paths = 'full';
+    // ----
     if (branchSwitch) {
       // Git touched its index: a checkout if the branch moved, else a commit or a status refresh.
       const before = this.branch;
@@ -482,13 +495,19 @@ export class Agent {
       if (branchSwitch) this.log(`branch switch ${before ?? '(none)'} -> ${this.branch ?? '(none)'}`);
     }
     const observed = await this.observeAll(paths, fromWatcher);
+    // ---- git follows git: a path git took up or let go of is looked at whatever the rules say now
+    // (a checkout that removes a file git no longer tracks deletes it on the peers too).
+    for (const path of regit?.retracked ?? [])
+      if (!observed.has(path))
+        observed.set(path, await this.tree.observe(path, this.state.base(path), false));
+    // ----
     const pushes: PendingPush[] = [];
     const applies: Array<{ entry: ManifestEntry; obs: Observation }> = [];
     for (const [path, obs] of observed) {
       const base = this.state.base(path);
       if (fromWatcher && this.mayBeMidWrite(path, obs, base)) continue;
       const remote = this.pending.get(path);
-      if (remote && this.tree.rules.isIgnored(path, remote.content.kind === 'dir')) {
+      if (remote && dropsIgnoredRemote(this.tree.rules, path, obs.content, base?.content, remote.content)) {
         this.pending.delete(path);
         continue;
       }

@@ -40,6 +40,8 @@ export interface LocalTreeOptions {
   allowGit: boolean;
   /** Paths git tracks; never ignored. */
   tracked: ReadonlySet<string>;
+  /** Text of git's exclude files, lowest precedence first (see IgnoreRules.setRepoExcludes). */
+  repoExcludes?: readonly string[];
 }
 
 export class LocalTree {
@@ -51,13 +53,18 @@ export class LocalTree {
     private readonly limiter: Limiter,
     private options: LocalTreeOptions,
   ) {
-    this.rules = new IgnoreRules(new Map(), options.tracked, options.ignore);
+    this.rules = new IgnoreRules(new Map(), options.tracked, options.ignore, options.repoExcludes);
   }
 
-  /** Replaces the set of paths git tracks (read again before each full reconcile). */
-  setTracked(tracked: ReadonlySet<string>): void {
-    this.options = { ...this.options, tracked };
-    this.rules = new IgnoreRules(new Map(), tracked, this.options.ignore);
+  /**
+   * Replaces what git says about the tree: the paths it tracks and the text of its exclude files.
+   * The rules of the ignore files read by the last scan are kept, so single paths are still
+   * judged by them until the next scan reads them again.
+   */
+  setGitView(tracked: ReadonlySet<string>, repoExcludes: readonly string[]): void {
+    this.options = { ...this.options, tracked, repoExcludes };
+    this.rules.setTracked(tracked);
+    this.rules.setRepoExcludes(repoExcludes);
   }
 
   /**
@@ -66,7 +73,12 @@ export class LocalTree {
    */
   async scan(baseOf: (path: string) => BaseRecord | undefined): Promise<Map<string, Observation>> {
     const found = new Map<string, Observation>();
-    const rules = new IgnoreRules(new Map(), this.options.tracked, this.options.ignore);
+    const rules = new IgnoreRules(
+      new Map(),
+      this.options.tracked,
+      this.options.ignore,
+      this.options.repoExcludes,
+    );
     let keptBytes = 0;
     const walk = async (folder: string): Promise<void> => {
       const absolute = folder === '' ? this.root : join(this.root, folder);
