@@ -129,6 +129,7 @@ export class Agent {
       ignore: options.ignore ?? DEFAULT_IGNORE_OPTIONS,
       allowGit: options.allowGit ?? false,
       tracked: new Set(),
+      log: (line) => this.log(line),
     });
     this.git = new GitFollower(options.dir, this.tree);
     this.client = new HubClient({

@@ -7,16 +7,16 @@
  * - never over an edit: just before the rename the target is stat-ed again and must still be the
  *   version the agent last saw, else the write is abandoned and the edit is pushed instead.
  */
-import { randomBytes } from 'node:crypto';
 // Synchronous calls on purpose: for the many small files of a checkout or an initial sync they are
 // several times faster than the thread-pool round trips of the promise API, and one call at a time
 // can never run out of descriptors.
 import { lstatSync, mkdirSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { EntryContent } from '../core/entry.ts';
-import { ancestorPaths, TEMP_FILE_PREFIX } from '../core/paths.ts';
+import { ancestorPaths } from '../core/paths.ts';
 import { sameStat } from './local-tree.ts';
 import type { StatStamp } from './state.ts';
+import { nextTempName } from './temp-files.ts';
 
 export type ApplyOutcome =
   | { ok: true; stat?: StatStamp }
@@ -197,15 +197,6 @@ function removeEmptyFolder(absolute: string): boolean {
   } catch {
     return false;
   }
-}
-
-let tempCounter = 0;
-const tempStem = `${TEMP_FILE_PREFIX}${process.pid.toString(36)}-${randomBytes(3).toString('hex')}-`;
-
-/** A fresh temporary name: unique within this process by a counter, across processes by pid and salt. */
-function nextTempName(): string {
-  tempCounter += 1;
-  return `${tempStem}${tempCounter.toString(36)}`;
 }
 
 function tempPath(root: string, path: string): string {

@@ -14,6 +14,7 @@ import { checkRelativePath, TEMP_FILE_PREFIX } from '../core/paths.ts';
 import type { Problem } from '../core/protocol.ts';
 import type { Limiter } from './limiter.ts';
 import type { BaseRecord, StatStamp } from './state.ts';
+import { TempSweeper } from './temp-files.ts';
 
 export interface Observation {
   content: EntryContent;
@@ -42,11 +43,14 @@ export interface LocalTreeOptions {
   tracked: ReadonlySet<string>;
   /** Text of git's exclude files, lowest precedence first (see IgnoreRules.setRepoExcludes). */
   repoExcludes?: readonly string[];
+  log?: (line: string) => void;
 }
 
 export class LocalTree {
   rules: IgnoreRules;
   readonly problems = new Map<string, Problem>();
+  /** Clears the temporary files of agents killed mid-write, as the scans come across them. */
+  private readonly temps: TempSweeper;
 
   constructor(
     readonly root: string,
@@ -54,6 +58,7 @@ export class LocalTree {
     private options: LocalTreeOptions,
   ) {
     this.rules = new IgnoreRules(new Map(), options.tracked, options.ignore, options.repoExcludes);
+    this.temps = new TempSweeper(root, options.log);
   }
 
   /**
@@ -80,6 +85,7 @@ export class LocalTree {
       this.options.repoExcludes,
     );
     let keptBytes = 0;
+    const tempFiles: string[] = [];
     const walk = async (folder: string): Promise<void> => {
       const absolute = folder === '' ? this.root : join(this.root, folder);
       let names: Dirent[];
@@ -103,7 +109,10 @@ export class LocalTree {
       await Promise.all(
         names.map(async (dirent) => {
           const path = folder === '' ? dirent.name : `${folder}/${dirent.name}`;
-          if (dirent.name.startsWith(TEMP_FILE_PREFIX)) return;
+          if (dirent.name.startsWith(TEMP_FILE_PREFIX)) {
+            tempFiles.push(path);
+            return;
+          }
           const isDir = dirent.isDirectory();
           if (rules.isIgnored(path, isDir)) return;
           const check = checkRelativePath(path, { allowGit: this.options.allowGit });
@@ -129,6 +138,7 @@ export class LocalTree {
       await Promise.all(subfolders.map(walk));
     };
     await walk('');
+    this.temps.sweep(tempFiles);
     this.rules = rules;
     return found;
   }
