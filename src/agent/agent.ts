@@ -173,16 +173,17 @@ export class Agent {
   /**
    * One complete reconcile both ways: catch up with the hub, push every local difference, apply
    * every remote one, repeated until a round changes nothing. Resolves true when DIR and the hub
-   * agree (no pending remote versions and no unpushed local edits).
+   * agree: no pending remote versions, no unpushed local edits, and nothing left over that the
+   * hub refused or that could not be written here (see `unsynced()`).
    */
   async syncOnce(maxRounds = 8): Promise<boolean> {
     await this.prepare();
     for (let round = 0; round < maxRounds; round++) {
       await this.catchUp();
       const summary = await this.enqueue(() => this.cycle('full'));
-      if (summary.pushed === 0 && summary.applied === 0 && this.pending.size === 0) return true;
+      if (summary.pushed === 0 && summary.applied === 0 && this.pending.size === 0) break;
     }
-    return this.pending.size === 0;
+    return this.pending.size === 0 && this.unsynced().length === 0;
   }
 
   /** Runs until `stop()`: live connection, watcher, periodic rescans. */
@@ -232,6 +233,14 @@ export class Agent {
   /** Problems to report: local paths that cannot sync and remote versions that cannot apply. */
   problems(): Problem[] {
     return [...this.tree.problems.values(), ...this.pusher.problems(), ...this.applyProblems.values()];
+  }
+
+  /**
+   * What keeps DIR and the hub apart although nothing is left to try: local changes the hub
+   * refused (a case collision...) and remote versions that cannot be written here.
+   */
+  unsynced(): Problem[] {
+    return [...this.pusher.problems(), ...this.applyProblems.values()];
   }
 
   /** Number of remote versions known but not yet on disk. */
