@@ -14,6 +14,7 @@ import { afterApplyFailure, deferralDelayMs } from '../core/apply-outcome.ts';
 import { type EntryContent, exists, type ManifestEntry } from '../core/entry.ts';
 import { type ChunkFrame, FrameError, openFrame } from '../core/frames.ts';
 import { DEFAULT_IGNORE_OPTIONS, type IgnoreOptions, IgnoreRules } from '../core/ignore.ts';
+import { dropsIgnoredRemote } from '../core/ignored-remote.ts';
 import { ancestorPaths, checkRelativePath, TEMP_FILE_PREFIX } from '../core/paths.ts';
 import { type LiveHeader, type Problem, WANTED_HASHES_MAX } from '../core/protocol.ts';
 import { reconcilePath } from '../core/reconcile.ts';
@@ -23,7 +24,8 @@ import { ChunkCache } from './chunk-cache.ts';
 import { fileVerifiedChunks } from './chunk-gatherer.ts';
 import { HubClient } from './client.ts';
 import { Durability } from './durability.ts';
-import { currentBranch, gitBusy, trackedPaths } from './git.ts';
+import { currentBranch, gitBusy } from './git.ts';
+import { GitFollower } from './git-follow.ts';
 import { Limiter } from './limiter.ts';
 import { LocalTree, type Observation } from './local-tree.ts';
 import { type PendingPush, Pusher } from './pusher.ts';
@@ -97,6 +99,7 @@ const CHECKOUT_SETTLE_MS = 60;
 export class Agent {
   readonly state: AgentState;
   readonly tree: LocalTree;
+  private readonly git: GitFollower;
   private readonly client: HubClient;
   private readonly limiter: Limiter;
   private readonly cache = new ChunkCache(CACHE_BYTES);
@@ -133,7 +136,9 @@ export class Agent {
       ignore: options.ignore ?? DEFAULT_IGNORE_OPTIONS,
       allowGit: options.allowGit ?? false,
       tracked: new Set(),
+      log: (line) => this.log(line),
     });
+    this.git = new GitFollower(options.dir, this.tree);
     this.client = new HubClient({
       server: options.server,
       workspace: options.workspace,
@@ -174,25 +179,26 @@ export class Agent {
     this.options.log?.(line);
   }
 
-  /** Loads git's tracked paths (tracked files sync even when ignored). */
+  /** Loads git's tracked paths (tracked files sync even when ignored) and its exclude files. */
   async prepare(): Promise<void> {
-    this.tree.setTracked(await trackedPaths(this.options.dir));
+    await this.git.refresh();
     this.branch = await currentBranch(this.options.dir);
   }
 
   /**
    * One complete reconcile both ways: catch up with the hub, push every local difference, apply
    * every remote one, repeated until a round changes nothing. Resolves true when DIR and the hub
-   * agree (no pending remote versions and no unpushed local edits).
+   * agree: no pending remote versions, no unpushed local edits, and nothing left over that the
+   * hub refused or that could not be written here (see `unsynced()`).
    */
   async syncOnce(maxRounds = 8): Promise<boolean> {
     await this.prepare();
     for (let round = 0; round < maxRounds; round++) {
       await this.catchUp();
       const summary = await this.enqueue(() => this.cycle('full'));
-      if (summary.pushed === 0 && summary.applied === 0 && this.pending.size === 0) return true;
+      if (summary.pushed === 0 && summary.applied === 0 && this.pending.size === 0) break;
     }
-    return this.pending.size === 0;
+    return this.pending.size === 0 && this.unsynced().length === 0;
   }
 
   /** Runs until `stop()`: live connection, watcher, periodic rescans. */
@@ -242,17 +248,29 @@ export class Agent {
 
   /** Problems to report: local paths that cannot sync and remote versions that cannot apply. */
   problems(): Problem[] {
-    const deferred = [...this.state.deferred.entries()].map(([path, d]) => ({
-      path,
-      code: 'deferred',
-      message: `not applied yet (${d.problem}); try ${d.attempts + 1} soon`,
-    }));
     return [
       ...this.tree.problems.values(),
       ...this.pusher.problems(),
       ...this.applyProblems.values(),
-      ...deferred,
+      ...this.deferredProblems(),
     ];
+  }
+
+  /** Remote versions waiting to be tried again (a missing chunk, an unreadable local path...). */
+  private deferredProblems(): Problem[] {
+    return [...this.state.deferred.entries()].map(([path, d]) => ({
+      path,
+      code: 'deferred',
+      message: `not applied yet (${d.problem}); try ${d.attempts + 1} soon`,
+    }));
+  }
+
+  /**
+   * What keeps DIR and the hub apart although nothing is left to try: local changes the hub
+   * refused (a case collision...) and remote versions that cannot be written here.
+   */
+  unsynced(): Problem[] {
+    return [...this.pusher.problems(), ...this.applyProblems.values(), ...this.deferredProblems()];
   }
 
   /** Number of remote versions known but not yet on disk. */
@@ -434,7 +452,12 @@ export class Agent {
 
   private onWatchEvent(name: string): void {
     const path = name.split('\\').join('/');
-    if (path === '.git/HEAD' || path === '.git/index.lock' || path === '.git/index') {
+    if (
+      path === '.git/HEAD' ||
+      path === '.git/index.lock' ||
+      path === '.git/index' ||
+      path === '.git/info/exclude'
+    ) {
       this.branchSwitching = true;
       return;
     }
@@ -554,6 +577,10 @@ export class Agent {
       this.fullScanWanted = false;
       paths = 'full';
     }
+    // ---- git follows git: what git tracks or excludes may have changed (see git-follow.ts).
+    const regit = branchSwitch || paths === 'full' ? await this.git.refresh() : undefined;
+    if (regit?.rulesChanged) paths = 'full';
+    // ----
     if (branchSwitch) {
       // Git touched its index: a checkout if the branch moved, else a commit or a status refresh.
       const before = this.branch;
@@ -562,6 +589,12 @@ export class Agent {
       if (branchSwitch) this.log(`branch switch ${before ?? '(none)'} -> ${this.branch ?? '(none)'}`);
     }
     const observed = await this.observeAll(paths, fromWatcher);
+    // ---- git follows git: a path git took up or let go of is looked at whatever the rules say now
+    // (a checkout that removes a file git no longer tracks deletes it on the peers too).
+    for (const path of regit?.retracked ?? [])
+      if (!observed.has(path))
+        observed.set(path, await this.tree.observe(path, this.state.base(path), false));
+    // ----
     const pushes: PendingPush[] = [];
     const applies: Array<{ entry: ManifestEntry; obs: Observation }> = [];
     const now = Date.now();
@@ -575,7 +608,7 @@ export class Agent {
         if (remote) this.defer(remote, obs.unknown, now);
         continue;
       }
-      if (remote && this.tree.rules.isIgnored(path, remote.content.kind === 'dir')) {
+      if (remote && dropsIgnoredRemote(this.tree.rules, path, obs.content, base?.content, remote.content)) {
         this.pending.delete(path);
         continue;
       }

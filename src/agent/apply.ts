@@ -7,7 +7,6 @@
  * - never over an edit: just before the rename the target is stat-ed again and must still be the
  *   version the agent last saw, else the write is abandoned and the edit is pushed instead.
  */
-import { randomBytes } from 'node:crypto';
 // Synchronous calls on purpose: for the many small files of a checkout or an initial sync they are
 // several times faster than the thread-pool round trips of the promise API, and one call at a time
 // can never run out of descriptors.
@@ -24,9 +23,10 @@ import {
 import { join } from 'node:path';
 import type { EntryContent } from '../core/entry.ts';
 import { fileModeFor } from '../core/mode.ts';
-import { ancestorPaths, TEMP_FILE_PREFIX } from '../core/paths.ts';
+import { ancestorPaths } from '../core/paths.ts';
 import { sameStat } from './local-tree.ts';
 import type { StatStamp } from './state.ts';
+import { nextTempName } from './temp-files.ts';
 
 export type ApplyOutcome =
   | { ok: true; stat?: StatStamp }
@@ -209,7 +209,7 @@ function ensureParents(
         ok: false,
         code: 'symlink-in-path',
         message: `'${folder}' is a symbolic link; nothing is written through it`,
-        retry: false,
+        retry: true,
       };
     }
     if (!stats.isDirectory())
@@ -226,15 +226,6 @@ function removeEmptyFolder(absolute: string): boolean {
   } catch {
     return false;
   }
-}
-
-let tempCounter = 0;
-const tempStem = `${TEMP_FILE_PREFIX}${process.pid.toString(36)}-${randomBytes(3).toString('hex')}-`;
-
-/** A fresh temporary name: unique within this process by a counter, across processes by pid and salt. */
-function nextTempName(): string {
-  tempCounter += 1;
-  return `${tempStem}${tempCounter.toString(36)}`;
 }
 
 function tempPath(root: string, path: string): string {

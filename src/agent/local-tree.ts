@@ -15,6 +15,7 @@ import type { Problem } from '../core/protocol.ts';
 import { stampOf } from './apply.ts';
 import type { Limiter } from './limiter.ts';
 import type { BaseRecord, StatStamp } from './state.ts';
+import { TempSweeper } from './temp-files.ts';
 import {
   checkAncestors,
   type FileRead,
@@ -54,24 +55,35 @@ export interface LocalTreeOptions {
   allowGit: boolean;
   /** Paths git tracks; never ignored. */
   tracked: ReadonlySet<string>;
+  /** Text of git's exclude files, lowest precedence first (see IgnoreRules.setRepoExcludes). */
+  repoExcludes?: readonly string[];
+  log?: (line: string) => void;
 }
 
 export class LocalTree {
   rules: IgnoreRules;
   readonly problems = new Map<string, Problem>();
+  /** Clears the temporary files of agents killed mid-write, as the scans come across them. */
+  private readonly temps: TempSweeper;
 
   constructor(
     readonly root: string,
     private readonly limiter: Limiter,
     private options: LocalTreeOptions,
   ) {
-    this.rules = new IgnoreRules(new Map(), options.tracked, options.ignore);
+    this.rules = new IgnoreRules(new Map(), options.tracked, options.ignore, options.repoExcludes);
+    this.temps = new TempSweeper(root, options.log);
   }
 
-  /** Replaces the set of paths git tracks (read again before each full reconcile). */
-  setTracked(tracked: ReadonlySet<string>): void {
-    this.options = { ...this.options, tracked };
-    this.rules = new IgnoreRules(new Map(), tracked, this.options.ignore);
+  /**
+   * Replaces what git says about the tree: the paths it tracks and the text of its exclude files.
+   * The rules of the ignore files read by the last scan are kept, so single paths are still
+   * judged by them until the next scan reads them again.
+   */
+  setGitView(tracked: ReadonlySet<string>, repoExcludes: readonly string[]): void {
+    this.options = { ...this.options, tracked, repoExcludes };
+    this.rules.setTracked(tracked);
+    this.rules.setRepoExcludes(repoExcludes);
   }
 
   /**
@@ -88,8 +100,14 @@ export class LocalTree {
     const unknownFolders = new Set<string>();
     /** Ancestor checks shared by the whole walk: each folder is lstat-ed once. */
     const walked: FolderVerdicts = new Map();
-    const rules = new IgnoreRules(new Map(), this.options.tracked, this.options.ignore);
+    const rules = new IgnoreRules(
+      new Map(),
+      this.options.tracked,
+      this.options.ignore,
+      this.options.repoExcludes,
+    );
     let keptBytes = 0;
+    const tempFiles: string[] = [];
     const walk = async (folder: string): Promise<void> => {
       const absolute = folder === '' ? this.root : join(this.root, folder);
       let names: Dirent[];
@@ -121,7 +139,10 @@ export class LocalTree {
       await Promise.all(
         names.map(async (dirent) => {
           const path = folder === '' ? dirent.name : `${folder}/${dirent.name}`;
-          if (dirent.name.startsWith(TEMP_FILE_PREFIX)) return;
+          if (dirent.name.startsWith(TEMP_FILE_PREFIX)) {
+            tempFiles.push(path);
+            return;
+          }
           const isDir = dirent.isDirectory();
           if (rules.isIgnored(path, isDir)) return;
           const check = checkRelativePath(path, { allowGit: this.options.allowGit });
@@ -152,6 +173,7 @@ export class LocalTree {
       await Promise.all(subfolders.map(walk));
     };
     await walk('');
+    this.temps.sweep(tempFiles);
     this.rules = rules;
     return { found, unknownFolders };
   }

@@ -45,8 +45,8 @@ export function afterApplyFailure(failure: ApplyFailure): AfterApply {
     case 'folder-not-empty':
       return failure.deletion ? { type: 'keep-folder' } : { type: 'defer', problem: failure.message };
     case 'symlink-in-path':
-      // A link where the hub has a folder: nothing is written through it, ever.
-      return { type: 'give-up', problem: failure.message };
+    // A link where the hub has a folder: nothing is written through it, but the link may yet give
+    // way to the folder (the conflict that the link makes is settled in the folder's favour).
     case 'not-a-folder':
     case 'io-error':
     case 'missing-chunks':
