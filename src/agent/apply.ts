@@ -168,19 +168,6 @@ export function finishWrite(staged: StagedWrite): ApplyOutcome {
   }
 }
 
-/** Both steps at once, for a single change outside a batch. */
-export function applyContent(
-  root: string,
-  path: string,
-  content: EntryContent,
-  expected: Expected,
-  bytes: Uint8Array | undefined,
-  checked: CheckedFolders = new Set(),
-): ApplyOutcome {
-  const outcome = stageContent(root, path, content, expected, bytes, checked);
-  return outcome.ok === 'staged' ? finishWrite(outcome.staged) : outcome;
-}
-
 /** Creates missing parent folders; refuses when any ancestor is a link or a file. */
 function ensureParents(
   root: string,
