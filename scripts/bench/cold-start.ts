@@ -160,10 +160,13 @@ export async function coldStart(options: {
 
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    hub = Bun.spawn([bun, CLI, 'serve', '--data', join(scratch, 'hub'), '--port', String(port)], {
-      stdout: 'ignore',
-      stderr: 'ignore',
-    });
+    hub = Bun.spawn(
+      [bun, CLI, 'serve', '--data', join(scratch, 'hub'), '--port', String(port), '--no-auth'],
+      {
+        stdout: 'ignore',
+        stderr: 'ignore',
+      },
+    );
     await waitHealthy(url);
     options.log('cold-start: uploading the snapshot');
     sh([bun, CLI, 'prewarm', reference, '--server', url, '--workspace', 'bench', '--npm-cache', warmCache]);

@@ -53,7 +53,7 @@ const endpoints: string[] = url.split(',');
 function connect(i: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const endpoint = endpoints[i % endpoints.length]!;
-    const target = mode === 'warmsync' ? `${endpoint}?agent=fan-${i}` : endpoint;
+    const target = mode === 'warmsync' ? `${endpoint}?agent=fa${i.toString(16).padStart(6, '0')}` : endpoint;
     const socket = new WebSocket(target);
     socket.binaryType = 'arraybuffer';
     let greeted = false;

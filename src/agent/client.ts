@@ -4,16 +4,23 @@
  */
 import type { z } from 'zod';
 import { type ChunkFrame, decodeEnvelope, encodeEnvelope } from '../core/frames.ts';
+import { MAX_MISSING_HASHES } from '../core/limits.ts';
 import {
   type ChangesResponse,
   changesResponseSchema,
   describeZodError,
+  fetchReplyHeaderSchema,
+  hubErrorSchema,
   type LiveHeader,
   liveHeaderSchema,
+  missingResponseSchema,
   type PushHeader,
   type PushResponse,
   pushResponseSchema,
 } from '../core/protocol.ts';
+
+/** Times a request the hub turned away as busy (429) is sent again, after its Retry-After. */
+const BUSY_RETRIES = 5;
 
 export class HubError extends Error {
   constructor(
@@ -85,12 +92,15 @@ export class HubClient {
     );
   }
 
+  /** The hashes the hub lacks, asked in requests of at most MAX_MISSING_HASHES (the hub's bound). */
   async missing(hashes: string[]): Promise<string[]> {
-    const body = JSON.stringify({ hashes });
-    const reply = await this.raw('/v1/chunks/missing', body, 'application/json');
-    const json = (await reply.json()) as { missing?: unknown };
-    if (!Array.isArray(json.missing)) throw new HubError('malformed reply to chunks/missing', reply.status);
-    return json.missing.filter((h): h is string => typeof h === 'string');
+    const missing: string[] = [];
+    for (let i = 0; i < hashes.length; i += MAX_MISSING_HASHES) {
+      const body = JSON.stringify({ hashes: hashes.slice(i, i + MAX_MISSING_HASHES) });
+      const reply = await this.request('/v1/chunks/missing', body, 'application/json', missingResponseSchema);
+      missing.push(...reply.missing);
+    }
+    return missing;
   }
 
   /** Fetches chunks; the reply's frames are still to be opened and verified by the caller. */
@@ -100,9 +110,19 @@ export class HubClient {
     const reply = await this.raw('/v1/chunks/fetch', JSON.stringify({ want }), 'application/json');
     const bytes = new Uint8Array(await reply.arrayBuffer());
     this.options.onBytes?.('in', bytes.length);
-    const { header, frames } = decodeEnvelope(bytes);
-    const missing = (header as { missing?: unknown }).missing;
-    return { frames, missing: Array.isArray(missing) ? (missing as string[]) : [] };
+    let decoded: { header: unknown; frames: ChunkFrame[] };
+    try {
+      decoded = decodeEnvelope(bytes);
+    } catch (error) {
+      throw new HubError(`hub reply to chunks/fetch is malformed: ${(error as Error).message}`, reply.status);
+    }
+    const header = fetchReplyHeaderSchema.safeParse(decoded.header);
+    if (!header.success)
+      throw new HubError(
+        `hub reply to chunks/fetch is malformed: ${describeZodError(header.error)}`,
+        reply.status,
+      );
+    return { frames: decoded.frames, missing: header.data.missing };
   }
 
   /** Stores a dependency snapshot's manifest (its chunks must already be on the hub). */
@@ -229,6 +249,27 @@ export class HubClient {
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
     if (body !== undefined)
       this.options.onBytes?.('out', typeof body === 'string' ? body.length : body.length);
+    for (let busy = 0; ; busy++) {
+      const reply = await this.send(path, method, headers, body);
+      if (reply.ok) return reply;
+      const message = await refusal(reply);
+      // Busy (too many pushes to the workspace at once): nothing was done, so sending again is safe.
+      if (reply.status === 429 && busy < BUSY_RETRIES) {
+        const seconds = Number(reply.headers.get('retry-after'));
+        const delay = Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 30) * 1000 : 1000;
+        await new Promise((r) => setTimeout(r, delay * (1 + Math.random())));
+        continue;
+      }
+      throw new HubError(message, reply.status);
+    }
+  }
+
+  private async send(
+    path: string,
+    method: string,
+    headers: Record<string, string>,
+    body: Uint8Array<ArrayBuffer> | string | undefined,
+  ): Promise<Response> {
     let reply: Response | undefined;
     // Each replica once, starting with the one in use. Repeating a push elsewhere is safe: a change
     // the dead replica already committed comes back "unchanged".
@@ -249,17 +290,26 @@ export class HubClient {
           );
       }
     }
-    if (!reply.ok) {
-      let message = `${reply.status} ${reply.statusText}`;
-      try {
-        const json = (await reply.json()) as { message?: string };
-        if (json.message) message = `${reply.status}: ${json.message}`;
-      } catch {
-        // The status line is message enough.
-      }
-      if (reply.status === 401) message = 'the hub refused the token (401); pass --token or WARMSYNC_TOKEN';
-      throw new HubError(message, reply.status);
-    }
     return reply;
   }
+}
+
+/** The sentence for a refused request: the hub's own message when it sent one, else the status line. */
+async function refusal(reply: Response): Promise<string> {
+  let text = '';
+  try {
+    text = await reply.text();
+  } catch {
+    // The status line is message enough.
+  }
+  let said: string | undefined;
+  try {
+    const parsed = hubErrorSchema.safeParse(JSON.parse(text));
+    if (parsed.success) said = parsed.data.message;
+  } catch {
+    // Not JSON: a proxy's page, say.
+  }
+  if (reply.status === 401)
+    return `the hub refused the token (401${said ? `: ${said}` : ''}); pass --token or WARMSYNC_TOKEN`;
+  return said ? `${reply.status}: ${said}` : `${reply.status} ${reply.statusText}`;
 }

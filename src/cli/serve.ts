@@ -4,6 +4,8 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
+import { loadOrCreateAdminToken } from '../server/admin-token.ts';
+import { isLoopbackHost } from '../server/origin.ts';
 import { startEmbeddedServer } from '../server/start.ts';
 import { startScaleServer } from '../server/start-scale.ts';
 import { parseS3Url } from '../server/store/chunks-s3.ts';
@@ -12,10 +14,14 @@ import type { Command } from './command.ts';
 import { UserError } from './user-error.ts';
 
 const HELP = `Usage: warmsync serve [--data DIR] [--host 127.0.0.1] [--port 7420] [--token TOKEN]
-       warmsync serve --postgres URL [--redis URL] [--chunks DIR|s3://BUCKET/PREFIX] [...]
+       warmsync serve --postgres URL --token TOKEN [--redis URL] [--chunks DIR|s3://BUCKET/PREFIX] [...]
 
 Runs the sync hub. By default manifests, version vectors and the audit log live in
 DIR/warmsync.db (bun:sqlite) and file content in DIR/chunks as content-addressed chunks.
+
+Every request but GET /healthz needs the admin credential (Authorization: Bearer TOKEN). Without
+--token the hub makes one on first start in DIR/admin-token (mode 0600) and reads it from there
+afterwards; pass it to agents with --token "$(cat DIR/admin-token)" or WARMSYNC_TOKEN.
 
 With --postgres the hub is one replica of many behind a load balancer: PostgreSQL holds the
 manifests, heads and the audit log (partitioned by month); Redis, when given, caches manifests
@@ -26,26 +32,36 @@ Options:
   --data DIR              data folder (default ./warmsync-data)
   --host HOST             address to listen on (default 127.0.0.1)
   --port PORT             port (default 7420; 0 picks a free one)
-  --token TOKEN           require this bearer token on every /v1 request (or WARMSYNC_TOKEN)
+  --token TOKEN           the admin credential (or WARMSYNC_TOKEN); default: DIR/admin-token
+  --allow-host NAME       also answer requests for Host NAME (repeatable); IP addresses and
+                          localhost are always answered, other names are refused (DNS rebinding)
+  --no-auth               ask no credential at all; only with a loopback --host
   --allow-git             let paths under .git/ sync (off by default)
   --max-body BYTES        largest request body accepted (default 67108864)
 
 Scale-out:
-  --postgres URL          postgres://USER:PASSWORD@HOST:PORT/DB (or WARMSYNC_POSTGRES)
+  --postgres URL          postgres://USER:PASSWORD@HOST:PORT/DB (or WARMSYNC_POSTGRES); replicas
+                          need --token (the same on each) or --no-auth
   --redis URL             redis://HOST:PORT, cache and cross-replica bus (or WARMSYNC_REDIS)
   --chunks DIR|s3://B/P   shared chunk folder, or bucket B under prefix P
   --s3-endpoint URL       S3-compatible endpoint (or AWS_ENDPOINT_URL); AWS when unset
   --s3-region REGION      region (or AWS_REGION; default us-east-1)
                           credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
 
-Endpoints: GET /healthz (state of each backing service; 503 when the durable store is down),
-GET /metrics (Prometheus), GET /v1/status.`;
+Endpoints: GET /healthz (open: state of each backing service; 503 when the durable store is down),
+GET /metrics (Prometheus) and GET /v1/status, both with the credential.`;
 
 const flagsSchema = z.object({
   data: z.string().min(1),
   host: z.string().min(1),
   port: z.coerce.number().int().min(0).max(65535),
   token: z.string().min(1).optional(),
+  'allow-host': z.array(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'must be a host name like hub.example.com'),
+  ),
+  'no-auth': z.boolean(),
   'allow-git': z.boolean(),
   'max-body': z.coerce.number().int().min(1024),
   postgres: z
@@ -78,6 +94,8 @@ export const serveCommand: Command = {
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '7420' },
       token: { type: 'string' },
+      'allow-host': { type: 'string', multiple: true, default: [] },
+      'no-auth': { type: 'boolean', default: false },
       'allow-git': { type: 'boolean', default: false },
       'max-body': { type: 'string', default: String(64 * 1024 * 1024) },
       postgres: { type: 'string' },
@@ -100,9 +118,12 @@ export const serveCommand: Command = {
     if (!flags.postgres && (flags.redis || flags.chunks))
       throw new UserError('--redis and --chunks are for scale-out replicas: give --postgres too', 2);
     const log = (line: string) => console.log(`[serve] ${line}`);
+    const token = credential(flags, log);
     let server: { url: string; stop(): Promise<void> };
     try {
-      server = flags.postgres ? await startReplica(flags, flags.postgres, log) : startEmbedded(flags, log);
+      server = flags.postgres
+        ? await startReplica(flags, flags.postgres, token, log)
+        : startEmbedded(flags, token, log);
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === 'EADDRINUSE') throw new UserError(`port ${flags.port} on ${flags.host} is already in use`);
@@ -126,19 +147,58 @@ export const serveCommand: Command = {
   },
 };
 
-function startEmbedded(flags: Flags, log: (line: string) => void) {
+/**
+ * The admin credential this hub asks for: --token or WARMSYNC_TOKEN, else (embedded hub) the one in
+ * DATA/admin-token, made on first start; none only with --no-auth, and then on loopback only.
+ */
+function credential(flags: Flags, log: (line: string) => void): string | undefined {
+  if (flags['no-auth']) {
+    if (flags.token) throw new UserError('--no-auth and --token contradict each other: give one', 2);
+    if (!isLoopbackHost(flags.host))
+      throw new UserError(
+        `refusing --no-auth on ${flags.host}: without a credential the hub may only listen on loopback (127.0.0.1, ::1, localhost)`,
+        2,
+      );
+    log('no credential asked (--no-auth): anyone on this machine can read and write every workspace');
+    return undefined;
+  }
+  if (flags.token) return flags.token;
+  if (flags.postgres)
+    throw new UserError(
+      'a replica needs --token (or WARMSYNC_TOKEN), the same on every replica, so agents can use any of them',
+      2,
+    );
+  let admin: ReturnType<typeof loadOrCreateAdminToken>;
+  try {
+    admin = loadOrCreateAdminToken(flags.data);
+  } catch (error) {
+    throw new UserError(error instanceof Error ? error.message : String(error));
+  }
+  log(
+    `${admin.created ? 'made the' : 'using the'} admin credential in ${admin.path}: give agents --token "$(cat ${admin.path})" or WARMSYNC_TOKEN`,
+  );
+  return admin.token;
+}
+
+function startEmbedded(flags: Flags, token: string | undefined, log: (line: string) => void) {
   return startEmbeddedServer({
     dataDir: flags.data,
     host: flags.host,
     port: flags.port,
-    token: flags.token,
+    token,
+    allowedHosts: flags['allow-host'],
     allowGit: flags['allow-git'],
     maxBodyBytes: flags['max-body'],
     log,
   });
 }
 
-function startReplica(flags: Flags, postgres: string, log: (line: string) => void) {
+function startReplica(
+  flags: Flags,
+  postgres: string,
+  token: string | undefined,
+  log: (line: string) => void,
+) {
   return startScaleServer({
     postgres,
     redis: flags.redis,
@@ -146,7 +206,8 @@ function startReplica(flags: Flags, postgres: string, log: (line: string) => voi
     s3: { endpoint: flags['s3-endpoint'], region: flags['s3-region'] },
     host: flags.host,
     port: flags.port,
-    token: flags.token,
+    token,
+    allowedHosts: flags['allow-host'],
     allowGit: flags['allow-git'],
     maxBodyBytes: flags['max-body'],
     log,

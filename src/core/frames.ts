@@ -8,13 +8,14 @@
  */
 import { compress, decompress } from './compress.ts';
 import { sha256Hex } from './hash.ts';
+import { formatBytes, MAX_CHUNK_BYTES, MAX_HEADER_BYTES } from './limits.ts';
+
+export { MAX_CHUNK_BYTES };
 
 /** 'zstd': compressed; 'delta': compressed with the base chunk as the dictionary. */
 export type FrameEncoding = 'raw' | 'zstd' | 'delta';
 const ENCODING_CODES: Record<FrameEncoding, number> = { raw: 0, zstd: 1, delta: 2 };
 const CODE_ENCODINGS: FrameEncoding[] = ['raw', 'zstd', 'delta'];
-/** No chunk is larger than this; a frame that would inflate past it is refused. */
-export const MAX_CHUNK_BYTES = 1024 * 1024;
 
 export interface ChunkFrame {
   hash: string;
@@ -28,6 +29,8 @@ export class FrameError extends Error {
   constructor(
     readonly code: 'malformed' | 'hash-mismatch' | 'missing-base' | 'too-large',
     message: string,
+    /** Bytes inflated before the frame was found wrong: work done, to charge to a budget. */
+    readonly inflated = 0,
   ) {
     super(message);
     this.name = 'FrameError';
@@ -37,8 +40,6 @@ export class FrameError extends Error {
 /** The top bit of the header length word marks a zstd-compressed header. */
 const COMPRESSED_HEADER = 0x80000000;
 const HEADER_COMPRESS_BYTES = 256;
-/** A header never inflates past this (50,000 changes with long paths fit comfortably). */
-const MAX_HEADER_BYTES = 256 * 1024 * 1024;
 
 /** Below this size compression rarely pays for its header. */
 const MIN_COMPRESS_BYTES = 64;
@@ -75,27 +76,42 @@ function looksCompressible(bytes: Uint8Array): boolean {
 
 /**
  * Decodes a frame back to chunk bytes and verifies them against the frame's hash.
- * `lookupBase` returns the bytes of a base chunk the receiver holds, or undefined.
+ * `lookupBase` returns the bytes of a base chunk the receiver holds, or undefined. A frame that
+ * would come to more than `maxBytes` (at most MAX_CHUNK_BYTES) is refused as 'too-large' before
+ * it is inflated further: a receiver with a budget for a whole message passes what is left of it.
  */
 export function openFrame(
   frame: ChunkFrame,
   lookupBase: (hash: string) => Uint8Array | undefined,
+  maxBytes = MAX_CHUNK_BYTES,
 ): Uint8Array {
+  const limit = Math.min(maxBytes, MAX_CHUNK_BYTES);
+  const tooLarge = () =>
+    new FrameError('too-large', `chunk ${frame.hash.slice(0, 12)} comes to more than ${formatBytes(limit)}`);
+  // zlib takes a zero output limit as no limit at all.
+  if (limit < 1) throw tooLarge();
   let bytes: Uint8Array;
   try {
-    if (frame.encoding === 'raw') bytes = frame.payload;
-    else if (frame.encoding === 'zstd') bytes = decompress(frame.payload, MAX_CHUNK_BYTES);
+    if (frame.encoding === 'raw') {
+      if (frame.payload.length > limit) throw tooLarge();
+      bytes = frame.payload;
+    } else if (frame.encoding === 'zstd') bytes = decompress(frame.payload, limit);
     else {
       const base = frame.base ? lookupBase(frame.base) : undefined;
       if (!base) throw new FrameError('missing-base', `base chunk ${frame.base ?? '?'} is not available`);
-      bytes = decompress(frame.payload, MAX_CHUNK_BYTES, base);
+      bytes = decompress(frame.payload, limit, base);
     }
   } catch (error) {
     if (error instanceof FrameError) throw error;
+    if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
     throw new FrameError('malformed', `chunk ${frame.hash.slice(0, 12)} does not decode: ${String(error)}`);
   }
   if (sha256Hex(bytes) !== frame.hash) {
-    throw new FrameError('hash-mismatch', `chunk ${frame.hash.slice(0, 12)} does not match its hash`);
+    throw new FrameError(
+      'hash-mismatch',
+      `chunk ${frame.hash.slice(0, 12)} does not match its hash`,
+      bytes.length,
+    );
   }
   return bytes;
 }
@@ -128,28 +144,48 @@ export function encodeEnvelope(header: unknown, frames: readonly ChunkFrame[]): 
   return out;
 }
 
-/** Parses an envelope; throws FrameError('malformed') on any inconsistency. */
-export function decodeEnvelope(bytes: Uint8Array): { header: unknown; frames: ChunkFrame[] } {
+export interface DecodeOptions {
+  /** Most frames accepted; more throw FrameError('too-large') before any is kept. */
+  maxFrames?: number;
+}
+
+/**
+ * Parses an envelope; throws FrameError('malformed') on any inconsistency and
+ * FrameError('too-large') for a header that inflates past MAX_HEADER_BYTES or more frames than
+ * `maxFrames`. Frames are only sliced here, not inflated (see openFrame).
+ */
+export function decodeEnvelope(
+  bytes: Uint8Array,
+  options: DecodeOptions = {},
+): { header: unknown; frames: ChunkFrame[] } {
   const fail = (why: string): never => {
     throw new FrameError('malformed', `malformed message: ${why}`);
   };
+  const maxFrames = options.maxFrames ?? Number.POSITIVE_INFINITY;
   if (bytes.length < 4) fail('shorter than its header length');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const word = view.getUint32(0);
   const compressed = (word & COMPRESSED_HEADER) !== 0;
   const jsonLength = word & ~COMPRESSED_HEADER;
   if (4 + jsonLength > bytes.length) fail('header length past the end');
+  if (jsonLength > MAX_HEADER_BYTES) throw headerTooLarge();
   let header: unknown;
   try {
     const raw = bytes.subarray(4, 4 + jsonLength);
     const json = compressed ? decompress(raw, MAX_HEADER_BYTES) : raw;
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
-  } catch {
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw headerTooLarge();
     fail(compressed ? 'compressed header does not decode to JSON' : 'header is not JSON');
   }
   const frames: ChunkFrame[] = [];
   let at = 4 + jsonLength;
   while (at < bytes.length) {
+    if (frames.length >= maxFrames)
+      throw new FrameError(
+        'too-large',
+        `message has more than ${maxFrames} chunk frames (the limit per request)`,
+      );
     if (at + 33 > bytes.length) fail('truncated frame');
     const encoding = CODE_ENCODINGS[bytes[at]!] ?? fail(`unknown frame encoding ${bytes[at]}`);
     const hash = bytesToHex(bytes.subarray(at + 1, at + 33));
@@ -168,6 +204,13 @@ export function decodeEnvelope(bytes: Uint8Array): { header: unknown; frames: Ch
     at += length;
   }
   return { header, frames };
+}
+
+function headerTooLarge(): FrameError {
+  return new FrameError(
+    'too-large',
+    `message header is over ${formatBytes(MAX_HEADER_BYTES)} (the limit for a header, inflated)`,
+  );
 }
 
 function hexToBytes(hex: string): Uint8Array {

@@ -3,7 +3,9 @@
  * network is parsed with these exactly once, where it enters; inside, the types are trusted.
  */
 import { z } from 'zod';
+import { MAX_FETCH_WANT, MAX_MISSING_HASHES, MAX_PUSH_CHANGES } from './limits.ts';
 import { checkRelativePath } from './paths.ts';
+import { HUB_ID } from './resolve.ts';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex SHA-256');
 
@@ -15,7 +17,15 @@ export const workspaceNameSchema = z
     'workspace names are 1-64 of A-Z a-z 0-9 . _ - and start alphanumeric',
   );
 
-export const agentIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'agent ids are 1-40 of a-z 0-9 -');
+/**
+ * An agent id: 8 to 32 lower-case hex digits (agents make theirs from random bytes, see
+ * src/agent/state.ts). Ids are version-vector keys, so the syntax leaves out every name an object
+ * has by inheritance (`constructor`, `__proto__`).
+ */
+export const agentIdSchema = z.string().regex(/^[0-9a-f]{8,32}$/, 'agent ids are 8-32 lower-case hex digits');
+
+/** A version-vector key: an agent id, or the hub's own id for the conflicts it settles. */
+const vectorKeySchema = z.union([agentIdSchema, z.literal(HUB_ID)]);
 
 /** A relative path, checked by the path rules (git folders allowed here; the server narrows). */
 export const relativePathSchema = z.string().superRefine((value, ctx) => {
@@ -23,10 +33,16 @@ export const relativePathSchema = z.string().superRefine((value, ctx) => {
   if (!check.ok) ctx.addIssue({ code: 'custom', message: check.reason });
 });
 
-export const vectorSchema = z.record(
-  z.string().max(64),
-  z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-);
+/**
+ * A version vector. zod leaves a `__proto__` key out of the records it returns instead of failing
+ * on it, so that key is refused here first: a vector the hub accepts is the vector it stores.
+ */
+export const vectorSchema = z
+  .unknown()
+  .refine((value) => typeof value !== 'object' || value === null || !Object.hasOwn(value, '__proto__'), {
+    message: 'version-vector keys are agent ids (8-32 hex digits) or ~hub, not __proto__',
+  })
+  .pipe(z.record(vectorKeySchema, z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)));
 
 const MAX_CHUNKS_PER_FILE = 1_000_000;
 
@@ -74,7 +90,7 @@ export const pushHeaderSchema = z.object({
   /** 'branch-switch' marks a checkout: the hub applies it as one transaction, peers as one batch. */
   batch: z.enum(['edits', 'branch-switch']).default('edits'),
   // A push may carry only chunks (the first part of a large upload) and no changes.
-  changes: z.array(pushedChangeSchema).max(50_000),
+  changes: z.array(pushedChangeSchema).max(MAX_PUSH_CHANGES),
 });
 export type PushHeader = z.infer<typeof pushHeaderSchema>;
 
@@ -106,13 +122,19 @@ export const changesResponseSchema = z.object({
 });
 export type ChangesResponse = z.infer<typeof changesResponseSchema>;
 
-export const missingRequestSchema = z.object({ hashes: z.array(sha256).max(100_000) });
+export const missingRequestSchema = z.object({ hashes: z.array(sha256).max(MAX_MISSING_HASHES) });
+export const missingResponseSchema = z.object({ missing: z.array(sha256) });
 export const fetchRequestSchema = z.object({
   want: z
     .array(z.object({ hash: sha256, base: sha256.optional() }))
     .min(1)
-    .max(10_000),
+    .max(MAX_FETCH_WANT),
 });
+/** Header of a fetch reply envelope; the frames follow, and chunks in neither are asked for again. */
+export const fetchReplyHeaderSchema = z.object({ missing: z.array(sha256) });
+
+/** Every refusal from the hub (4xx, 5xx): a stable code and one sentence for the user. */
+export const hubErrorSchema = z.object({ error: z.string(), message: z.string() });
 
 /** Chunk hashes in one `wanted` message: enough for a large file's worth of lost chunks. */
 export const WANTED_HASHES_MAX = 1000;

@@ -5,8 +5,18 @@
  * the other.
  */
 
-/** Agent id -> counter. Absent ids count as 0. */
+/**
+ * Agent id -> counter. Absent ids count as 0. Only own properties count: every function here reads
+ * and builds vectors through `Object.hasOwn` and `Object.fromEntries`, so an id that names an
+ * Object.prototype member (`constructor`, `__proto__`, `toString`) is an ordinary id, never an
+ * inherited function that turns a counter into NaN (stored as null).
+ */
 export type VersionVector = Readonly<Record<string, number>>;
+
+/** The counter of `id` in `v`; 0 when `v` has no own entry for it. */
+export function counterOf(v: VersionVector, id: string): number {
+  return Object.hasOwn(v, id) ? (v[id] ?? 0) : 0;
+}
 
 /** How `a` relates to `b`. */
 export type VectorOrder = 'equal' | 'before' | 'after' | 'concurrent';
@@ -16,8 +26,8 @@ export function compareVectors(a: VersionVector, b: VersionVector): VectorOrder 
   let aBigger = false;
   let bBigger = false;
   for (const id of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    const x = a[id] ?? 0;
-    const y = b[id] ?? 0;
+    const x = counterOf(a, id);
+    const y = counterOf(b, id);
     if (x > y) aBigger = true;
     else if (y > x) bBigger = true;
   }
@@ -29,14 +39,16 @@ export function compareVectors(a: VersionVector, b: VersionVector): VectorOrder 
 
 /** The least vector that dominates or equals both. */
 export function mergeVectors(a: VersionVector, b: VersionVector): VersionVector {
-  const out: Record<string, number> = { ...a };
-  for (const [id, n] of Object.entries(b)) out[id] = Math.max(out[id] ?? 0, n);
-  return out;
+  const out = new Map(Object.entries(a));
+  for (const [id, n] of Object.entries(b)) out.set(id, Math.max(out.get(id) ?? 0, n));
+  return Object.fromEntries(out);
 }
 
 /** `v` with `agentId`'s counter raised by one: the vector of a new edit made by that agent. */
 export function incrementVector(v: VersionVector, agentId: string): VersionVector {
-  return { ...v, [agentId]: (v[agentId] ?? 0) + 1 };
+  const out = new Map(Object.entries(v));
+  out.set(agentId, counterOf(v, agentId) + 1);
+  return Object.fromEntries(out);
 }
 
 /** True when `a` is equal to or causally after `b` (a already includes everything b saw). */

@@ -8,6 +8,7 @@ import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { chunkBytes } from '../core/chunk.ts';
 import { type ChunkFrame, makeFrame } from '../core/frames.ts';
+import { MAX_MISSING_HASHES } from '../core/limits.ts';
 import { installPlatform } from './npm-install.ts';
 import {
   SNAPSHOT_FORMAT,
@@ -44,10 +45,13 @@ export interface SnapshotUploadReport {
 
 /** Raw bytes per push envelope: well under the hub's 64 MiB body limit once framed. */
 const ENVELOPE_BYTES = 8 * 1024 * 1024;
-/** Hashes per `/v1/chunks/missing` request (the hub takes up to 100,000). */
-const MISSING_BATCH = 50_000;
-/** The agent id uploads are made under; it names no real agent and pushes no changes. */
-const UPLOADER = 'snapshot-upload';
+/** Hashes per `/v1/chunks/missing` request: as many as the hub takes. */
+const MISSING_BATCH = MAX_MISSING_HASHES;
+/**
+ * The agent id uploads are made under (agent-id syntax, as the hub asks); it names no real agent
+ * and pushes no changes, so it never appears in a version vector.
+ */
+const UPLOADER = '00000000';
 
 /**
  * Describes `root` (an installed `node_modules`) as snapshot entries, parents before children,

@@ -2,15 +2,22 @@
  * The hub's HTTP and WebSocket surface, built from its dependencies by `createServer`. Every
  * request body and message is validated here, at the edge, before any store sees it.
  */
-import { Hono } from 'hono';
+import { type Context, Hono, type Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { upgradeWebSocket, websocket } from 'hono/bun';
+import { websocket } from 'hono/bun';
 import { compress } from 'hono/compress';
 import type { z } from 'zod';
 import { type ChunkFrame, decodeEnvelope, encodeEnvelope, FrameError, makeFrame } from '../core/frames.ts';
 import {
-  agentIdSchema,
-  agentMessageSchema,
+  formatBytes,
+  HUB_LIMITS,
+  type HubLimits,
+  MAX_BODY_BYTES,
+  MAX_FETCH_WANT,
+  MAX_MISSING_HASHES,
+  MAX_PUSH_CHANGES,
+} from '../core/limits.ts';
+import {
   describeZodError,
   fetchRequestSchema,
   missingRequestSchema,
@@ -19,9 +26,13 @@ import {
   workspaceNameSchema,
 } from '../core/protocol.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
+import { bearerMatches } from './auth.ts';
 import type { LiveBus } from './bus.ts';
-import { Hub, type LiveAgent } from './hub.ts';
-import { handlePush } from './push.ts';
+import { Hub } from './hub.ts';
+import { mountLiveRoute } from './live.ts';
+import { checkHost, checkOrigin } from './origin.ts';
+import { handlePush, PushLimitError } from './push.ts';
+import { PushGate } from './push-gate.ts';
 import { mountSnapshotRoutes } from './snapshots.ts';
 import type { ChunkStore } from './store/chunks-fs.ts';
 import type { Store } from './store/store.ts';
@@ -37,11 +48,19 @@ export interface ServerDeps {
   store: Store;
   chunks: ChunkStore;
   metrics: ServerMetrics;
-  /** When set, every /v1 request must carry `Authorization: Bearer <token>`. */
+  /**
+   * The admin credential: when set, every request but `/healthz` must carry
+   * `Authorization: Bearer <token>`. Unset means no credential at all, which `listen` allows on a
+   * loopback address only.
+   */
   token?: string;
+  /** Host names (besides IP literals and `localhost`) the hub answers to; see origin.ts. */
+  allowedHosts?: readonly string[];
+  /** Bounds on each request (default HUB_LIMITS); tests lower them. */
+  limits?: Partial<HubLimits>;
   /** Allow paths under `.git/` (off by default). */
   allowGit?: boolean;
-  /** Largest accepted request body (default 64 MiB; chunk uploads are split below it). */
+  /** Largest accepted request body (default MAX_BODY_BYTES; chunk uploads are split below it). */
   maxBodyBytes?: number;
   log?: (line: string) => void;
   /** Cross-replica fan-out (scale-out); without it the hub serves its own agents only. */
@@ -56,10 +75,13 @@ export interface SyncServer {
   app: Hono;
   hub: Hub;
   websocket: typeof websocket;
+  /** The bounds in force, for the socket layer's own settings (see `listen`). */
+  limits: Readonly<HubLimits>;
+  /** False when the hub asks no credential: it must then listen on loopback only. */
+  authenticated: boolean;
 }
 
 const CHANGES_PAGE = 5000;
-const FETCH_REPLY_BYTES = 16 * 1024 * 1024;
 
 /**
  * Builds the hub. The caller owns listening (`Bun.serve({ fetch: app.fetch, websocket })`).
@@ -71,9 +93,17 @@ const FETCH_REPLY_BYTES = 16 * 1024 * 1024;
 export function createServer(deps: ServerDeps): SyncServer {
   const headOf = async (workspace: string) =>
     (await deps.store.changesSince(workspace, Number.MAX_SAFE_INTEGER, 1)).head;
-  const hub = new Hub(deps.metrics, { bus: deps.bus, head: headOf, headCheckMs: deps.headCheckMs });
+  const limits: HubLimits = { ...HUB_LIMITS, ...deps.limits };
+  const hub = new Hub(deps.metrics, {
+    bus: deps.bus,
+    head: headOf,
+    headCheckMs: deps.headCheckMs,
+    liveBacklogBytes: limits.liveBacklogBytes,
+    log: deps.log,
+  });
   const app = new Hono();
-  const maxBody = deps.maxBodyBytes ?? 64 * 1024 * 1024;
+  const maxBody = deps.maxBodyBytes ?? MAX_BODY_BYTES;
+  const pushGate = new PushGate(limits.pushesPerWorkspace);
   const reject = (reason: string) => deps.metrics.rejectedRequests.inc({ reason });
 
   app.onError((error, c) => {
@@ -91,28 +121,45 @@ export function createServer(deps: ServerDeps): SyncServer {
     const report = deps.health ? await deps.health() : { ok: true, services: { store: 'up' as const } };
     return c.json(report, report.ok ? 200 : 503);
   });
+
+  // Everything but /healthz (load balancers probe it under any name, and it tells nothing): the
+  // browser checks first, so a foreign page learns nothing about the credential, then the credential.
+  const guard = async (c: Context, next: Next) => {
+    const host = c.req.header('host');
+    const verdict = checkHost(host, deps.allowedHosts ?? []);
+    const origin = verdict.ok ? checkOrigin(c.req.header('origin'), host) : verdict;
+    if (!origin.ok) {
+      reject('forbidden');
+      return c.json({ error: 'forbidden', message: origin.message }, 403);
+    }
+    if (deps.token !== undefined && !bearerMatches(c.req.header('authorization'), deps.token)) {
+      reject('unauthorised');
+      return c.json(
+        { error: 'unauthorised', message: 'missing or wrong credential (send Authorization: Bearer TOKEN)' },
+        401,
+      );
+    }
+    await next();
+  };
+  app.use('/metrics', guard);
+  app.use('/v1/*', guard);
+
   app.get('/metrics', async (c) =>
     c.text(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
   );
-
-  app.use('/v1/*', async (c, next) => {
-    if (
-      deps.token &&
-      c.req.header('authorization') !== `Bearer ${deps.token}` &&
-      c.req.query('token') !== deps.token
-    ) {
-      reject('unauthorised');
-      return c.json({ error: 'unauthorised', message: 'missing or wrong token' }, 401);
-    }
-    await next();
-  });
   app.use(
     '/v1/*',
     bodyLimit({
       maxSize: maxBody,
       onError: (c) => {
         reject('too-large');
-        return c.json({ error: 'too-large', message: `request body is over ${maxBody} bytes` }, 413);
+        return c.json(
+          {
+            error: 'too-large',
+            message: `request body is over ${formatBytes(maxBody)} (the body limit, --max-body)`,
+          },
+          413,
+        );
       },
     }),
   );
@@ -129,6 +176,18 @@ export function createServer(deps: ServerDeps): SyncServer {
     return result.success
       ? { ok: true, data: result.data }
       : { ok: false, message: describeZodError(result.error) };
+  };
+  const tooLarge = (c: Context, message: string) => {
+    reject('too-large');
+    return c.json({ error: 'too-large', message }, 413);
+  };
+  /** A list over its bound is "too large" (413), not malformed: the client should send less at once. */
+  const overLimit = (value: unknown, key: string, max: number): string | undefined => {
+    const list =
+      typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+    return Array.isArray(list) && list.length > max
+      ? `${key} lists ${list.length} items; the limit per request is ${max}`
+      : undefined;
   };
   const readJson = async (req: Request): Promise<unknown> => {
     try {
@@ -182,30 +241,56 @@ export function createServer(deps: ServerDeps): SyncServer {
     const receivedAt = performance.now();
     const ws = parse(workspaceNameSchema, c.req.param('ws'));
     if (!ws.ok) return badRequest(c, `workspace: ${ws.message}`);
-    const body = new Uint8Array(await c.req.arrayBuffer());
-    deps.metrics.countBytes('in', body.length);
-    let header: unknown;
-    let frames: ChunkFrame[];
-    try {
-      ({ header, frames } = decodeEnvelope(body));
-    } catch (error) {
-      if (error instanceof FrameError) return badRequest(c, error.message);
-      throw error;
+    // Taken before the body is read: the body is what a push holds.
+    const release = pushGate.enter(ws.data);
+    if (!release) {
+      reject('busy');
+      return c.json(
+        {
+          error: 'busy',
+          message: `workspace ${ws.data} already has ${limits.pushesPerWorkspace} pushes in progress (the limit per workspace); retry shortly`,
+        },
+        429,
+        { 'retry-after': '1' },
+      );
     }
-    const push = parse(pushHeaderSchema, header);
-    if (!push.ok) return badRequest(c, push.message);
-    const response = await handlePush(
-      { ...deps, hub, allowGit: deps.allowGit ?? false },
-      ws.data,
-      push.data,
-      frames,
-      receivedAt,
-    );
-    return c.json(response);
+    try {
+      const body = new Uint8Array(await c.req.arrayBuffer());
+      deps.metrics.countBytes('in', body.length);
+      let header: unknown;
+      let frames: ChunkFrame[];
+      try {
+        ({ header, frames } = decodeEnvelope(body, { maxFrames: limits.pushFrames }));
+      } catch (error) {
+        if (error instanceof FrameError && error.code === 'too-large') return tooLarge(c, error.message);
+        if (error instanceof FrameError) return badRequest(c, error.message);
+        throw error;
+      }
+      const over = overLimit(header, 'changes', MAX_PUSH_CHANGES);
+      if (over) return tooLarge(c, over);
+      const push = parse(pushHeaderSchema, header);
+      if (!push.ok) return badRequest(c, push.message);
+      const response = await handlePush(
+        { ...deps, hub, allowGit: deps.allowGit ?? false, inflatedBytes: limits.pushInflatedBytes },
+        ws.data,
+        push.data,
+        frames,
+        receivedAt,
+      );
+      return c.json(response);
+    } catch (error) {
+      if (error instanceof PushLimitError) return tooLarge(c, error.message);
+      throw error;
+    } finally {
+      release();
+    }
   });
 
   app.post('/v1/chunks/missing', async (c) => {
-    const request = parse(missingRequestSchema, await readJson(c.req.raw));
+    const json = await readJson(c.req.raw);
+    const over = overLimit(json, 'hashes', MAX_MISSING_HASHES);
+    if (over) return tooLarge(c, over);
+    const request = parse(missingRequestSchema, json);
     if (!request.ok) return badRequest(c, request.message);
     const missing: string[] = [];
     for (const hash of request.data.hashes) if (!(await deps.chunks.has(hash))) missing.push(hash);
@@ -213,13 +298,18 @@ export function createServer(deps: ServerDeps): SyncServer {
   });
 
   app.post('/v1/chunks/fetch', async (c) => {
-    const request = parse(fetchRequestSchema, await readJson(c.req.raw));
+    const json = await readJson(c.req.raw);
+    const over = overLimit(json, 'want', MAX_FETCH_WANT);
+    if (over) return tooLarge(c, over);
+    const request = parse(fetchRequestSchema, json);
     if (!request.ok) return badRequest(c, request.message);
     const frames: ChunkFrame[] = [];
     const missing: string[] = [];
+    // Both bounds stop the reply early; the agent asks again for the chunks left out.
     let size = 0;
+    let raw = 0;
     for (const { hash, base } of request.data.want) {
-      if (size >= FETCH_REPLY_BYTES) break;
+      if (size >= limits.fetchReplyBytes || raw >= limits.fetchRawBytes) break;
       const bytes = await deps.chunks.get(hash);
       if (!bytes) {
         missing.push(hash);
@@ -229,6 +319,7 @@ export function createServer(deps: ServerDeps): SyncServer {
       const frame = makeFrame(hash, bytes, base && baseBytes ? { hash: base, bytes: baseBytes } : undefined);
       frames.push(frame);
       size += frame.payload.length;
+      raw += bytes.length + (baseBytes?.length ?? 0);
     }
     const reply = encodeEnvelope({ missing }, frames);
     deps.metrics.countBytes('out', reply.length);
@@ -236,84 +327,7 @@ export function createServer(deps: ServerDeps): SyncServer {
   });
 
   mountSnapshotRoutes(app, deps);
+  mountLiveRoute(app, { hub, metrics: deps.metrics, headOf, log: deps.log });
 
-  app.get(
-    '/v1/workspaces/:ws/live',
-    async (c, next) => {
-      if (!workspaceNameSchema.safeParse(c.req.param('ws')).success)
-        return badRequest(c, 'invalid workspace name');
-      if (!agentIdSchema.safeParse(c.req.query('agent')).success)
-        return badRequest(c, 'agent query parameter is missing or invalid');
-      await next();
-    },
-    upgradeWebSocket((c) => {
-      const workspace = c.req.param('ws') ?? '';
-      const agentId = c.req.query('agent') ?? '';
-      let agent: LiveAgent | undefined;
-      return {
-        async onOpen(_event, socket) {
-          const live = {
-            send: (d: string | Uint8Array<ArrayBuffer>) => socket.send(d),
-            close: (code?: number, r?: string) => socket.close(code, r),
-          };
-          agent = hub.connect(workspace, agentId, live);
-          let head: number;
-          try {
-            head = await headOf(workspace);
-          } catch (error) {
-            // The durable store is away: the agent retries with its usual back-off.
-            deps.log?.(`agent ${agentId} turned away: ${(error as Error).message}`);
-            socket.close(1013, 'the hub cannot reach its store; try again later');
-            return;
-          }
-          socket.send(JSON.stringify({ type: 'hello', head }));
-          hub.noteHead(workspace, head);
-          deps.log?.(`agent ${agentId} connected to workspace ${workspace}`);
-        },
-        onMessage(event, socket) {
-          if (!agent) return;
-          let value: unknown;
-          try {
-            value = JSON.parse(
-              typeof event.data === 'string'
-                ? event.data
-                : new TextDecoder().decode(event.data as ArrayBuffer),
-            );
-          } catch {
-            value = undefined;
-          }
-          const message = agentMessageSchema.safeParse(value);
-          if (!message.success) {
-            reject('malformed');
-            socket.send(
-              JSON.stringify({
-                type: 'error',
-                message: `malformed message: ${describeZodError(message.error)}`,
-              }),
-            );
-            return;
-          }
-          switch (message.data.type) {
-            case 'cursor':
-              hub.updateCursor(agent, message.data.cursor, message.data.pending);
-              break;
-            case 'problems':
-              agent.problems = message.data.problems;
-              break;
-            case 'wanted':
-              hub.relayWanted(agent, message.data.hashes);
-              break;
-          }
-        },
-        onClose() {
-          if (agent) {
-            hub.disconnect(agent);
-            deps.log?.(`agent ${agentId} disconnected from workspace ${workspace}`);
-          }
-        },
-      };
-    }),
-  );
-
-  return { app, hub, websocket };
+  return { app, hub, websocket, limits, authenticated: deps.token !== undefined };
 }

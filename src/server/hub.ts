@@ -2,15 +2,22 @@
  * Live connections of agents, by workspace: fan-out of accepted changes, cursors, problems, and
  * the edit-to-peer timing that feeds `workspace_sync_duration_seconds`.
  */
+import { formatBytes } from '../core/limits.ts';
 import type { Problem } from '../core/protocol.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
 import type { BusDelivery, LiveBus } from './bus.ts';
 
 /** The part of a WebSocket the hub needs; Bun's ServerWebSocket and test doubles both fit. */
 export interface LiveSocket {
-  send(data: string | Uint8Array<ArrayBuffer>): void;
+  /** Queues a message; false when the socket dropped it (closing, or over its own buffer limit). */
+  send(data: string | Uint8Array<ArrayBuffer>): boolean;
+  /** Bytes queued on this socket and not yet written to the connection. */
+  buffered(): number;
   close(code?: number, reason?: string): void;
 }
+
+/** Close code for a socket whose reader fell too far behind: "try again later" (RFC 6455). */
+export const BACKLOG_CLOSE_CODE = 1013;
 
 export interface LiveAgent {
   workspace: string;
@@ -42,6 +49,12 @@ export interface HubOptions {
    * set, as for replicas sharing a store with no bus).
    */
   headCheckMs?: number;
+  /**
+   * Unsent bytes a socket may hold when the next notification comes (see HubLimits); past it the
+   * socket is closed so its agent reconnects and catches up. Unbounded when unset.
+   */
+  liveBacklogBytes?: number;
+  log?: (line: string) => void;
 }
 
 export class Hub {
@@ -176,12 +189,41 @@ export class Hub {
   private sendHello(workspace: string, head: number): void {
     this.noteHead(workspace, head);
     const hello = JSON.stringify({ type: 'hello', head });
-    for (const agent of this.agents.get(workspace) ?? []) {
-      try {
-        agent.socket.send(hello);
-      } catch {
-        // Closing socket: its agent catches up on reconnect.
+    for (const agent of [...(this.agents.get(workspace) ?? [])]) this.deliverTo(agent, hello);
+  }
+
+  /**
+   * Sends one message to one agent, unless its socket already holds more than the backlog bound
+   * unsent: then the reader has stopped, and buffering on for it would grow without end. Such a
+   * socket is closed with a reason instead; nothing is lost, because the agent reconnects and reads
+   * everything past its cursor from the store. Returns the bytes sent (0 when not sent).
+   */
+  private deliverTo(agent: LiveAgent, message: string | Uint8Array<ArrayBuffer>): number {
+    const limit = this.options.liveBacklogBytes;
+    try {
+      if (limit !== undefined && agent.socket.buffered() > limit) {
+        this.shed(
+          agent,
+          `over ${formatBytes(limit)} unsent (the live backlog limit); reconnect and catch up`,
+        );
+        return 0;
       }
+      if (agent.socket.send(message)) return message.length;
+      this.shed(agent, 'the hub could not queue a notification; reconnect and catch up');
+    } catch {
+      // A socket that fails to send is closing; its agent catches up from its cursor on reconnect.
+    }
+    return 0;
+  }
+
+  private shed(agent: LiveAgent, reason: string): void {
+    this.disconnect(agent);
+    this.metrics.rejectedRequests.inc({ reason: 'live-backlog' });
+    this.options.log?.(`agent ${agent.agentId} of ${agent.workspace} closed: ${reason}`);
+    try {
+      agent.socket.close(BACKLOG_CLOSE_CODE, reason);
+    } catch {
+      // Already closed.
     }
   }
 
@@ -197,14 +239,10 @@ export class Hub {
     const kept = list.filter((t) => t.receivedAt >= horizon);
     kept.push(timing);
     this.timings.set(workspace, kept);
-    for (const agent of this.agents.get(workspace) ?? []) {
+    // A copy: delivering may close (and so remove) a socket whose reader has stopped.
+    for (const agent of [...(this.agents.get(workspace) ?? [])]) {
       const bytes = originMessage && agent.agentId === timing.origin ? originMessage : message;
-      try {
-        agent.socket.send(bytes);
-        this.metrics.countBytes('out', bytes.length);
-      } catch {
-        // A socket that fails to send is closing; its agent catches up from its cursor on reconnect.
-      }
+      this.metrics.countBytes('out', this.deliverTo(agent, bytes));
     }
   }
 

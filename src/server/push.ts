@@ -3,8 +3,16 @@
  * transaction, and tell the workspace's peers.
  */
 import { exists, type ManifestEntry } from '../core/entry.ts';
-import { type ChunkFrame, encodeEnvelope, FrameError, makeFrame, openFrame } from '../core/frames.ts';
+import {
+  type ChunkFrame,
+  encodeEnvelope,
+  FrameError,
+  MAX_CHUNK_BYTES,
+  makeFrame,
+  openFrame,
+} from '../core/frames.ts';
 import { fileHashFromChunks } from '../core/hash.ts';
+import { formatBytes } from '../core/limits.ts';
 import { checkRelativePath } from '../core/paths.ts';
 import type { ChangeResult, LiveHeader, PushHeader, PushResponse } from '../core/protocol.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
@@ -18,12 +26,25 @@ export interface PushDeps {
   hub: Hub;
   metrics: ServerMetrics;
   allowGit: boolean;
+  /** Bytes all frames of one push may inflate to, together (HubLimits.pushInflatedBytes). */
+  inflatedBytes: number;
+}
+
+/** A push over one of the hub's bounds: answered 413 with this message, and nothing committed. */
+export class PushLimitError extends Error {
+  readonly code = 'too-large';
+  constructor(message: string) {
+    super(message);
+    this.name = 'PushLimitError';
+  }
 }
 
 /** Files up to this size travel inside the live notification, so peers need no second round trip. */
 const INLINE_FILE_BYTES = 256 * 1024;
 /** Pushes with more changes than this are bulk work (initial sync, checkout): peers fetch instead. */
 const INLINE_MAX_CHANGES = 64;
+/** Received chunk bytes kept in memory for the notification: what 64 inline files can use. */
+const KEEP_RECEIVED_BYTES = INLINE_MAX_CHANGES * INLINE_FILE_BYTES;
 
 export async function handlePush(
   deps: PushDeps,
@@ -33,15 +54,16 @@ export async function handlePush(
   receivedAt: number,
 ): Promise<PushResponse> {
   const started = performance.now();
-  const received = await storeFrames(deps.chunks, frames);
+  const received = await storeFrames(deps.chunks, frames, deps.inflatedBytes);
   const results: ChangeResult[] = [];
   const accepted: PushHeader['changes'] = [];
   const missing = new Set<string>(received.bad);
+  const sizeOf = async (hash: string) => received.sizes.get(hash) ?? (await deps.chunks.size(hash));
   for (const change of header.changes) {
-    const problem = await checkChange(deps, change);
+    const problem = await checkChange(deps, change, sizeOf);
     if (problem === 'missing-chunks') {
       for (const [hash] of change.content.kind === 'file' ? change.content.chunks : []) {
-        if (!(await deps.chunks.has(hash))) missing.add(hash);
+        if ((await sizeOf(hash)) === undefined) missing.add(hash);
       }
       results.push({
         status: 'rejected',
@@ -115,27 +137,55 @@ export async function handlePush(
   return { head: outcome.head, results, missingChunks: [...missing] };
 }
 
-async function storeFrames(chunks: ChunkStore, frames: readonly ChunkFrame[]) {
+/**
+ * Opens, verifies and stores each frame. All frames together may inflate to `budget` bytes; each
+ * frame is opened with what is left of it as its own limit, so a push of many tiny frames that
+ * would inflate far past it stops at the frame that crosses it (PushLimitError), having inflated
+ * no more than the budget. Chunks verified before that stay stored (they are content-addressed
+ * and valid); nothing of the push is committed.
+ */
+async function storeFrames(chunks: ChunkStore, frames: readonly ChunkFrame[], budget: number) {
   const bytes = new Map<string, Uint8Array>();
+  const sizes = new Map<string, number>();
   const bad: string[] = [];
+  let inflated = 0;
+  let kept = 0;
   for (const frame of frames) {
+    const left = budget - inflated;
     try {
       const base = frame.base ? await chunks.get(frame.base) : undefined;
-      const data = openFrame(frame, () => base);
+      const data = openFrame(frame, () => base, left);
+      inflated += data.length;
       await chunks.put(frame.hash, data);
-      bytes.set(frame.hash, data);
+      sizes.set(frame.hash, data.length);
+      if (kept + data.length <= KEEP_RECEIVED_BYTES) {
+        bytes.set(frame.hash, data);
+        kept += data.length;
+      }
     } catch (error) {
+      if (!(error instanceof FrameError)) throw error;
+      inflated += error.inflated;
+      if (error.code === 'too-large' && left < MAX_CHUNK_BYTES)
+        throw new PushLimitError(
+          `the push's chunks inflate to more than ${formatBytes(budget)} (the limit per push); send them in smaller pushes`,
+        );
       // A damaged chunk is reported on its own; the agent re-sends just that chunk.
-      if (error instanceof FrameError) bad.push(frame.hash);
-      else throw error;
+      bad.push(frame.hash);
     }
   }
-  return { bytes, bad };
+  return { bytes, sizes, bad };
 }
 
+/**
+ * Checks one change before it may be committed. A file's entry is what every peer will rebuild
+ * the file from, so it must describe exactly the chunks the hub holds: its chunk list hashes to
+ * its file hash, its declared chunk sizes add up to its size, and each chunk stored is as long as
+ * declared (a peer writes chunks at the offsets those sizes give).
+ */
 async function checkChange(
   deps: PushDeps,
   change: PushHeader['changes'][number],
+  sizeOf: (hash: string) => Promise<number | undefined>,
 ): Promise<{ code: string; message: string } | 'missing-chunks' | undefined> {
   const path = checkRelativePath(change.path, { allowGit: deps.allowGit });
   if (!path.ok) return { code: `invalid-path:${path.code}`, message: path.reason };
@@ -143,12 +193,24 @@ async function checkChange(
   if (content.kind !== 'file') return undefined;
   const total = content.chunks.reduce((sum, [, size]) => sum + size, 0);
   if (total !== content.size)
-    return { code: 'bad-content', message: 'chunk sizes do not add up to the file size' };
+    return {
+      code: 'chunk-size-mismatch',
+      message: `chunk sizes add up to ${total} bytes, not the file's ${content.size}`,
+    };
   if (fileHashFromChunks(content.chunks.map(([h]) => h)) !== content.hash) {
     return { code: 'bad-content', message: 'file hash does not match its chunk list' };
   }
-  for (const [hash] of content.chunks) if (!(await deps.chunks.has(hash))) return 'missing-chunks';
-  return undefined;
+  let absent = false;
+  for (const [index, [hash, declared]] of content.chunks.entries()) {
+    const stored = await sizeOf(hash);
+    if (stored === undefined) absent = true;
+    else if (stored !== declared)
+      return {
+        code: 'chunk-size-mismatch',
+        message: `chunk ${index} (${hash.slice(0, 12)}) is ${stored} bytes, not the declared ${declared}`,
+      };
+  }
+  return absent ? 'missing-chunks' : undefined;
 }
 
 async function previousVersions(store: Store, workspace: string, changes: PushHeader['changes']) {

@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
+import type { HubLimits } from '../core/limits.ts';
 import { createServerMetrics } from '../metrics/server-metrics.ts';
 import { createServer, type HealthReport } from './app.ts';
 import { RedisBus } from './bus.ts';
@@ -27,9 +28,12 @@ export interface ScaleServerOptions {
   s3?: { endpoint?: string; region?: string; accessKeyId?: string; secretAccessKey?: string };
   host?: string;
   port?: number;
+  /** The admin credential, the same on every replica; without one, loopback only (see listen). */
   token?: string;
+  allowedHosts?: readonly string[];
   allowGit?: boolean;
   maxBodyBytes?: number;
+  limits?: Partial<HubLimits>;
   /** How often each replica compares its agents' head with the durable one (default 1000 ms). */
   headCheckMs?: number;
   log?: (line: string) => void;
@@ -80,16 +84,24 @@ export async function startScaleServer(options: ScaleServerOptions): Promise<Run
     health,
     headCheckMs: options.headCheckMs ?? 1000,
     token: options.token,
+    allowedHosts: options.allowedHosts,
     allowGit: options.allowGit,
     maxBodyBytes: options.maxBodyBytes,
+    limits: options.limits,
     log,
   });
   hubCount = () => sync.hub.count();
-  const { server, url } = listen(sync, {
-    host: options.host,
-    port: options.port,
-    maxBodyBytes: options.maxBodyBytes,
-  });
+  let listening: ReturnType<typeof listen>;
+  try {
+    listening = listen(sync, { host: options.host, port: options.port, maxBodyBytes: options.maxBodyBytes });
+  } catch (error) {
+    sync.hub.close();
+    await bus?.close();
+    redis?.disconnect();
+    await store.close();
+    throw error;
+  }
+  const { server, url } = listening;
   return {
     url,
     port: server.port ?? 0,

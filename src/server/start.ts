@@ -4,8 +4,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { type HubLimits, MAX_BODY_BYTES } from '../core/limits.ts';
 import { createServerMetrics } from '../metrics/server-metrics.ts';
 import { createServer, type SyncServer } from './app.ts';
+import { isLoopbackHost } from './origin.ts';
 import { FolderChunkStore } from './store/chunks-fs.ts';
 import { SqliteStore } from './store/sqlite.ts';
 import type { Store } from './store/store.ts';
@@ -15,10 +17,28 @@ export interface EmbeddedServerOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
+  /**
+   * The admin credential. Without one the hub asks for none, which is only allowed on a loopback
+   * host (tests, `warmsync demo`, `serve --no-auth`); `warmsync serve` always brings one otherwise.
+   */
   token?: string;
+  /** Host names the hub answers to besides IP literals and `localhost` (`serve --allow-host`). */
+  allowedHosts?: readonly string[];
   allowGit?: boolean;
   maxBodyBytes?: number;
+  limits?: Partial<HubLimits>;
   log?: (line: string) => void;
+}
+
+/** Thrown by `listen` for a hub with no credential on an address other machines can reach. */
+export class OpenHubError extends Error {
+  readonly code = 'open-hub';
+  constructor(host: string) {
+    super(
+      `refusing to listen on ${host} without a credential: give --token (or WARMSYNC_TOKEN), or listen on 127.0.0.1`,
+    );
+    this.name = 'OpenHubError';
+  }
 }
 
 export interface RunningServer<S extends Store = SqliteStore> {
@@ -49,12 +69,21 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): RunningServ
     chunks,
     metrics,
     token: options.token,
+    allowedHosts: options.allowedHosts,
     allowGit: options.allowGit,
     maxBodyBytes: options.maxBodyBytes,
+    limits: options.limits,
     log: options.log,
   });
   hubCount = () => sync.hub.count();
-  const { server, url } = listen(sync, options);
+  let listening: ReturnType<typeof listen>;
+  try {
+    listening = listen(sync, options);
+  } catch (error) {
+    store.close().catch(() => {});
+    throw error;
+  }
+  const { server, url } = listening;
   return {
     url,
     port: server.port ?? 0,
@@ -67,22 +96,35 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): RunningServ
   };
 }
 
-/** Listens for the app and its WebSockets; shared by the embedded and the scale-out wiring. */
+/**
+ * Listens for the app and its WebSockets; shared by the embedded and the scale-out wiring.
+ * Throws OpenHubError, before binding, for a hub without a credential on a non-loopback host.
+ */
 export function listen(
   sync: SyncServer,
   options: ListenOptions,
 ): { server: Bun.Server<unknown>; url: string } {
-  const maxBody = options.maxBodyBytes ?? 64 * 1024 * 1024;
+  const host = options.host ?? '127.0.0.1';
+  if (!sync.authenticated && !isLoopbackHost(host)) throw new OpenHubError(host);
+  const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const server = Bun.serve({
-    hostname: options.host ?? '127.0.0.1',
+    hostname: host,
     port: options.port ?? 7420,
     fetch: sync.app.fetch,
-    websocket: { ...sync.websocket, maxPayloadLength: 16 * 1024 * 1024, idleTimeout: 120 },
+    websocket: {
+      ...sync.websocket,
+      // Bun closes the socket (1009) on a larger message from an agent.
+      maxPayloadLength: sync.limits.liveMessageBytes,
+      // Bun would silently drop messages past its own limit; the hub closes a socket with a
+      // reason once it is past liveBacklogBytes, so leave room for one largest notification on top.
+      backpressureLimit: sync.limits.liveBacklogBytes + 32 * 1024 * 1024,
+      idleTimeout: 120,
+    },
     // Leave headroom over the body limit so the app, not the socket layer, answers 413 with a reason.
     maxRequestBodySize: maxBody + 1024 * 1024,
   });
-  const host = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname;
-  return { server, url: `http://${host}:${server.port}` };
+  const shown = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname;
+  return { server, url: `http://${shown}:${server.port}` };
 }
 
 /** Closes every live socket (agents reconnect elsewhere or later) and stops listening. */

@@ -112,3 +112,45 @@ describe('dominatesOrEquals', () => {
     });
   }
 });
+
+describe('ids that name Object.prototype members', () => {
+  // The schema keeps such ids out of the hub, but the vector rules must not depend on that: an
+  // inherited `constructor` read as a counter is a function, and Math.max of it is NaN (null in JSON).
+  const proto = (n: number): VersionVector => JSON.parse(`{"__proto__": ${n}}`) as VersionVector;
+  const cases: [name: string, run: () => unknown, expected: unknown][] = [
+    [
+      'merge keeps a constructor counter a number',
+      () => mergeVectors({}, { constructor: 2 }),
+      { constructor: 2 },
+    ],
+    [
+      'merge of two constructor counters takes the larger',
+      () => mergeVectors({ constructor: 3 }, { constructor: 2 }),
+      { constructor: 3 },
+    ],
+    ['merge keeps __proto__ as an own id', () => Object.keys(mergeVectors(proto(1), {})), ['__proto__']],
+    [
+      'increment of an absent constructor starts at 1',
+      () => incrementVector({}, 'constructor'),
+      { constructor: 1 },
+    ],
+    [
+      'increment of __proto__ makes an own id',
+      () => Object.keys(incrementVector({}, '__proto__')),
+      ['__proto__'],
+    ],
+    ['compare sees a constructor edit as newer', () => compareVectors({ constructor: 1 }, {}), 'after'],
+    [
+      'compare sees an empty vector before a toString edit',
+      () => compareVectors({}, { toString: 1 }),
+      'before',
+    ],
+    ['compare of equal __proto__ counters', () => compareVectors(proto(1), proto(1)), 'equal'],
+  ];
+  for (const [name, run, expected] of cases) {
+    it(name, () => {
+      const result = run();
+      expect(JSON.parse(JSON.stringify(result))).toEqual(expected);
+    });
+  }
+});

@@ -22,7 +22,7 @@ function fileChange(path: string, text: string) {
   return {
     change: {
       path,
-      vector: { agent1: 1 },
+      vector: { a9e17001: 1 },
       content: {
         kind: 'file',
         hash: fileHashFromChunks([hash]),
@@ -39,7 +39,7 @@ async function goodPushWorks(url: string, workspace = 'test'): Promise<void> {
   const { change, frame } = fileChange(`ok-${Math.random().toString(36).slice(2)}.txt`, 'fine');
   const reply = await push(
     url,
-    encodeEnvelope({ agent: 'agent1', changes: [change] }, [frame]),
+    encodeEnvelope({ agent: 'a9e17001', changes: [change] }, [frame]),
     {},
     workspace,
   );
@@ -66,7 +66,7 @@ describe('hostile paths', () => {
       const { change, frame } = fileChange('placeholder', 'x');
       const reply = await push(
         hub.url,
-        encodeEnvelope({ agent: 'agent1', changes: [{ ...change, path }] }, [frame]),
+        encodeEnvelope({ agent: 'a9e17001', changes: [{ ...change, path }] }, [frame]),
       );
       if (reply.status === 400) {
         // The schema already refuses it: the reason names the field.
@@ -94,7 +94,7 @@ describe('malformed requests', () => {
     const hub = startHub();
     const reply = await push(
       hub.url,
-      encodeEnvelope({ agent: 'agent1', changes: [{ path: 'x', content: { kind: 'sock' } }] }, []),
+      encodeEnvelope({ agent: 'a9e17001', changes: [{ path: 'x', content: { kind: 'sock' } }] }, []),
     );
     expect(reply.status).toBe(400);
     expect(((await reply.json()) as { message: string }).message).toContain('changes.0');
@@ -104,7 +104,7 @@ describe('malformed requests', () => {
   it('answers 400 for a bad workspace name and for a negative cursor', async () => {
     const hub = startHub();
     expect(
-      (await push(hub.url, encodeEnvelope({ agent: 'agent1', changes: [] }, []), {}, '..%2f..')).status,
+      (await push(hub.url, encodeEnvelope({ agent: 'a9e17001', changes: [] }, []), {}, '..%2f..')).status,
     ).toBe(400);
     expect((await fetch(`${hub.url}/v1/workspaces/test/changes?since=-4`)).status).toBe(400);
     expect((await fetch(`${hub.url}/v1/chunks/fetch`, { method: 'POST', body: '{not json' })).status).toBe(
@@ -127,7 +127,7 @@ describe('malformed requests', () => {
     const damaged = { ...bad.frame, payload: new TextEncoder().encode('tampered!!!') };
     const reply = await push(
       hub.url,
-      encodeEnvelope({ agent: 'agent1', changes: [good.change, bad.change] }, [good.frame, damaged]),
+      encodeEnvelope({ agent: 'a9e17001', changes: [good.change, bad.change] }, [good.frame, damaged]),
     );
     const body = (await reply.json()) as {
       results: Array<{ path: string; status: string; code?: string }>;
@@ -147,7 +147,7 @@ describe('malformed requests', () => {
     const { change, frame } = fileChange('lying.txt', 'content');
     const lying = { ...change, content: { ...change.content, hash: 'f'.repeat(64) } };
     const body = (await (
-      await push(hub.url, encodeEnvelope({ agent: 'agent1', changes: [lying] }, [frame]))
+      await push(hub.url, encodeEnvelope({ agent: 'a9e17001', changes: [lying] }, [frame]))
     ).json()) as {
       results: Array<{ status: string; code: string }>;
     };
@@ -165,7 +165,7 @@ describe('authentication', () => {
     expect(
       (await fetch(`${hub.url}/v1/status`, { headers: { authorization: 'Bearer s3cret' } })).status,
     ).toBe(200);
-    const live = await fetch(`${hub.url}/v1/workspaces/test/live?agent=abc`, {
+    const live = await fetch(`${hub.url}/v1/workspaces/test/live?agent=abc00abc`, {
       headers: { upgrade: 'websocket' },
     });
     expect(live.status).toBe(401);
@@ -176,7 +176,7 @@ describe('authentication', () => {
 describe('the live socket', () => {
   it('answers a malformed message with an error and keeps the connection and the workspace working', async () => {
     const hub = startHub();
-    const socket = new WebSocket(`${hub.url.replace('http', 'ws')}/v1/workspaces/test/live?agent=abc`);
+    const socket = new WebSocket(`${hub.url.replace('http', 'ws')}/v1/workspaces/test/live?agent=abc00abc`);
     const messages: string[] = [];
     socket.onmessage = (e) => messages.push(typeof e.data === 'string' ? e.data : 'binary');
     await new Promise((resolve) => {

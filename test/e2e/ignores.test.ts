@@ -88,8 +88,8 @@ describe('ignore rules', () => {
     const reply = await fetch(`${hub.url}/v1/workspaces/test/push`, {
       method: 'POST',
       body: envelope({
-        agent: 'abc',
-        changes: [{ path: '.git/config', content: { kind: 'dir' }, vector: { abc: 1 } }],
+        agent: 'abc00abc',
+        changes: [{ path: '.git/config', content: { kind: 'dir' }, vector: { abc00abc: 1 } }],
       }),
     });
     const body = (await reply.json()) as { results: Array<{ status: string; code?: string }> };

@@ -96,7 +96,7 @@ describe('processes', () => {
     const port = await freePort();
     const data = tempDir('warmsync-hubdata-');
     const url = `http://127.0.0.1:${port}`;
-    const serve = () => startCli(['serve', '--data', data, '--port', String(port)]);
+    const serve = () => startCli(['serve', '--data', data, '--port', String(port), '--no-auth']);
     let hub = serve();
     await waitHealthy(url);
     const a = await startAgent({ url });
@@ -118,7 +118,7 @@ describe('processes', () => {
     writeFileSync(join(dir, 'early.txt'), 'written before the hub existed');
     const agent = startCli(['agent', dir, '--server', url, '--workspace', 'test', '--state', tempDir()]);
     await waitUntil(() => agent.output().includes('waiting for the hub'), 'the agent to wait', 20_000);
-    startCli(['serve', '--data', tempDir('warmsync-hubdata-'), '--port', String(port)]);
+    startCli(['serve', '--data', tempDir('warmsync-hubdata-'), '--port', String(port), '--no-auth']);
     await waitHealthy(url);
     const b = await startAgent({ url });
     await waitConverged([dir, b.tree.root], 'the late hub to sync', 30_000);

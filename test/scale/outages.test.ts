@@ -58,6 +58,7 @@ describe('outages', () => {
       shared.chunks,
       '--port',
       String(port),
+      '--no-auth',
     ]);
     const doomedUrl = `http://127.0.0.1:${port}`;
     await waitHealthy(doomedUrl);

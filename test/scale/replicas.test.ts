@@ -81,11 +81,11 @@ describe('three replicas', () => {
     for (let round = 0; round < 5; round++) {
       const path = `same-${round}.txt`;
       const [one, two] = await Promise.all([
-        pushFiles(replicas[0]!.url, workspace, 'agentone', [
-          { path, text: 'one\n', vector: { agentone: 1 } },
+        pushFiles(replicas[0]!.url, workspace, 'a9e0001e', [
+          { path, text: 'one\n', vector: { a9e0001e: 1 } },
         ]),
-        pushFiles(replicas[1]!.url, workspace, 'agenttwo', [
-          { path, text: 'two\n', vector: { agenttwo: 1 } },
+        pushFiles(replicas[1]!.url, workspace, 'a9e0002e', [
+          { path, text: 'two\n', vector: { a9e0002e: 1 } },
         ]),
       ]);
       const statuses = [one.results[0]!.status, two.results[0]!.status].sort();
@@ -106,9 +106,9 @@ describe('three replicas', () => {
     const workspace = 'audited';
     const pushes = await Promise.all(
       replicas.map((r, i) =>
-        pushFiles(r.url, workspace, `agent${i}`, [
-          { path: `r${i}/one.txt`, text: `one ${i}\n`, vector: { [`agent${i}`]: 1 } },
-          { path: `r${i}/two.txt`, text: `two ${i}\n`, vector: { [`agent${i}`]: 1 } },
+        pushFiles(r.url, workspace, `a9e0000${i}`, [
+          { path: `r${i}/one.txt`, text: `one ${i}\n`, vector: { [`a9e0000${i}`]: 1 } },
+          { path: `r${i}/two.txt`, text: `two ${i}\n`, vector: { [`a9e0000${i}`]: 1 } },
         ]),
       ),
     );
@@ -123,8 +123,8 @@ describe('three replicas', () => {
     const again = await startReplica(shared);
     rows = await again.postgres.auditRows(workspace);
     expect(rows.filter((r) => r.op === 'push').length).toBe(accepted);
-    await pushFiles(again.url, workspace, 'agent0', [
-      { path: 'after.txt', text: 'x', vector: { agent0: 2 } },
+    await pushFiles(again.url, workspace, 'a9e00000', [
+      { path: 'after.txt', text: 'x', vector: { a9e00000: 2 } },
     ]);
     expect((await again.postgres.auditRows(workspace)).length).toBe(accepted + 1);
   }, 60_000);

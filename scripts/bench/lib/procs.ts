@@ -109,7 +109,10 @@ export async function startServe(
   logFile?: string,
   extraArgs: string[] = [],
 ): Promise<Child & { url: string; port: number }> {
-  const child = spawnChild([BUN, CLI, 'serve', '--data', dataDir, '--port', '0', ...extraArgs], logFile);
+  const child = spawnChild(
+    [BUN, CLI, 'serve', '--data', dataDir, '--port', '0', '--no-auth', ...extraArgs],
+    logFile,
+  );
   const line = await child.waitFor(/listening on http:\/\//);
   const url = /listening on (http:\/\/[^\s]+)/.exec(line)![1]!;
   return { ...child, url, port: Number(new URL(url).port) };

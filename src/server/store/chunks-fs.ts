@@ -3,21 +3,14 @@
  * file and renamed into place, so a reader or a crash never sees a partial chunk, and two writers
  * of one chunk (same bytes by construction) cannot corrupt it.
  */
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSha256Hex, sha256Hex } from '../../core/hash.ts';
 
 export interface ChunkStore {
   has(hash: string): Promise<boolean>;
+  /** The stored length of a chunk, or undefined when it is not stored. */
+  size(hash: string): Promise<number | undefined>;
   get(hash: string): Promise<Uint8Array | undefined>;
   /** Stores bytes already verified against `hash`. */
   put(hash: string, bytes: Uint8Array): Promise<void>;
@@ -27,7 +20,8 @@ export interface ChunkStore {
 
 export class FolderChunkStore implements ChunkStore {
   private totalBytes = 0;
-  private readonly known = new Set<string>();
+  /** Chunks seen stored, with their lengths: chunks never change once stored. */
+  private readonly known = new Map<string, number>();
 
   constructor(private readonly root: string) {
     mkdirSync(root, { recursive: true });
@@ -35,10 +29,19 @@ export class FolderChunkStore implements ChunkStore {
   }
 
   async has(hash: string): Promise<boolean> {
-    if (this.known.has(hash)) return true;
-    const present = existsSync(this.pathOf(hash));
-    if (present) this.known.add(hash);
-    return present;
+    return (await this.size(hash)) !== undefined;
+  }
+
+  async size(hash: string): Promise<number | undefined> {
+    const known = this.known.get(hash);
+    if (known !== undefined) return known;
+    try {
+      const { size } = statSync(this.pathOf(hash));
+      this.known.set(hash, size);
+      return size;
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -70,7 +73,7 @@ export class FolderChunkStore implements ChunkStore {
     const temp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
     writeFileSync(temp, bytes);
     renameSync(temp, target);
-    this.known.add(hash);
+    this.known.set(hash, bytes.length);
     this.totalBytes += bytes.length;
   }
 

@@ -33,7 +33,8 @@ export function parseS3Url(url: string): { bucket: string; prefix: string } | un
 export class S3ChunkStore implements ChunkStore {
   private readonly client: S3Client;
   private readonly prefix: string;
-  private readonly known = new Set<string>();
+  /** Chunks seen stored, with their lengths (0 when only their presence is known). */
+  private readonly known = new Map<string, number>();
   private writtenBytes = 0;
 
   constructor(options: S3ChunkStoreOptions) {
@@ -53,8 +54,23 @@ export class S3ChunkStore implements ChunkStore {
   async has(hash: string): Promise<boolean> {
     if (this.known.has(hash)) return true;
     const present = await this.guard(() => this.client.exists(this.keyOf(hash)));
-    if (present) this.known.add(hash);
+    if (present) this.known.set(hash, 0);
     return present;
+  }
+
+  async size(hash: string): Promise<number | undefined> {
+    const known = this.known.get(hash);
+    if (known) return known;
+    const key = this.keyOf(hash);
+    try {
+      const size = await this.client.size(key);
+      this.known.set(hash, size);
+      return size;
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      if (isConnectionError(error)) throw new ServiceUnavailableError('chunks', (error as Error).message);
+      throw error;
+    }
   }
 
   async get(hash: string): Promise<Uint8Array | undefined> {
@@ -80,7 +96,7 @@ export class S3ChunkStore implements ChunkStore {
   async put(hash: string, bytes: Uint8Array): Promise<void> {
     if (await this.has(hash)) return;
     await this.guard(() => this.client.write(this.keyOf(hash), bytes));
-    this.known.add(hash);
+    this.known.set(hash, bytes.length);
     this.writtenBytes += bytes.length;
   }
 

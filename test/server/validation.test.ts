@@ -1,0 +1,123 @@
+/**
+ * What the hub stores is what every agent can read back: version-vector keys are agent ids, and a
+ * file entry's declared chunk sizes match the chunks the hub holds.
+ */
+import { afterEach, describe, expect, it } from 'bun:test';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeEnvelope, makeFrame } from '../../src/core/frames.ts';
+import { fileHashFromChunks, sha256Hex } from '../../src/core/hash.ts';
+import { changesResponseSchema } from '../../src/core/protocol.ts';
+import { cleanup, startAgent, startHub, waitConverged } from '../helpers/harness.ts';
+
+afterEach(cleanup);
+
+const AGENT = '0a1b2c3d';
+const text = (s: string) => new TextEncoder().encode(s);
+
+const push = (url: string, body: Uint8Array<ArrayBuffer>) =>
+  fetch(`${url}/v1/workspaces/test/push`, { method: 'POST', body });
+
+/** A file made of `parts`, each its own chunk, declared with `sizes` (the true sizes by default). */
+function fileOf(path: string, parts: string[], sizes = parts.map((p) => text(p).length)) {
+  const bytes = parts.map(text);
+  const hashes = bytes.map((b) => sha256Hex(b));
+  return {
+    change: {
+      path,
+      vector: { [AGENT]: 1 } as Record<string, number>,
+      content: {
+        kind: 'file',
+        hash: fileHashFromChunks(hashes),
+        size: sizes.reduce((a, b) => a + b, 0),
+        exec: false,
+        chunks: hashes.map((h, i) => [h, sizes[i]!]),
+      },
+    },
+    frames: bytes.map((b, i) => makeFrame(hashes[i]!, b)),
+  };
+}
+
+describe('version-vector keys', () => {
+  // Written as JSON text: an object literal's __proto__ would set the prototype, not a key.
+  const hostile: [name: string, vector: string][] = [
+    ['constructor', '{"constructor": 1}'],
+    ['__proto__', '{"__proto__": 1}'],
+    ['toString beside a real id', `{"${AGENT}": 1, "toString": 2}`],
+    ['a name that is no agent id', '{"laptop": 1}'],
+  ];
+  for (const [name, vector] of hostile) {
+    it(`refuses ${name} with 400, and catch-up keeps working`, async () => {
+      const hub = startHub();
+      const { change, frames } = fileOf('victim.txt', ['content']);
+      const json = JSON.stringify({ agent: AGENT, changes: [{ ...change, vector: '@VECTOR@' }] }).replace(
+        '"@VECTOR@"',
+        vector,
+      );
+      const reply = await push(hub.url, encodeEnvelope(JSON.parse(json), frames));
+      expect(reply.status).toBe(400);
+      expect(((await reply.json()) as { message: string }).message).toContain('vector');
+      // A good push after it, then a catch-up page every agent accepts, and a real agent syncing.
+      const good = fileOf('good.txt', ['good']);
+      expect(
+        (await push(hub.url, encodeEnvelope({ agent: AGENT, changes: [good.change] }, good.frames))).status,
+      ).toBe(200);
+      const page = changesResponseSchema.safeParse(
+        await (await fetch(`${hub.url}/v1/workspaces/test/changes?since=0`)).json(),
+      );
+      expect(page.success).toBe(true);
+      expect(page.data?.entries.map((e) => e.path)).toEqual(['good.txt']);
+      const a = await startAgent(hub);
+      const b = await startAgent(hub);
+      writeFileSync(join(a.tree.root, 'after.txt'), 'synced');
+      await waitConverged([a.tree.root, b.tree.root]);
+    });
+  }
+});
+
+describe('declared chunk sizes', () => {
+  const rejected = async (url: string, body: Uint8Array<ArrayBuffer>) => {
+    const reply = (await (await push(url, body)).json()) as {
+      results: Array<{ status: string; code?: string; message?: string }>;
+    };
+    return reply.results[0];
+  };
+
+  it("refuses sizes that do not add up to the file's size", async () => {
+    const hub = startHub();
+    const { change, frames } = fileOf('short.txt', ['hello']);
+    const lying = { ...change, content: { ...change.content, size: 500 } };
+    expect(await rejected(hub.url, encodeEnvelope({ agent: AGENT, changes: [lying] }, frames))).toMatchObject(
+      {
+        status: 'rejected',
+        code: 'chunk-size-mismatch',
+      },
+    );
+    expect(await hub.store.entry('test', 'short.txt')).toBeUndefined();
+  });
+
+  it('refuses sizes that add up but do not match the chunks sent with the push', async () => {
+    const hub = startHub();
+    // 5 + 3 bytes declared as 3 + 5: a peer would cut the file at the wrong place.
+    const { change, frames } = fileOf('swapped.txt', ['hello', 'abc'], [3, 5]);
+    const result = await rejected(hub.url, encodeEnvelope({ agent: AGENT, changes: [change] }, frames));
+    expect(result).toMatchObject({ status: 'rejected', code: 'chunk-size-mismatch' });
+    expect(result?.message).toContain('not the declared 3');
+    expect(await hub.store.entry('test', 'swapped.txt')).toBeUndefined();
+  });
+
+  it('refuses sizes that do not match chunks the hub already held', async () => {
+    const hub = startHub();
+    const honest = fileOf('first.txt', ['hello', 'abc']);
+    expect(
+      (await rejected(hub.url, encodeEnvelope({ agent: AGENT, changes: [honest.change] }, honest.frames)))
+        ?.status,
+    ).toBe('accepted');
+    const { change } = fileOf('second.txt', ['hello', 'abc'], [4, 4]);
+    expect(await rejected(hub.url, encodeEnvelope({ agent: AGENT, changes: [change] }, []))).toMatchObject({
+      status: 'rejected',
+      code: 'chunk-size-mismatch',
+    });
+    expect(await hub.store.entry('test', 'second.txt')).toBeUndefined();
+  });
+});
