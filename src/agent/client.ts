@@ -21,6 +21,17 @@ import {
 
 /** Times a request the hub turned away as busy (429) is sent again, after its Retry-After. */
 const BUSY_RETRIES = 5;
+/** Times a push whose answer was lost is sent again (0.25 s, 0.5 s, 1 s apart). */
+const PUSH_RESENDS = 3;
+
+function newPushId(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex');
+}
+
+/** True for a failure that says nothing about whether the hub committed: no answer, or a cut one. */
+function answerLost(error: unknown): boolean {
+  return !(error instanceof HubError) || error.status === 0;
+}
 
 export class HubError extends Error {
   constructor(
@@ -73,14 +84,27 @@ export class HubClient {
     if (this.current === from) this.current = (from + 1) % this.bases.length;
   }
 
+  /**
+   * Sends one push. A push with changes carries a fresh push id; when its answer is lost on the
+   * way (the connection drops, the reply is cut short), the same bytes are sent again, and the hub
+   * answers a push it already committed from its record instead of committing it twice.
+   */
   async push(header: PushHeader, frames: readonly ChunkFrame[]): Promise<PushResponse> {
-    const body = encodeEnvelope(header, frames);
-    return this.request(
-      `/v1/workspaces/${this.options.workspace}/push`,
-      body,
-      'application/octet-stream',
-      pushResponseSchema,
-    );
+    const named = header.changes.length > 0 && !header.pushId ? { ...header, pushId: newPushId() } : header;
+    const body = encodeEnvelope(named, frames);
+    for (let resend = 0; ; resend++) {
+      try {
+        return await this.request(
+          `/v1/workspaces/${this.options.workspace}/push`,
+          body,
+          'application/octet-stream',
+          pushResponseSchema,
+        );
+      } catch (error) {
+        if (!answerLost(error) || resend >= PUSH_RESENDS) throw error;
+        await new Promise((r) => setTimeout(r, 250 * 2 ** resend));
+      }
+    }
   }
 
   async changes(since: number): Promise<ChangesResponse> {
@@ -271,8 +295,8 @@ export class HubClient {
     body: Uint8Array<ArrayBuffer> | string | undefined,
   ): Promise<Response> {
     let reply: Response | undefined;
-    // Each replica once, starting with the one in use. Repeating a push elsewhere is safe: a change
-    // the dead replica already committed comes back "unchanged".
+    // Each replica once, starting with the one in use. Repeating a push elsewhere is safe: replicas
+    // share the store, which answers a push id it already committed from its record.
     for (let attempt = 0; !reply; attempt++) {
       const replica = this.current;
       try {

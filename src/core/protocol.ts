@@ -24,6 +24,9 @@ export const workspaceNameSchema = z
  */
 export const agentIdSchema = z.string().regex(/^[0-9a-f]{8,32}$/, 'agent ids are 8-32 lower-case hex digits');
 
+/** 128 random bits, hex: unique per push without any coordination. */
+export const pushIdSchema = z.string().regex(/^[0-9a-f]{32}$/, 'push ids are 32 lower-case hex digits');
+
 /** A version-vector key: an agent id, or the hub's own id for the conflicts it settles. */
 const vectorKeySchema = z.union([agentIdSchema, z.literal(HUB_ID)]);
 
@@ -89,6 +92,11 @@ export const pushHeaderSchema = z.object({
   branch: z.string().max(256).optional(),
   /** 'branch-switch' marks a checkout: the hub applies it as one transaction, peers as one batch. */
   batch: z.enum(['edits', 'branch-switch']).default('edits'),
+  /**
+   * Names this push for its answer: a push sent again under the same id (its first answer was
+   * lost) is answered from the record of the first, never committed twice.
+   */
+  pushId: pushIdSchema.optional(),
   // A push may carry only chunks (the first part of a large upload) and no changes.
   changes: z.array(pushedChangeSchema).max(MAX_PUSH_CHANGES),
 });

@@ -15,6 +15,7 @@ export interface ServerMetrics {
   conflicts: Counter<'workspace'>;
   problems: Counter<'code'>;
   rejectedRequests: Counter<'reason'>;
+  pushReplays: Counter;
   connectedAgents: Gauge;
   chunkStoreBytes: Gauge;
   prewarmAttempts: Counter<'ecosystem'>;
@@ -74,6 +75,11 @@ export function createServerMetrics(live: {
       name: 'warmsync_rejected_requests_total',
       help: 'Requests refused before reaching the store (malformed, too large, unauthorised).',
       labelNames: ['reason'],
+      registers,
+    }),
+    pushReplays: new Counter({
+      name: 'warmsync_push_replays_total',
+      help: 'Pushes sent again under an id already committed (their answer was lost): answered from the record, not committed twice.',
       registers,
     }),
     connectedAgents: new Gauge({

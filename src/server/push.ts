@@ -81,13 +81,25 @@ export async function handlePush(
       : undefined;
   const outcome =
     accepted.length > 0
-      ? await deps.store.commit({ workspace, agent: header.agent, branch: header.branch, changes: accepted })
+      ? await deps.store.commit({
+          workspace,
+          agent: header.agent,
+          branch: header.branch,
+          changes: accepted,
+          pushId: header.pushId,
+          rejected: results,
+        })
       : {
           head: (await deps.store.changesSince(workspace, Number.MAX_SAFE_INTEGER, 1)).head,
           results: [],
           entries: [],
           conflicts: 0,
         };
+  if (outcome.replayed) {
+    // Sent again after its answer was lost: the first copy was committed, counted and broadcast.
+    deps.metrics.pushReplays.inc();
+    return { head: outcome.head, results: outcome.results, missingChunks: [...missing] };
+  }
   results.push(...outcome.results);
   for (const r of results) {
     deps.metrics.syncOperations.inc({ workspace, result: r.status });

@@ -4,10 +4,10 @@
  */
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeEnvelope, makeFrame } from '../../src/core/frames.ts';
-import { fileHashFromChunks, sha256Hex } from '../../src/core/hash.ts';
+import { encodeEnvelope } from '../../src/core/frames.ts';
 import type { PushResponse } from '../../src/core/protocol.ts';
 import { type RunningScaleServer, startScaleServer } from '../../src/server/start-scale.ts';
+import { fileChange } from '../helpers/file-change.ts';
 import { tempDir } from '../helpers/harness.ts';
 import type { Random } from '../helpers/random.ts';
 
@@ -34,36 +34,17 @@ export function sharedChunks(): string {
   return join(tempDir('warmsync-chunks-'), 'chunks');
 }
 
-/** A file change with its one chunk, as an agent would push it. */
-export function fileChange(path: string, text: string, vector: Record<string, number>) {
-  const bytes = new TextEncoder().encode(text);
-  const hash = sha256Hex(bytes);
-  return {
-    change: {
-      path,
-      vector,
-      content: {
-        kind: 'file' as const,
-        hash: fileHashFromChunks([hash]),
-        size: bytes.length,
-        exec: false,
-        chunks: [[hash, bytes.length]] as [string, number][],
-      },
-    },
-    frame: makeFrame(hash, bytes),
-  };
-}
-
 /** POSTs one push of files to a replica and returns its answer. */
 export async function pushFiles(
   url: string,
   workspace: string,
   agent: string,
   files: Array<{ path: string; text: string; vector: Record<string, number> }>,
+  pushId?: string,
 ): Promise<PushResponse> {
   const made = files.map((f) => fileChange(f.path, f.text, f.vector));
   const body = encodeEnvelope(
-    { agent, batch: 'edits', changes: made.map((m) => m.change) },
+    { agent, batch: 'edits', changes: made.map((m) => m.change), pushId },
     made.map((m) => m.frame),
   );
   const reply = await fetch(`${url}/v1/workspaces/${workspace}/push`, {

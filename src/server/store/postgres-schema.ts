@@ -58,6 +58,15 @@ const MIGRATIONS: readonly string[] = [
      created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
      PRIMARY KEY (workspace, lock_hash)
    );`,
+  // 3: the recorded answers of pushes, so a push sent again is answered, not committed twice.
+  `CREATE TABLE IF NOT EXISTS push_answers (
+     id BIGSERIAL PRIMARY KEY,
+     workspace TEXT NOT NULL,
+     agent TEXT NOT NULL,
+     push_id TEXT NOT NULL,
+     results JSONB NOT NULL,
+     UNIQUE (workspace, agent, push_id)
+   );`,
 ];
 
 /**

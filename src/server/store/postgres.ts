@@ -11,16 +11,19 @@
 import pg from 'pg';
 import { contentBytes, type EntryContent, exists, type ManifestEntry } from '../../core/entry.ts';
 import { collisionKey } from '../../core/paths.ts';
+import type { ChangeResult } from '../../core/protocol.ts';
 import type { VersionVector } from '../../core/vector.ts';
 import { type ManifestView, planCommit, UNKNOWN } from './commit-plan.ts';
 import { ensureAuditPartitions, migrate } from './postgres-schema.ts';
-import type {
-  AuditRecord,
-  CommitOutcome,
-  CommitRequest,
-  Store,
-  StoredSnapshot,
-  WorkspaceSummary,
+import {
+  type AuditRecord,
+  type CommitOutcome,
+  type CommitRequest,
+  PUSH_ANSWERS_KEPT,
+  replayedOutcome,
+  type Store,
+  type StoredSnapshot,
+  type WorkspaceSummary,
 } from './store.ts';
 import { isConnectionError, type ServiceState, ServiceUnavailableError } from './unavailable.ts';
 
@@ -102,6 +105,9 @@ export class PostgresStore implements Store {
       [workspace],
     );
     const head = Number(locked.rows[0]?.head ?? 0);
+    // Under the workspace lock, so a push sent again while its first copy commits waits for it.
+    const recorded = request.pushId ? await recordedAnswer(client, request, request.pushId) : undefined;
+    if (recorded) return replayedOutcome(head, recorded);
     const view = new LoadedView();
     let need = {
       paths: new Set(request.changes.map((c) => c.path)),
@@ -117,6 +123,7 @@ export class PostgresStore implements Store {
           plan.outcome.head,
           plan.outcome.conflicts,
         ]);
+        if (request.pushId) await recordAnswer(client, request, request.pushId, plan.outcome.results);
         return plan.outcome;
       }
       need = plan;
@@ -276,6 +283,36 @@ export class PostgresStore implements Store {
       throw error;
     }
   }
+}
+
+async function recordedAnswer(
+  client: pg.PoolClient,
+  request: CommitRequest,
+  pushId: string,
+): Promise<ChangeResult[] | undefined> {
+  const rows = await client.query<{ results: ChangeResult[] }>(
+    'SELECT results FROM push_answers WHERE workspace = $1 AND agent = $2 AND push_id = $3',
+    [request.workspace, request.agent, pushId],
+  );
+  return rows.rows[0]?.results;
+}
+
+async function recordAnswer(
+  client: pg.PoolClient,
+  request: CommitRequest,
+  pushId: string,
+  results: readonly ChangeResult[],
+): Promise<void> {
+  const { workspace, agent } = request;
+  await client.query(
+    'INSERT INTO push_answers (workspace, agent, push_id, results) VALUES ($1, $2, $3, $4)',
+    [workspace, agent, pushId, JSON.stringify([...(request.rejected ?? []), ...results])],
+  );
+  await client.query(
+    `DELETE FROM push_answers WHERE workspace = $1 AND agent = $2 AND id <= (
+       SELECT id FROM push_answers WHERE workspace = $1 AND agent = $2 ORDER BY id DESC LIMIT 1 OFFSET $3)`,
+    [workspace, agent, PUSH_ANSWERS_KEPT],
+  );
 }
 
 /** The manifest rows one commit has loaded, answering UNKNOWN for the rest. */

@@ -5,15 +5,18 @@
 import { Database } from 'bun:sqlite';
 import { contentBytes, type EntryContent, exists, type ManifestEntry } from '../../core/entry.ts';
 import { collisionKey } from '../../core/paths.ts';
+import type { ChangeResult } from '../../core/protocol.ts';
 import type { VersionVector } from '../../core/vector.ts';
 import { planCommit } from './commit-plan.ts';
-import type {
-  AuditRecord,
-  CommitOutcome,
-  CommitRequest,
-  Store,
-  StoredSnapshot,
-  WorkspaceSummary,
+import {
+  type AuditRecord,
+  type CommitOutcome,
+  type CommitRequest,
+  PUSH_ANSWERS_KEPT,
+  replayedOutcome,
+  type Store,
+  type StoredSnapshot,
+  type WorkspaceSummary,
 } from './store.ts';
 
 interface EntryRow {
@@ -57,6 +60,14 @@ CREATE TABLE IF NOT EXISTS audit (
   duration_ms REAL NOT NULL,
   detail TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS push_answers (
+  id INTEGER PRIMARY KEY,
+  workspace TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  push_id TEXT NOT NULL,
+  results TEXT NOT NULL,
+  UNIQUE (workspace, agent, push_id)
+);
 CREATE TABLE IF NOT EXISTS snapshots (
   workspace TEXT NOT NULL,
   lock_hash TEXT NOT NULL,
@@ -85,6 +96,8 @@ export class SqliteStore implements Store {
     const { workspace } = request;
     this.db.query('INSERT OR IGNORE INTO workspaces (name) VALUES (?)').run(workspace);
     const ws = this.db.query('SELECT head FROM workspaces WHERE name = ?').get(workspace) as { head: number };
+    const recorded = request.pushId ? this.recordedAnswer(request, request.pushId) : undefined;
+    if (recorded) return replayedOutcome(ws.head, recorded);
     // The immediate transaction holds SQLite's write lock, so the view reads the latest manifest.
     const plan = planCommit(request, ws.head, {
       entry: (path) => this.entryNow(workspace, path),
@@ -96,7 +109,28 @@ export class SqliteStore implements Store {
     this.db
       .query('UPDATE workspaces SET head = ?, conflicts = conflicts + ? WHERE name = ?')
       .run(head, conflicts, workspace);
+    if (request.pushId) this.recordAnswer(request, request.pushId, plan.outcome.results);
     return plan.outcome;
+  }
+
+  private recordedAnswer(request: CommitRequest, pushId: string): ChangeResult[] | undefined {
+    const row = this.db
+      .query('SELECT results FROM push_answers WHERE workspace = ? AND agent = ? AND push_id = ?')
+      .get(request.workspace, request.agent, pushId) as { results: string } | null;
+    return row ? (JSON.parse(row.results) as ChangeResult[]) : undefined;
+  }
+
+  private recordAnswer(request: CommitRequest, pushId: string, results: readonly ChangeResult[]): void {
+    const { workspace, agent } = request;
+    this.db
+      .query('INSERT INTO push_answers (workspace, agent, push_id, results) VALUES (?, ?, ?, ?)')
+      .run(workspace, agent, pushId, JSON.stringify([...(request.rejected ?? []), ...results]));
+    this.db
+      .query(
+        `DELETE FROM push_answers WHERE workspace = ? AND agent = ? AND id <= (
+           SELECT id FROM push_answers WHERE workspace = ? AND agent = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+      )
+      .run(workspace, agent, workspace, agent, PUSH_ANSWERS_KEPT);
   }
 
   private upsert(workspace: string, entry: ManifestEntry): void {

@@ -11,6 +11,14 @@ export interface CommitRequest {
   agent: string;
   branch?: string;
   changes: readonly Omit<PushedChange, 'agent'>[];
+  /**
+   * When set, the commit records its answer (`rejected` first, then its own results) under this
+   * id in the same transaction, and a later commit with the same agent and id commits nothing and
+   * returns the recorded answer.
+   */
+  pushId?: string;
+  /** Results the hub decided before the commit (refused paths), kept in the recorded answer. */
+  rejected?: readonly ChangeResult[];
 }
 
 export interface CommitOutcome {
@@ -19,6 +27,16 @@ export interface CommitOutcome {
   /** The manifest entries this commit created, in sequence order (what peers must apply). */
   entries: ManifestEntry[];
   conflicts: number;
+  /** True when the answer was replayed from an earlier commit of the same push id. */
+  replayed?: boolean;
+}
+
+/** Answers kept per agent and workspace: an agent only ever resends its latest pushes. */
+export const PUSH_ANSWERS_KEPT = 64;
+
+/** The answer a replay returns: the first commit's results, all of them, with the head now. */
+export function replayedOutcome(head: number, results: ChangeResult[]): CommitOutcome {
+  return { head, results, entries: [], conflicts: 0, replayed: true };
 }
 
 export interface WorkspaceSummary {
