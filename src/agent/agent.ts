@@ -18,6 +18,7 @@ import { dropsIgnoredRemote } from '../core/ignored-remote.ts';
 import { ancestorPaths, checkRelativePath, TEMP_FILE_PREFIX } from '../core/paths.ts';
 import { type LiveHeader, type Problem, WANTED_HASHES_MAX } from '../core/protocol.ts';
 import { reconcilePath } from '../core/reconcile.ts';
+import { baseAfterRollback } from '../core/rollback.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { type ApplyItem, applyBatch, type ItemOutcome } from './applier.ts';
 import { ChunkCache } from './chunk-cache.ts';
@@ -286,15 +287,57 @@ export class Agent {
 
   // ---- hub side -------------------------------------------------------------------------------
 
-  private async catchUp(): Promise<void> {
+  /**
+   * Reads the hub's entries past the cursor. Resolves true when the hub went back (a new epoch, or
+   * a head below the cursor) and the workspace was read again from zero: every path is then
+   * reconciled against what the hub holds now (see `rollback.ts`).
+   */
+  private async catchUp(): Promise<boolean> {
     let since = Math.max(this.state.cursor, 0);
+    let startedOver = false;
     for (;;) {
       const page = await this.client.changes(since);
+      const known = this.state.epoch;
+      if (!startedOver && ((known && page.epoch && page.epoch !== known) || page.head < since)) {
+        this.log(
+          `the hub went back (epoch ${known ?? 'none'} -> ${page.epoch || 'none'}, head ${page.head}, cursor ${since}); reading the workspace again from zero`,
+        );
+        this.startOver();
+        startedOver = true;
+        since = 0;
+        continue;
+      }
+      if (page.epoch && page.epoch !== known) this.state.setEpoch(page.epoch);
       for (const entry of page.entries) this.noteRemote(entry);
       this.highestSeen = Math.max(this.highestSeen, page.head, ...page.entries.map((e) => e.seq));
       if (!page.more || page.entries.length === 0) break;
       since = page.entries[page.entries.length - 1]!.seq;
     }
+    if (startedOver) this.rebaseAfterRollback();
+    return startedOver;
+  }
+
+  /** Forgets every sequence number of the old epoch: the cursor, and the versions waiting. */
+  private startOver(): void {
+    this.state.setCursor(0);
+    this.highestSeen = 0;
+    this.pending.clear();
+    for (const path of [...this.state.deferred.keys()]) this.state.setDeferred(path, undefined);
+  }
+
+  /** After a catch-up from zero: bases the hub no longer holds become local edits to push again. */
+  private rebaseAfterRollback(): void {
+    let lost = 0;
+    for (const [path, base] of [...this.state.bases]) {
+      const hub = this.pending.get(path);
+      const next = baseAfterRollback(base, hub);
+      if (next === base) continue;
+      // No stat: the file must be read again rather than taken as the (rewritten) base.
+      this.state.setBase(path, { content: next.content, vector: next.vector });
+      lost++;
+    }
+    if (lost > 0) this.log(`the hub lacks the latest version of ${lost} path(s); sending them again`);
+    this.fullScanWanted = true;
   }
 
   private noteRemote(entry: ManifestEntry): void {
@@ -343,7 +386,8 @@ export class Agent {
       return;
     }
     if (header.type === 'hello') {
-      if (header.head > this.state.cursor) {
+      const epochChanged = header.epoch && this.state.epoch && header.epoch !== this.state.epoch;
+      if (header.head !== this.state.cursor || epochChanged) {
         this.enqueue(async () => {
           await this.catchUp();
           return this.cycle(new Set(this.pending.keys()));

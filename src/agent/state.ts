@@ -126,6 +126,15 @@ export class AgentState {
     this.cursorValue = cursor;
   }
 
+  /** The epoch of the workspace the cursor and bases belong to (undefined before the first page). */
+  get epoch(): string | undefined {
+    return this.meta('epoch');
+  }
+
+  setEpoch(epoch: string): void {
+    this.setMeta('epoch', epoch);
+  }
+
   /**
    * The agent's edit counter: every local edit takes the next value as this agent's entry in the
    * new version's vector. It only grows and is written to disk before the push that uses it, so

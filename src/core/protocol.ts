@@ -123,8 +123,16 @@ export const pushResponseSchema = z.object({
 });
 export type PushResponse = z.infer<typeof pushResponseSchema>;
 
+/**
+ * A workspace's epoch: it changes when the hub's sequence numbers stop meaning what agents
+ * remember (new data folder, restored backup), and agents then read the workspace from zero.
+ * Empty while the workspace has no commit.
+ */
+const epochSchema = z.string().max(64);
+
 export const changesResponseSchema = z.object({
   head: z.number(),
+  epoch: epochSchema,
   entries: z.array(manifestEntrySchema),
   more: z.boolean(),
 });
@@ -149,7 +157,7 @@ export const WANTED_HASHES_MAX = 1000;
 
 /** Hub -> agent over the live WebSocket. Binary messages are envelopes with an `entries` header. */
 export const liveHeaderSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('hello'), head: z.number() }),
+  z.object({ type: z.literal('hello'), head: z.number(), epoch: epochSchema.optional() }),
   z.object({
     type: z.literal('entries'),
     from: z.number(),

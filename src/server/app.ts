@@ -91,8 +91,11 @@ const CHANGES_PAGE = 5000;
  * Bun.serve({ port: 7420, fetch: server.app.fetch, websocket: server.websocket });
  */
 export function createServer(deps: ServerDeps): SyncServer {
-  const headOf = async (workspace: string) =>
-    (await deps.store.changesSince(workspace, Number.MAX_SAFE_INTEGER, 1)).head;
+  const stateOf = async (workspace: string) => {
+    const { head, epoch } = await deps.store.changesSince(workspace, Number.MAX_SAFE_INTEGER, 1);
+    return { head, epoch };
+  };
+  const headOf = async (workspace: string) => (await stateOf(workspace)).head;
   const limits: HubLimits = { ...HUB_LIMITS, ...deps.limits };
   const hub = new Hub(deps.metrics, {
     bus: deps.bus,
@@ -231,8 +234,18 @@ export function createServer(deps: ServerDeps): SyncServer {
     const since = Number(c.req.query('since') ?? '0');
     if (!Number.isSafeInteger(since) || since < 0)
       return badRequest(c, 'since must be a non-negative integer');
-    const { head, entries } = await deps.store.changesSince(ws.data, since, CHANGES_PAGE);
-    const body = JSON.stringify({ head, entries, more: entries.length === CHANGES_PAGE });
+    const page = await deps.store.changesSince(ws.data, since, CHANGES_PAGE);
+    const { head, entries } = page;
+    let { epoch } = page;
+    if (since > head && epoch !== '') {
+      // An agent has read past the end: the store went back (restored from an older copy, or
+      // lost its last commits). Every agent must read it again, so the workspace gets a new epoch.
+      epoch = await deps.store.renewEpoch(ws.data);
+      deps.log?.(
+        `workspace ${ws.data}: an agent read up to ${since} but the head is ${head}; new epoch ${epoch}`,
+      );
+    }
+    const body = JSON.stringify({ head, epoch, entries, more: entries.length === CHANGES_PAGE });
     deps.metrics.countBytes('out', body.length);
     return c.body(body, 200, { 'content-type': 'application/json' });
   });
@@ -327,7 +340,7 @@ export function createServer(deps: ServerDeps): SyncServer {
   });
 
   mountSnapshotRoutes(app, deps);
-  mountLiveRoute(app, { hub, metrics: deps.metrics, headOf, log: deps.log });
+  mountLiveRoute(app, { hub, metrics: deps.metrics, stateOf, log: deps.log });
 
   return { app, hub, websocket, limits, authenticated: deps.token !== undefined };
 }

@@ -18,7 +18,8 @@ import type { Hub, LiveAgent, LiveSocket } from './hub.ts';
 export interface LiveRouteDeps {
   hub: Hub;
   metrics: ServerMetrics;
-  headOf: (workspace: string) => Promise<number>;
+  /** The workspace's head and epoch, from the durable store. */
+  stateOf: (workspace: string) => Promise<{ head: number; epoch: string }>;
   log?: (line: string) => void;
 }
 
@@ -30,7 +31,7 @@ const CLOSE_GRACE_MS = 10_000;
 
 /** Adds the live route to `app`. */
 export function mountLiveRoute(app: Hono, deps: LiveRouteDeps): void {
-  const { hub, headOf, log } = deps;
+  const { hub, stateOf, log } = deps;
   const badRequest = (message: string) => {
     deps.metrics.rejectedRequests.inc({ reason: 'malformed' });
     return Response.json({ error: 'bad-request', message }, { status: 400 });
@@ -52,15 +53,16 @@ export function mountLiveRoute(app: Hono, deps: LiveRouteDeps): void {
         async onOpen(_event, socket) {
           agent = hub.connect(workspace, agentId, liveSocket(socket.raw as ServerWebSocket<unknown>));
           let head: number;
+          let epoch: string;
           try {
-            head = await headOf(workspace);
+            ({ head, epoch } = await stateOf(workspace));
           } catch (error) {
             // The durable store is away: the agent retries with its usual back-off.
             log?.(`agent ${agentId} turned away: ${(error as Error).message}`);
             socket.close(1013, 'the hub cannot reach its store; try again later');
             return;
           }
-          socket.send(JSON.stringify({ type: 'hello', head }));
+          socket.send(JSON.stringify({ type: 'hello', head, epoch }));
           hub.noteHead(workspace, head);
           log?.(`agent ${agentId} connected to workspace ${workspace}`);
         },

@@ -67,6 +67,8 @@ const MIGRATIONS: readonly string[] = [
      results JSONB NOT NULL,
      UNIQUE (workspace, agent, push_id)
    );`,
+  // 4: workspace epochs; a workspace made before gets one on its next commit.
+  `ALTER TABLE workspaces ADD COLUMN IF NOT EXISTS epoch TEXT;`,
 ];
 
 /**

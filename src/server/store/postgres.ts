@@ -19,6 +19,7 @@ import {
   type AuditRecord,
   type CommitOutcome,
   type CommitRequest,
+  newEpoch,
   PUSH_ANSWERS_KEPT,
   replayedOutcome,
   type Store,
@@ -100,6 +101,10 @@ export class PostgresStore implements Store {
   private async commitIn(client: pg.PoolClient, request: CommitRequest): Promise<CommitOutcome> {
     const { workspace } = request;
     await client.query('INSERT INTO workspaces (name) VALUES ($1) ON CONFLICT DO NOTHING', [workspace]);
+    await client.query('UPDATE workspaces SET epoch = $2 WHERE name = $1 AND epoch IS NULL', [
+      workspace,
+      newEpoch(),
+    ]);
     const locked = await client.query<{ head: string }>(
       'SELECT head FROM workspaces WHERE name = $1 FOR UPDATE',
       [workspace],
@@ -134,15 +139,29 @@ export class PostgresStore implements Store {
   async changesSince(workspace: string, since: number, limit: number) {
     await this.start();
     return this.guard(async () => {
-      const ws = await this.pool.query<{ head: string }>('SELECT head FROM workspaces WHERE name = $1', [
-        workspace,
-      ]);
+      const ws = await this.pool.query<{ head: string; epoch: string | null }>(
+        'SELECT head, epoch FROM workspaces WHERE name = $1',
+        [workspace],
+      );
       const rows = await this.pool.query<EntryRow>(
         `SELECT ${ENTRY_COLUMNS} FROM entries WHERE workspace = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
         [workspace, since, limit],
       );
-      return { head: Number(ws.rows[0]?.head ?? 0), entries: rows.rows.map(rowToEntry) };
+      return {
+        head: Number(ws.rows[0]?.head ?? 0),
+        epoch: ws.rows[0]?.epoch ?? '',
+        entries: rows.rows.map(rowToEntry),
+      };
     });
+  }
+
+  async renewEpoch(workspace: string): Promise<string> {
+    await this.start();
+    const epoch = newEpoch();
+    await this.guard(() =>
+      this.pool.query('UPDATE workspaces SET epoch = $2 WHERE name = $1', [workspace, epoch]),
+    );
+    return epoch;
   }
 
   async entry(workspace: string, path: string): Promise<ManifestEntry | undefined> {

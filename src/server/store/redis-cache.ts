@@ -80,6 +80,10 @@ export class RedisManifestCache implements Store {
     return this.durable.changesSince(workspace, since, limit);
   }
 
+  renewEpoch(workspace: string): Promise<string> {
+    return this.durable.renewEpoch(workspace);
+  }
+
   workspaces(): Promise<WorkspaceSummary[]> {
     return this.durable.workspaces();
   }

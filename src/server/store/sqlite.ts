@@ -12,6 +12,7 @@ import {
   type AuditRecord,
   type CommitOutcome,
   type CommitRequest,
+  newEpoch,
   PUSH_ANSWERS_KEPT,
   replayedOutcome,
   type Store,
@@ -32,7 +33,8 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS workspaces (
   name TEXT PRIMARY KEY,
   head INTEGER NOT NULL DEFAULT 0,
-  conflicts INTEGER NOT NULL DEFAULT 0
+  conflicts INTEGER NOT NULL DEFAULT 0,
+  epoch TEXT
 );
 CREATE TABLE IF NOT EXISTS entries (
   workspace TEXT NOT NULL,
@@ -86,6 +88,10 @@ export class SqliteStore implements Store {
     // failure the tests exercise); FULL would add an fsync per push for power-loss safety.
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
     this.db.exec(SCHEMA);
+    const columns = this.db.query('PRAGMA table_info(workspaces)').all() as Array<{ name: string }>;
+    // A database made before workspaces had epochs: they get one on their next commit.
+    if (!columns.some((c) => c.name === 'epoch'))
+      this.db.exec('ALTER TABLE workspaces ADD COLUMN epoch TEXT');
   }
 
   async commit(request: CommitRequest): Promise<CommitOutcome> {
@@ -95,6 +101,9 @@ export class SqliteStore implements Store {
   private commitInTransaction(request: CommitRequest): CommitOutcome {
     const { workspace } = request;
     this.db.query('INSERT OR IGNORE INTO workspaces (name) VALUES (?)').run(workspace);
+    this.db
+      .query('UPDATE workspaces SET epoch = ? WHERE name = ? AND epoch IS NULL')
+      .run(newEpoch(), workspace);
     const ws = this.db.query('SELECT head FROM workspaces WHERE name = ?').get(workspace) as { head: number };
     const recorded = request.pushId ? this.recordedAnswer(request, request.pushId) : undefined;
     if (recorded) return replayedOutcome(ws.head, recorded);
@@ -175,15 +184,22 @@ export class SqliteStore implements Store {
   }
 
   async changesSince(workspace: string, since: number, limit: number) {
-    const ws = this.db.query('SELECT head FROM workspaces WHERE name = ?').get(workspace) as {
+    const ws = this.db.query('SELECT head, epoch FROM workspaces WHERE name = ?').get(workspace) as {
       head: number;
+      epoch: string | null;
     } | null;
     const rows = this.db
       .query(
         'SELECT path, content, vector, seq, agent, branch FROM entries WHERE workspace = ? AND seq > ? ORDER BY seq LIMIT ?',
       )
       .all(workspace, since, limit) as EntryRow[];
-    return { head: ws?.head ?? 0, entries: rows.map(rowToEntry) };
+    return { head: ws?.head ?? 0, epoch: ws?.epoch ?? '', entries: rows.map(rowToEntry) };
+  }
+
+  async renewEpoch(workspace: string): Promise<string> {
+    const epoch = newEpoch();
+    this.db.query('UPDATE workspaces SET epoch = ? WHERE name = ?').run(epoch, workspace);
+    return epoch;
   }
 
   async workspaces(): Promise<WorkspaceSummary[]> {

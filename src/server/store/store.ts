@@ -31,6 +31,11 @@ export interface CommitOutcome {
   replayed?: boolean;
 }
 
+/** A workspace epoch: random, so a store made again from nothing never repeats an old one. */
+export function newEpoch(): string {
+  return crypto.randomUUID();
+}
+
 /** Answers kept per agent and workspace: an agent only ever resends its latest pushes. */
 export const PUSH_ANSWERS_KEPT = 64;
 
@@ -72,12 +77,20 @@ export interface StoredSnapshot {
 export interface Store {
   /** Applies the changes in one transaction, deciding each with the core resolution rules. */
   commit(request: CommitRequest): Promise<CommitOutcome>;
-  /** Entries with seq > since, oldest first, at most `limit`. */
+  /**
+   * Entries with seq > since, oldest first, at most `limit`, with the workspace's head and epoch
+   * (the empty string while the workspace has no commit).
+   */
   changesSince(
     workspace: string,
     since: number,
     limit: number,
-  ): Promise<{ head: number; entries: ManifestEntry[] }>;
+  ): Promise<{ head: number; epoch: string; entries: ManifestEntry[] }>;
+  /**
+   * Gives the workspace a new epoch: its sequence numbers no longer mean what agents remember
+   * (the store was restored from an older copy), so every agent must read it again from zero.
+   */
+  renewEpoch(workspace: string): Promise<string>;
   /** The current version of one path, if the workspace has ever held it. */
   entry(workspace: string, path: string): Promise<ManifestEntry | undefined>;
   workspaces(): Promise<WorkspaceSummary[]>;
