@@ -11,6 +11,7 @@ import type { VersionVector } from '../core/vector.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import type { ChunkCache } from './chunk-cache.ts';
 import type { HubClient } from './client.ts';
+import { HubError } from './client.ts';
 import { Limiter } from './limiter.ts';
 import { fileContent, type Observation } from './local-tree.ts';
 import type { AgentState } from './state.ts';
@@ -74,6 +75,27 @@ export class Pusher {
    * `onVanished` names files that disappeared before they could be read.
    */
   async push(
+    pushesIn: PendingPush[],
+    branch: string | undefined,
+    branchSwitch: boolean,
+    onVanished: (path: string) => void,
+  ): Promise<number> {
+    try {
+      return await this.pushBatch(pushesIn, branch, branchSwitch, onVanished);
+    } catch (error) {
+      if (!(error instanceof HubError) || error.status !== 403) throw error;
+      // The credential may not change the workspace (read-only, another agent's): every edit of
+      // the batch is refused as it stands, reported, and not sent again until it changes.
+      for (const p of pushesIn) {
+        const problem = { path: p.path, code: 'forbidden', message: error.message };
+        this.refused.set(p.path, { identity: identity(p.content), problem });
+      }
+      this.deps.log(`the hub refused ${pushesIn.length} change(s): ${error.message}`);
+      return 0;
+    }
+  }
+
+  private async pushBatch(
     pushesIn: PendingPush[],
     branch: string | undefined,
     branchSwitch: boolean,

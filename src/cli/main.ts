@@ -10,6 +10,7 @@ const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.ts')).serveCommand,
   agent: async () => (await import('./agent.ts')).agentCommand,
   status: async () => (await import('./status.ts')).statusCommand,
+  token: async () => (await import('./token.ts')).tokenCommand,
   demo: async () => (await import('./demo.ts')).demoCommand,
   roi: async () => (await import('./roi.ts')).roiCommand,
   prewarm: async () => (await import('./prewarm.ts')).prewarmCommand,

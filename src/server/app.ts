@@ -7,6 +7,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { websocket } from 'hono/bun';
 import { compress } from 'hono/compress';
 import type { z } from 'zod';
+import { type Access, authorize, type Principal } from '../core/credential.ts';
 import { type ChunkFrame, decodeEnvelope, encodeEnvelope, FrameError, makeFrame } from '../core/frames.ts';
 import {
   formatBytes,
@@ -18,6 +19,7 @@ import {
   MAX_PUSH_CHANGES,
 } from '../core/limits.ts';
 import {
+  agentIdSchema,
   describeZodError,
   fetchRequestSchema,
   missingRequestSchema,
@@ -26,8 +28,9 @@ import {
   workspaceNameSchema,
 } from '../core/protocol.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
-import { bearerMatches } from './auth.ts';
+import { Authenticator, WorkspaceChunks } from './access.ts';
 import type { LiveBus } from './bus.ts';
+import { mountCredentialRoutes } from './credential-routes.ts';
 import { Hub } from './hub.ts';
 import { mountLiveRoute } from './live.ts';
 import { checkHost, checkOrigin } from './origin.ts';
@@ -108,6 +111,36 @@ export function createServer(deps: ServerDeps): SyncServer {
   const maxBody = deps.maxBodyBytes ?? MAX_BODY_BYTES;
   const pushGate = new PushGate(limits.pushesPerWorkspace);
   const reject = (reason: string) => deps.metrics.rejectedRequests.inc({ reason });
+  const authenticator = new Authenticator(deps.token, deps.store.access);
+  /** The principal of each request that passed the guard. */
+  const principals = new WeakMap<Request, Principal>();
+  const principalOf = (c: Context): Principal => {
+    const principal = principals.get(c.req.raw);
+    if (!principal) throw new Error('bug: a route ran without the credential guard');
+    return principal;
+  };
+  /** Undefined when the request's principal may do `access`, else the 403 to answer. */
+  const permit = async (c: Context, access: Access): Promise<Response | undefined> => {
+    const principal = principalOf(c);
+    const verdict = authorize(principal, access);
+    let message = verdict.ok ? undefined : verdict.message;
+    if (verdict.ok && verdict.bindAgent && principal.kind === 'workspace') {
+      const bound = await deps.store.access.bindCredentialAgent(principal.id, verdict.bindAgent);
+      authenticator.forget(principal.id);
+      if (bound !== verdict.bindAgent)
+        message = `this credential belongs to agent ${bound}; make one credential per agent (warmsync token create)`;
+    }
+    if (message === undefined) return undefined;
+    reject('forbidden');
+    return c.json({ error: 'forbidden', message }, 403);
+  };
+  /** The chunks the request may see: all of them for the admin, its workspace's for the rest. */
+  const chunksFor = (c: Context): ChunkStore | WorkspaceChunks => {
+    const principal = principalOf(c);
+    return principal.kind === 'admin'
+      ? deps.chunks
+      : new WorkspaceChunks(deps.chunks, deps.store.access, principal.workspace);
+  };
 
   app.onError((error, c) => {
     if (error instanceof ServiceUnavailableError) {
@@ -135,21 +168,50 @@ export function createServer(deps: ServerDeps): SyncServer {
       reject('forbidden');
       return c.json({ error: 'forbidden', message: origin.message }, 403);
     }
-    if (deps.token !== undefined && !bearerMatches(c.req.header('authorization'), deps.token)) {
+    const principal = await authenticator.principal(c.req.header('authorization'));
+    if (!principal) {
       reject('unauthorised');
       return c.json(
         { error: 'unauthorised', message: 'missing or wrong credential (send Authorization: Bearer TOKEN)' },
         401,
       );
     }
+    principals.set(c.req.raw, principal);
     await next();
   };
   app.use('/metrics', guard);
   app.use('/v1/*', guard);
+  // A workspace's routes: reading needs a credential that opens it, changing it a writable one.
+  app.use('/v1/workspaces/:ws/*', async (c, next) => {
+    const workspace = c.req.param('ws') ?? '';
+    const denied = await permit(c, { type: c.req.method === 'GET' ? 'read' : 'write', workspace });
+    if (denied) return denied;
+    await next();
+  });
+  // The live socket speaks for one agent: the credential must belong to it (or bind to it now).
+  app.use('/v1/workspaces/:ws/live', async (c, next) => {
+    const agent = agentIdSchema.safeParse(c.req.query('agent'));
+    if (agent.success) {
+      const access = {
+        type: 'agent' as const,
+        workspace: c.req.param('ws') ?? '',
+        agent: agent.data,
+        write: false,
+      };
+      const denied = await permit(c, access);
+      if (denied) return denied;
+    }
+    await next();
+  });
 
-  app.get('/metrics', async (c) =>
-    c.text(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
-  );
+  app.get('/metrics', async (c) => {
+    const denied = await permit(c, { type: 'admin' });
+    if (denied) return denied;
+    return c.text(await deps.metrics.registry.metrics(), 200, {
+      'content-type': deps.metrics.registry.contentType,
+    });
+  });
+  mountCredentialRoutes(app, { access: deps.store.access, authenticator, permit, metrics: deps.metrics });
   app.use(
     '/v1/*',
     bodyLimit({
@@ -201,7 +263,10 @@ export function createServer(deps: ServerDeps): SyncServer {
   };
 
   app.get('/v1/status', async (c) => {
-    const summaries = await deps.store.workspaces();
+    const principal = principalOf(c);
+    const summaries = (await deps.store.workspaces()).filter(
+      (w) => principal.kind === 'admin' || w.name === principal.workspace,
+    );
     const live = hub.connected();
     const status: Status = {
       workspaces: summaries.map((w) => ({
@@ -217,8 +282,9 @@ export function createServer(deps: ServerDeps): SyncServer {
             problems: a.problems,
           })),
       })),
-      bytesIn: deps.metrics.bytesTotals.in,
-      bytesOut: deps.metrics.bytesTotals.out,
+      // Hub-wide traffic is the admin's to see.
+      bytesIn: principal.kind === 'admin' ? deps.metrics.bytesTotals.in : 0,
+      bytesOut: principal.kind === 'admin' ? deps.metrics.bytesTotals.out : 0,
     };
     return c.json(status);
   });
@@ -283,8 +349,22 @@ export function createServer(deps: ServerDeps): SyncServer {
       if (over) return tooLarge(c, over);
       const push = parse(pushHeaderSchema, header);
       if (!push.ok) return badRequest(c, push.message);
+      const denied = await permit(c, {
+        type: 'agent',
+        workspace: ws.data,
+        agent: push.data.agent,
+        write: true,
+      });
+      if (denied) return denied;
       const response = await handlePush(
-        { ...deps, hub, allowGit: deps.allowGit ?? false, inflatedBytes: limits.pushInflatedBytes },
+        {
+          ...deps,
+          chunks: chunksFor(c),
+          hub,
+          allowGit: deps.allowGit ?? false,
+          inflatedBytes: limits.pushInflatedBytes,
+          recordUploads: (hashes) => deps.store.access.referenceChunks(ws.data, hashes),
+        },
         ws.data,
         push.data,
         frames,
@@ -305,8 +385,10 @@ export function createServer(deps: ServerDeps): SyncServer {
     if (over) return tooLarge(c, over);
     const request = parse(missingRequestSchema, json);
     if (!request.ok) return badRequest(c, request.message);
+    const chunks = chunksFor(c);
+    if (chunks instanceof WorkspaceChunks) await chunks.preload(request.data.hashes);
     const missing: string[] = [];
-    for (const hash of request.data.hashes) if (!(await deps.chunks.has(hash))) missing.push(hash);
+    for (const hash of request.data.hashes) if (!(await chunks.has(hash))) missing.push(hash);
     return c.json({ missing });
   });
 
@@ -316,6 +398,9 @@ export function createServer(deps: ServerDeps): SyncServer {
     if (over) return tooLarge(c, over);
     const request = parse(fetchRequestSchema, json);
     if (!request.ok) return badRequest(c, request.message);
+    const chunks = chunksFor(c);
+    if (chunks instanceof WorkspaceChunks)
+      await chunks.preload(request.data.want.flatMap((w) => (w.base ? [w.hash, w.base] : [w.hash])));
     const frames: ChunkFrame[] = [];
     const missing: string[] = [];
     // Both bounds stop the reply early; the agent asks again for the chunks left out.
@@ -323,12 +408,12 @@ export function createServer(deps: ServerDeps): SyncServer {
     let raw = 0;
     for (const { hash, base } of request.data.want) {
       if (size >= limits.fetchReplyBytes || raw >= limits.fetchRawBytes) break;
-      const bytes = await deps.chunks.get(hash);
+      const bytes = await chunks.get(hash);
       if (!bytes) {
         missing.push(hash);
         continue;
       }
-      const baseBytes = base ? await deps.chunks.get(base) : undefined;
+      const baseBytes = base ? await chunks.get(base) : undefined;
       const frame = makeFrame(hash, bytes, base && baseBytes ? { hash: base, bytes: baseBytes } : undefined);
       frames.push(frame);
       size += frame.payload.length;
@@ -339,7 +424,7 @@ export function createServer(deps: ServerDeps): SyncServer {
     return c.body(reply, 200, { 'content-type': 'application/octet-stream' });
   });
 
-  mountSnapshotRoutes(app, deps);
+  mountSnapshotRoutes(app, { ...deps, chunksFor });
   mountLiveRoute(app, { hub, metrics: deps.metrics, stateOf, log: deps.log });
 
   return { app, hub, websocket, limits, authenticated: deps.token !== undefined };

@@ -28,6 +28,8 @@ export interface PushDeps {
   allowGit: boolean;
   /** Bytes all frames of one push may inflate to, together (HubLimits.pushInflatedBytes). */
   inflatedBytes: number;
+  /** Records that the push's workspace may read the chunks it uploaded. */
+  recordUploads?: (hashes: readonly string[]) => Promise<void>;
 }
 
 /** A push over one of the hub's bounds: answered 413 with this message, and nothing committed. */
@@ -55,6 +57,7 @@ export async function handlePush(
 ): Promise<PushResponse> {
   const started = performance.now();
   const received = await storeFrames(deps.chunks, frames, deps.inflatedBytes);
+  await deps.recordUploads?.([...received.sizes.keys()]);
   const results: ChangeResult[] = [];
   const accepted: PushHeader['changes'] = [];
   const missing = new Set<string>(received.bad);

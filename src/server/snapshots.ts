@@ -8,7 +8,7 @@
  * Mounted by `createServer` under `/v1`, so the token and body-size rules of the rest of the hub
  * (401, 413) apply before these handlers run.
  */
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import { describeZodError, workspaceNameSchema } from '../core/protocol.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
 import { snapshotChunks, snapshotManifestSchema } from '../prewarm/snapshot-manifest.ts';
@@ -17,7 +17,8 @@ import type { Store } from './store/store.ts';
 
 export interface SnapshotRouteDeps {
   store: Store;
-  chunks: ChunkStore;
+  /** The chunks the request's credential may see (its workspace's, for a workspace credential). */
+  chunksFor: (c: Context) => ChunkStore;
   metrics: ServerMetrics;
 }
 
@@ -62,8 +63,12 @@ export function mountSnapshotRoutes(app: Hono, deps: SnapshotRouteDeps): void {
       return badRequest('the manifest names another lockfile than the URL');
     // Invariant kept for GET: a stored manifest names only chunks the hub holds.
     const missing: string[] = [];
+    const chunks = deps.chunksFor(c);
+    await (chunks as Partial<{ preload(h: string[]): Promise<void> }>).preload?.(
+      snapshotChunks(manifest.data),
+    );
     for (const hash of snapshotChunks(manifest.data)) {
-      if (!(await deps.chunks.has(hash))) missing.push(hash);
+      if (!(await chunks.has(hash))) missing.push(hash);
       if (missing.length >= MISSING_LISTED) break;
     }
     if (missing.length > 0)

@@ -241,7 +241,12 @@ describe('hub replies', () => {
     ['a manifest entry', manifestEntrySchema, ENTRY, true],
     ['a manifest entry with seq 0', manifestEntrySchema, { ...ENTRY, seq: 0 }, false],
     ['a manifest entry with a hostile path', manifestEntrySchema, { ...ENTRY, path: '/etc/shadow' }, false],
-    ['a changes page', changesResponseSchema, { head: 3, epoch: 'c0ffee', entries: [ENTRY], more: false }, true],
+    [
+      'a changes page',
+      changesResponseSchema,
+      { head: 3, epoch: 'c0ffee', entries: [ENTRY], more: false },
+      true,
+    ],
     [
       'a push response',
       pushResponseSchema,

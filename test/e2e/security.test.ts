@@ -19,8 +19,16 @@ const AGENT = '0a1b2c3d';
 interface RouteCase {
   /** What a request with the right credential gets: any refusal but 401/403 proves it got through. */
   expected: number;
+  /** What the workspace credentials get: read-write and read-only for `test`, and one for `other`. */
+  workspace: { readWrite: number; readOnly: number; otherWorkspace: number };
   request: (url: string, headers: Record<string, string>) => Promise<number>;
 }
+
+/** Statuses for a route no workspace credential may use, and for one any of them may. */
+const ADMIN_ONLY = { readWrite: 403, readOnly: 403, otherWorkspace: 403 };
+const reads = (status: number) => ({ readWrite: status, readOnly: status, otherWorkspace: 403 });
+const writes = (status: number) => ({ readWrite: status, readOnly: 403, otherWorkspace: 403 });
+const scoped = (status: number) => ({ readWrite: status, readOnly: status, otherWorkspace: status });
 
 const call =
   (method: string, path: string, body?: BodyInit, type?: string) =>
@@ -53,15 +61,29 @@ async function upgrade(url: string, headers: Record<string, string>): Promise<nu
 
 /** Every route of the hub, by `METHOD path` as Hono lists it. A new route fails the test below until added. */
 const ROUTES: Record<string, RouteCase> = {
-  'GET /healthz': { expected: 200, request: call('GET', '/healthz') },
-  'GET /metrics': { expected: 200, request: call('GET', '/metrics') },
-  'GET /v1/status': { expected: 200, request: call('GET', '/v1/status') },
+  'GET /healthz': { expected: 200, workspace: scoped(200), request: call('GET', '/healthz') },
+  'GET /metrics': { expected: 200, workspace: ADMIN_ONLY, request: call('GET', '/metrics') },
+  // A workspace credential sees its own workspace only (tested below).
+  'GET /v1/status': { expected: 200, workspace: scoped(200), request: call('GET', '/v1/status') },
+  'POST /v1/credentials': {
+    expected: 201,
+    workspace: ADMIN_ONLY,
+    request: call('POST', '/v1/credentials', JSON.stringify({ workspace: 'test' }), 'application/json'),
+  },
+  'GET /v1/credentials': { expected: 200, workspace: ADMIN_ONLY, request: call('GET', '/v1/credentials') },
+  'DELETE /v1/credentials/:id': {
+    expected: 404,
+    workspace: ADMIN_ONLY,
+    request: call('DELETE', '/v1/credentials/0123456789abcdef'),
+  },
   'GET /v1/workspaces/:ws/changes': {
     expected: 200,
+    workspace: reads(200),
     request: call('GET', '/v1/workspaces/test/changes?since=0'),
   },
   'POST /v1/workspaces/:ws/push': {
     expected: 200,
+    workspace: writes(200),
     request: call(
       'POST',
       '/v1/workspaces/test/push',
@@ -69,24 +91,40 @@ const ROUTES: Record<string, RouteCase> = {
       'application/octet-stream',
     ),
   },
+  // Scoped, not refused: a workspace credential sees only its own workspace's chunks (tested below).
   'POST /v1/chunks/missing': {
     expected: 200,
+    workspace: scoped(200),
     request: call('POST', '/v1/chunks/missing', JSON.stringify({ hashes: [HASH] }), 'application/json'),
   },
   'POST /v1/chunks/fetch': {
     expected: 200,
+    workspace: scoped(200),
     request: call('POST', '/v1/chunks/fetch', JSON.stringify({ want: [{ hash: HASH }] }), 'application/json'),
   },
   'PUT /v1/workspaces/:ws/snapshots/:lockHash': {
     expected: 400,
+    workspace: writes(400),
     request: call('PUT', `/v1/workspaces/test/snapshots/${HASH}`, '{}', 'application/json'),
   },
   'GET /v1/workspaces/:ws/snapshots/:lockHash': {
     expected: 404,
+    workspace: reads(404),
     request: call('GET', `/v1/workspaces/test/snapshots/${HASH}`),
   },
-  'GET /v1/workspaces/:ws/live': { expected: 101, request: upgrade },
+  'GET /v1/workspaces/:ws/live': { expected: 101, workspace: reads(101), request: upgrade },
 };
+
+/** Makes a workspace credential with the admin one and returns its token. */
+async function createCredential(url: string, body: { workspace: string; readOnly?: boolean }) {
+  const reply = await fetch(`${url}/v1/credentials`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(reply.status).toBe(201);
+  return ((await reply.json()) as { token: string }).token;
+}
 
 describe('the authorisation matrix', () => {
   it('lists every route of the hub', () => {
@@ -109,6 +147,21 @@ describe('the authorisation matrix', () => {
       it(`${route} with ${name}: ${open ? expected : 401}`, async () => {
         const hub = startHub({ token: TOKEN });
         expect(await request(hub.url, headers)).toBe(open ? expected : 401);
+      });
+    }
+  }
+
+  const kinds = [
+    ['readWrite', 'a read-write credential of the workspace', { workspace: 'test' }],
+    ['readOnly', 'a read-only credential of the workspace', { workspace: 'test', readOnly: true }],
+    ['otherWorkspace', "another workspace's credential", { workspace: 'other' }],
+  ] as const;
+  for (const [route, { workspace, request }] of Object.entries(ROUTES)) {
+    for (const [kind, name, body] of kinds) {
+      it(`${route} with ${name}: ${workspace[kind]}`, async () => {
+        const hub = startHub({ token: TOKEN });
+        const token = await createCredential(hub.url, body);
+        expect(await request(hub.url, { authorization: `Bearer ${token}` })).toBe(workspace[kind]);
       });
     }
   }

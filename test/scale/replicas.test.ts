@@ -176,7 +176,7 @@ describe('three replicas', () => {
       'SELECT version FROM warmsync_migrations ORDER BY version',
     );
     await client.end();
-    // One row per migration: 1 the sync schema, 2 dependency snapshots, 3 push answers, 4 epochs.
-    expect(versions.rows.map((r) => Number(r.version))).toEqual([1, 2, 3, 4]);
+    // One row per migration: 1 the sync schema, 2 dependency snapshots, 3 push answers, 4 epochs, 5 credentials.
+    expect(versions.rows.map((r) => Number(r.version))).toEqual([1, 2, 3, 4, 5]);
   }, 60_000);
 });

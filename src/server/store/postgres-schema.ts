@@ -69,6 +69,27 @@ const MIGRATIONS: readonly string[] = [
    );`,
   // 4: workspace epochs; a workspace made before gets one on its next commit.
   `ALTER TABLE workspaces ADD COLUMN IF NOT EXISTS epoch TEXT;`,
+  // 5: workspace credentials (secrets hashed) and the chunks each workspace may read, filled from
+  // the entries already stored.
+  `CREATE TABLE IF NOT EXISTS credentials (
+     id TEXT PRIMARY KEY,
+     workspace TEXT NOT NULL,
+     read_only BOOLEAN NOT NULL,
+     secret_hash TEXT NOT NULL,
+     label TEXT NOT NULL,
+     agent TEXT,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     revoked_at TIMESTAMPTZ
+   );
+   CREATE TABLE IF NOT EXISTS chunk_refs (
+     workspace TEXT NOT NULL,
+     hash TEXT NOT NULL,
+     PRIMARY KEY (workspace, hash)
+   );
+   INSERT INTO chunk_refs (workspace, hash)
+     SELECT DISTINCT e.workspace, c->>0 FROM entries e, jsonb_array_elements(e.content->'chunks') c
+     WHERE e.content->>'kind' = 'file'
+     ON CONFLICT DO NOTHING;`,
 ];
 
 /**

@@ -14,6 +14,8 @@ import { collisionKey } from '../../core/paths.ts';
 import type { ChangeResult } from '../../core/protocol.ts';
 import type { VersionVector } from '../../core/vector.ts';
 import { type ManifestView, planCommit, UNKNOWN } from './commit-plan.ts';
+import { entryChunks } from './credentials.ts';
+import { insertChunkRefs, PostgresAccess } from './postgres-access.ts';
 import { ensureAuditPartitions, migrate } from './postgres-schema.ts';
 import {
   type AuditRecord,
@@ -52,6 +54,7 @@ const MAX_PLAN_ROUNDS = 8;
 
 export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
+  readonly access: PostgresAccess;
   private ready: Promise<void> | undefined;
   private readonly refresh: ReturnType<typeof setInterval>;
 
@@ -72,6 +75,10 @@ export class PostgresStore implements Store {
       options.partitionRefreshMs ?? 6 * 3600_000,
     );
     this.refresh.unref?.();
+    this.access = new PostgresAccess(async (text, values) => {
+      await this.start();
+      return this.guard(() => this.pool.query(text, values));
+    });
   }
 
   /** Runs the migrations (once; again after a failure). Throws ServiceUnavailableError when down. */
@@ -123,6 +130,7 @@ export class PostgresStore implements Store {
       const plan = planCommit(request, head, view);
       if (plan.complete) {
         await upsertEntries(client, workspace, plan.finalEntries);
+        await insertChunkRefs(client, workspace, entryChunks(plan.finalEntries));
         await client.query('UPDATE workspaces SET head = $2, conflicts = conflicts + $3 WHERE name = $1', [
           workspace,
           plan.outcome.head,

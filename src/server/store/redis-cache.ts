@@ -53,7 +53,10 @@ export class RedisManifestCache implements Store {
     options: RedisManifestCacheOptions = {},
   ) {
     this.ttl = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+    this.access = durable.access;
   }
+
+  readonly access: Store['access'];
 
   async commit(request: CommitRequest): Promise<CommitOutcome> {
     const outcome = await this.durable.commit(request);

@@ -8,6 +8,8 @@ import { collisionKey } from '../../core/paths.ts';
 import type { ChangeResult } from '../../core/protocol.ts';
 import type { VersionVector } from '../../core/vector.ts';
 import { planCommit } from './commit-plan.ts';
+import { entryChunks } from './credentials.ts';
+import { ACCESS_SCHEMA, backfillChunkRefs, insertChunkRefs, SqliteAccess } from './sqlite-access.ts';
 import {
   type AuditRecord,
   type CommitOutcome,
@@ -70,6 +72,7 @@ CREATE TABLE IF NOT EXISTS push_answers (
   results TEXT NOT NULL,
   UNIQUE (workspace, agent, push_id)
 );
+CREATE TABLE IF NOT EXISTS access_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots (
   workspace TEXT NOT NULL,
   lock_hash TEXT NOT NULL,
@@ -81,6 +84,7 @@ CREATE TABLE IF NOT EXISTS snapshots (
 
 export class SqliteStore implements Store {
   private readonly db: Database;
+  readonly access: SqliteAccess;
 
   constructor(file: string) {
     this.db = new Database(file, { create: true, strict: true });
@@ -88,6 +92,9 @@ export class SqliteStore implements Store {
     // failure the tests exercise); FULL would add an fsync per push for power-loss safety.
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
     this.db.exec(SCHEMA);
+    this.db.exec(ACCESS_SCHEMA);
+    backfillChunkRefs(this.db);
+    this.access = new SqliteAccess(this.db);
     const columns = this.db.query('PRAGMA table_info(workspaces)').all() as Array<{ name: string }>;
     // A database made before workspaces had epochs: they get one on their next commit.
     if (!columns.some((c) => c.name === 'epoch'))
@@ -114,6 +121,7 @@ export class SqliteStore implements Store {
     });
     if (!plan.complete) throw new Error('bug: a SQLite manifest view never lacks rows');
     for (const entry of plan.finalEntries) this.upsert(workspace, entry);
+    insertChunkRefs(this.db, workspace, entryChunks(plan.finalEntries));
     const { head, conflicts } = plan.outcome;
     this.db
       .query('UPDATE workspaces SET head = ?, conflicts = conflicts + ? WHERE name = ?')

@@ -5,6 +5,7 @@
 import type { ManifestEntry } from '../../core/entry.ts';
 import type { ChangeResult } from '../../core/protocol.ts';
 import type { PushedChange } from '../../core/resolve.ts';
+import type { AccessStore } from './credentials.ts';
 
 export interface CommitRequest {
   workspace: string;
@@ -75,6 +76,8 @@ export interface StoredSnapshot {
 }
 
 export interface Store {
+  /** Workspace credentials and chunk references, in the same database. */
+  readonly access: AccessStore;
   /** Applies the changes in one transaction, deciding each with the core resolution rules. */
   commit(request: CommitRequest): Promise<CommitOutcome>;
   /**
