@@ -16,6 +16,11 @@ import {
 
 const stops: Array<() => Promise<void> | void> = [];
 
+/** Runs `stop` in `cleanup()`, before whatever was started earlier is stopped. */
+export function onCleanup(stop: () => Promise<void> | void): void {
+  stops.push(stop);
+}
+
 export function tempDir(prefix = 'warmsync-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   stops.push(() => rmSync(dir, { recursive: true, force: true }));
