@@ -456,12 +456,35 @@ export class Agent {
           this.fullScanWanted = true;
       }),
     );
+    await this.observeContentsOfGoneFolders(out);
     if (rulesChanged) this.fullScanWanted = true;
     for (const [path, obs] of out) {
       const isDir = obs.content.kind === 'dir' || this.state.base(path)?.content.kind === 'dir';
       if (this.tree.rules.isIgnored(path, isDir) && !this.pending.has(path)) out.delete(path);
     }
     return out;
+  }
+
+  /**
+   * A folder moved away or removed takes its contents with it, but the watcher names only the
+   * folder. Its contents are observed in the same cycle, so their deletions travel in the same
+   * batch as the folder's and a peer removes the folder instead of finding it not empty.
+   */
+  private async observeContentsOfGoneFolders(out: Map<string, Observation>): Promise<void> {
+    const gone = [...out]
+      .filter(
+        ([path, obs]) => obs.content.kind === 'deleted' && this.state.base(path)?.content.kind === 'dir',
+      )
+      .map(([path]) => `${path}/`);
+    if (gone.length === 0) return;
+    const inside = [...this.state.bases]
+      .filter(
+        ([path, base]) => exists(base.content) && !out.has(path) && gone.some((g) => path.startsWith(g)),
+      )
+      .map(([path]) => path);
+    await Promise.all(
+      inside.map(async (path) => out.set(path, await this.tree.observe(path, this.state.base(path), false))),
+    );
   }
 
   private async cycle(
