@@ -146,7 +146,7 @@ export class Pusher {
       agent: this.deps.agentId,
       branch,
       batch: branchSwitch ? 'branch-switch' : 'edits',
-      changes: pushes.map((p) => ({ path: p.path, content: p.content, vector: p.vector })),
+      changes: commitOrder(pushes).map((p) => ({ path: p.path, content: p.content, vector: p.vector })),
     };
     let response = await this.deps.client.push(header, last);
     this.rememberSent(last, response.missingChunks);
@@ -204,6 +204,18 @@ export class Pusher {
     this.deps.onPushed?.({ paths: pushes.map((p) => p.path), bytes, conflicts });
     return accepted;
   }
+}
+
+/**
+ * Deletions ahead of everything else: the hub decides a batch in order and refuses a new path
+ * that collides (by letter case or normalisation) with a live one, so the new spelling of a
+ * case-only rename must come after the deletion of the old one.
+ */
+function commitOrder(pushes: readonly PendingPush[]): PendingPush[] {
+  return [
+    ...pushes.filter((p) => p.content.kind === 'deleted'),
+    ...pushes.filter((p) => p.content.kind !== 'deleted'),
+  ];
 }
 
 function identity(content: EntryContent): string {
