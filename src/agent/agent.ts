@@ -13,6 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type EntryContent, exists, type ManifestEntry } from '../core/entry.ts';
+import { describeFolding } from '../core/folding.ts';
 import { type ChunkFrame, FrameError, openFrame } from '../core/frames.ts';
 import { DEFAULT_IGNORE_OPTIONS, type IgnoreOptions, IgnoreRules } from '../core/ignore.ts';
 import { checkRelativePath, pathDepth, TEMP_FILE_PREFIX } from '../core/paths.ts';
@@ -23,10 +24,13 @@ import { applyContent, type CheckedFolders } from './apply.ts';
 import { ChunkCache } from './chunk-cache.ts';
 import { assemble, gatherChunks } from './chunk-gatherer.ts';
 import { HubClient } from './client.ts';
+import { probeFolding } from './fs-probe.ts';
 import { currentBranch, gitBusy, trackedPaths } from './git.ts';
 import { Limiter } from './limiter.ts';
 import { LocalTree, type Observation } from './local-tree.ts';
 import { type PendingPush, Pusher } from './pusher.ts';
+import { respellingsOf } from './respell.ts';
+import type { Spellings } from './spelling.ts';
 import { AgentState, type BaseRecord } from './state.ts';
 import { CircuitBreaker } from './transfer.ts';
 import { TreeWatcher } from './watcher.ts';
@@ -117,6 +121,7 @@ export class Agent {
   private lastScanMs = 0;
   private reconnectDelayMs = 250;
   private lastProblemsSent = '';
+  private foldingProbed = false;
   readonly bytes = { in: 0, out: 0 };
 
   constructor(private readonly options: AgentOptions) {
@@ -161,6 +166,12 @@ export class Agent {
 
   /** Loads git's tracked paths (tracked files sync even when ignored). */
   async prepare(): Promise<void> {
+    if (!this.foldingProbed) {
+      this.foldingProbed = true;
+      this.tree.folding = probeFolding(this.options.dir);
+      const folds = describeFolding(this.tree.folding);
+      if (folds) this.log(`${this.options.dir} does not tell names apart by ${folds}`);
+    }
     this.tree.setTracked(await trackedPaths(this.options.dir));
     this.branch = await currentBranch(this.options.dir);
   }
@@ -446,17 +457,18 @@ export class Agent {
       return out;
     }
     let rulesChanged = false;
+    const spellings = this.tree.spellings();
     await Promise.all(
       [...paths].map(async (path) => {
         if (IgnoreRules.isIgnoreFile(path)) rulesChanged = true;
-        const obs = await this.tree.observe(path, this.state.base(path), fromWatcher);
+        const obs = await this.tree.observe(path, this.state.base(path), fromWatcher, spellings);
         out.set(path, obs);
         // A new folder's files may have been written before the watcher saw the folder.
         if (obs.content.kind === 'dir' && this.state.base(path)?.content.kind !== 'dir')
           this.fullScanWanted = true;
       }),
     );
-    await this.observeContentsOfGoneFolders(out);
+    await this.observeContentsOfGoneFolders(out, spellings);
     if (rulesChanged) this.fullScanWanted = true;
     for (const [path, obs] of out) {
       const isDir = obs.content.kind === 'dir' || this.state.base(path)?.content.kind === 'dir';
@@ -470,7 +482,10 @@ export class Agent {
    * folder. Its contents are observed in the same cycle, so their deletions travel in the same
    * batch as the folder's and a peer removes the folder instead of finding it not empty.
    */
-  private async observeContentsOfGoneFolders(out: Map<string, Observation>): Promise<void> {
+  private async observeContentsOfGoneFolders(
+    out: Map<string, Observation>,
+    spellings: Spellings,
+  ): Promise<void> {
     const gone = [...out]
       .filter(
         ([path, obs]) => obs.content.kind === 'deleted' && this.state.base(path)?.content.kind === 'dir',
@@ -483,7 +498,9 @@ export class Agent {
       )
       .map(([path]) => path);
     await Promise.all(
-      inside.map(async (path) => out.set(path, await this.tree.observe(path, this.state.base(path), false))),
+      inside.map(async (path) =>
+        out.set(path, await this.tree.observe(path, this.state.base(path), false, spellings)),
+      ),
     );
   }
 
@@ -621,6 +638,8 @@ export class Agent {
     let applied = 0;
     let totalBytes = 0;
     const checked: CheckedFolders = new Set();
+    const spellings = this.tree.spellings();
+    const respellings = respellingsOf(writes, deletes, this.tree.folding);
     const runOne = async (
       { entry, obs }: { entry: ManifestEntry; obs: Observation },
       chunkBytes: ReadonlyMap<string, Uint8Array>,
@@ -633,7 +652,16 @@ export class Agent {
       }
       const expected = exists(obs.content) ? obs.stat : undefined;
       const outcome = await this.limiter.run(() =>
-        applyContent(this.options.dir, entry.path, content, expected, bytes, checked),
+        applyContent(
+          this.options.dir,
+          entry.path,
+          content,
+          expected,
+          bytes,
+          checked,
+          spellings,
+          respellings.get(entry.path),
+        ),
       );
       if (!outcome.ok) {
         if (outcome.code === 'local-changed') {

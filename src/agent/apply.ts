@@ -5,7 +5,10 @@
  * - never through a symbolic link: every folder on the way is lstat-ed and must be a real folder
  *   inside the root, so a link planted in the tree cannot redirect a write outside it;
  * - never over an edit: just before the rename the target is stat-ed again and must still be the
- *   version the agent last saw, else the write is abandoned and the edit is pushed instead.
+ *   version the agent last saw, else the write is abandoned and the edit is pushed instead;
+ * - never to another name's entry: where the file system folds names (macOS, Windows), a path is
+ *   acted on only when its exact spelling is listed (see spelling.ts), and a case-only rename is
+ *   applied as one rename (see respell.ts).
  */
 import { randomBytes } from 'node:crypto';
 // Synchronous calls on purpose: for the many small files of a checkout or an initial sync they are
@@ -13,9 +16,12 @@ import { randomBytes } from 'node:crypto';
 // can never run out of descriptors.
 import { lstatSync, mkdirSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { EntryContent } from '../core/entry.ts';
+import { type EntryContent, sameContent } from '../core/entry.ts';
+import { EXACT_NAMES } from '../core/folding.ts';
 import { ancestorPaths, TEMP_FILE_PREFIX } from '../core/paths.ts';
 import { sameStat } from './local-tree.ts';
+import { type RespellSource, respell } from './respell.ts';
+import { type Lookup, Spellings } from './spelling.ts';
 import type { StatStamp } from './state.ts';
 
 export type ApplyOutcome =
@@ -23,7 +29,13 @@ export type ApplyOutcome =
   /** Not applied; `retry` says whether trying later may succeed. */
   | {
       ok: false;
-      code: 'local-changed' | 'symlink-in-path' | 'not-a-folder' | 'folder-not-empty' | 'io-error';
+      code:
+        | 'local-changed'
+        | 'symlink-in-path'
+        | 'not-a-folder'
+        | 'folder-not-empty'
+        | 'case-clash'
+        | 'io-error';
       message: string;
       retry: boolean;
     };
@@ -45,20 +57,38 @@ export type Expected = StatStamp | undefined;
  */
 export type CheckedFolders = Set<string>;
 
+/**
+ * Writes (or deletes) one remote version at `path`. `spellings` is the batch's exact-spelling
+ * check; `respelled`, the old spelling of `path` that the same batch deletes, when the file
+ * system takes both for one name (a case-only rename).
+ */
 export async function applyContent(
   root: string,
   path: string,
   content: EntryContent,
-  expected: Expected,
+  expectedIn: Expected,
   bytes: Uint8Array | undefined,
   checked: CheckedFolders = new Set(),
+  spellings: Spellings = new Spellings(root, EXACT_NAMES),
+  respelled?: RespellSource,
 ): Promise<ApplyOutcome> {
+  let expected = expectedIn;
   try {
-    const parents = await ensureParents(root, path, content.kind !== 'deleted', checked);
+    const parents = await ensureParents(root, path, content.kind !== 'deleted', checked, spellings);
     if (parents) return parents;
     const absolute = join(root, path);
-    if (content.kind === 'file' && !expected) return await writeNewFile(absolute, path, content.exec, bytes);
-    const current = lstatOrUndefined(absolute);
+    if (respelled) {
+      const moved = respell(root, path, respelled, spellings);
+      // Renamed in place: the remote version is there when the content is the same; else it is
+      // written over the renamed entry like any edit of it.
+      if (moved && sameContent(respelled.content, content)) return { ok: true, stat: stampOf(moved) };
+      if (moved) expected = stampOf(moved);
+    }
+    if (content.kind === 'file' && !expected)
+      return await writeNewFile(absolute, path, content.exec, bytes, spellings);
+    const found = spellings.lookup(path);
+    if (found?.spelling === 'other') return otherSpelling(path, found, content.kind === 'deleted');
+    const current = found?.stats;
     if (current && !current.isDirectory() && expected && !sameStat(stampOf(current), expected)) {
       return { ok: false, code: 'local-changed', message: 'the file changed locally', retry: false };
     }
@@ -79,15 +109,18 @@ export async function applyContent(
           } catch {
             return { ok: false, code: 'folder-not-empty', message: 'folder is not empty', retry: false };
           }
+          spellings.removed(path);
           return { ok: true };
         }
         unlinkSync(absolute);
+        spellings.removed(path);
         return { ok: true };
       }
       case 'dir': {
         if (current?.isDirectory()) return { ok: true, stat: stampOf(current) };
         if (current) unlinkSync(absolute);
         mkdirSync(absolute);
+        spellings.added(path);
         return { ok: true, stat: stampOf(lstatSync(absolute)) };
       }
       case 'symlink': {
@@ -97,6 +130,7 @@ export async function applyContent(
         const temp = tempPath(root, path);
         symlinkSync(content.target, temp);
         renameSync(temp, absolute);
+        spellings.added(path);
         return { ok: true, stat: stampOf(lstatSync(absolute)) };
       }
       case 'file': {
@@ -113,6 +147,7 @@ export async function applyContent(
           return { ok: false, code: 'local-changed', message: 'the file changed locally', retry: false };
         }
         renameSync(temp, absolute);
+        spellings.added(path);
         return { ok: true, stat: stampOf(lstatSync(absolute)) };
       }
     }
@@ -130,11 +165,17 @@ async function writeNewFile(
   path: string,
   exec: boolean,
   bytes: Uint8Array | undefined,
+  spellings: Spellings,
 ): Promise<ApplyOutcome> {
   if (!bytes) throw new Error(`applyContent needs the bytes of ${path}`);
   const temp = join(dirname(absolute), nextTempName());
   writeFileSync(temp, bytes, { mode: fileMode(exec) });
-  const current = lstatOrUndefined(absolute);
+  const found = spellings.lookup(path);
+  if (found?.spelling === 'other') {
+    tryUnlink(temp);
+    return otherSpelling(path, found, false);
+  }
+  const current = found?.stats;
   if (current?.isDirectory() && !removeEmptyFolder(absolute)) {
     tryUnlink(temp);
     return FOLDER_IN_THE_WAY;
@@ -144,7 +185,28 @@ async function writeNewFile(
     return { ok: false, code: 'local-changed', message: 'a local file appeared at this path', retry: false };
   }
   renameSync(temp, absolute);
+  spellings.added(path);
   return { ok: true, stat: stampOf(lstatSync(absolute)) };
+}
+
+/**
+ * The file system opens another name's entry for `path` (it differs only by letter case or
+ * normalisation). A deletion is done: nothing is stored under this name. Anything else would
+ * overwrite or remove that other entry, so it is refused and reported, as the hub refuses such
+ * a second name.
+ */
+function otherSpelling(
+  path: string,
+  found: Extract<Lookup, { spelling: 'other' }>,
+  deleting: boolean,
+): ApplyOutcome {
+  if (deleting) return { ok: true };
+  return {
+    ok: false,
+    code: 'case-clash',
+    message: `'${found.stored}' is on disk, and this file system takes '${path}' for the same name`,
+    retry: false,
+  };
 }
 
 /** Permission bits for a new file: the executable bit as synced, the rest from the umask. */
@@ -158,11 +220,18 @@ async function ensureParents(
   path: string,
   create: boolean,
   checked: CheckedFolders,
+  spellings: Spellings,
 ): Promise<ApplyOutcome | undefined> {
   for (const folder of ancestorPaths(path)) {
     if (checked.has(folder)) continue;
     const absolute = join(root, folder);
-    const stats = lstatOrUndefined(absolute);
+    const found = spellings.lookup(folder);
+    if (found?.spelling === 'other') {
+      // The path is not on disk as spelled: nothing to delete (the lookup of the path says so).
+      if (!create) return undefined;
+      return otherSpelling(folder, found, false);
+    }
+    const stats = found?.stats;
     if (!stats) {
       if (!create) return undefined;
       try {
@@ -172,6 +241,7 @@ async function ensureParents(
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         continue;
       }
+      spellings.added(folder);
       checked.add(folder);
       continue;
     }

@@ -8,11 +8,13 @@ import { type Dirent, lstatSync, readdirSync, readFileSync, readlinkSync, type S
 import { join } from 'node:path';
 import { chunkBytes } from '../core/chunk.ts';
 import { DELETED, type EntryContent } from '../core/entry.ts';
+import { EXACT_NAMES, type Folding } from '../core/folding.ts';
 import { fileHashFromChunks } from '../core/hash.ts';
 import { IGNORE_FILE_NAMES, type IgnoreOptions, IgnoreRules } from '../core/ignore.ts';
 import { checkRelativePath, TEMP_FILE_PREFIX } from '../core/paths.ts';
 import type { Problem } from '../core/protocol.ts';
 import type { Limiter } from './limiter.ts';
+import { Spellings } from './spelling.ts';
 import type { BaseRecord, StatStamp } from './state.ts';
 
 export interface Observation {
@@ -45,6 +47,8 @@ export interface LocalTreeOptions {
 export class LocalTree {
   rules: IgnoreRules;
   readonly problems = new Map<string, Problem>();
+  /** How the file system under the root compares names (probed by the agent at start). */
+  folding: Folding = EXACT_NAMES;
 
   constructor(
     readonly root: string,
@@ -60,6 +64,11 @@ export class LocalTree {
     this.rules = new IgnoreRules(new Map(), tracked, this.options.ignore);
   }
 
+  /** A fresh exact-spelling check, for one batch of observations or writes. */
+  spellings(): Spellings {
+    return new Spellings(this.root, this.folding);
+  }
+
   /**
    * Walks the whole tree. Files whose stat matches their base (and is not racy) reuse the base
    * content without being read; the rest are read and hashed.
@@ -67,6 +76,8 @@ export class LocalTree {
   async scan(baseOf: (path: string) => BaseRecord | undefined): Promise<Map<string, Observation>> {
     const found = new Map<string, Observation>();
     const rules = new IgnoreRules(new Map(), this.options.tracked, this.options.ignore);
+    // Every name observed comes from the listing just read, so the spelling check reads no more.
+    const spellings = this.spellings();
     let keptBytes = 0;
     const walk = async (folder: string): Promise<void> => {
       const absolute = folder === '' ? this.root : join(this.root, folder);
@@ -77,6 +88,10 @@ export class LocalTree {
         this.report(folder, 'unreadable', `cannot list folder: ${(error as Error).message}`);
         return;
       }
+      spellings.seed(
+        folder,
+        names.map((d) => d.name),
+      );
       const ruleText: string[] = [];
       for (const ignoreName of IGNORE_FILE_NAMES) {
         if (!names.some((d) => d.name === ignoreName && d.isFile())) continue;
@@ -104,7 +119,7 @@ export class LocalTree {
             subfolders.push(path);
             return;
           }
-          const observation = await this.observe(path, baseOf(path), false);
+          const observation = await this.observe(path, baseOf(path), false, spellings);
           if (observation.content.kind === 'deleted') return;
           // Bytes read for hashing are kept (a changed file is then uploaded from exactly what was
           // hashed) up to a budget; past it, a push reads the file again and re-describes it.
@@ -123,17 +138,21 @@ export class LocalTree {
 
   /**
    * Observes one path now. `forceRead` skips the stat cache (used for watcher events, where the
-   * content is known to have been touched). A missing or ignored path observes as deleted.
+   * content is known to have been touched). A missing or ignored path observes as deleted, and so
+   * does a path the file system finds only under another spelling (`readme.md` for `README.md`
+   * on macOS): that entry is another path's. `spellings` may be shared by a batch of observations.
    */
-  async observe(path: string, base: BaseRecord | undefined, forceRead: boolean): Promise<Observation> {
+  async observe(
+    path: string,
+    base: BaseRecord | undefined,
+    forceRead: boolean,
+    spellings: Spellings = this.spellings(),
+  ): Promise<Observation> {
     const absolute = join(this.root, path);
     return this.limiter.run(async () => {
-      let stats: Stats;
-      try {
-        stats = lstatSync(absolute);
-      } catch {
-        return { content: DELETED };
-      }
+      const found = spellings.lookup(path);
+      if (found?.spelling !== 'exact') return { content: DELETED };
+      const stats: Stats = found.stats;
       const stat: StatStamp = {
         size: stats.size,
         mtimeMs: stats.mtimeMs,
