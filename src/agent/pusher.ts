@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EntryContent } from '../core/entry.ts';
 import type { ChunkFrame } from '../core/frames.ts';
-import type { Problem, PushHeader } from '../core/protocol.ts';
+import { collisionKey } from '../core/paths.ts';
+import type { ChangeResult, Problem, PushHeader } from '../core/protocol.ts';
 import type { VersionVector } from '../core/vector.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import type { ChunkCache } from './chunk-cache.ts';
@@ -69,16 +70,40 @@ export class Pusher {
   }
 
   /**
+   * A path refused because it collided with a live path may go once that path is deleted (the
+   * second step of `cp readme.md README.md; rm readme.md`): its refusal is forgotten, so the next
+   * observation pushes it instead of holding it back as refused.
+   */
+  private releaseCollisions(
+    pushes: readonly PendingPush[],
+    results: readonly ChangeResult[],
+    recheck: (path: string) => void,
+  ): void {
+    if (this.refused.size === 0) return;
+    const deleted = new Set(pushes.filter((p) => p.content.kind === 'deleted').map((p) => p.path));
+    const freed = new Set(
+      results.filter((r) => r.status === 'accepted' && deleted.has(r.path)).map((r) => collisionKey(r.path)),
+    );
+    if (freed.size === 0) return;
+    for (const [path, refusal] of this.refused) {
+      if (refusal.problem.code !== 'case-collision' || !freed.has(collisionKey(path))) continue;
+      this.refused.delete(path);
+      recheck(path);
+    }
+  }
+
+  /**
    * Pushes local changes as one batch: the chunks the hub lacks first (in envelopes sent a few at
    * a time), then the changes with the last envelope. Updates the bases from the hub's answers and
    * returns how many changes the hub took (accepted, already there, or settled as conflicts).
-   * `onVanished` names files that disappeared before they could be read.
+   * `recheck` names paths to observe again: files that disappeared before they could be read, and
+   * paths refused as collisions with a path this push deleted.
    */
   async push(
     pushesIn: PendingPush[],
     branch: string | undefined,
     branchSwitch: boolean,
-    onVanished: (path: string) => void,
+    recheck: (path: string) => void,
   ): Promise<number> {
     let pushes = pushesIn;
     const started = performance.now();
@@ -105,7 +130,7 @@ export class Pusher {
           bytes = new Uint8Array(await readFile(join(this.deps.dir, p.path)));
         } catch {
           // Gone or unreadable since it was observed: the next cycle sees what it became.
-          onVanished(p.path);
+          recheck(p.path);
           continue;
         }
         p.content = fileContent(bytes, p.content.exec);
@@ -195,6 +220,7 @@ export class Pusher {
       if (result.status === 'conflict') conflicts.push(p.path);
       accepted++;
     }
+    this.releaseCollisions(pushes, response.results, recheck);
     const bytes = frames.reduce((n, f) => n + f.payload.length, 0);
     this.deps.metrics?.pushDuration.observe((performance.now() - started) / 1000);
     if (conflicts.length > 0) this.deps.metrics?.conflicts.inc(conflicts.length);
