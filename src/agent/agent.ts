@@ -10,29 +10,30 @@
  * - the cursor only moves past entries that were applied or superseded, so a crash at any point
  *   re-fetches whatever was not done.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { afterApplyFailure, deferralDelayMs } from '../core/apply-outcome.ts';
 import { type EntryContent, exists, type ManifestEntry } from '../core/entry.ts';
 import { describeFolding } from '../core/folding.ts';
 import { type ChunkFrame, FrameError, openFrame } from '../core/frames.ts';
 import { DEFAULT_IGNORE_OPTIONS, type IgnoreOptions, IgnoreRules } from '../core/ignore.ts';
-import { checkRelativePath, pathDepth, TEMP_FILE_PREFIX } from '../core/paths.ts';
-import type { LiveHeader, Problem } from '../core/protocol.ts';
+import { dropsIgnoredRemote } from '../core/ignored-remote.ts';
+import { ancestorPaths, checkRelativePath, TEMP_FILE_PREFIX } from '../core/paths.ts';
+import { type LiveHeader, type Problem, WANTED_HASHES_MAX } from '../core/protocol.ts';
 import { reconcilePath } from '../core/reconcile.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
-import { applyContent, type CheckedFolders } from './apply.ts';
+import { type ApplyItem, applyBatch, type ItemOutcome } from './applier.ts';
 import { ChunkCache } from './chunk-cache.ts';
-import { assemble, gatherChunks } from './chunk-gatherer.ts';
+import { fileVerifiedChunks } from './chunk-gatherer.ts';
 import { HubClient } from './client.ts';
+import { Durability } from './durability.ts';
 import { probeFolding } from './fs-probe.ts';
-import { currentBranch, gitBusy, trackedPaths } from './git.ts';
+import { currentBranch, gitBusy } from './git.ts';
+import { GitFollower } from './git-follow.ts';
 import { Limiter } from './limiter.ts';
-import { LocalTree, type Observation } from './local-tree.ts';
+import { LocalTree, type Observation, type ObserveBatch } from './local-tree.ts';
 import { type PendingPush, Pusher } from './pusher.ts';
-import { respellingsOf } from './respell.ts';
-import type { Spellings } from './spelling.ts';
 import { AgentState, type BaseRecord } from './state.ts';
-import { CircuitBreaker } from './transfer.ts';
+import { CircuitBreaker, uploadFrames } from './transfer.ts';
+import { readTreeFile } from './tree-fs.ts';
 import { TreeWatcher } from './watcher.ts';
 
 export interface AgentOptions {
@@ -56,6 +57,11 @@ export interface AgentOptions {
   pushSlice?: number;
   /** Use polling instead of the watcher (network mounts). */
   poll?: boolean;
+  /**
+   * Flush remote versions to disk before they become visible (default true). Off only for
+   * throwaway trees, where a power loss cannot matter.
+   */
+  fsync?: boolean;
   log?: (line: string) => void;
   /** Called for every remote version written to disk. */
   onApplied?: (event: AppliedEvent) => void;
@@ -87,8 +93,6 @@ const CACHE_BYTES = 32 * 1024 * 1024;
  */
 const PUSH_SLICE = 2_000;
 const BRANCH_SWITCH_SLICE = 20_000;
-/** Remote files written per slice while the next slice's chunks are fetched. */
-const APPLY_SLICE = 1000;
 /** How long a path that looked mid-write is left alone before it is read again. */
 const SETTLE_MS = 3;
 /** A checkout is settled once git's index lock has been gone and events quiet for this long. */
@@ -97,10 +101,13 @@ const CHECKOUT_SETTLE_MS = 60;
 export class Agent {
   readonly state: AgentState;
   readonly tree: LocalTree;
+  private readonly git: GitFollower;
   private readonly client: HubClient;
   private readonly limiter: Limiter;
   private readonly cache = new ChunkCache(CACHE_BYTES);
   private readonly breaker = new CircuitBreaker();
+  private readonly durability: Durability;
+  private deferralTimer: ReturnType<typeof setTimeout> | undefined;
   /** Remote versions announced but not yet applied or superseded, by path. */
   private readonly pending = new Map<string, ManifestEntry>();
   private readonly pusher: Pusher;
@@ -126,12 +133,15 @@ export class Agent {
 
   constructor(private readonly options: AgentOptions) {
     this.state = new AgentState(options.stateDir);
+    this.durability = new Durability(options.dir, options.fsync ?? true);
     this.limiter = new Limiter(options.concurrency ?? 64);
     this.tree = new LocalTree(options.dir, this.limiter, {
       ignore: options.ignore ?? DEFAULT_IGNORE_OPTIONS,
       allowGit: options.allowGit ?? false,
       tracked: new Set(),
+      log: (line) => this.log(line),
     });
+    this.git = new GitFollower(options.dir, this.tree);
     this.client = new HubClient({
       server: options.server,
       workspace: options.workspace,
@@ -153,7 +163,15 @@ export class Agent {
       metrics: options.metrics,
       onPushed: options.onPushed,
     });
-    for (const base of this.state.bases.values()) this.pusher.remember(base.content);
+    let ownCounter = 0;
+    for (const base of this.state.bases.values()) {
+      this.pusher.remember(base.content);
+      ownCounter = Math.max(ownCounter, base.vector[this.state.agentId] ?? 0);
+    }
+    // State written before the counter existed: start above every vector this agent made.
+    this.state.raiseCounter(ownCounter);
+    // Deferred versions are pending again: the cursor already moved past them.
+    for (const [path, deferred] of this.state.deferred) this.pending.set(path, deferred.entry);
   }
 
   get agentId(): string {
@@ -164,7 +182,10 @@ export class Agent {
     this.options.log?.(line);
   }
 
-  /** Loads git's tracked paths (tracked files sync even when ignored). */
+  /**
+   * Loads git's tracked paths (tracked files sync even when ignored) and its exclude files; the
+   * first time, also finds how DIR's file system compares names, before anything is observed.
+   */
   async prepare(): Promise<void> {
     if (!this.foldingProbed) {
       this.foldingProbed = true;
@@ -172,23 +193,24 @@ export class Agent {
       const folds = describeFolding(this.tree.folding);
       if (folds) this.log(`${this.options.dir} does not tell names apart by ${folds}`);
     }
-    this.tree.setTracked(await trackedPaths(this.options.dir));
+    await this.git.refresh();
     this.branch = await currentBranch(this.options.dir);
   }
 
   /**
    * One complete reconcile both ways: catch up with the hub, push every local difference, apply
    * every remote one, repeated until a round changes nothing. Resolves true when DIR and the hub
-   * agree (no pending remote versions and no unpushed local edits).
+   * agree: no pending remote versions, no unpushed local edits, and nothing left over that the
+   * hub refused or that could not be written here (see `unsynced()`).
    */
   async syncOnce(maxRounds = 8): Promise<boolean> {
     await this.prepare();
     for (let round = 0; round < maxRounds; round++) {
       await this.catchUp();
       const summary = await this.enqueue(() => this.cycle('full'));
-      if (summary.pushed === 0 && summary.applied === 0 && this.pending.size === 0) return true;
+      if (summary.pushed === 0 && summary.applied === 0 && this.pending.size === 0) break;
     }
-    return this.pending.size === 0;
+    return this.pending.size === 0 && this.unsynced().length === 0;
   }
 
   /** Runs until `stop()`: live connection, watcher, periodic rescans. */
@@ -229,6 +251,7 @@ export class Agent {
     this.stopped = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.rescanTimer) clearTimeout(this.rescanTimer);
+    if (this.deferralTimer) clearTimeout(this.deferralTimer);
     this.watcher?.close();
     this.live?.close();
     await this.queue.catch(() => {});
@@ -237,7 +260,29 @@ export class Agent {
 
   /** Problems to report: local paths that cannot sync and remote versions that cannot apply. */
   problems(): Problem[] {
-    return [...this.tree.problems.values(), ...this.pusher.problems(), ...this.applyProblems.values()];
+    return [
+      ...this.tree.problems.values(),
+      ...this.pusher.problems(),
+      ...this.applyProblems.values(),
+      ...this.deferredProblems(),
+    ];
+  }
+
+  /** Remote versions waiting to be tried again (a missing chunk, an unreadable local path...). */
+  private deferredProblems(): Problem[] {
+    return [...this.state.deferred.entries()].map(([path, d]) => ({
+      path,
+      code: 'deferred',
+      message: `not applied yet (${d.problem}); try ${d.attempts + 1} soon`,
+    }));
+  }
+
+  /**
+   * What keeps DIR and the hub apart although nothing is left to try: local changes the hub
+   * refused (a case collision...) and remote versions that cannot be written here.
+   */
+  unsynced(): Problem[] {
+    return [...this.pusher.problems(), ...this.applyProblems.values(), ...this.deferredProblems()];
   }
 
   /** Number of remote versions known but not yet on disk. */
@@ -275,7 +320,11 @@ export class Agent {
       return;
     }
     const known = this.pending.get(entry.path);
-    if (!known || known.seq < entry.seq) this.pending.set(entry.path, entry);
+    if (!known || known.seq < entry.seq) {
+      this.pending.set(entry.path, entry);
+      // A newer version replaces one that was waiting: the wait is over, the new one is tried.
+      if (this.state.deferred.has(entry.path)) this.state.setDeferred(entry.path, undefined);
+    }
   }
 
   private connectLive(): void {
@@ -301,6 +350,10 @@ export class Agent {
   }
 
   private onLive(header: LiveHeader, frames: ChunkFrame[]): void {
+    if (header.type === 'wanted') {
+      this.enqueue(() => this.offerChunks(header.hashes)).catch((e) => this.reportError(e));
+      return;
+    }
     if (header.type === 'hello') {
       if (header.head > this.state.cursor) {
         this.enqueue(async () => {
@@ -342,13 +395,45 @@ export class Agent {
       const index = base.content.chunks.findIndex(([h]) => h === hash);
       if (index < 0) continue;
       try {
-        const bytes = new Uint8Array(await readFile(join(this.options.dir, path)));
-        this.cache.addFile(base.content.chunks, bytes);
+        fileVerifiedChunks(readTreeFile(this.options.dir, path), base.content.chunks, this.cache);
         if (this.cache.has(hash)) return;
       } catch {
         // The local copy is gone or changed; try another.
       }
     }
+  }
+
+  /**
+   * Uploads again the chunks another agent could not get from the hub (lost or damaged there),
+   * from the local files that hold them, each verified against its hash before it is sent.
+   */
+  private async offerChunks(hashes: readonly string[]): Promise<void> {
+    const wanted = new Set(hashes);
+    const found = new Map<string, Uint8Array>();
+    for (const [path, base] of this.state.bases) {
+      if (wanted.size === found.size) break;
+      if (base.content.kind !== 'file' || !base.content.chunks.some(([h]) => wanted.has(h) && !found.has(h)))
+        continue;
+      try {
+        const bytes = readTreeFile(this.options.dir, path);
+        fileVerifiedChunks(bytes, base.content.chunks, {
+          set: (h, b) => (wanted.has(h) ? found.set(h, b) : undefined),
+        });
+      } catch {
+        // Not readable here any more: another agent may hold it.
+      }
+    }
+    if (found.size === 0) return;
+    const specs = [...found].map(([h, b]): [string, number] => [h, b.length]);
+    const bytes = new Uint8Array(specs.reduce((n, [, size]) => n + size, 0));
+    let offset = 0;
+    for (const [h] of specs) {
+      bytes.set(found.get(h)!, offset);
+      offset += found.get(h)!.length;
+    }
+    const frames = uploadFrames(specs, bytes, undefined, this.cache, () => false);
+    await this.client.push({ agent: this.agentId, batch: 'edits', changes: [] }, frames);
+    this.log(`uploaded ${frames.length} chunk(s) that another agent could not get from the hub`);
   }
 
   private reportError(error: unknown): void {
@@ -379,7 +464,12 @@ export class Agent {
 
   private onWatchEvent(name: string): void {
     const path = name.split('\\').join('/');
-    if (path === '.git/HEAD' || path === '.git/index.lock' || path === '.git/index') {
+    if (
+      path === '.git/HEAD' ||
+      path === '.git/index.lock' ||
+      path === '.git/index' ||
+      path === '.git/info/exclude'
+    ) {
       this.branchSwitching = true;
       return;
     }
@@ -441,34 +531,47 @@ export class Agent {
     fromWatcher: boolean,
   ): Promise<Map<string, Observation>> {
     const out = new Map<string, Observation>();
+    const batch = this.tree.batch();
     if (paths === 'full') {
       const started = performance.now();
-      const scanned = await this.tree.scan((p) => this.state.base(p));
+      const { found, unknownFolders } = await this.tree.scan((p) => this.state.base(p));
       this.lastScanMs = performance.now() - started;
-      for (const [path, obs] of scanned) out.set(path, obs);
+      for (const [path, obs] of found) out.set(path, obs);
+      const unknownBelow = (path: string) =>
+        unknownFolders.size > 0 && ancestorPaths(path).some((folder) => unknownFolders.has(folder));
       for (const [path, base] of this.state.bases) {
         if (out.has(path) || !exists(base.content)) continue;
         if (this.tree.rules.isIgnored(path, base.content.kind === 'dir')) continue;
+        // Below a folder that could not be listed, absence proves nothing: unknown, not deleted.
+        if (unknownBelow(path)) {
+          out.set(path, { content: base.content, unknown: 'its folder cannot be listed' });
+          continue;
+        }
         out.set(path, { content: { kind: 'deleted' } });
       }
       for (const path of this.pending.keys()) {
-        if (!out.has(path)) out.set(path, await this.tree.observe(path, this.state.base(path), false));
+        if (out.has(path)) continue;
+        out.set(
+          path,
+          unknownBelow(path)
+            ? { content: { kind: 'deleted' }, unknown: 'its folder cannot be listed' }
+            : await this.tree.observe(path, this.state.base(path), false, batch),
+        );
       }
       return out;
     }
     let rulesChanged = false;
-    const spellings = this.tree.spellings();
     await Promise.all(
       [...paths].map(async (path) => {
         if (IgnoreRules.isIgnoreFile(path)) rulesChanged = true;
-        const obs = await this.tree.observe(path, this.state.base(path), fromWatcher, spellings);
+        const obs = await this.tree.observe(path, this.state.base(path), fromWatcher, batch);
         out.set(path, obs);
         // A new folder's files may have been written before the watcher saw the folder.
         if (obs.content.kind === 'dir' && this.state.base(path)?.content.kind !== 'dir')
           this.fullScanWanted = true;
       }),
     );
-    await this.observeContentsOfGoneFolders(out, spellings);
+    await this.observeContentsOfGoneFolders(out, batch);
     if (rulesChanged) this.fullScanWanted = true;
     for (const [path, obs] of out) {
       const isDir = obs.content.kind === 'dir' || this.state.base(path)?.content.kind === 'dir';
@@ -480,15 +583,17 @@ export class Agent {
   /**
    * A folder moved away or removed takes its contents with it, but the watcher names only the
    * folder. Its contents are observed in the same cycle, so their deletions travel in the same
-   * batch as the folder's and a peer removes the folder instead of finding it not empty.
+   * batch as the folder's and a peer removes the folder instead of finding it not empty. A folder
+   * whose state is unknown is not gone: its contents are left alone.
    */
   private async observeContentsOfGoneFolders(
     out: Map<string, Observation>,
-    spellings: Spellings,
+    batch: ObserveBatch,
   ): Promise<void> {
     const gone = [...out]
       .filter(
-        ([path, obs]) => obs.content.kind === 'deleted' && this.state.base(path)?.content.kind === 'dir',
+        ([path, obs]) =>
+          !obs.unknown && obs.content.kind === 'deleted' && this.state.base(path)?.content.kind === 'dir',
       )
       .map(([path]) => `${path}/`);
     if (gone.length === 0) return;
@@ -499,7 +604,7 @@ export class Agent {
       .map(([path]) => path);
     await Promise.all(
       inside.map(async (path) =>
-        out.set(path, await this.tree.observe(path, this.state.base(path), false, spellings)),
+        out.set(path, await this.tree.observe(path, this.state.base(path), false, batch)),
       ),
     );
   }
@@ -514,6 +619,10 @@ export class Agent {
       this.fullScanWanted = false;
       paths = 'full';
     }
+    // ---- git follows git: what git tracks or excludes may have changed (see git-follow.ts).
+    const regit = branchSwitch || paths === 'full' ? await this.git.refresh() : undefined;
+    if (regit?.rulesChanged) paths = 'full';
+    // ----
     if (branchSwitch) {
       // Git touched its index: a checkout if the branch moved, else a commit or a status refresh.
       const before = this.branch;
@@ -522,13 +631,26 @@ export class Agent {
       if (branchSwitch) this.log(`branch switch ${before ?? '(none)'} -> ${this.branch ?? '(none)'}`);
     }
     const observed = await this.observeAll(paths, fromWatcher);
+    // ---- git follows git: a path git took up or let go of is looked at whatever the rules say now
+    // (a checkout that removes a file git no longer tracks deletes it on the peers too).
+    for (const path of regit?.retracked ?? [])
+      if (!observed.has(path))
+        observed.set(path, await this.tree.observe(path, this.state.base(path), false));
+    // ----
     const pushes: PendingPush[] = [];
     const applies: Array<{ entry: ManifestEntry; obs: Observation }> = [];
+    const now = Date.now();
     for (const [path, obs] of observed) {
       const base = this.state.base(path);
       if (fromWatcher && this.mayBeMidWrite(path, obs, base)) continue;
       const remote = this.pending.get(path);
-      if (remote && this.tree.rules.isIgnored(path, remote.content.kind === 'dir')) {
+      if (obs.unknown) {
+        // Its state cannot be seen: nothing is pushed, nothing is written over it; a remote
+        // version waits (deferred) so the cursor can move on, and everything is tried again later.
+        if (remote) this.defer(remote, obs.unknown, now);
+        continue;
+      }
+      if (remote && dropsIgnoredRemote(this.tree.rules, path, obs.content, base?.content, remote.content)) {
         this.pending.delete(path);
         continue;
       }
@@ -556,11 +678,17 @@ export class Agent {
           pushes.push({ path, content: decision.content, vector: { ...decision.vector }, obs });
           break;
         }
-        case 'apply':
-          if (remote) applies.push({ entry: remote, obs });
+        case 'apply': {
+          if (!remote) break;
+          // A deferred version waits for its turn (backoff), unless a newer one replaced it.
+          const deferred = this.state.deferred.get(path);
+          if (deferred && deferred.entry.seq === remote.seq && deferred.retryAt > now) break;
+          applies.push({ entry: remote, obs });
           break;
+        }
       }
     }
+    this.assignCounters(pushes);
     let pushed = 0;
     // Slices: see PUSH_SLICE (a checkout over 20,000 files is the one case that cannot be a
     // single transaction).
@@ -570,6 +698,7 @@ export class Agent {
       pushed += await this.pusher.push(slice, this.branch, branchSwitch, (path) => this.dirty.add(path));
     }
     const applied = applies.length > 0 ? await this.apply(applies, remoteBatch) : 0;
+    this.scheduleDeferred();
     this.advanceCursor();
     this.state.flush();
     // After a large batch (a first sync, a checkout) hand the freed memory back to the system:
@@ -599,9 +728,58 @@ export class Agent {
     return true;
   }
 
+  /**
+   * Gives each local edit of the cycle a fresh value of the agent's durable counter as its own
+   * entry in the vector, reserved (written to disk) before the push: a vector is never reused,
+   * even when a crash lost the bases of the last push.
+   */
+  private assignCounters(pushes: PendingPush[]): void {
+    if (pushes.length === 0) return;
+    let next = this.state.reserveCounter(pushes.length);
+    for (const p of pushes) {
+      const own = Math.max(p.vector[this.agentId] ?? 0, next++);
+      p.vector = { ...p.vector, [this.agentId]: own };
+    }
+  }
+
+  /** Keeps a remote version that cannot be written now, to try again with backoff. */
+  private defer(entry: ManifestEntry, problem: string, now = Date.now()): void {
+    const previous = this.state.deferred.get(entry.path);
+    const attempts = previous && previous.entry.seq === entry.seq ? previous.attempts + 1 : 1;
+    this.state.setDeferred(entry.path, {
+      entry,
+      attempts,
+      problem,
+      retryAt: now + deferralDelayMs(attempts),
+    });
+  }
+
+  /** Wakes up when the earliest deferred version is due, and tries the due ones again. */
+  private scheduleDeferred(): void {
+    if (this.stopped || this.state.deferred.size === 0) return;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const d of this.state.deferred.values()) earliest = Math.min(earliest, d.retryAt);
+    if (this.deferralTimer) clearTimeout(this.deferralTimer);
+    this.deferralTimer = setTimeout(
+      () => {
+        this.deferralTimer = undefined;
+        const due = new Set<string>();
+        const now = Date.now();
+        for (const [path, d] of this.state.deferred) if (d.retryAt <= now) due.add(path);
+        if (due.size > 0) this.enqueue(() => this.cycle(due)).catch((e) => this.reportError(e));
+        else this.scheduleDeferred();
+      },
+      Math.max(10, earliest - Date.now()),
+    );
+  }
+
   private advanceCursor(): void {
     let cursor = this.highestSeen;
-    for (const entry of this.pending.values()) cursor = Math.min(cursor, entry.seq - 1);
+    for (const entry of this.pending.values()) {
+      // A deferred version is kept in the state, so the cursor may move past it.
+      if (this.state.deferred.get(entry.path)?.entry.seq === entry.seq) continue;
+      cursor = Math.min(cursor, entry.seq - 1);
+    }
     if (cursor > this.state.cursor) this.state.setCursor(cursor);
     this.live?.send({ type: 'cursor', cursor: this.state.cursor, pending: this.dirty.size });
   }
@@ -615,77 +793,48 @@ export class Agent {
     this.live?.send({ type: 'problems', problems });
   }
 
-  private async apply(
-    applies: Array<{ entry: ManifestEntry; obs: Observation }>,
-    remoteBatch: boolean,
-  ): Promise<number> {
+  private async apply(applies: ApplyItem[], remoteBatch: boolean): Promise<number> {
     const started = performance.now();
-    // Folders before their contents, deletions deepest first and after the writes (a rename's
-    // new name exists before its old one goes).
-    const writes = applies
-      .filter((a) => exists(a.entry.content))
-      .sort((a, b) => pathDepth(a.entry.path) - pathDepth(b.entry.path));
-    const deletes = applies
-      .filter((a) => !exists(a.entry.content))
-      .sort((a, b) => pathDepth(b.entry.path) - pathDepth(a.entry.path));
-    const gatherDeps = {
-      dir: this.options.dir,
-      baseOf: (p: string) => this.state.base(p),
-      cache: this.cache,
-      client: this.client,
-      breaker: this.breaker,
-    };
     let applied = 0;
     let totalBytes = 0;
-    const checked: CheckedFolders = new Set();
-    const spellings = this.tree.spellings();
-    const respellings = respellingsOf(writes, deletes, this.tree.folding);
-    const runOne = async (
-      { entry, obs }: { entry: ManifestEntry; obs: Observation },
-      chunkBytes: ReadonlyMap<string, Uint8Array>,
-    ) => {
+    const missingChunks = new Set<string>();
+    const settle = ({ entry }: ApplyItem, outcome: ItemOutcome) => {
       const content = entry.content;
-      let bytes: Uint8Array | undefined;
-      if (content.kind === 'file') {
-        bytes = assemble(content.chunks, chunkBytes);
-        if (!bytes) return;
-      }
-      const expected = exists(obs.content) ? obs.stat : undefined;
-      const outcome = await this.limiter.run(() =>
-        applyContent(
-          this.options.dir,
-          entry.path,
-          content,
-          expected,
-          bytes,
-          checked,
-          spellings,
-          respellings.get(entry.path),
-        ),
-      );
       if (!outcome.ok) {
-        if (outcome.code === 'local-changed') {
-          // An edit landed meanwhile: it is pushed by the next cycle (and may become a conflict).
-          this.dirty.add(entry.path);
-          this.scheduleFlush();
-        } else if (outcome.code === 'folder-not-empty' && content.kind === 'deleted') {
-          // Only ignored or freshly edited things remain inside; keep the folder, accept the version.
-          this.pending.delete(entry.path);
-          this.state.setBase(entry.path, { content: { kind: 'dir' }, vector: entry.vector });
-        } else if (!outcome.retry) {
-          this.pending.delete(entry.path);
-          this.applyProblems.set(entry.path, {
-            path: entry.path,
-            code: outcome.code,
-            message: outcome.message,
-          });
-        } else {
-          this.log(`could not apply ${entry.path}: ${outcome.message}; will retry`);
+        const next = afterApplyFailure({ ...outcome, deletion: !exists(content) });
+        switch (next.type) {
+          case 'observe-again':
+            // An edit landed meanwhile: it is pushed by the next cycle (and may become a conflict).
+            this.dirty.add(entry.path);
+            this.scheduleFlush();
+            break;
+          case 'keep-folder':
+            // Only ignored or freshly edited things remain inside; keep the folder, accept the version.
+            this.pending.delete(entry.path);
+            this.state.setDeferred(entry.path, undefined);
+            this.state.setBase(entry.path, { content: { kind: 'dir' }, vector: entry.vector });
+            break;
+          case 'defer':
+            this.defer(entry, next.problem);
+            if (outcome.code === 'missing-chunks' && content.kind === 'file')
+              for (const [hash] of content.chunks) if (!this.cache.has(hash)) missingChunks.add(hash);
+            break;
+          case 'give-up':
+            this.pending.delete(entry.path);
+            this.state.setDeferred(entry.path, undefined);
+            this.applyProblems.set(entry.path, {
+              path: entry.path,
+              code: outcome.code,
+              message: next.problem,
+            });
+            break;
         }
         return;
       }
+      const bytes = outcome.bytes;
       this.applyProblems.delete(entry.path);
       this.pending.delete(entry.path);
+      this.state.setDeferred(entry.path, undefined);
       this.state.setBase(entry.path, {
         content,
         vector: entry.vector,
@@ -706,27 +855,28 @@ export class Agent {
         origin: entry.agent,
       });
     };
-    // Writes go in slices (shallow first, so folders exist before their contents): the chunks of
-    // the next slice are fetched while this one is written. Within a slice, one depth level at a time.
-    const slices: Array<typeof writes> = [];
-    for (let i = 0; i < writes.length; i += APPLY_SLICE) slices.push(writes.slice(i, i + APPLY_SLICE));
-    const fetchSlice = (slice: typeof writes) => {
-      const pending = gatherChunks(
-        gatherDeps,
-        slice.map((a) => a.entry),
-      );
-      pending.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
-      return pending;
-    };
-    let next = slices[0] ? fetchSlice(slices[0]) : undefined;
-    for (const [index, slice] of slices.entries()) {
-      const chunkBytes = await next!;
-      const following = slices[index + 1];
-      next = following ? fetchSlice(following) : undefined;
-      for (const level of groupByDepth(slice)) await Promise.all(level.map((a) => runOne(a, chunkBytes)));
+    await applyBatch(
+      {
+        dir: this.options.dir,
+        folding: this.tree.folding,
+        limiter: this.limiter,
+        durability: this.durability,
+        gather: {
+          dir: this.options.dir,
+          baseOf: (p: string) => this.state.base(p),
+          cache: this.cache,
+          client: this.client,
+          breaker: this.breaker,
+        },
+      },
+      applies,
+      settle,
+    );
+    if (missingChunks.size > 0) {
+      // Ask the workspace's other agents to upload them again (the hub lost or dropped them).
+      this.live?.send({ type: 'wanted', hashes: [...missingChunks].slice(0, WANTED_HASHES_MAX) });
+      this.log(`${missingChunks.size} chunk(s) could not be had from the hub; their files wait`);
     }
-    const none = new Map<string, Uint8Array>();
-    for (const level of groupByDepth(deletes)) await Promise.all(level.map((a) => runOne(a, none)));
     this.options.metrics?.applyDuration.observe((performance.now() - started) / 1000);
     if (applied > 0) {
       this.log(
@@ -735,15 +885,4 @@ export class Agent {
     }
     return applied;
   }
-}
-
-function groupByDepth<T extends { entry: ManifestEntry }>(items: T[]): T[][] {
-  const levels = new Map<number, T[]>();
-  for (const item of items) {
-    const depth = pathDepth(item.entry.path);
-    const level = levels.get(depth) ?? [];
-    level.push(item);
-    levels.set(depth, level);
-  }
-  return [...levels.values()];
 }

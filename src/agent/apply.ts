@@ -10,19 +10,29 @@
  *   acted on only when its exact spelling is listed (see spelling.ts), and a case-only rename is
  *   applied as one rename (see respell.ts).
  */
-import { randomBytes } from 'node:crypto';
 // Synchronous calls on purpose: for the many small files of a checkout or an initial sync they are
 // several times faster than the thread-pool round trips of the promise API, and one call at a time
 // can never run out of descriptors.
-import { lstatSync, mkdirSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  renameSync,
+  rmdirSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
 import { type EntryContent, sameContent } from '../core/entry.ts';
 import { EXACT_NAMES } from '../core/folding.ts';
-import { ancestorPaths, TEMP_FILE_PREFIX } from '../core/paths.ts';
+import { fileModeFor } from '../core/mode.ts';
+import { ancestorPaths } from '../core/paths.ts';
 import { sameStat } from './local-tree.ts';
 import { type RespellSource, respell } from './respell.ts';
 import { type Lookup, Spellings } from './spelling.ts';
 import type { StatStamp } from './state.ts';
+import { nextTempName } from './temp-files.ts';
 
 export type ApplyOutcome =
   | { ok: true; stat?: StatStamp }
@@ -58,11 +68,31 @@ export type Expected = StatStamp | undefined;
 export type CheckedFolders = Set<string>;
 
 /**
- * Writes (or deletes) one remote version at `path`. `spellings` is the batch's exact-spelling
- * check; `respelled`, the old spelling of `path` that the same batch deletes, when the file
- * system takes both for one name (a case-only rename).
+ * A file or link written to its temporary name, waiting for its rename. Between the two steps the
+ * caller makes the temporary files durable (one flush for a whole slice), so a rename never makes
+ * visible bytes that a power loss could still tear.
  */
-export async function applyContent(
+export interface StagedWrite {
+  path: string;
+  absolute: string;
+  temp: string;
+  /** What the agent believes is at the path (undefined: nothing). */
+  expected: Expected;
+}
+
+export type StageOutcome = ApplyOutcome | { ok: 'staged'; staged: StagedWrite };
+
+/**
+ * First step of applying a remote version: folders and deletions are done at once; a file or a
+ * link is written to a temporary name beside its path and returned as staged, to be finished by
+ * `finishWrite` after the caller has made it durable.
+ *
+ * `spellings` is the batch's exact-spelling check; `respelled`, the old spelling of `path` that
+ * the same batch deletes, when the file system takes both for one name (a case-only rename): the
+ * stored entry is then renamed to `path` first, and a changed content is staged over it like any
+ * edit of it.
+ */
+export function stageContent(
   root: string,
   path: string,
   content: EntryContent,
@@ -71,21 +101,18 @@ export async function applyContent(
   checked: CheckedFolders = new Set(),
   spellings: Spellings = new Spellings(root, EXACT_NAMES),
   respelled?: RespellSource,
-): Promise<ApplyOutcome> {
+): StageOutcome {
   let expected = expectedIn;
   try {
-    const parents = await ensureParents(root, path, content.kind !== 'deleted', checked, spellings);
+    const parents = ensureParents(root, path, content.kind !== 'deleted', checked, spellings);
     if (parents) return parents;
     const absolute = join(root, path);
     if (respelled) {
       const moved = respell(root, path, respelled, spellings);
-      // Renamed in place: the remote version is there when the content is the same; else it is
-      // written over the renamed entry like any edit of it.
+      // Renamed in place: the remote version is there when the content is the same.
       if (moved && sameContent(respelled.content, content)) return { ok: true, stat: stampOf(moved) };
       if (moved) expected = stampOf(moved);
     }
-    if (content.kind === 'file' && !expected)
-      return await writeNewFile(absolute, path, content.exec, bytes, spellings);
     const found = spellings.lookup(path);
     if (found?.spelling === 'other') return otherSpelling(path, found, content.kind === 'deleted');
     const current = found?.stats;
@@ -124,31 +151,20 @@ export async function applyContent(
         return { ok: true, stat: stampOf(lstatSync(absolute)) };
       }
       case 'symlink': {
-        if (current?.isDirectory() && !removeEmptyFolder(absolute)) {
-          return FOLDER_IN_THE_WAY;
-        }
+        if (current?.isDirectory() && !removeEmptyFolder(absolute)) return FOLDER_IN_THE_WAY;
         const temp = tempPath(root, path);
         symlinkSync(content.target, temp);
-        renameSync(temp, absolute);
-        spellings.added(path);
-        return { ok: true, stat: stampOf(lstatSync(absolute)) };
+        return { ok: 'staged', staged: { path, absolute, temp, expected } };
       }
       case 'file': {
-        if (!bytes) throw new Error(`applyContent needs the bytes of ${path}`);
-        if (current?.isDirectory() && !removeEmptyFolder(absolute)) {
-          return FOLDER_IN_THE_WAY;
-        }
+        if (!bytes) throw new Error(`stageContent needs the bytes of ${path}`);
+        if (current?.isDirectory() && !removeEmptyFolder(absolute)) return FOLDER_IN_THE_WAY;
+        const existing = current && !current.isDirectory() ? current.mode : undefined;
         const temp = tempPath(root, path);
-        writeFileSync(temp, bytes, { mode: fileMode(content.exec) });
-        // Last check before the rename: an editor may have saved since the first check.
-        const again = lstatOrUndefined(absolute);
-        if (again && !again.isDirectory() && (!expected || !sameStat(stampOf(again), expected))) {
-          tryUnlink(temp);
-          return { ok: false, code: 'local-changed', message: 'the file changed locally', retry: false };
-        }
-        renameSync(temp, absolute);
-        spellings.added(path);
-        return { ok: true, stat: stampOf(lstatSync(absolute)) };
+        writeFileSync(temp, bytes, { mode: fileModeFor(content.exec, content.mode, existing) });
+        // An existing file keeps its exact bits, which the umask must not narrow.
+        if (existing !== undefined) chmodSync(temp, fileModeFor(content.exec, content.mode, existing));
+        return { ok: 'staged', staged: { path, absolute, temp, expected } };
       }
     }
   } catch (error) {
@@ -157,36 +173,34 @@ export async function applyContent(
 }
 
 /**
- * A file where the agent believes there is nothing: written to a temporary name, then renamed
- * into place only if the path is still empty (a file created meanwhile is a local edit).
+ * Second step: the last check (an editor may have saved since the first one), then the rename
+ * that makes the staged version visible. The temporary file is removed when it is not used.
+ *
+ * A plain lstat is enough here where names fold: `stageContent` already refused a path held under
+ * another spelling, and an entry of any spelling that appears since then is found by this lstat
+ * and refused as a local change, never renamed over.
  */
-async function writeNewFile(
-  absolute: string,
-  path: string,
-  exec: boolean,
-  bytes: Uint8Array | undefined,
-  spellings: Spellings,
-): Promise<ApplyOutcome> {
-  if (!bytes) throw new Error(`applyContent needs the bytes of ${path}`);
-  const temp = join(dirname(absolute), nextTempName());
-  writeFileSync(temp, bytes, { mode: fileMode(exec) });
-  const found = spellings.lookup(path);
-  if (found?.spelling === 'other') {
-    tryUnlink(temp);
-    return otherSpelling(path, found, false);
+export function finishWrite(staged: StagedWrite): ApplyOutcome {
+  try {
+    const again = lstatOrUndefined(staged.absolute);
+    if (again?.isDirectory()) {
+      // A folder appeared meanwhile (or an empty one was in the way and is still there).
+      if (!removeEmptyFolder(staged.absolute)) {
+        tryUnlink(staged.temp);
+        return FOLDER_IN_THE_WAY;
+      }
+    } else if (again && (!staged.expected || !sameStat(stampOf(again), staged.expected))) {
+      tryUnlink(staged.temp);
+      return staged.expected
+        ? { ok: false, code: 'local-changed', message: 'the file changed locally', retry: false }
+        : { ok: false, code: 'local-changed', message: 'a local file appeared at this path', retry: false };
+    }
+    renameSync(staged.temp, staged.absolute);
+    return { ok: true, stat: stampOf(lstatSync(staged.absolute)) };
+  } catch (error) {
+    tryUnlink(staged.temp);
+    return { ok: false, code: 'io-error', message: (error as Error).message, retry: true };
   }
-  const current = found?.stats;
-  if (current?.isDirectory() && !removeEmptyFolder(absolute)) {
-    tryUnlink(temp);
-    return FOLDER_IN_THE_WAY;
-  }
-  if (current && !current.isDirectory()) {
-    tryUnlink(temp);
-    return { ok: false, code: 'local-changed', message: 'a local file appeared at this path', retry: false };
-  }
-  renameSync(temp, absolute);
-  spellings.added(path);
-  return { ok: true, stat: stampOf(lstatSync(absolute)) };
 }
 
 /**
@@ -209,19 +223,14 @@ function otherSpelling(
   };
 }
 
-/** Permission bits for a new file: the executable bit as synced, the rest from the umask. */
-function fileMode(exec: boolean): number {
-  return exec ? 0o777 : 0o666;
-}
-
 /** Creates missing parent folders; refuses when any ancestor is a link or a file. */
-async function ensureParents(
+function ensureParents(
   root: string,
   path: string,
   create: boolean,
   checked: CheckedFolders,
   spellings: Spellings,
-): Promise<ApplyOutcome | undefined> {
+): ApplyOutcome | undefined {
   for (const folder of ancestorPaths(path)) {
     if (checked.has(folder)) continue;
     const absolute = join(root, folder);
@@ -250,7 +259,7 @@ async function ensureParents(
         ok: false,
         code: 'symlink-in-path',
         message: `'${folder}' is a symbolic link; nothing is written through it`,
-        retry: false,
+        retry: true,
       };
     }
     if (!stats.isDirectory())
@@ -267,15 +276,6 @@ function removeEmptyFolder(absolute: string): boolean {
   } catch {
     return false;
   }
-}
-
-let tempCounter = 0;
-const tempStem = `${TEMP_FILE_PREFIX}${process.pid.toString(36)}-${randomBytes(3).toString('hex')}-`;
-
-/** A fresh temporary name: unique within this process by a counter, across processes by pid and salt. */
-function nextTempName(): string {
-  tempCounter += 1;
-  return `${tempStem}${tempCounter.toString(36)}`;
 }
 
 function tempPath(root: string, path: string): string {

@@ -3,13 +3,13 @@
  * chunks of the local copy of a large file's previous version, and the rest from the hub,
  * verified chunk by chunk.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { ManifestEntry } from '../core/entry.ts';
+import { sha256Hex } from '../core/hash.ts';
 import type { ChunkCache } from './chunk-cache.ts';
 import type { HubClient } from './client.ts';
 import type { BaseRecord } from './state.ts';
 import { type CircuitBreaker, fetchChunks } from './transfer.ts';
+import { readTreeFile } from './tree-fs.ts';
 
 export interface GatherDeps {
   dir: string;
@@ -19,7 +19,10 @@ export interface GatherDeps {
   breaker: CircuitBreaker;
 }
 
-/** Bytes for every chunk of the files to write: from memory, local copies, then the hub. */
+/**
+ * Bytes for every chunk of the files to write: from memory, local copies, then the hub. A chunk
+ * that none of them can give is simply absent from the result: only the files that need it wait.
+ */
 export async function gatherChunks(
   deps: GatherDeps,
   entries: readonly ManifestEntry[],
@@ -63,14 +66,27 @@ async function readLocalChunks(
   into: Map<string, Uint8Array>,
 ): Promise<void> {
   try {
-    const bytes = new Uint8Array(await readFile(join(dir, path)));
-    let offset = 0;
-    for (const [hash, size] of chunks) {
-      into.set(hash, bytes.subarray(offset, offset + size));
-      offset += size;
-    }
+    fileVerifiedChunks(readTreeFile(dir, path), chunks, into);
   } catch {
     // Nothing local to reuse; the chunks are fetched (and verified) from the hub.
+  }
+}
+
+/**
+ * Files the chunks of `bytes`, cut where `chunks` says, under their hashes, but only those whose
+ * bytes hash to the name: a local copy edited since its base was recorded must not serve its new
+ * bytes as an old chunk of some other file.
+ */
+export function fileVerifiedChunks(
+  bytes: Uint8Array,
+  chunks: ReadonlyArray<readonly [string, number]>,
+  into: { set(hash: string, bytes: Uint8Array): unknown },
+): void {
+  let offset = 0;
+  for (const [hash, size] of chunks) {
+    const part = bytes.subarray(offset, offset + size);
+    offset += size;
+    if (part.length === size && sha256Hex(part) === hash) into.set(hash, part);
   }
 }
 

@@ -4,7 +4,7 @@
  */
 // Synchronous calls on purpose (see apply.ts): small files dominate, and the thread-pool round
 // trips of the promise API cost more than the reads themselves.
-import { type Dirent, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { type Dirent, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { chunkBytes } from '../core/chunk.ts';
 import { DELETED, type EntryContent } from '../core/entry.ts';
@@ -13,9 +13,19 @@ import { fileHashFromChunks } from '../core/hash.ts';
 import { IGNORE_FILE_NAMES, type IgnoreOptions, IgnoreRules } from '../core/ignore.ts';
 import { checkRelativePath, TEMP_FILE_PREFIX } from '../core/paths.ts';
 import type { Problem } from '../core/protocol.ts';
+import { stampOf } from './apply.ts';
 import type { Limiter } from './limiter.ts';
-import { Spellings } from './spelling.ts';
+import { type Lookup, Spellings } from './spelling.ts';
 import type { BaseRecord, StatStamp } from './state.ts';
+import { TempSweeper } from './temp-files.ts';
+import {
+  checkAncestors,
+  type FileRead,
+  type FolderVerdicts,
+  isAbsent,
+  NotARegularFile,
+  readRegularFile,
+} from './tree-fs.ts';
 
 export interface Observation {
   content: EntryContent;
@@ -27,6 +37,20 @@ export interface Observation {
    * a writer is still at work, and what was read may be a torn mix.
    */
   unsettled?: boolean;
+  /**
+   * The path could not be looked at (permissions, I/O errors): why. Its state is unknown, which is
+   * never a deletion; `content` is then meaningless and the cycle leaves the path alone.
+   */
+  unknown?: string;
+}
+
+/**
+ * What one batch of observations shares, so that each folder is looked at once per batch: the
+ * verdicts on ancestors (real folders, no links) and the folder listings of the spelling check.
+ */
+export interface ObserveBatch {
+  verdicts: FolderVerdicts;
+  spellings: Spellings;
 }
 
 /** File bytes a scan keeps in memory for the uploads that follow it. */
@@ -42,6 +66,9 @@ export interface LocalTreeOptions {
   allowGit: boolean;
   /** Paths git tracks; never ignored. */
   tracked: ReadonlySet<string>;
+  /** Text of git's exclude files, lowest precedence first (see IgnoreRules.setRepoExcludes). */
+  repoExcludes?: readonly string[];
+  log?: (line: string) => void;
 }
 
 export class LocalTree {
@@ -49,19 +76,27 @@ export class LocalTree {
   readonly problems = new Map<string, Problem>();
   /** How the file system under the root compares names (probed by the agent at start). */
   folding: Folding = EXACT_NAMES;
+  /** Clears the temporary files of agents killed mid-write, as the scans come across them. */
+  private readonly temps: TempSweeper;
 
   constructor(
     readonly root: string,
     private readonly limiter: Limiter,
     private options: LocalTreeOptions,
   ) {
-    this.rules = new IgnoreRules(new Map(), options.tracked, options.ignore);
+    this.rules = new IgnoreRules(new Map(), options.tracked, options.ignore, options.repoExcludes);
+    this.temps = new TempSweeper(root, options.log);
   }
 
-  /** Replaces the set of paths git tracks (read again before each full reconcile). */
-  setTracked(tracked: ReadonlySet<string>): void {
-    this.options = { ...this.options, tracked };
-    this.rules = new IgnoreRules(new Map(), tracked, this.options.ignore);
+  /**
+   * Replaces what git says about the tree: the paths it tracks and the text of its exclude files.
+   * The rules of the ignore files read by the last scan are kept, so single paths are still
+   * judged by them until the next scan reads them again.
+   */
+  setGitView(tracked: ReadonlySet<string>, repoExcludes: readonly string[]): void {
+    this.options = { ...this.options, tracked, repoExcludes };
+    this.rules.setTracked(tracked);
+    this.rules.setRepoExcludes(repoExcludes);
   }
 
   /** A fresh exact-spelling check, for one batch of observations or writes. */
@@ -69,26 +104,53 @@ export class LocalTree {
     return new Spellings(this.root, this.folding);
   }
 
+  /** Fresh shared state for one batch of observations. */
+  batch(): ObserveBatch {
+    return { verdicts: new Map(), spellings: this.spellings() };
+  }
+
   /**
    * Walks the whole tree. Files whose stat matches their base (and is not racy) reuse the base
    * content without being read; the rest are read and hashed.
+   *
+   * `unknownFolders` lists the folders that could not be listed: what lies below them is unknown,
+   * not deleted, so the caller must not take their absence from `found` as a deletion.
    */
-  async scan(baseOf: (path: string) => BaseRecord | undefined): Promise<Map<string, Observation>> {
+  async scan(
+    baseOf: (path: string) => BaseRecord | undefined,
+  ): Promise<{ found: Map<string, Observation>; unknownFolders: Set<string> }> {
     const found = new Map<string, Observation>();
-    const rules = new IgnoreRules(new Map(), this.options.tracked, this.options.ignore);
-    // Every name observed comes from the listing just read, so the spelling check reads no more.
-    const spellings = this.spellings();
+    const unknownFolders = new Set<string>();
+    /**
+     * Ancestor checks shared by the whole walk: each folder is lstat-ed once. Every name observed
+     * comes from the listing just read, so the spelling check lists no folder again.
+     */
+    const walked = this.batch();
+    const rules = new IgnoreRules(
+      new Map(),
+      this.options.tracked,
+      this.options.ignore,
+      this.options.repoExcludes,
+    );
     let keptBytes = 0;
+    const tempFiles: string[] = [];
     const walk = async (folder: string): Promise<void> => {
       const absolute = folder === '' ? this.root : join(this.root, folder);
       let names: Dirent[];
       try {
         names = readdirSync(absolute, { withFileTypes: true });
       } catch (error) {
+        // Gone since its parent was listed: simply absent. Anything else: unknown, never deleted.
+        if (isAbsent(error)) {
+          found.delete(folder);
+          return;
+        }
+        unknownFolders.add(folder);
         this.report(folder, 'unreadable', `cannot list folder: ${(error as Error).message}`);
         return;
       }
-      spellings.seed(
+      if (this.problems.get(folder)?.code === 'unreadable') this.problems.delete(folder);
+      walked.spellings.seed(
         folder,
         names.map((d) => d.name),
       );
@@ -96,7 +158,8 @@ export class LocalTree {
       for (const ignoreName of IGNORE_FILE_NAMES) {
         if (!names.some((d) => d.name === ignoreName && d.isFile())) continue;
         try {
-          ruleText.push(readFileSync(join(absolute, ignoreName), 'utf8'));
+          const ruleFile = join(absolute, ignoreName);
+          ruleText.push(new TextDecoder().decode(readRegularFile(ruleFile).bytes));
         } catch {
           // An unreadable ignore file is treated as empty; the file itself is reported when observed.
         }
@@ -106,7 +169,10 @@ export class LocalTree {
       await Promise.all(
         names.map(async (dirent) => {
           const path = folder === '' ? dirent.name : `${folder}/${dirent.name}`;
-          if (dirent.name.startsWith(TEMP_FILE_PREFIX)) return;
+          if (dirent.name.startsWith(TEMP_FILE_PREFIX)) {
+            tempFiles.push(path);
+            return;
+          }
           const isDir = dirent.isDirectory();
           if (rules.isIgnored(path, isDir)) return;
           const check = checkRelativePath(path, { allowGit: this.options.allowGit });
@@ -119,7 +185,12 @@ export class LocalTree {
             subfolders.push(path);
             return;
           }
-          const observation = await this.observe(path, baseOf(path), false, spellings);
+          // The walk only descends real folders, so every ancestor here is already checked.
+          const observation = await this.observe(path, baseOf(path), false, walked);
+          if (observation.unknown) {
+            found.set(path, observation);
+            return;
+          }
           if (observation.content.kind === 'deleted') return;
           // Bytes read for hashing are kept (a changed file is then uploaded from exactly what was
           // hashed) up to a budget; past it, a push reads the file again and re-describes it.
@@ -132,40 +203,51 @@ export class LocalTree {
       await Promise.all(subfolders.map(walk));
     };
     await walk('');
+    this.temps.sweep(tempFiles);
     this.rules = rules;
-    return found;
+    return { found, unknownFolders };
   }
 
   /**
    * Observes one path now. `forceRead` skips the stat cache (used for watcher events, where the
-   * content is known to have been touched). A missing or ignored path observes as deleted, and so
-   * does a path the file system finds only under another spelling (`readme.md` for `README.md`
-   * on macOS): that entry is another path's. `spellings` may be shared by a batch of observations.
+   * content is known to have been touched). `batch` may be shared by a batch of observations.
+   *
+   * Invariants: only "nothing is there" (ENOENT, or an ancestor that is not a real folder, which
+   * puts the path outside the tree) observes as deleted, and so does a path the file system finds
+   * only under another spelling (`readme.md` for `README.md` on macOS): that entry is another
+   * path's. Any other failure to look (permissions, I/O) observes as `unknown`: the caller leaves
+   * the path and its peers' copies alone. Nothing is read through a symbolic link: every ancestor
+   * must be a real folder and the leaf is opened without following links.
    */
   async observe(
     path: string,
     base: BaseRecord | undefined,
     forceRead: boolean,
-    spellings: Spellings = this.spellings(),
+    batch: ObserveBatch = this.batch(),
   ): Promise<Observation> {
     const absolute = join(this.root, path);
     return this.limiter.run(async () => {
-      const found = spellings.lookup(path);
+      const access = checkAncestors(this.root, path, batch.verdicts);
+      if (!access.ok) {
+        if (access.code === 'outside') return { content: DELETED };
+        return this.unknown(path, `cannot look into '${access.folder}': ${access.message}`);
+      }
+      let found: Lookup;
+      try {
+        found = batch.spellings.lookup(path);
+      } catch (error) {
+        return this.unknown(path, `cannot stat: ${(error as Error).message}`);
+      }
       if (found?.spelling !== 'exact') return { content: DELETED };
       const stats: Stats = found.stats;
-      const stat: StatStamp = {
-        size: stats.size,
-        mtimeMs: stats.mtimeMs,
-        ctimeMs: stats.ctimeMs,
-        ino: stats.ino,
-        mode: stats.mode,
-      };
-      if (stats.isDirectory()) return { content: { kind: 'dir' }, stat };
+      const stat = stampOf(stats);
+      if (stats.isDirectory()) return this.known(path, { content: { kind: 'dir' }, stat });
       if (stats.isSymbolicLink()) {
         try {
-          return { content: { kind: 'symlink', target: readlinkSync(absolute) }, stat };
-        } catch {
-          return { content: DELETED };
+          return this.known(path, { content: { kind: 'symlink', target: readlinkSync(absolute) }, stat });
+        } catch (error) {
+          if (isAbsent(error)) return { content: DELETED };
+          return this.unknown(path, `cannot read link: ${(error as Error).message}`);
         }
       }
       if (!stats.isFile()) {
@@ -181,17 +263,25 @@ export class LocalTree {
       ) {
         return { content: base.content, stat };
       }
-      let bytes: Uint8Array;
+      let read: FileRead;
       try {
-        bytes = new Uint8Array(readFileSync(absolute));
+        read = readRegularFile(absolute);
       } catch (error) {
         // Removed between the lstat and the read: it is simply gone.
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { content: DELETED };
-        this.report(path, 'unreadable', `cannot read: ${(error as Error).message}`);
-        return base ? { content: base.content, stat: base.stat } : { content: DELETED };
+        if (isAbsent(error)) return { content: DELETED };
+        // Replaced by a link or a folder since the lstat: look again in a moment.
+        if ((error as NodeJS.ErrnoException).code === 'ELOOP' || error instanceof NotARegularFile)
+          return {
+            content: base?.content ?? DELETED,
+            stat: base?.stat,
+            unsettled: true,
+            unknown: 'type changed while read',
+          };
+        return this.unknown(path, `cannot read: ${(error as Error).message}`);
       }
+      const { bytes } = read;
       this.problems.delete(path);
-      const content = fileContent(bytes, (stats.mode & 0o111) !== 0);
+      const content = fileContent(bytes, (read.stats.mode & 0o111) !== 0, read.stats.mode);
       let after: Stats | undefined;
       try {
         after = lstatSync(absolute);
@@ -199,9 +289,25 @@ export class LocalTree {
         after = undefined;
       }
       const unsettled =
-        !after || after.size !== stats.size || after.mtimeMs !== stats.mtimeMs || after.ino !== stats.ino;
+        !after ||
+        after.size !== stats.size ||
+        after.mtimeMs !== stats.mtimeMs ||
+        after.ino !== stats.ino ||
+        read.stats.ino !== stats.ino ||
+        bytes.length !== stats.size;
       return unsettled ? { content, stat, bytes, unsettled } : { content, stat, bytes };
     });
+  }
+
+  /** A path whose state could not be looked at: reported, and left alone by the cycle. */
+  private unknown(path: string, message: string): Observation {
+    this.report(path, 'unreadable', message);
+    return { content: DELETED, unknown: message };
+  }
+
+  private known(path: string, observation: Observation): Observation {
+    if (this.problems.get(path)?.code === 'unreadable') this.problems.delete(path);
+    return observation;
   }
 
   private report(path: string, code: string, message: string): void {
@@ -209,10 +315,16 @@ export class LocalTree {
   }
 }
 
-/** The content description of file bytes: chunk list, hash, size, executable bit. */
-export function fileContent(bytes: Uint8Array, exec: boolean): EntryContent {
+/**
+ * The content description of file bytes: chunk list, hash, size, executable bit, and the
+ * permission bits a peer gives the file when it creates it (so a 0600 file stays private).
+ */
+export function fileContent(bytes: Uint8Array, exec: boolean, mode?: number): EntryContent {
   const chunks = chunkBytes(bytes).map((c): [string, number] => [c.hash, c.size]);
-  return { kind: 'file', hash: fileHashFromChunks(chunks.map(([h]) => h)), size: bytes.length, exec, chunks };
+  const hash = fileHashFromChunks(chunks.map(([h]) => h));
+  const content: EntryContent = { kind: 'file', hash, size: bytes.length, exec, chunks };
+  if (mode !== undefined) content.mode = mode & 0o777;
+  return content;
 }
 
 export function sameStat(a: StatStamp, b: StatStamp): boolean {

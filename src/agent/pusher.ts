@@ -4,8 +4,6 @@
  * the hub's answers into new bases. Also remembers what the hub refused, so unchanged refused
  * content is not pushed again and again.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { EntryContent } from '../core/entry.ts';
 import type { ChunkFrame } from '../core/frames.ts';
 import { collisionKey } from '../core/paths.ts';
@@ -18,6 +16,7 @@ import { Limiter } from './limiter.ts';
 import { fileContent, type Observation } from './local-tree.ts';
 import type { AgentState } from './state.ts';
 import { packFrames, uploadFrames } from './transfer.ts';
+import { readTreeFile } from './tree-fs.ts';
 
 export interface PendingPush {
   path: string;
@@ -127,13 +126,13 @@ export class Pusher {
       if (!bytes) {
         // Not read while observing: read now, and describe what was actually read.
         try {
-          bytes = new Uint8Array(await readFile(join(this.deps.dir, p.path)));
+          bytes = readTreeFile(this.deps.dir, p.path);
         } catch {
           // Gone or unreadable since it was observed: the next cycle sees what it became.
           recheck(p.path);
           continue;
         }
-        p.content = fileContent(bytes, p.content.exec);
+        p.content = fileContent(bytes, p.content.exec, p.content.mode);
         p.obs = { ...p.obs, content: p.content, bytes };
       }
       if (p.content.kind !== 'file') continue;
@@ -185,7 +184,7 @@ export class Pusher {
       const resend: ChunkFrame[] = [];
       for (const p of again) {
         if (p.content.kind !== 'file') continue;
-        const bytes = p.obs.bytes ?? new Uint8Array(await readFile(join(this.deps.dir, p.path)));
+        const bytes = p.obs.bytes ?? readTreeFile(this.deps.dir, p.path);
         resend.push(...uploadFrames(p.content.chunks, bytes, undefined, this.deps.cache, () => false));
       }
       await new Promise((r) => setTimeout(r, 1000 * 2 ** retry));

@@ -12,6 +12,7 @@ import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { type Folding, findSpelling, foldsNames, sameSpelling } from '../core/folding.ts';
 import { parentPath } from '../core/paths.ts';
+import { isAbsent } from './tree-fs.ts';
 
 /** What is on disk at a path: nothing, the entry under this very spelling, or another name's entry. */
 export type Lookup =
@@ -31,7 +32,9 @@ export class Spellings {
 
   /**
    * Looks `path` up. Invariant on 'exact': every segment of `path` is listed in its parent as
-   * spelled, so whatever is done to the path is done to that name and no other.
+   * spelled, so whatever is done to the path is done to that name and no other. Only "nothing is
+   * there" (see `isAbsent`) answers undefined; any other failure of the lstat (permissions, I/O) is
+   * thrown, so that the caller can treat the path as unknown rather than as deleted.
    *
    * @example
    * new Spellings(mountOfAMac, folding).lookup('README.md') // { spelling: 'other', stored: 'readme.md', ... }
@@ -40,8 +43,9 @@ export class Spellings {
     let stats: Stats;
     try {
       stats = lstatSync(join(this.root, path));
-    } catch {
-      return undefined;
+    } catch (error) {
+      if (isAbsent(error)) return undefined;
+      throw error;
     }
     if (!foldsNames(this.folding)) return { spelling: 'exact', stats };
     let stored = this.storedPath(path);

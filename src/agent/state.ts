@@ -7,7 +7,7 @@ import { Database } from 'bun:sqlite';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EntryContent } from '../core/entry.ts';
+import type { EntryContent, ManifestEntry } from '../core/entry.ts';
 import type { VersionVector } from '../core/vector.ts';
 
 export interface StatStamp {
@@ -32,6 +32,20 @@ export interface BaseRecord {
   ownWrite?: boolean;
 }
 
+/** A remote version that could not be written yet, kept so that the cursor can move past it. */
+export interface DeferredVersion {
+  entry: ManifestEntry;
+  attempts: number;
+  /** Wall-clock ms of the next try (scheduling only, never ordering). */
+  retryAt: number;
+  problem: string;
+}
+
+/** The state folder is in use by another running agent. */
+export class StateLockedError extends Error {
+  readonly code = 'state-locked';
+}
+
 interface BaseRow {
   path: string;
   content: string;
@@ -47,19 +61,50 @@ export class AgentState {
   readonly bases = new Map<string, BaseRecord>();
   private cursorValue: number;
   private readonly dirty = new Map<string, BaseRecord | null>();
+  readonly deferred = new Map<string, DeferredVersion>();
+  private readonly deferredDirty = new Set<string>();
+  private counterValue: number;
 
+  /**
+   * Opens the state folder and takes it for this process alone: SQLite's exclusive locking mode
+   * holds the database lock until the process ends (the kernel drops it on a kill), so a second
+   * agent on the same state folder stops with a clear message instead of sharing vectors.
+   */
   constructor(stateDir: string) {
     mkdirSync(stateDir, { recursive: true });
     this.db = new Database(join(stateDir, 'agent.db'), { create: true, strict: true });
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+    try {
+      this.db.exec('PRAGMA busy_timeout = 0; PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;');
+      this.db.exec('BEGIN EXCLUSIVE; COMMIT;');
+    } catch (error) {
+      this.db.close();
+      if (/locked|busy/i.test((error as Error).message)) {
+        throw new StateLockedError(
+          `the state folder ${stateDir} is in use by another running agent; give this one its own --state`,
+        );
+      }
+      throw error;
+    }
+    // FULL: the cursor and bases are committed only after the data they describe is on disk, and
+    // must themselves survive a power loss, else a restart re-derives "local edits" from old bases.
+    this.db.exec('PRAGMA synchronous = FULL;');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS base (path TEXT PRIMARY KEY, content TEXT NOT NULL, vector TEXT NOT NULL, stat TEXT, stat_at REAL, own_write INTEGER NOT NULL DEFAULT 0);
+      CREATE TABLE IF NOT EXISTS deferred (path TEXT PRIMARY KEY, record TEXT NOT NULL);
     `);
     const id = this.meta('agent_id');
-    this.agentId = id ?? randomBytes(4).toString('hex');
+    // 64 random bits: two agents of one workspace must never share an id (their vectors would mix).
+    this.agentId = id ?? randomBytes(8).toString('hex');
     if (!id) this.setMeta('agent_id', this.agentId);
     this.cursorValue = Number(this.meta('cursor') ?? '0');
+    this.counterValue = Number(this.meta('counter') ?? '0');
+    for (const row of this.db.query('SELECT path, record FROM deferred').all() as Array<{
+      path: string;
+      record: string;
+    }>) {
+      this.deferred.set(row.path, JSON.parse(row.record) as DeferredVersion);
+    }
     for (const row of this.db
       .query('SELECT path, content, vector, stat, stat_at, own_write FROM base')
       .all() as BaseRow[]) {
@@ -79,6 +124,37 @@ export class AgentState {
 
   setCursor(cursor: number): void {
     this.cursorValue = cursor;
+  }
+
+  /**
+   * The agent's edit counter: every local edit takes the next value as this agent's entry in the
+   * new version's vector. It only grows and is written to disk before the push that uses it, so
+   * no vector is ever reused, even after a crash that lost the bases of the last push.
+   */
+  get counter(): number {
+    return this.counterValue;
+  }
+
+  /** Reserves `n` counter values durably and returns the first. */
+  reserveCounter(n: number): number {
+    const first = this.counterValue + 1;
+    this.counterValue += n;
+    this.setMeta('counter', String(this.counterValue));
+    return first;
+  }
+
+  /** Raises the counter to at least `value` (seen in a vector of this agent's, e.g. after a restore). */
+  raiseCounter(value: number): void {
+    if (value > this.counterValue) {
+      this.counterValue = value;
+      this.setMeta('counter', String(value));
+    }
+  }
+
+  setDeferred(path: string, record: DeferredVersion | undefined): void {
+    if (record) this.deferred.set(path, record);
+    else if (!this.deferred.delete(path)) return;
+    this.deferredDirty.add(path);
   }
 
   base(path: string): BaseRecord | undefined {
@@ -107,9 +183,18 @@ export class AgentState {
           record.ownWrite ? 1 : 0,
         );
       }
+      for (const path of this.deferredDirty) {
+        const record = this.deferred.get(path);
+        if (record)
+          this.db
+            .query('INSERT OR REPLACE INTO deferred (path, record) VALUES (?, ?)')
+            .run(path, JSON.stringify(record));
+        else this.db.query('DELETE FROM deferred WHERE path = ?').run(path);
+      }
       this.setMeta('cursor', String(this.cursorValue));
     })();
     this.dirty.clear();
+    this.deferredDirty.clear();
   }
 
   close(): void {

@@ -69,8 +69,9 @@ export function packFrames(frames: readonly ChunkFrame[]): ChunkFrame[][] {
 }
 
 /**
- * Fetches `wanted` chunks (hash -> delta base hint) into `cache`-independent results.
- * Throws HubError when the hub is unreachable or the breaker is open.
+ * Fetches `wanted` chunks (hash -> delta base hint) into `cache`-independent results. Chunks the
+ * hub lacks, or that stayed damaged after the retries, are absent from the result. Throws HubError
+ * only when the hub cannot be reached.
  */
 export async function fetchChunks(
   client: HubClient,
@@ -82,7 +83,8 @@ export async function fetchChunks(
   const got = new Map<string, Uint8Array>();
   let todo = [...wanted.keys()];
   for (let attempt = 0; todo.length > 0; attempt++) {
-    if (breaker.isOpen()) throw new HubError('chunk fetches are paused after repeated bad chunks', 0);
+    // Paused after repeated bad chunks: what is not here yet waits (its files are deferred).
+    if (breaker.isOpen()) return got;
     const failed: string[] = [];
     const batches: string[][] = [];
     for (let i = 0; i < todo.length; i += FETCH_BATCH) batches.push(todo.slice(i, i + FETCH_BATCH));
@@ -97,9 +99,9 @@ export async function fetchChunks(
               return base && lookupBase(base) ? { hash, base } : { hash };
             });
             const reply = await client.fetchChunks(want);
-            if (reply.missing.length > 0)
-              throw new HubError(`hub is missing ${reply.missing.length} chunk(s)`, 404);
-            const answered = new Set<string>();
+            // Lost or damaged on the hub: left out of the result, so only the files that need
+            // them wait, and the rest of the batch applies.
+            const answered = new Set<string>(reply.missing);
             for (const frame of reply.frames) {
               answered.add(frame.hash);
               try {
@@ -120,11 +122,9 @@ export async function fetchChunks(
     if (failed.length === 0) break;
     const delay = RETRY_DELAYS_MS[attempt];
     if (delay === undefined) {
+      // Stayed damaged after every retry: leave them out, and stop asking for a while.
       breaker.trip();
-      throw new HubError(
-        `${failed.length} chunk(s) stayed damaged after ${RETRY_DELAYS_MS.length} retries`,
-        0,
-      );
+      return got;
     }
     await sleep(delay);
     todo = failed;

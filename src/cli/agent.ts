@@ -8,7 +8,7 @@ import { Agent } from '../agent/agent.ts';
 import { HubClient, HubError, serverUrls } from '../agent/client.ts';
 import { type MetricsEndpoint, serveAgentMetrics } from '../agent/metrics-endpoint.ts';
 import { PrewarmRunner } from '../agent/prewarm-runner.ts';
-import { workspaceNameSchema } from '../core/protocol.ts';
+import { type Problem, workspaceNameSchema } from '../core/protocol.ts';
 import { createAgentMetrics } from '../metrics/agent-metrics.ts';
 import { parseFlags, validateFlags } from './args.ts';
 import type { Command } from './command.ts';
@@ -24,10 +24,14 @@ Options:
   --workspace NAME      workspace name (or WARMSYNC_WORKSPACE)
   --token TOKEN         bearer token if the hub requires one (or WARMSYNC_TOKEN)
   --state DIR           where the agent keeps its own state (default: XDG state dir)
-  --once                reconcile both ways once, exit 0 when DIR and the hub agree
+  --once                reconcile both ways once; exit 0 when DIR and the hub agree, 1 (naming
+                        each path and reason) while the hub refused a change or a remote
+                        change could not be written here
   --sync-git            also sync .git/ (the hub must run with --allow-git)
   --sync-node-modules   also sync node_modules/
   --poll                do not use filesystem events (network or bind mounts)
+  --no-fsync            do not flush remote versions to disk before they become visible
+                        (only for throwaway trees: a power loss can then tear a file)
   --rescan-ms MS        shortest interval between safety rescans (default 5000)
   --concurrency N       file operations in flight (default 64)
   --npm-cache DIR       the shared npm cache pre-warming fills (default ~/.cache/warmsync/npm)
@@ -57,6 +61,7 @@ const flagsSchema = z.object({
   'sync-git': z.boolean(),
   'sync-node-modules': z.boolean(),
   poll: z.boolean(),
+  'no-fsync': z.boolean(),
   'rescan-ms': z.coerce.number().int().min(100),
   concurrency: z.coerce.number().int().min(1).max(4096),
   'no-prewarm': z.boolean(),
@@ -85,6 +90,7 @@ export const agentCommand: Command = {
         'sync-git': { type: 'boolean', default: false },
         'sync-node-modules': { type: 'boolean', default: false },
         poll: { type: 'boolean', default: false },
+        'no-fsync': { type: 'boolean', default: false },
         'rescan-ms': { type: 'string', default: '5000' },
         concurrency: { type: 'string', default: '64' },
         'no-prewarm': { type: 'boolean', default: false },
@@ -149,6 +155,7 @@ export const agentCommand: Command = {
       allowGit: flags['sync-git'],
       ignore: { ignoreGitDir: !flags['sync-git'], ignoreNodeModules: !flags['sync-node-modules'] },
       poll: flags.poll,
+      fsync: !flags['no-fsync'],
       rescanMinMs: flags['rescan-ms'],
       concurrency: flags.concurrency,
       log,
@@ -178,7 +185,10 @@ export const agentCommand: Command = {
         for (const p of problems) console.error(`warmsync: ${p.path}: ${p.message}`);
         await agent.stop();
         endpoint?.stop();
-        log(agreed ? `in sync with workspace ${flags.workspace}` : 'not yet in sync; run again');
+        const unsynced = agent.unsynced();
+        if (unsynced.length > 0)
+          log(`not in sync with workspace ${flags.workspace}: ${describeUnsynced(unsynced)}`);
+        else log(agreed ? `in sync with workspace ${flags.workspace}` : 'not yet in sync; run again');
         return agreed ? 0 : 1;
       }
       await agent.start();
@@ -205,6 +215,13 @@ export const agentCommand: Command = {
     return 0;
   },
 };
+
+/** One line for the changes that did not sync: each path with its reason, the first 20. */
+export function describeUnsynced(problems: readonly Problem[], max = 20): string {
+  const shown = problems.slice(0, max).map((p) => `${p.path} (${p.code}: ${p.message})`);
+  const more = problems.length > max ? `, and ${problems.length - max} more` : '';
+  return `${problems.length} change(s) refused or not applied: ${shown.join(', ')}${more}`;
+}
 
 function resolveFolder(path: string): string {
   try {

@@ -15,6 +15,26 @@ export function conflictCopyPath(path: string, agentId: string, contentHash: str
   const name = dir === '' ? path : path.slice(dir.length + 1);
   const dot = name.lastIndexOf('.');
   const tag = `conflict-${agentId}-${contentHash.slice(0, 8)}`;
-  const renamed = dot > 0 ? `${name.slice(0, dot)}.${tag}${name.slice(dot)}` : `${name}.${tag}`;
+  let stem = dot > 0 ? name.slice(0, dot) : name;
+  let extension = dot > 0 ? name.slice(dot) : '';
+  // Most filesystems take names of 255 bytes at most: a long name gives up the end of its stem
+  // (then of its extension) rather than lose the copy.
+  const room = NAME_MAX_BYTES - utf8Length(`.${tag}`);
+  while (utf8Length(stem) + utf8Length(extension) > room) {
+    if (utf8Length(stem) > 1) stem = dropLastCodePoint(stem);
+    else extension = dropLastCodePoint(extension);
+  }
+  const renamed = `${stem}.${tag}${extension}`;
   return dir === '' ? renamed : `${dir}/${renamed}`;
+}
+
+/** The longest file name, in bytes, that common filesystems (ext4, APFS, NTFS in UTF-8) accept. */
+const NAME_MAX_BYTES = 255;
+
+function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
+function dropLastCodePoint(text: string): string {
+  return Array.from(text).slice(0, -1).join('');
 }

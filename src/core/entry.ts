@@ -8,7 +8,19 @@ import type { VersionVector } from './vector.ts';
 export type ChunkSpec = [hash: string, size: number];
 
 export type EntryContent =
-  | { kind: 'file'; hash: string; size: number; exec: boolean; chunks: ChunkSpec[] }
+  | {
+      kind: 'file';
+      hash: string;
+      size: number;
+      exec: boolean;
+      chunks: ChunkSpec[];
+      /**
+       * Permission bits of the file where it was read (0o777 at most). A peer creating the file
+       * gives it these bits, never wider; a peer updating an existing file keeps that file's own
+       * bits. Not part of the content's identity: only the executable bit syncs as a change.
+       */
+      mode?: number;
+    }
   | { kind: 'dir' }
   | { kind: 'symlink'; target: string }
   | { kind: 'deleted' };

@@ -1,10 +1,12 @@
 /**
  * Ignore rules with git's meaning: every `.gitignore` (and `.warmsyncignore`) applies to its own
  * folder and below, deeper files override shallower ones, negations re-include, a file inside an
- * excluded folder cannot be re-included, and a file git tracks is never ignored.
+ * excluded folder cannot be re-included, and a file git tracks is never ignored. Below all of
+ * them lie the repository-wide exclude files (`core.excludesFile`, then `.git/info/exclude`),
+ * with patterns relative to the root, as git orders them.
  *
  * Pattern matching is the `ignore` package's (a faithful port of git's wildmatch rules); this
- * module adds the layering by folder and the tracked-file exception.
+ * module adds the layering and the tracked-file exception.
  */
 import ignore, { type Ignore } from 'ignore';
 import { ancestorPaths } from './paths.ts';
@@ -27,17 +29,39 @@ export const DEFAULT_IGNORE_OPTIONS: IgnoreOptions = { ignoreGitDir: true, ignor
  */
 export class IgnoreRules {
   private readonly byFolder = new Map<string, Ignore>();
-  private readonly trackedAncestors = new Set<string>();
+  private trackedAncestors = new Set<string>();
+  /** Repository-wide layers below every ignore file of the tree, lowest first. */
+  private repoLayers: Ignore[] = [];
 
   constructor(
     /** Folder ('' for the root) -> concatenated text of its ignore files. */
     rulesByFolder: ReadonlyMap<string, string>,
-    private readonly tracked: ReadonlySet<string> = new Set(),
+    private tracked: ReadonlySet<string> = new Set(),
     private readonly options: IgnoreOptions = DEFAULT_IGNORE_OPTIONS,
+    /** Text of git's exclude files, lowest precedence first (see `setRepoExcludes`). */
+    repoExcludes: readonly string[] = [],
   ) {
     this.byFolder.set('', ignore({ ignorecase: false }).add(this.defaults()));
     for (const [folder, text] of rulesByFolder) this.setFolderRules(folder, text);
+    this.setTracked(tracked);
+    this.setRepoExcludes(repoExcludes);
+  }
+
+  /** Replaces the set of paths git tracks; the rules of the ignore files are kept. */
+  setTracked(tracked: ReadonlySet<string>): void {
+    this.tracked = tracked;
+    this.trackedAncestors = new Set();
     for (const path of tracked) for (const dir of ancestorPaths(path)) this.trackedAncestors.add(dir);
+  }
+
+  /**
+   * Replaces the repository-wide exclude layers: the text of `core.excludesFile`, then of
+   * `.git/info/exclude`. Git consults them after every `.gitignore`, the later one first, so any
+   * ignore file of the tree (a negation too) overrides them, and `.git/info/exclude` overrides
+   * `core.excludesFile`.
+   */
+  setRepoExcludes(texts: readonly string[]): void {
+    this.repoLayers = texts.map((text) => ignore({ ignorecase: false }).add(text));
   }
 
   /** Sets (replaces) the rules of one folder from the text of its ignore files. */
@@ -74,9 +98,38 @@ export class IgnoreRules {
     return this.matchOne(path, isDir);
   }
 
+  /** The verdict of the patterns alone, as if git tracked nothing. */
+  isIgnoredByPatterns(path: string, isDir: boolean): boolean {
+    for (const dir of ancestorPaths(path)) if (this.matchOne(dir, true)) return true;
+    return this.matchOne(path, isDir);
+  }
+
+  /**
+   * True when the agent's own defaults skip the path (`.git/`, `node_modules/` unless synced):
+   * those are per-agent options, not rules shared through ignore files.
+   */
+  isSkippedByDefault(path: string, isDir: boolean): boolean {
+    const segments = path.split('/');
+    return segments.some((segment, i) => {
+      const folder = isDir || i < segments.length - 1;
+      if (!folder) return false;
+      return (
+        (this.options.ignoreGitDir && segment === '.git') ||
+        (this.options.ignoreNodeModules && segment === 'node_modules')
+      );
+    });
+  }
+
   private matchOne(path: string, isDir: boolean): boolean {
-    // Walk the rule files from the root down to the folder holding `path`; the deepest verdict wins.
+    // Walk the layers from the lowest (git's exclude files) through the root's rule files down to
+    // the folder holding `path`; the last layer with a verdict wins.
     let ignored = false;
+    const probe = isDir ? `${path}/` : path;
+    for (const layer of this.repoLayers) {
+      const verdict = layer.test(probe);
+      if (verdict.ignored) ignored = true;
+      else if (verdict.unignored) ignored = false;
+    }
     const folders = ['', ...ancestorPaths(path)];
     for (const folder of folders) {
       const rules = this.byFolder.get(folder);
@@ -94,4 +147,26 @@ export class IgnoreRules {
     const name = path.slice(path.lastIndexOf('/') + 1);
     return (IGNORE_FILE_NAMES as readonly string[]).includes(name);
   }
+}
+
+/**
+ * The paths whose verdict changes when git's tracked set goes from `before` to `after`: the files
+ * that entered or left it while a pattern ignores them, and their ancestor folders that a pattern
+ * ignores (such a folder syncs while it holds a tracked file). A file no pattern ignores syncs
+ * either way, so a `git add` of ordinary files names nothing here.
+ */
+export function retrackedPaths(
+  rules: IgnoreRules,
+  before: ReadonlySet<string>,
+  after: ReadonlySet<string>,
+): string[] {
+  const out = new Set<string>();
+  const note = (path: string) => {
+    if (!rules.isIgnoredByPatterns(path, false)) return;
+    out.add(path);
+    for (const dir of ancestorPaths(path)) if (rules.isIgnoredByPatterns(dir, true)) out.add(dir);
+  };
+  for (const path of after) if (!before.has(path)) note(path);
+  for (const path of before) if (!after.has(path)) note(path);
+  return [...out];
 }

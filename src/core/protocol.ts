@@ -37,6 +37,8 @@ export const contentSchema = z.discriminatedUnion('kind', [
     size: z.number().int().nonnegative(),
     exec: z.boolean(),
     chunks: z.array(z.tuple([sha256, z.number().int().nonnegative()])).max(MAX_CHUNKS_PER_FILE),
+    /** Permission bits (0o777 at most) that a peer gives the file when it creates it. */
+    mode: z.number().int().min(0).max(0o777).optional(),
   }),
   z.object({ kind: z.literal('dir') }),
   z.object({
@@ -112,6 +114,9 @@ export const fetchRequestSchema = z.object({
     .max(10_000),
 });
 
+/** Chunk hashes in one `wanted` message: enough for a large file's worth of lost chunks. */
+export const WANTED_HASHES_MAX = 1000;
+
 /** Hub -> agent over the live WebSocket. Binary messages are envelopes with an `entries` header. */
 export const liveHeaderSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('hello'), head: z.number() }),
@@ -123,6 +128,11 @@ export const liveHeaderSchema = z.discriminatedUnion('type', [
     batch: z.enum(['edits', 'branch-switch']),
     entries: z.array(manifestEntrySchema),
   }),
+  /**
+   * Chunks another agent of the workspace could not get (lost or damaged on the hub): an agent
+   * whose files hold them uploads them again.
+   */
+  z.object({ type: z.literal('wanted'), hashes: z.array(sha256).max(WANTED_HASHES_MAX) }),
 ]);
 export type LiveHeader = z.infer<typeof liveHeaderSchema>;
 
@@ -142,6 +152,8 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
     pending: z.number().int().nonnegative(),
   }),
   z.object({ type: z.literal('problems'), problems: z.array(problemSchema).max(1000) }),
+  /** Chunks the hub could not give this agent; relayed to the workspace's other agents. */
+  z.object({ type: z.literal('wanted'), hashes: z.array(sha256).max(WANTED_HASHES_MAX) }),
 ]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
 

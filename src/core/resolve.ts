@@ -53,13 +53,17 @@ export function resolvePush(current: CurrentVersion | undefined, change: PushedC
   }
   const order = compareVectors(change.vector, current.vector);
   if (order === 'after') return { type: 'accept', content: change.content, vector: change.vector };
-  if (order === 'before') return { type: 'noop', reason: 'superseded' };
   if (sameContent(current.content, change.content)) {
+    if (order === 'before') return { type: 'noop', reason: 'superseded' };
     // Both sides made the same edit: no conflict, just a vector that covers both.
     if (order === 'equal') return { type: 'noop', reason: 'same-version' };
     return { type: 'accept', content: change.content, vector: mergeVectors(current.vector, change.vector) };
   }
-  // Concurrent (or equal vectors with different content, which only a lost agent state produces).
+  // Different content under a vector that is concurrent, equal or older. Equal and older cannot
+  // come from an agent that kept its state (its counter never repeats a vector), so they mean a
+  // lost or copied state, or a replayed request: the hub cannot know that the pushed content is
+  // included in its version, so it keeps both rather than answer "unchanged" and let the agent
+  // overwrite an edit it never saw.
   const vector = incrementVector(mergeVectors(current.vector, change.vector), HUB_ID);
   if (!exists(current.content)) {
     return { type: 'conflict', winner: { content: change.content, vector }, reason: 'modify-beats-delete' };

@@ -300,6 +300,9 @@ export function createServer(deps: ServerDeps): SyncServer {
             case 'problems':
               agent.problems = message.data.problems;
               break;
+            case 'wanted':
+              hub.relayWanted(agent, message.data.hashes);
+              break;
           }
         },
         onClose() {

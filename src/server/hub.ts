@@ -98,6 +98,18 @@ export class Hub {
     this.knownHeads.set(workspace, Math.max(head, this.knownHeads.get(workspace) ?? 0));
   }
 
+  /**
+   * Asks the workspace's other agents on this replica for chunks that `from` could not get: an
+   * agent whose files still hold them uploads them again, which repairs a chunk lost on the hub.
+   */
+  relayWanted(from: LiveAgent, hashes: readonly string[]): void {
+    if (hashes.length === 0) return;
+    const message = JSON.stringify({ type: 'wanted', hashes });
+    for (const agent of this.agents.get(from.workspace) ?? []) {
+      if (agent !== from) agent.socket.send(message);
+    }
+  }
+
   /** Records a peer's progress and times every commit it has now applied for the first time. */
   updateCursor(agent: LiveAgent, cursor: number, pending: number): void {
     const now = performance.now();

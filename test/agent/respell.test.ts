@@ -4,11 +4,12 @@
 import { afterEach, describe, expect, it } from 'bun:test';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applyContent, stampOf } from '../../src/agent/apply.ts';
+import { stampOf } from '../../src/agent/apply.ts';
 import { fileContent } from '../../src/agent/local-tree.ts';
 import { type RespellSource, respell } from '../../src/agent/respell.ts';
 import { Spellings } from '../../src/agent/spelling.ts';
 import { EXACT_NAMES, type Folding } from '../../src/core/folding.ts';
+import { applyNow } from '../helpers/apply-now.ts';
 import { caseInsensitiveUnavailable, mountCaseInsensitive } from '../helpers/casefold-fs.ts';
 import { cleanup } from '../helpers/harness.ts';
 
@@ -64,11 +65,11 @@ describe.skipIf(caseInsensitiveUnavailable() !== undefined)('respell', () => {
     expect(readdirSync(dir)).toEqual(['src']);
   });
 
-  it('lets applyContent write new content over the renamed file', async () => {
+  it('lets a staged write put new content over the renamed file', async () => {
     const dir = await folder();
     writeFileSync(join(dir, 'readme.md'), 'old');
     const content = fileContent(bytes('new'), false);
-    const outcome = await applyContent(
+    const outcome = applyNow(
       dir,
       'README.md',
       content,

@@ -5,12 +5,13 @@
 import { afterEach, describe, expect, it } from 'bun:test';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applyContent, stampOf } from '../../src/agent/apply.ts';
+import { stampOf } from '../../src/agent/apply.ts';
 import { Limiter } from '../../src/agent/limiter.ts';
 import { fileContent, LocalTree } from '../../src/agent/local-tree.ts';
 import { Spellings } from '../../src/agent/spelling.ts';
 import { EXACT_NAMES, type Folding } from '../../src/core/folding.ts';
 import { DEFAULT_IGNORE_OPTIONS } from '../../src/core/ignore.ts';
+import { applyNow } from '../helpers/apply-now.ts';
 import { caseInsensitiveUnavailable, mountCaseInsensitive } from '../helpers/casefold-fs.ts';
 import { cleanup, tempDir } from '../helpers/harness.ts';
 
@@ -79,14 +80,17 @@ describe.skipIf(caseInsensitiveUnavailable() !== undefined)('on a case-insensiti
     const dir = await folder();
     mkdirSync(join(dir, 'Src'));
     writeFileSync(join(dir, 'Src', 'Main.ts'), 'x');
-    expect([...(await tree(dir, CASE).scan(() => undefined)).keys()].sort()).toEqual(['Src', 'Src/Main.ts']);
+    expect([...(await tree(dir, CASE).scan(() => undefined)).found.keys()].sort()).toEqual([
+      'Src',
+      'Src/Main.ts',
+    ]);
   });
 
   it('deletes nothing for a path held only under another spelling', async () => {
     const dir = await folder();
     writeFileSync(join(dir, 'readme.md'), 'keep me');
     const stat = stampOf(lstatSync(join(dir, 'readme.md')));
-    const outcome = await applyContent(
+    const outcome = applyNow(
       dir,
       'README.md',
       { kind: 'deleted' },
@@ -103,7 +107,7 @@ describe.skipIf(caseInsensitiveUnavailable() !== undefined)('on a case-insensiti
     const dir = await folder();
     writeFileSync(join(dir, 'readme.md'), 'keep me');
     const content = fileContent(bytes('new'), false);
-    const outcome = await applyContent(
+    const outcome = applyNow(
       dir,
       'README.md',
       content,
@@ -121,7 +125,7 @@ describe.skipIf(caseInsensitiveUnavailable() !== undefined)('on a case-insensiti
     const dir = await folder();
     mkdirSync(join(dir, 'Src'));
     const content = fileContent(bytes('new'), false);
-    const outcome = await applyContent(
+    const outcome = applyNow(
       dir,
       'src/new.ts',
       content,

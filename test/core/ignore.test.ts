@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test';
-import { IgnoreRules } from '../../src/core/ignore.ts';
+import { DEFAULT_IGNORE_OPTIONS, IgnoreRules, retrackedPaths } from '../../src/core/ignore.ts';
 
 type Probe = [path: string, isDir: boolean, ignored: boolean];
 
@@ -184,6 +184,92 @@ describe('IgnoreRules.setFolderRules', () => {
     r.setFolderRules('new', '*.tmp\n');
     expect([r.isIgnored('new/x.tmp', false), r.isIgnored('x.tmp', false)]).toEqual([true, false]);
   });
+});
+
+describe("IgnoreRules with git's exclude files (core.excludesFile, then .git/info/exclude)", () => {
+  const withExcludes = (byFolder: Record<string, string>, excludesFile: string, infoExclude: string) =>
+    new IgnoreRules(new Map(Object.entries(byFolder)), new Set(), DEFAULT_IGNORE_OPTIONS, [
+      excludesFile,
+      infoExclude,
+    ]);
+  expectVerdicts(
+    () =>
+      withExcludes(
+        { '': '!keep.swp\n', sub: '!sub-kept.log\n' },
+        '*.swp\n*.log\nglobal-only.txt\n!info-wins.md\n',
+        'notes/\n*.md\n!global-only.txt\n',
+      ),
+    [
+      // core.excludesFile alone
+      ['x.swp', false, true],
+      ['deep/x.swp', false, true],
+      // a .gitignore of the tree overrides both exclude files, at the root and below
+      ['keep.swp', false, false],
+      ['sub/sub-kept.log', false, false],
+      ['other.log', false, true],
+      // .git/info/exclude overrides core.excludesFile, in both directions
+      ['global-only.txt', false, false],
+      ['info-wins.md', false, true],
+      // folder patterns of the exclude files exclude the files inside
+      ['notes', true, true],
+      ['notes/a.txt', false, true],
+      ['plain.ts', false, false],
+    ],
+  );
+
+  it('keeps a tracked file that an exclude file matches', () => {
+    const r = new IgnoreRules(new Map(), new Set(['x.swp']), DEFAULT_IGNORE_OPTIONS, ['*.swp\n', '']);
+    expect([r.isIgnored('x.swp', false), r.isIgnored('y.swp', false)]).toEqual([false, true]);
+  });
+
+  it('replaces the exclude layers and the tracked set, keeping the ignore files of the tree', () => {
+    const r = rules({ '': 'dist/\n' });
+    r.setRepoExcludes(['', '*.swp\n']);
+    r.setTracked(new Set(['dist/app.js']));
+    expect([
+      r.isIgnored('x.swp', false),
+      r.isIgnored('dist', true),
+      r.isIgnored('dist/app.js', false),
+      r.isIgnored('dist/other.js', false),
+    ]).toEqual([true, false, false, true]);
+  });
+});
+
+describe('IgnoreRules.isSkippedByDefault', () => {
+  const cases: [path: string, isDir: boolean, skipped: boolean][] = [
+    ['node_modules', true, true],
+    ['node_modules/zod/index.js', false, true],
+    ['pkg/node_modules/x.js', false, true],
+    ['node_modules', false, false],
+    ['.git', true, true],
+    ['dist/app.js', false, false],
+  ];
+  for (const [path, isDir, skipped] of cases) {
+    it(`${skipped ? 'skips' : 'keeps'} ${isDir ? 'folder' : 'file'} '${path}'`, () => {
+      expect(rules({ '': 'dist/\n' }).isSkippedByDefault(path, isDir)).toBe(skipped);
+    });
+  }
+});
+
+describe('retrackedPaths', () => {
+  const r = () => rules({ '': 'dist/\n*.gen.ts\n' });
+  const cases: [what: string, before: string[], after: string[], expected: string[]][] = [
+    [
+      'a forced add under an ignored folder: the file and the folder',
+      [],
+      ['dist/a.js'],
+      ['dist/a.js', 'dist'],
+    ],
+    ['a file that left the index under an ignored pattern', ['api.gen.ts'], [], ['api.gen.ts']],
+    ['ordinary files added: nothing', [], ['src/a.ts', 'b.ts'], []],
+    ['no change: nothing', ['dist/a.js'], ['dist/a.js'], []],
+    ['a deep ignored folder: every ignored ancestor', [], ['dist/x/y.js'], ['dist/x/y.js', 'dist', 'dist/x']],
+  ];
+  for (const [what, before, after, expected] of cases) {
+    it(what, () => {
+      expect(retrackedPaths(r(), new Set(before), new Set(after)).sort()).toEqual([...expected].sort());
+    });
+  }
 });
 
 describe('IgnoreRules.isIgnoreFile', () => {

@@ -15,11 +15,15 @@ export interface CliProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `warmsync ARGS` (optionally under `ulimit -n`), collecting stdout and stderr. */
-export function startCli(args: string[], options: { openFiles?: number } = {}): CliProcess {
-  const command = options.openFiles
+/**
+ * Starts `warmsync ARGS` (optionally under `ulimit -n`, or as another user), collecting stdout
+ * and stderr.
+ */
+export function startCli(args: string[], options: { openFiles?: number; user?: string } = {}): CliProcess {
+  const base = options.openFiles
     ? ['sh', '-c', `ulimit -n ${options.openFiles} && exec "$0" "$@"`, process.execPath, MAIN, ...args]
     : [process.execPath, MAIN, ...args];
+  const command = options.user ? ['runuser', '-u', options.user, '--', ...base] : base;
   const child = Bun.spawn(command, { stdout: 'pipe', stderr: 'pipe' });
   running.push(child);
   let text = '';

@@ -242,7 +242,9 @@ describe('dependency snapshots', () => {
     const checkout = checkoutOf(project);
     const error = await restoreSnapshot(client, checkout, lockHash).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RestoreError);
-    expect((error as RestoreError).code).toBe('bad-chunk');
+    // The hub verifies chunks on read: it drops the damaged one and answers that it lacks it.
+    expect((error as RestoreError).code).toBe('missing-chunk');
+    expect(existsSync(file)).toBe(false);
     expect(existsSync(join(checkout, 'node_modules'))).toBe(false);
     expect(leftovers(checkout)).toEqual([]);
   });

@@ -140,6 +140,8 @@ export async function startAgent(spec: AgentSpec, waitReady = true): Promise<Chi
       spec.stateDir,
       // Pre-warming runs npm in the background and reaches the registry; the benches measure sync.
       '--no-prewarm',
+      // Extra agent flags for a whole run, e.g. WARMSYNC_BENCH_AGENT_ARGS=--no-fsync to price durability.
+      ...(process.env.WARMSYNC_BENCH_AGENT_ARGS?.split(' ').filter(Boolean) ?? []),
       ...(spec.args ?? []),
     ],
     spec.logFile,

@@ -9,11 +9,12 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { isSha256Hex } from '../../core/hash.ts';
+import { isSha256Hex, sha256Hex } from '../../core/hash.ts';
 
 export interface ChunkStore {
   has(hash: string): Promise<boolean>;
@@ -40,13 +41,26 @@ export class FolderChunkStore implements ChunkStore {
     return present;
   }
 
+  /**
+   * The chunk's bytes, verified against its name. A chunk that is gone or fails verification
+   * (a disk fault) is forgotten and its file removed, so that `has` answers false and the next
+   * agent that holds the content uploads it again.
+   */
   async get(hash: string): Promise<Uint8Array | undefined> {
+    const path = this.pathOf(hash);
+    let bytes: Uint8Array;
     try {
       // Synchronous: chunks are small, and a thread-pool round trip costs more than the read.
-      return new Uint8Array(readFileSync(this.pathOf(hash)));
+      bytes = new Uint8Array(readFileSync(path));
     } catch {
+      this.known.delete(hash);
       return undefined;
     }
+    if (sha256Hex(bytes) === hash) return bytes;
+    this.known.delete(hash);
+    rmSync(path, { force: true });
+    this.totalBytes = Math.max(0, this.totalBytes - bytes.length);
+    return undefined;
   }
 
   async put(hash: string, bytes: Uint8Array): Promise<void> {

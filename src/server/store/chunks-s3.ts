@@ -1,10 +1,11 @@
 /**
  * Content-addressed chunks in S3-compatible object storage, through Bun's built-in client: key
  * `<prefix>/ab/abcdef...`. Chunks are immutable and named by their hash, so any number of
- * replicas may write the same chunk (same bytes) and a chunk once seen is known for good.
+ * replicas may write the same chunk (same bytes). A chunk that is lost or fails verification on
+ * read is forgotten, so that it can be uploaded again.
  */
 import { S3Client } from 'bun';
-import { isSha256Hex } from '../../core/hash.ts';
+import { isSha256Hex, sha256Hex } from '../../core/hash.ts';
 import type { ChunkStore } from './chunks-fs.ts';
 import { isConnectionError, type ServiceState, ServiceUnavailableError } from './unavailable.ts';
 
@@ -58,13 +59,22 @@ export class S3ChunkStore implements ChunkStore {
 
   async get(hash: string): Promise<Uint8Array | undefined> {
     const key = this.keyOf(hash);
+    let bytes: Uint8Array;
     try {
-      return new Uint8Array(await this.client.file(key).arrayBuffer());
+      bytes = new Uint8Array(await this.client.file(key).arrayBuffer());
     } catch (error) {
-      if (isMissing(error)) return undefined;
+      if (isMissing(error)) {
+        this.known.delete(hash);
+        return undefined;
+      }
       if (isConnectionError(error)) throw new ServiceUnavailableError('chunks', (error as Error).message);
       throw error;
     }
+    if (sha256Hex(bytes) === hash) return bytes;
+    // Damaged in the store: drop it, so that the next agent holding the content uploads it again.
+    this.known.delete(hash);
+    await this.guard(() => this.client.delete(key));
+    return undefined;
   }
 
   async put(hash: string, bytes: Uint8Array): Promise<void> {

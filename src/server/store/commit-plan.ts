@@ -8,11 +8,12 @@
  * the store loads them and plans again. Planning is deterministic, so the final plan is the one a
  * view holding the whole manifest would give.
  */
-import { exists, type ManifestEntry } from '../../core/entry.ts';
-import { collisionKey } from '../../core/paths.ts';
+import { conflictCopyPath } from '../../core/conflict.ts';
+import { DELETED, exists, type ManifestEntry, sameContent } from '../../core/entry.ts';
+import { ancestorPaths, collisionKey } from '../../core/paths.ts';
 import type { ChangeResult } from '../../core/protocol.ts';
-import { resolvePush } from '../../core/resolve.ts';
-import type { VersionVector } from '../../core/vector.ts';
+import { HUB_ID, resolvePush } from '../../core/resolve.ts';
+import { incrementVector, mergeVectors, type VersionVector } from '../../core/vector.ts';
 import type { CommitOutcome, CommitRequest } from './store.ts';
 
 export const UNKNOWN: unique symbol = Symbol('unknown');
@@ -85,7 +86,58 @@ export function planCommit(request: CommitRequest, head: number, view: ManifestV
     return head;
   };
 
+  /**
+   * A vector for a version the hub writes at `path` on its own account (a conflict copy, a moved
+   * subtree, a tombstone): it dominates whatever the path held, so every agent applies it.
+   */
+  const hubVector = (path: string, ...vectors: VersionVector[]): VersionVector => {
+    let merged: VersionVector = entryNow(path)?.vector ?? {};
+    for (const v of vectors) merged = mergeVectors(merged, v);
+    return incrementVector(merged, HUB_ID);
+  };
+  /**
+   * Where a conflict copy goes: the first of `NAME.conflict-…`, `NAME.conflict-…-2`, … that is
+   * free (no entry, or a tombstone) or already holds the same content, so a copy never lands on,
+   * or under, something live.
+   */
+  const freeCopyPath = (preferred: string, content: ManifestEntry['content']): string => {
+    for (let n = 1; ; n++) {
+      const candidate = n === 1 ? preferred : numbered(preferred, n);
+      const existing = entryNow(candidate);
+      if (!existing || !exists(existing.content) || sameContent(existing.content, content)) {
+        if (!liveNonFolderAncestor(candidate)) return candidate;
+      }
+    }
+  };
+  /** The shallowest ancestor of `path` that is live and not a folder, after the batch so far. */
+  const liveNonFolderAncestor = (path: string): string | undefined => {
+    for (const folder of ancestorPaths(path)) {
+      const entry = entryNow(folder);
+      if (entry && exists(entry.content) && entry.content.kind !== 'dir') return folder;
+    }
+    return undefined;
+  };
+
   for (const change of changes) {
+    // No entry under a file or a link. A pushed entry whose ancestor is one (the other side made
+    // a file where this agent made a folder) moves, with its whole subtree, under the ancestor's
+    // conflict name; the pushed path gets a tombstone, so the pushing agent moves it too.
+    const blocker = exists(change.content) ? liveNonFolderAncestor(change.path) : undefined;
+    if (blocker) {
+      conflicts += 1;
+      const movedRoot = conflictCopyPath(blocker, agent, 'dir');
+      const moved = freeCopyPath(`${movedRoot}${change.path.slice(blocker.length)}`, change.content);
+      write(moved, change.content, hubVector(moved, { [agent]: 1 }), agent);
+      const seq = write(change.path, DELETED, hubVector(change.path, change.vector), HUB_ID);
+      results.push({
+        status: 'conflict',
+        path: change.path,
+        seq,
+        copyPath: moved,
+        reason: 'first-to-hub-wins',
+      });
+      continue;
+    }
     const current = entryNow(change.path);
     if (exists(change.content) && !(current && exists(current.content))) {
       const clash = liveCollision(change.path);
@@ -118,15 +170,10 @@ export function planCommit(request: CommitRequest, head: number, view: ManifestV
         const seq = write(change.path, resolution.winner.content, resolution.winner.vector, winnerAgent);
         let copyPath: string | undefined;
         if (resolution.copy) {
-          copyPath = resolution.copy.path;
+          copyPath = freeCopyPath(resolution.copy.path, resolution.copy.content);
           const existing = entryNow(copyPath);
-          if (!existing || !exists(existing.content)) {
-            write(
-              copyPath,
-              resolution.copy.content,
-              { ...existing?.vector, ...resolution.copy.vector },
-              agent,
-            );
+          if (!existing || !sameContent(existing.content, resolution.copy.content)) {
+            write(copyPath, resolution.copy.content, hubVector(copyPath, resolution.copy.vector), agent);
           }
         }
         results.push({ status: 'conflict', path: change.path, seq, copyPath, reason: resolution.reason });
@@ -140,4 +187,13 @@ export function planCommit(request: CommitRequest, head: number, view: ManifestV
     outcome: { head, results, entries, conflicts },
     finalEntries: [...written.values()],
   };
+}
+
+/** `a.conflict-x-y.ts` numbered: `a.conflict-x-y-2.ts` (the number goes before the extension). */
+function numbered(copyPath: string, n: number): string {
+  const marker = copyPath.lastIndexOf('.conflict-');
+  const dot = copyPath.indexOf('.', marker + 1);
+  const slash = copyPath.indexOf('/', marker + 1);
+  const end = [dot, slash].filter((i) => i > marker).reduce((a, b) => Math.min(a, b), copyPath.length);
+  return `${copyPath.slice(0, end)}-${n}${copyPath.slice(end)}`;
 }

@@ -1,0 +1,76 @@
+/**
+ * Following git while the agent runs. What git tracks decides what syncs under an ignore pattern,
+ * and git's exclude files add patterns of their own; both change under the agent's feet (a
+ * checkout, a pull, a `git add -f`, an edit of `.git/info/exclude`). The agent calls `refresh()`
+ * whenever git touched its index and on every full scan; a few `stat` calls tell whether anything
+ * git reads was rewritten, and only then is git asked again.
+ */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { retrackedPaths } from '../core/ignore.ts';
+import { excludesFilePath, filesStamp, gitConfigFiles, repoExcludes, trackedPaths } from './git.ts';
+import type { LocalTree } from './local-tree.ts';
+
+export interface GitRefresh {
+  /** Paths whose ignore verdict flipped with what git tracks: observe them again, even if ignored now. */
+  retracked: string[];
+  /** The exclude files changed: any path may have a new verdict, so the tree is to be scanned. */
+  rulesChanged: boolean;
+}
+
+export class GitFollower {
+  private tracked: ReadonlySet<string> = new Set();
+  private excludes: readonly string[] = [];
+  /** Fingerprints of the files last read; undefined until the first refresh. */
+  private indexStamp: string | undefined;
+  private configStamp: string | undefined;
+  private excludesStamp: string | undefined;
+  private excludesFile = '';
+
+  constructor(
+    private readonly root: string,
+    private readonly tree: LocalTree,
+  ) {}
+
+  /**
+   * Reads git's view again where its files changed and hands it to the tree. Resolves undefined
+   * when nothing changed.
+   *
+   * Invariant: each fingerprint is taken before the file is read, so a write that lands during
+   * the read changes the fingerprint again and is read by the next refresh; nothing is missed.
+   */
+  async refresh(): Promise<GitRefresh | undefined> {
+    const gitDir = join(this.root, '.git');
+    const isRepo = await stat(gitDir).then(
+      () => true,
+      () => false,
+    );
+    const configStamp = `${isRepo}|${await filesStamp(gitConfigFiles(this.root))}`;
+    if (configStamp !== this.configStamp) {
+      this.configStamp = configStamp;
+      this.excludesFile = isRepo ? await excludesFilePath(this.root) : '';
+    }
+    let rulesChanged = false;
+    const excludeFiles = [this.excludesFile, join(gitDir, 'info', 'exclude')];
+    const excludesStamp = `${isRepo}|${this.excludesFile}|${await filesStamp(excludeFiles)}`;
+    if (excludesStamp !== this.excludesStamp) {
+      this.excludesStamp = excludesStamp;
+      // Git's exclude files mean nothing outside a repository.
+      const excludes = isRepo ? await repoExcludes(this.root, this.excludesFile) : [];
+      rulesChanged =
+        excludes.length !== this.excludes.length || excludes.some((t, i) => t !== this.excludes[i]);
+      this.excludes = excludes;
+    }
+    const indexStamp = `${isRepo}|${await filesStamp([join(gitDir, 'index')])}`;
+    let tracked = this.tracked;
+    if (indexStamp !== this.indexStamp) {
+      this.indexStamp = indexStamp;
+      tracked = await trackedPaths(this.root);
+    }
+    if (!rulesChanged && tracked === this.tracked) return undefined;
+    const before = this.tracked;
+    this.tracked = tracked;
+    this.tree.setGitView(tracked, this.excludes);
+    return { retracked: retrackedPaths(this.tree.rules, before, tracked), rulesChanged };
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The agent follows git while it runs: what git tracks (a tracked file syncs even under an ignore
+ * pattern) is read again whenever git's index changes, and git's own exclude files apply.
+ * Two real agents on a real hub; the first folder is a real git repository.
+ */
+import { afterEach, describe, expect, it } from 'bun:test';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cleanup, startAgent, startHub, tempDir, waitUntil } from '../helpers/harness.ts';
+
+afterEach(cleanup);
+
+function git(cwd: string, ...args: string[]): string {
+  const result = Bun.spawnSync(['git', ...args], { cwd });
+  if (result.exitCode !== 0) throw new Error(`git ${args.join(' ')}: ${result.stderr.toString()}`);
+  return result.stdout.toString();
+}
+
+/** A git repository with one commit on `main`: a .gitignore and a normal file. */
+function repo(gitignore: string): string {
+  const dir = tempDir('warmsync-repo-');
+  git(dir, 'init', '-q', '-b', 'main');
+  git(dir, 'config', 'user.name', 'Test');
+  git(dir, 'config', 'user.email', 'test@example.com');
+  writeFileSync(join(dir, '.gitignore'), gitignore);
+  writeFileSync(join(dir, 'main.ts'), 'export {};\n');
+  git(dir, 'add', '.');
+  git(dir, 'commit', '-qm', 'init');
+  return dir;
+}
+
+describe('git follows git', () => {
+  it('syncs a file under an ignored folder once it is force-added with git add -f', async () => {
+    const hub = startHub();
+    const dirA = repo('dist/\n');
+    await startAgent(hub, { dir: dirA });
+    const b = await startAgent(hub);
+    await waitUntil(() => existsSync(join(b.tree.root, '.gitignore')), 'the ignore file on the peer');
+    mkdirSync(join(dirA, 'dist'));
+    writeFileSync(join(dirA, 'dist/bundle.js'), 'console.log("shipped");\n');
+    writeFileSync(join(dirA, 'dist/scratch.js'), 'not tracked');
+    git(dirA, 'add', '-f', 'dist/bundle.js');
+    await waitUntil(
+      () => existsSync(join(b.tree.root, 'dist/bundle.js')),
+      'the force-added file on the peer',
+    );
+    expect(readFileSync(join(b.tree.root, 'dist/bundle.js'), 'utf8')).toBe('console.log("shipped");\n');
+    expect(await hub.store.entry('test', 'dist/scratch.js')).toBeUndefined();
+  });
+
+  it('syncs an otherwise ignored file after git checkout of a branch that tracks it', async () => {
+    const hub = startHub();
+    const dirA = repo('*.gen.ts\n');
+    git(dirA, 'checkout', '-q', '-b', 'release');
+    writeFileSync(join(dirA, 'api.gen.ts'), 'export const generated = 1;\n');
+    git(dirA, 'add', '-f', 'api.gen.ts');
+    git(dirA, 'commit', '-qm', 'ship the generated client');
+    git(dirA, 'checkout', '-q', 'main');
+    expect(existsSync(join(dirA, 'api.gen.ts'))).toBe(false);
+    await startAgent(hub, { dir: dirA });
+    const b = await startAgent(hub);
+    await waitUntil(() => existsSync(join(b.tree.root, '.gitignore')), 'the ignore file on the peer');
+    git(dirA, 'checkout', '-q', 'release');
+    await waitUntil(
+      () => existsSync(join(b.tree.root, 'api.gen.ts')),
+      'the tracked file of the branch on the peer',
+    );
+    // Back on main the file is neither tracked nor present: its deletion reaches the peer too.
+    git(dirA, 'checkout', '-q', 'main');
+    await waitUntil(() => !existsSync(join(b.tree.root, 'api.gen.ts')), 'the deletion on the peer');
+  });
+
+  it('keeps a file matched by .git/info/exclude from syncing', async () => {
+    const hub = startHub();
+    const dirA = repo('');
+    writeFileSync(join(dirA, '.git/info/exclude'), 'local-notes.md\n');
+    writeFileSync(join(dirA, 'local-notes.md'), 'mine only');
+    writeFileSync(join(dirA, 'shared.md'), 'for everyone');
+    // start() resolves after the first full push: whatever it would send is on the hub by now.
+    await startAgent(hub, { dir: dirA });
+    expect(await hub.store.entry('test', 'shared.md')).toBeDefined();
+    expect(await hub.store.entry('test', 'local-notes.md')).toBeUndefined();
+    const b = await startAgent(hub);
+    await waitUntil(() => existsSync(join(b.tree.root, 'shared.md')), 'the shared file on the peer');
+    expect(existsSync(join(b.tree.root, 'local-notes.md'))).toBe(false);
+  });
+
+  it('keeps a file matched by the core.excludesFile from syncing', async () => {
+    const hub = startHub();
+    const dirA = repo('');
+    const excludes = join(tempDir('warmsync-gitconfig-'), 'ignore');
+    writeFileSync(excludes, '*.swp\n');
+    git(dirA, 'config', 'core.excludesFile', excludes);
+    writeFileSync(join(dirA, '.main.ts.swp'), 'editor swap file');
+    writeFileSync(join(dirA, 'shared.md'), 'for everyone');
+    await startAgent(hub, { dir: dirA });
+    expect(await hub.store.entry('test', 'shared.md')).toBeDefined();
+    expect(await hub.store.entry('test', '.main.ts.swp')).toBeUndefined();
+  });
+});
