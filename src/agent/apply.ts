@@ -207,7 +207,7 @@ export function finishWrite(staged: StagedWrite): ApplyOutcome {
  * The file system opens another name's entry for `path` (it differs only by letter case or
  * normalisation). A deletion is done: nothing is stored under this name. Anything else would
  * overwrite or remove that other entry, so it is refused and reported, as the hub refuses such
- * a second name.
+ * a second name, and tried again later.
  */
 function otherSpelling(
   path: string,
@@ -219,7 +219,8 @@ function otherSpelling(
     ok: false,
     code: 'case-clash',
     message: `'${found.stored}' is on disk, and this file system takes '${path}' for the same name`,
-    retry: false,
+    // That entry may yet go (a local file deleted, a deletion applied later), freeing the name.
+    retry: true,
   };
 }
 

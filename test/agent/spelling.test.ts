@@ -116,7 +116,7 @@ describe.skipIf(caseInsensitiveUnavailable() !== undefined)('on a case-insensiti
       new Set(),
       new Spellings(dir, CASE),
     );
-    expect(outcome).toMatchObject({ ok: false, code: 'case-clash' });
+    expect(outcome).toMatchObject({ ok: false, code: 'case-clash', retry: true });
     expect(readdirSync(dir)).toEqual(['readme.md']);
     expect(readFileSync(join(dir, 'readme.md'), 'utf8')).toBe('keep me');
   });

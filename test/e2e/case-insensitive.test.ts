@@ -4,7 +4,7 @@
  * content, and nothing is deleted on either side.
  */
 import { afterEach, describe, expect, it } from 'bun:test';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Agent } from '../../src/agent/agent.ts';
 import { TEMP_FILE_PREFIX } from '../../src/core/paths.ts';
@@ -120,5 +120,34 @@ describe.skipIf(unavailable !== undefined)('a case-only rename', () => {
     await settle([folding, linux], [linuxDir, foldingDir]);
     expect(names(foldingDir)).toEqual(['docs']);
     expect(names(join(foldingDir, 'docs'))).toEqual(['guide.md']);
+  });
+});
+
+describe.skipIf(unavailable !== undefined)('a name held by another spelling', () => {
+  it('waits on a case-insensitive folder until that file goes, then arrives', async () => {
+    const hub = startHub();
+    const linux = await startAgent(hub);
+    writeFileSync(join(linux.tree.root, 'NOTES.md'), 'from linux\n');
+    await waitUntil(
+      async () => (await hub.store.entry('test', 'NOTES.md')) !== undefined,
+      'NOTES.md on the hub',
+    );
+    // A file of the mount that the hub does not have: its push is refused (NOTES.md is live), and
+    // NOTES.md cannot be written without writing over it.
+    const mount = await mountCaseInsensitive();
+    if (!mount) throw new Error('no case-insensitive mount');
+    writeFileSync(join(mount.dir, 'notes.md'), 'local only\n');
+    const folding = await startAgent(hub, { dir: mount.dir });
+    await waitUntil(
+      () => folding.problems().some((p) => p.path === 'NOTES.md'),
+      'NOTES.md reported on the case-insensitive side',
+    );
+    expect(names(mount.dir)).toEqual(['notes.md']);
+    expect(readFileSync(join(mount.dir, 'notes.md'), 'utf8')).toBe('local only\n');
+    rmSync(join(mount.dir, 'notes.md'));
+    await waitUntil(
+      () => names(mount.dir).join() === 'NOTES.md' && holds(mount.dir, 'NOTES.md', 'from linux\n'),
+      'NOTES.md on the case-insensitive side once notes.md is gone',
+    );
   });
 });
