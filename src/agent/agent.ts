@@ -12,6 +12,7 @@
  */
 import { afterApplyFailure, deferralDelayMs } from '../core/apply-outcome.ts';
 import { type EntryContent, exists, type ManifestEntry } from '../core/entry.ts';
+import { describeFolding } from '../core/folding.ts';
 import { type ChunkFrame, FrameError, openFrame } from '../core/frames.ts';
 import { DEFAULT_IGNORE_OPTIONS, type IgnoreOptions, IgnoreRules } from '../core/ignore.ts';
 import { dropsIgnoredRemote } from '../core/ignored-remote.ts';
@@ -25,14 +26,15 @@ import { ChunkCache } from './chunk-cache.ts';
 import { fileVerifiedChunks } from './chunk-gatherer.ts';
 import { HubClient } from './client.ts';
 import { Durability } from './durability.ts';
+import { probeFolding } from './fs-probe.ts';
 import { currentBranch, gitBusy } from './git.ts';
 import { GitFollower } from './git-follow.ts';
 import { Limiter } from './limiter.ts';
-import { LocalTree, type Observation } from './local-tree.ts';
+import { LocalTree, type Observation, type ObserveBatch } from './local-tree.ts';
 import { type PendingPush, Pusher } from './pusher.ts';
 import { AgentState, type BaseRecord } from './state.ts';
 import { CircuitBreaker, uploadFrames } from './transfer.ts';
-import { type FolderVerdicts, readTreeFile } from './tree-fs.ts';
+import { readTreeFile } from './tree-fs.ts';
 import { TreeWatcher } from './watcher.ts';
 
 export interface AgentOptions {
@@ -127,6 +129,7 @@ export class Agent {
   private lastScanMs = 0;
   private reconnectDelayMs = 250;
   private lastProblemsSent = '';
+  private foldingProbed = false;
   readonly bytes = { in: 0, out: 0 };
 
   constructor(private readonly options: AgentOptions) {
@@ -180,8 +183,17 @@ export class Agent {
     this.options.log?.(line);
   }
 
-  /** Loads git's tracked paths (tracked files sync even when ignored) and its exclude files. */
+  /**
+   * Loads git's tracked paths (tracked files sync even when ignored) and its exclude files; the
+   * first time, also finds how DIR's file system compares names, before anything is observed.
+   */
   async prepare(): Promise<void> {
+    if (!this.foldingProbed) {
+      this.foldingProbed = true;
+      this.tree.folding = probeFolding(this.options.dir);
+      const folds = describeFolding(this.tree.folding);
+      if (folds) this.log(`${this.options.dir} does not tell names apart by ${folds}`);
+    }
     await this.git.refresh();
     this.branch = await currentBranch(this.options.dir);
   }
@@ -563,7 +575,7 @@ export class Agent {
     fromWatcher: boolean,
   ): Promise<Map<string, Observation>> {
     const out = new Map<string, Observation>();
-    const verdicts: FolderVerdicts = new Map();
+    const batch = this.tree.batch();
     if (paths === 'full') {
       const started = performance.now();
       const { found, unknownFolders } = await this.tree.scan((p) => this.state.base(p));
@@ -587,7 +599,7 @@ export class Agent {
           path,
           unknownBelow(path)
             ? { content: { kind: 'deleted' }, unknown: 'its folder cannot be listed' }
-            : await this.tree.observe(path, this.state.base(path), false, verdicts),
+            : await this.tree.observe(path, this.state.base(path), false, batch),
         );
       }
       return out;
@@ -596,19 +608,49 @@ export class Agent {
     await Promise.all(
       [...paths].map(async (path) => {
         if (IgnoreRules.isIgnoreFile(path)) rulesChanged = true;
-        const obs = await this.tree.observe(path, this.state.base(path), fromWatcher, verdicts);
+        const obs = await this.tree.observe(path, this.state.base(path), fromWatcher, batch);
         out.set(path, obs);
         // A new folder's files may have been written before the watcher saw the folder.
         if (obs.content.kind === 'dir' && this.state.base(path)?.content.kind !== 'dir')
           this.fullScanWanted = true;
       }),
     );
+    await this.observeContentsOfGoneFolders(out, batch);
     if (rulesChanged) this.fullScanWanted = true;
     for (const [path, obs] of out) {
       const isDir = obs.content.kind === 'dir' || this.state.base(path)?.content.kind === 'dir';
       if (this.tree.rules.isIgnored(path, isDir) && !this.pending.has(path)) out.delete(path);
     }
     return out;
+  }
+
+  /**
+   * A folder moved away or removed takes its contents with it, but the watcher names only the
+   * folder. Its contents are observed in the same cycle, so their deletions travel in the same
+   * batch as the folder's and a peer removes the folder instead of finding it not empty. A folder
+   * whose state is unknown is not gone: its contents are left alone.
+   */
+  private async observeContentsOfGoneFolders(
+    out: Map<string, Observation>,
+    batch: ObserveBatch,
+  ): Promise<void> {
+    const gone = [...out]
+      .filter(
+        ([path, obs]) =>
+          !obs.unknown && obs.content.kind === 'deleted' && this.state.base(path)?.content.kind === 'dir',
+      )
+      .map(([path]) => `${path}/`);
+    if (gone.length === 0) return;
+    const inside = [...this.state.bases]
+      .filter(
+        ([path, base]) => exists(base.content) && !out.has(path) && gone.some((g) => path.startsWith(g)),
+      )
+      .map(([path]) => path);
+    await Promise.all(
+      inside.map(async (path) =>
+        out.set(path, await this.tree.observe(path, this.state.base(path), false, batch)),
+      ),
+    );
   }
 
   private async cycle(
@@ -860,6 +902,7 @@ export class Agent {
     await applyBatch(
       {
         dir: this.options.dir,
+        folding: this.tree.folding,
         limiter: this.limiter,
         durability: this.durability,
         gather: {

@@ -3,10 +3,15 @@
  * slice's chunks are fetched while this one is written), files staged under temporary names, made
  * durable in one flush, then renamed into place, folders before their contents and deletions
  * deepest first after the writes. Every version ends with an outcome; none is dropped.
+ *
+ * Where the file system folds names, one spelling check (listings read once) serves the whole
+ * batch, and a path written whose old spelling the batch deletes is respelled in one rename (see
+ * respell.ts) before its content is staged.
  */
 import { join } from 'node:path';
 import type { ApplyFailureCode } from '../core/apply-outcome.ts';
 import { exists, type ManifestEntry } from '../core/entry.ts';
+import type { Folding } from '../core/folding.ts';
 import { fileHashFromChunks } from '../core/hash.ts';
 import { pathDepth } from '../core/paths.ts';
 import {
@@ -20,6 +25,8 @@ import { assemble, type GatherDeps, gatherChunks } from './chunk-gatherer.ts';
 import type { Durability } from './durability.ts';
 import type { Limiter } from './limiter.ts';
 import type { Observation } from './local-tree.ts';
+import { respellingsOf } from './respell.ts';
+import { Spellings } from './spelling.ts';
 import type { StatStamp } from './state.ts';
 
 /** Remote files written per slice while the next slice's chunks are fetched. */
@@ -36,6 +43,8 @@ export type ItemOutcome =
 
 export interface ApplierDeps {
   dir: string;
+  /** How the file system under `dir` compares names. */
+  folding: Folding;
   limiter: Limiter;
   durability: Durability;
   gather: GatherDeps;
@@ -57,6 +66,8 @@ export async function applyBatch(
     .filter((a) => !exists(a.entry.content))
     .sort((a, b) => pathDepth(b.entry.path) - pathDepth(a.entry.path));
   const checked: CheckedFolders = new Set();
+  const spellings = new Spellings(deps.dir, deps.folding);
+  const respellings = respellingsOf(writes, deletes, deps.folding);
   /** Paths renamed into place or removed: their folders are flushed before the caller records them. */
   const touched: string[] = [];
   const slices: ApplyItem[][] = [];
@@ -100,9 +111,15 @@ export async function applyBatch(
               expectedOf(item.obs),
               bytes,
               checked,
+              spellings,
+              respellings.get(item.entry.path),
             );
             if (outcome.ok === 'staged') staged.push({ item, write: outcome.staged, bytes });
-            else settle(item, withBytes(outcome, bytes));
+            else {
+              // Done at once (a folder, or a rename to the new spelling): flushed with the rest.
+              if (outcome.ok) touched.push(join(deps.dir, item.entry.path));
+              settle(item, withBytes(outcome, bytes));
+            }
           }),
         ),
       );
@@ -111,7 +128,10 @@ export async function applyBatch(
     deps.durability.flush(staged.map((s) => s.write.temp));
     for (const { item, write, bytes } of staged) {
       const outcome = finishWrite(write);
-      if (outcome.ok) touched.push(write.absolute);
+      if (outcome.ok) {
+        touched.push(write.absolute);
+        spellings.added(write.path);
+      }
       settle(item, withBytes(outcome, bytes));
     }
   }
@@ -126,6 +146,7 @@ export async function applyBatch(
             expectedOf(item.obs),
             undefined,
             checked,
+            spellings,
           );
           if (outcome.ok === 'staged') throw new Error('a deletion is never staged');
           if (outcome.ok) touched.push(join(deps.dir, item.entry.path));

@@ -5,7 +5,10 @@
  * - never through a symbolic link: every folder on the way is lstat-ed and must be a real folder
  *   inside the root, so a link planted in the tree cannot redirect a write outside it;
  * - never over an edit: just before the rename the target is stat-ed again and must still be the
- *   version the agent last saw, else the write is abandoned and the edit is pushed instead.
+ *   version the agent last saw, else the write is abandoned and the edit is pushed instead;
+ * - never to another name's entry: where the file system folds names (macOS, Windows), a path is
+ *   acted on only when its exact spelling is listed (see spelling.ts), and a case-only rename is
+ *   applied as one rename (see respell.ts).
  */
 // Synchronous calls on purpose: for the many small files of a checkout or an initial sync they are
 // several times faster than the thread-pool round trips of the promise API, and one call at a time
@@ -21,10 +24,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { EntryContent } from '../core/entry.ts';
+import { type EntryContent, sameContent } from '../core/entry.ts';
+import { EXACT_NAMES } from '../core/folding.ts';
 import { fileModeFor } from '../core/mode.ts';
 import { ancestorPaths } from '../core/paths.ts';
 import { sameStat } from './local-tree.ts';
+import { type RespellSource, respell } from './respell.ts';
+import { type Lookup, Spellings } from './spelling.ts';
 import type { StatStamp } from './state.ts';
 import { nextTempName } from './temp-files.ts';
 
@@ -33,7 +39,13 @@ export type ApplyOutcome =
   /** Not applied; `retry` says whether trying later may succeed. */
   | {
       ok: false;
-      code: 'local-changed' | 'symlink-in-path' | 'not-a-folder' | 'folder-not-empty' | 'io-error';
+      code:
+        | 'local-changed'
+        | 'symlink-in-path'
+        | 'not-a-folder'
+        | 'folder-not-empty'
+        | 'case-clash'
+        | 'io-error';
       message: string;
       retry: boolean;
     };
@@ -74,20 +86,36 @@ export type StageOutcome = ApplyOutcome | { ok: 'staged'; staged: StagedWrite };
  * First step of applying a remote version: folders and deletions are done at once; a file or a
  * link is written to a temporary name beside its path and returned as staged, to be finished by
  * `finishWrite` after the caller has made it durable.
+ *
+ * `spellings` is the batch's exact-spelling check; `respelled`, the old spelling of `path` that
+ * the same batch deletes, when the file system takes both for one name (a case-only rename): the
+ * stored entry is then renamed to `path` first, and a changed content is staged over it like any
+ * edit of it.
  */
 export function stageContent(
   root: string,
   path: string,
   content: EntryContent,
-  expected: Expected,
+  expectedIn: Expected,
   bytes: Uint8Array | undefined,
   checked: CheckedFolders = new Set(),
+  spellings: Spellings = new Spellings(root, EXACT_NAMES),
+  respelled?: RespellSource,
 ): StageOutcome {
+  let expected = expectedIn;
   try {
-    const parents = ensureParents(root, path, content.kind !== 'deleted', checked);
+    const parents = ensureParents(root, path, content.kind !== 'deleted', checked, spellings);
     if (parents) return parents;
     const absolute = join(root, path);
-    const current = lstatOrUndefined(absolute);
+    if (respelled) {
+      const moved = respell(root, path, respelled, spellings);
+      // Renamed in place: the remote version is there when the content is the same.
+      if (moved && sameContent(respelled.content, content)) return { ok: true, stat: stampOf(moved) };
+      if (moved) expected = stampOf(moved);
+    }
+    const found = spellings.lookup(path);
+    if (found?.spelling === 'other') return otherSpelling(path, found, content.kind === 'deleted');
+    const current = found?.stats;
     if (current && !current.isDirectory() && expected && !sameStat(stampOf(current), expected)) {
       return { ok: false, code: 'local-changed', message: 'the file changed locally', retry: false };
     }
@@ -108,15 +136,18 @@ export function stageContent(
           } catch {
             return { ok: false, code: 'folder-not-empty', message: 'folder is not empty', retry: false };
           }
+          spellings.removed(path);
           return { ok: true };
         }
         unlinkSync(absolute);
+        spellings.removed(path);
         return { ok: true };
       }
       case 'dir': {
         if (current?.isDirectory()) return { ok: true, stat: stampOf(current) };
         if (current) unlinkSync(absolute);
         mkdirSync(absolute);
+        spellings.added(path);
         return { ok: true, stat: stampOf(lstatSync(absolute)) };
       }
       case 'symlink': {
@@ -144,6 +175,10 @@ export function stageContent(
 /**
  * Second step: the last check (an editor may have saved since the first one), then the rename
  * that makes the staged version visible. The temporary file is removed when it is not used.
+ *
+ * A plain lstat is enough here where names fold: `stageContent` already refused a path held under
+ * another spelling, and an entry of any spelling that appears since then is found by this lstat
+ * and refused as a local change, never renamed over.
  */
 export function finishWrite(staged: StagedWrite): ApplyOutcome {
   try {
@@ -168,17 +203,45 @@ export function finishWrite(staged: StagedWrite): ApplyOutcome {
   }
 }
 
+/**
+ * The file system opens another name's entry for `path` (it differs only by letter case or
+ * normalisation). A deletion is done: nothing is stored under this name. Anything else would
+ * overwrite or remove that other entry, so it is refused and reported, as the hub refuses such
+ * a second name, and tried again later.
+ */
+function otherSpelling(
+  path: string,
+  found: Extract<Lookup, { spelling: 'other' }>,
+  deleting: boolean,
+): ApplyOutcome {
+  if (deleting) return { ok: true };
+  return {
+    ok: false,
+    code: 'case-clash',
+    message: `'${found.stored}' is on disk, and this file system takes '${path}' for the same name`,
+    // That entry may yet go (a local file deleted, a deletion applied later), freeing the name.
+    retry: true,
+  };
+}
+
 /** Creates missing parent folders; refuses when any ancestor is a link or a file. */
 function ensureParents(
   root: string,
   path: string,
   create: boolean,
   checked: CheckedFolders,
+  spellings: Spellings,
 ): ApplyOutcome | undefined {
   for (const folder of ancestorPaths(path)) {
     if (checked.has(folder)) continue;
     const absolute = join(root, folder);
-    const stats = lstatOrUndefined(absolute);
+    const found = spellings.lookup(folder);
+    if (found?.spelling === 'other') {
+      // The path is not on disk as spelled: nothing to delete (the lookup of the path says so).
+      if (!create) return undefined;
+      return otherSpelling(folder, found, false);
+    }
+    const stats = found?.stats;
     if (!stats) {
       if (!create) return undefined;
       try {
@@ -188,6 +251,7 @@ function ensureParents(
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         continue;
       }
+      spellings.added(folder);
       checked.add(folder);
       continue;
     }

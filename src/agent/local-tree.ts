@@ -8,12 +8,14 @@ import { type Dirent, lstatSync, readdirSync, readlinkSync, type Stats } from 'n
 import { join } from 'node:path';
 import { chunkBytes } from '../core/chunk.ts';
 import { DELETED, type EntryContent } from '../core/entry.ts';
+import { EXACT_NAMES, type Folding } from '../core/folding.ts';
 import { fileHashFromChunks } from '../core/hash.ts';
 import { IGNORE_FILE_NAMES, type IgnoreOptions, IgnoreRules } from '../core/ignore.ts';
 import { checkRelativePath, TEMP_FILE_PREFIX } from '../core/paths.ts';
 import type { Problem } from '../core/protocol.ts';
 import { stampOf } from './apply.ts';
 import type { Limiter } from './limiter.ts';
+import { type Lookup, Spellings } from './spelling.ts';
 import type { BaseRecord, StatStamp } from './state.ts';
 import { TempSweeper } from './temp-files.ts';
 import {
@@ -42,6 +44,15 @@ export interface Observation {
   unknown?: string;
 }
 
+/**
+ * What one batch of observations shares, so that each folder is looked at once per batch: the
+ * verdicts on ancestors (real folders, no links) and the folder listings of the spelling check.
+ */
+export interface ObserveBatch {
+  verdicts: FolderVerdicts;
+  spellings: Spellings;
+}
+
 /** File bytes a scan keeps in memory for the uploads that follow it. */
 const SCAN_BYTES_BUDGET = 64 * 1024 * 1024;
 
@@ -63,6 +74,8 @@ export interface LocalTreeOptions {
 export class LocalTree {
   rules: IgnoreRules;
   readonly problems = new Map<string, Problem>();
+  /** How the file system under the root compares names (probed by the agent at start). */
+  folding: Folding = EXACT_NAMES;
   /** Clears the temporary files of agents killed mid-write, as the scans come across them. */
   private readonly temps: TempSweeper;
 
@@ -86,6 +99,16 @@ export class LocalTree {
     this.rules.setRepoExcludes(repoExcludes);
   }
 
+  /** A fresh exact-spelling check, for one batch of observations or writes. */
+  spellings(): Spellings {
+    return new Spellings(this.root, this.folding);
+  }
+
+  /** Fresh shared state for one batch of observations. */
+  batch(): ObserveBatch {
+    return { verdicts: new Map(), spellings: this.spellings() };
+  }
+
   /**
    * Walks the whole tree. Files whose stat matches their base (and is not racy) reuse the base
    * content without being read; the rest are read and hashed.
@@ -98,8 +121,11 @@ export class LocalTree {
   ): Promise<{ found: Map<string, Observation>; unknownFolders: Set<string> }> {
     const found = new Map<string, Observation>();
     const unknownFolders = new Set<string>();
-    /** Ancestor checks shared by the whole walk: each folder is lstat-ed once. */
-    const walked: FolderVerdicts = new Map();
+    /**
+     * Ancestor checks shared by the whole walk: each folder is lstat-ed once. Every name observed
+     * comes from the listing just read, so the spelling check lists no folder again.
+     */
+    const walked = this.batch();
     const rules = new IgnoreRules(
       new Map(),
       this.options.tracked,
@@ -124,6 +150,10 @@ export class LocalTree {
         return;
       }
       if (this.problems.get(folder)?.code === 'unreadable') this.problems.delete(folder);
+      walked.spellings.seed(
+        folder,
+        names.map((d) => d.name),
+      );
       const ruleText: string[] = [];
       for (const ignoreName of IGNORE_FILE_NAMES) {
         if (!names.some((d) => d.name === ignoreName && d.isFile())) continue;
@@ -180,34 +210,36 @@ export class LocalTree {
 
   /**
    * Observes one path now. `forceRead` skips the stat cache (used for watcher events, where the
-   * content is known to have been touched).
+   * content is known to have been touched). `batch` may be shared by a batch of observations.
    *
    * Invariants: only "nothing is there" (ENOENT, or an ancestor that is not a real folder, which
-   * puts the path outside the tree) observes as deleted. Any other failure to look (permissions,
-   * I/O) observes as `unknown`: the caller leaves the path and its peers' copies alone. Nothing is
-   * read through a symbolic link: every ancestor must be a real folder and the leaf is opened
-   * without following links.
+   * puts the path outside the tree) observes as deleted, and so does a path the file system finds
+   * only under another spelling (`readme.md` for `README.md` on macOS): that entry is another
+   * path's. Any other failure to look (permissions, I/O) observes as `unknown`: the caller leaves
+   * the path and its peers' copies alone. Nothing is read through a symbolic link: every ancestor
+   * must be a real folder and the leaf is opened without following links.
    */
   async observe(
     path: string,
     base: BaseRecord | undefined,
     forceRead: boolean,
-    verdicts: FolderVerdicts = new Map(),
+    batch: ObserveBatch = this.batch(),
   ): Promise<Observation> {
     const absolute = join(this.root, path);
     return this.limiter.run(async () => {
-      const access = checkAncestors(this.root, path, verdicts);
+      const access = checkAncestors(this.root, path, batch.verdicts);
       if (!access.ok) {
         if (access.code === 'outside') return { content: DELETED };
         return this.unknown(path, `cannot look into '${access.folder}': ${access.message}`);
       }
-      let stats: Stats;
+      let found: Lookup;
       try {
-        stats = lstatSync(absolute);
+        found = batch.spellings.lookup(path);
       } catch (error) {
-        if (isAbsent(error)) return { content: DELETED };
         return this.unknown(path, `cannot stat: ${(error as Error).message}`);
       }
+      if (found?.spelling !== 'exact') return { content: DELETED };
+      const stats: Stats = found.stats;
       const stat = stampOf(stats);
       if (stats.isDirectory()) return this.known(path, { content: { kind: 'dir' }, stat });
       if (stats.isSymbolicLink()) {

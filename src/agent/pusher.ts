@@ -6,7 +6,8 @@
  */
 import type { EntryContent } from '../core/entry.ts';
 import type { ChunkFrame } from '../core/frames.ts';
-import type { Problem, PushHeader } from '../core/protocol.ts';
+import { collisionKey } from '../core/paths.ts';
+import type { ChangeResult, Problem, PushHeader } from '../core/protocol.ts';
 import type { VersionVector } from '../core/vector.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import type { ChunkCache } from './chunk-cache.ts';
@@ -69,16 +70,40 @@ export class Pusher {
   }
 
   /**
+   * A path refused because it collided with a live path may go once that path is deleted (the
+   * second step of `cp readme.md README.md; rm readme.md`): its refusal is forgotten, so the next
+   * observation pushes it instead of holding it back as refused.
+   */
+  private releaseCollisions(
+    pushes: readonly PendingPush[],
+    results: readonly ChangeResult[],
+    recheck: (path: string) => void,
+  ): void {
+    if (this.refused.size === 0) return;
+    const deleted = new Set(pushes.filter((p) => p.content.kind === 'deleted').map((p) => p.path));
+    const freed = new Set(
+      results.filter((r) => r.status === 'accepted' && deleted.has(r.path)).map((r) => collisionKey(r.path)),
+    );
+    if (freed.size === 0) return;
+    for (const [path, refusal] of this.refused) {
+      if (refusal.problem.code !== 'case-collision' || !freed.has(collisionKey(path))) continue;
+      this.refused.delete(path);
+      recheck(path);
+    }
+  }
+
+  /**
    * Pushes local changes as one batch: the chunks the hub lacks first (in envelopes sent a few at
    * a time), then the changes with the last envelope. Updates the bases from the hub's answers and
    * returns how many changes the hub took (accepted, already there, or settled as conflicts).
-   * `onVanished` names files that disappeared before they could be read.
+   * `recheck` names paths to observe again: files that disappeared before they could be read, and
+   * paths refused as collisions with a path this push deleted.
    */
   async push(
     pushesIn: PendingPush[],
     branch: string | undefined,
     branchSwitch: boolean,
-    onVanished: (path: string) => void,
+    recheck: (path: string) => void,
   ): Promise<number> {
     try {
       return await this.pushBatch(pushesIn, branch, branchSwitch, onVanished);
@@ -126,7 +151,7 @@ export class Pusher {
           bytes = readTreeFile(this.deps.dir, p.path);
         } catch {
           // Gone or unreadable since it was observed: the next cycle sees what it became.
-          onVanished(p.path);
+          recheck(p.path);
           continue;
         }
         p.content = fileContent(bytes, p.content.exec, p.content.mode);
@@ -167,7 +192,7 @@ export class Pusher {
       agent: this.deps.agentId,
       branch,
       batch: branchSwitch ? 'branch-switch' : 'edits',
-      changes: pushes.map((p) => ({ path: p.path, content: p.content, vector: p.vector })),
+      changes: commitOrder(pushes).map((p) => ({ path: p.path, content: p.content, vector: p.vector })),
     };
     let response = await this.deps.client.push(header, last);
     this.rememberSent(last, response.missingChunks);
@@ -216,6 +241,7 @@ export class Pusher {
       if (result.status === 'conflict') conflicts.push(p.path);
       accepted++;
     }
+    this.releaseCollisions(pushes, response.results, recheck);
     const bytes = frames.reduce((n, f) => n + f.payload.length, 0);
     this.deps.metrics?.pushDuration.observe((performance.now() - started) / 1000);
     if (conflicts.length > 0) this.deps.metrics?.conflicts.inc(conflicts.length);
@@ -225,6 +251,18 @@ export class Pusher {
     this.deps.onPushed?.({ paths: pushes.map((p) => p.path), bytes, conflicts });
     return accepted;
   }
+}
+
+/**
+ * Deletions ahead of everything else: the hub decides a batch in order and refuses a new path
+ * that collides (by letter case or normalisation) with a live one, so the new spelling of a
+ * case-only rename must come after the deletion of the old one.
+ */
+function commitOrder(pushes: readonly PendingPush[]): PendingPush[] {
+  return [
+    ...pushes.filter((p) => p.content.kind === 'deleted'),
+    ...pushes.filter((p) => p.content.kind !== 'deleted'),
+  ];
 }
 
 function identity(content: EntryContent): string {

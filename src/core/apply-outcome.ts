@@ -15,6 +15,7 @@ export type ApplyFailureCode =
   | 'symlink-in-path'
   | 'not-a-folder'
   | 'folder-not-empty'
+  | 'case-clash'
   | 'io-error'
   | 'missing-chunks'
   | 'unknown-local';
@@ -48,6 +49,9 @@ export function afterApplyFailure(failure: ApplyFailure): AfterApply {
     // A link where the hub has a folder: nothing is written through it, but the link may yet give
     // way to the folder (the conflict that the link makes is settled in the folder's favour).
     case 'not-a-folder':
+    // Where names fold, another spelling of the path holds a different entry (a local file not
+    // pushed yet, a deletion not applied yet); once that entry goes, the name is free.
+    case 'case-clash':
     case 'io-error':
     case 'missing-chunks':
     case 'unknown-local':

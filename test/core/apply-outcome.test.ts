@@ -30,6 +30,11 @@ describe('afterApplyFailure', () => {
     ['an I/O error is deferred', failure({ code: 'io-error' }), 'defer'],
     ['a file where a folder should be is deferred', failure({ code: 'not-a-folder' }), 'defer'],
     [
+      'a name whose other spelling holds another entry waits for that entry to go',
+      failure({ code: 'case-clash' }),
+      'defer',
+    ],
+    [
       'a link in the path waits until it gives way to the folder',
       failure({ code: 'symlink-in-path' }),
       'defer',

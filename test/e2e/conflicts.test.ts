@@ -134,4 +134,24 @@ describe('paths that collide on macOS', () => {
     );
     expect(await hub.store.entry('test', 'cafe\u0301.txt')).toBeUndefined();
   });
+
+  it('pushes a refused path once the path it collided with is deleted', async () => {
+    const hub = startHub();
+    const a = await startAgent(hub);
+    const b = await startAgent(hub);
+    writeFileSync(join(a.tree.root, 'readme.md'), 'lower');
+    await waitUntil(() => existsSync(join(b.tree.root, 'readme.md')), 'the first file on the peer');
+    writeFileSync(join(a.tree.root, 'README.md'), 'upper');
+    await waitUntil(
+      () => a.problems().some((p) => p.code === 'case-collision'),
+      'the collision to be reported',
+    );
+    rmSync(join(a.tree.root, 'readme.md'));
+    await waitUntil(
+      () => existsSync(join(b.tree.root, 'README.md')) && !existsSync(join(b.tree.root, 'readme.md')),
+      'the refused path on the peer once the other is gone',
+    );
+    expect(readFileSync(join(b.tree.root, 'README.md'), 'utf8')).toBe('upper');
+    expect(a.problems()).toEqual([]);
+  });
 });

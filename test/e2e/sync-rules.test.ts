@@ -127,6 +127,30 @@ describe('two continuous agents', () => {
     expect(readFileSync(join(dirB, 'after.txt'), 'utf8')).toBe(text);
   });
 
+  it('moves a renamed folder, leaving nothing of its old name on the peer', async () => {
+    const { dirA, dirB } = await pair();
+    mkdirSync(join(dirA, 'docs'));
+    writeFileSync(join(dirA, 'docs', 'guide.md'), 'guide');
+    await waitConverged([dirA, dirB]);
+    renameSync(join(dirA, 'docs'), join(dirA, 'manual'));
+    await waitConverged([dirA, dirB]);
+    expect(readdirSync(dirB)).toEqual(['manual']);
+    expect(readFileSync(join(dirB, 'manual', 'guide.md'), 'utf8')).toBe('guide');
+  });
+
+  it('carries a rename that changes only the letter case of a folder', async () => {
+    const { a, dirA, dirB } = await pair();
+    mkdirSync(join(dirA, 'Src'));
+    writeFileSync(join(dirA, 'Src', 'main.ts'), 'main');
+    await waitConverged([dirA, dirB]);
+    renameSync(join(dirA, 'Src'), join(dirA, 'src'));
+    await waitConverged([dirA, dirB]);
+    await a.syncOnce();
+    await waitConverged([dirA, dirB]);
+    expect(readdirSync(dirB)).toEqual(['src']);
+    expect(a.problems()).toEqual([]);
+  });
+
   it('sees a same-size edit made within the same second', async () => {
     const { dirA, dirB } = await pair();
     writeFileSync(join(dirA, 'flag.txt'), 'AAAA');
