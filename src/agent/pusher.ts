@@ -106,7 +106,7 @@ export class Pusher {
     recheck: (path: string) => void,
   ): Promise<number> {
     try {
-      return await this.pushBatch(pushesIn, branch, branchSwitch, onVanished);
+      return await this.pushBatch(pushesIn, branch, branchSwitch, recheck);
     } catch (error) {
       if (!(error instanceof HubError) || error.status !== 403) throw error;
       // The credential may not change the workspace (read-only, another agent's): every edit of
@@ -124,7 +124,7 @@ export class Pusher {
     pushesIn: PendingPush[],
     branch: string | undefined,
     branchSwitch: boolean,
-    onVanished: (path: string) => void,
+    recheck: (path: string) => void,
   ): Promise<number> {
     let pushes = pushesIn;
     const started = performance.now();

@@ -23,7 +23,11 @@ export function startCli(args: string[], options: { openFiles?: number; user?: s
   const base = options.openFiles
     ? ['sh', '-c', `ulimit -n ${options.openFiles} && exec "$0" "$@"`, process.execPath, MAIN, ...args]
     : [process.execPath, MAIN, ...args];
-  const command = options.user ? ['runuser', '-u', options.user, '--', ...base] : base;
+  // setpriv execs the command itself (runuser would stay as its parent), so the pid killed here is
+  // the process under test and a SIGKILL ends it rather than orphaning it.
+  const command = options.user
+    ? ['setpriv', `--reuid=${options.user}`, `--regid=${options.user}`, '--init-groups', ...base]
+    : base;
   const child = Bun.spawn(command, { stdout: 'pipe', stderr: 'pipe' });
   running.push(child);
   let text = '';
