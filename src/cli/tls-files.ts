@@ -1,6 +1,6 @@
 /**
  * Reading the PEM files the TLS flags name: the hub's certificate and key (`serve --tls-cert
- * --tls-key`). Each file is parsed here, where it enters,
+ * --tls-key`) and a private CA (`--ca`, WARMSYNC_CA). Each file is parsed here, where it enters,
  * so a wrong file is one clear line at start-up instead of a TLS error on the first connection.
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
@@ -49,6 +49,26 @@ export function readServerTls(certFile: string, keyFile: string, now = new Date(
     throw new UserError(`the certificate in --tls-cert ${certFile} is not valid before ${leaf.validFrom}`, 2);
   const names = leaf.subjectAltName?.replaceAll('IP Address:', '').replaceAll('DNS:', '') ?? leaf.subject;
   return { cert, key, summary: `certificate for ${names}, valid until ${leaf.validTo}` };
+}
+
+/**
+ * The private CA of `--ca FILE`, else of the file WARMSYNC_CA names; undefined when neither is
+ * given (the public CAs alone are trusted then).
+ */
+export function readCaOption(flag: string | undefined, env = process.env.WARMSYNC_CA): string[] | undefined {
+  if (flag !== undefined) return readCa(flag, '--ca');
+  if (env) return readCa(env, 'WARMSYNC_CA');
+  return undefined;
+}
+
+/**
+ * Reads a private CA for verifying the hub: the PEM certificates in `file` (a bundle may hold
+ * several). `flag` names where the path came from (`--ca` or `WARMSYNC_CA`) in the error.
+ */
+export function readCa(file: string, flag: string): string[] {
+  const text = readText(file, flag);
+  parseCertificates(text, file, flag);
+  return text.match(PEM_CERTIFICATE) ?? [];
 }
 
 function readText(file: string, flag: string): string {

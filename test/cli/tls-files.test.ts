@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readServerTls } from '../../src/cli/tls-files.ts';
+import { readCa, readCaOption, readServerTls } from '../../src/cli/tls-files.ts';
 import { UserError } from '../../src/cli/user-error.ts';
 import { makeTestCertificates, type TestCertificates } from '../helpers/certificates.ts';
 
@@ -68,5 +68,20 @@ describe('readServerTls', () => {
     expect(refusal(() => readServerTls(damaged, certs.key))).toContain(
       'certificate 1 is not a valid X.509 certificate',
     );
+  });
+});
+
+describe('readCa', () => {
+  it('reads every certificate of a bundle', () => {
+    const bundle = join(certs.dir, 'bundle.pem');
+    writeFileSync(bundle, readFileSync(certs.ca, 'utf8') + readFileSync(certs.strangerCa, 'utf8'));
+    expect(readCa(bundle, '--ca')).toHaveLength(2);
+  });
+
+  it('prefers --ca to WARMSYNC_CA and reads neither when neither is given', () => {
+    expect(readCaOption(certs.ca, certs.key)).toHaveLength(1);
+    expect(refusal(() => readCaOption(undefined, certs.key))).toContain(`WARMSYNC_CA ${certs.key}`);
+    expect(readCaOption(undefined, '')).toBeUndefined();
+    expect(readCaOption(undefined, undefined)).toBeUndefined();
   });
 });
