@@ -24,7 +24,7 @@ import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { type ApplyItem, applyBatch, type ItemOutcome } from './applier.ts';
 import { ChunkCache } from './chunk-cache.ts';
 import { fileVerifiedChunks } from './chunk-gatherer.ts';
-import { HubClient } from './client.ts';
+import { HubClient, HubError } from './client.ts';
 import { Durability } from './durability.ts';
 import { probeFolding } from './fs-probe.ts';
 import { currentBranch, gitBusy } from './git.ts';
@@ -42,6 +42,8 @@ export interface AgentOptions {
   server: string;
   workspace: string;
   token?: string;
+  /** PEM certificates of a private CA that signs the hub's certificate (`--ca`). */
+  ca?: readonly string[];
   stateDir: string;
   ignore?: IgnoreOptions;
   allowGit?: boolean;
@@ -147,6 +149,7 @@ export class Agent {
       server: options.server,
       workspace: options.workspace,
       token: options.token,
+      ca: options.ca,
       agentId: this.state.agentId,
       onBytes: (direction, n) => {
         this.bytes[direction] += n;
@@ -228,7 +231,8 @@ export class Agent {
   /**
    * Retries the first contact with the hub with backoff (up to 30 s apart) while it cannot be
    * reached: a container may start before its hub. A hub that answers and refuses (a bad token, a
-   * bad workspace name) is final and thrown at once.
+   * bad workspace name), or whose certificate does not verify, is final and thrown at once: waiting
+   * would only hide a setting to fix.
    */
   private async waitForHub(): Promise<void> {
     let delay = 500;
@@ -239,6 +243,7 @@ export class Agent {
       } catch (error) {
         const status = (error as { status?: number }).status;
         if (this.stopped || (status !== undefined && status >= 400 && status < 500)) throw error;
+        if (error instanceof HubError && error.certificate) throw error;
         this.log(
           `waiting for the hub (${(error as Error).message}); next try in ${Math.round(delay / 1000)} s`,
         );

@@ -18,6 +18,7 @@ import {
   type PushResponse,
   pushResponseSchema,
 } from '../core/protocol.ts';
+import { certificateProblem, describeCertificateProblem, type HubTlsOptions, hubTls } from './hub-tls.ts';
 
 /** Times a request the hub turned away as busy (429) is sent again, after its Retry-After. */
 const BUSY_RETRIES = 5;
@@ -28,9 +29,12 @@ function newPushId(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex');
 }
 
-/** True for a failure that says nothing about whether the hub committed: no answer, or a cut one. */
+/**
+ * True for a failure that says nothing about whether the hub committed: no answer, or a cut one.
+ * A refused certificate is not one: the request never left this machine.
+ */
 function answerLost(error: unknown): boolean {
-  return !(error instanceof HubError) || error.status === 0;
+  return !(error instanceof HubError) || (error.status === 0 && !error.certificate);
 }
 
 export class HubError extends Error {
@@ -38,6 +42,11 @@ export class HubError extends Error {
     message: string,
     /** HTTP status, or 0 when the hub could not be reached. */
     readonly status: number,
+    /**
+     * True when the hub's TLS certificate did not verify: a setting to fix (--ca, the hub's
+     * certificate), not an outage to wait out.
+     */
+    readonly certificate = false,
   ) {
     super(message);
     this.name = 'HubError';
@@ -52,26 +61,49 @@ export interface HubClientOptions {
   server: string;
   workspace: string;
   token?: string;
+  /** PEM certificates of a private CA that signs the hub's certificate (`--ca`). */
+  ca?: readonly string[];
   agentId: string;
   /** Counts bytes crossing the connection, for progress and metrics. */
   onBytes?: (direction: 'in' | 'out', bytes: number) => void;
 }
 
-/** Splits a `--server` value into replica URLs (comma-separated, trailing slashes dropped). */
+/**
+ * Splits a `--server` value into replica URLs (comma-separated, trailing slashes dropped). A
+ * `ws://` or `wss://` URL names the same hub as `http://` or `https://`: requests go over HTTP(S)
+ * and the live socket over the matching WebSocket scheme (see `live`).
+ */
 export function serverUrls(server: string): string[] {
   return server
     .split(',')
-    .map((url) => url.trim().replace(/\/+$/, ''))
+    .map((url) =>
+      url
+        .trim()
+        .replace(/\/+$/, '')
+        .replace(/^ws(s?):\/\//i, 'http$1://'),
+    )
     .filter((url) => url.length > 0);
+}
+
+/** True for a URL a hub can be reached at: http:// or https:// (after `serverUrls`). */
+export function isHubUrl(url: string): boolean {
+  try {
+    const { protocol } = new URL(url);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
 
 export class HubClient {
   private readonly bases: string[];
   /** Index of the replica in use; every request and the live socket go there until it fails. */
   private current = 0;
+  private readonly tls: HubTlsOptions;
 
   constructor(private readonly options: HubClientOptions) {
     this.bases = serverUrls(options.server);
+    this.tls = hubTls(options.ca);
     if (this.bases.length === 0) throw new HubError('no hub URL given', 0);
   }
 
@@ -190,8 +222,11 @@ export class HubClient {
     const headers: Record<string, string> = this.options.token
       ? { authorization: `Bearer ${this.options.token}` }
       : {};
-    // Bun's WebSocket accepts headers, which keeps the token out of URLs and logs.
-    const socket = new WebSocket(url.toString(), { headers } as unknown as string[]);
+    // Bun's WebSocket accepts headers, which keeps the token out of URLs and logs, and the same
+    // TLS options as fetch, so the live socket verifies the hub exactly as requests do. The DOM
+    // typing of the constructor knows neither, hence the cast after Bun's own type is checked.
+    const options = { headers, tls: this.tls } satisfies Bun.WebSocketOptions;
+    const socket = new WebSocket(url.toString(), options as unknown as string[]);
     socket.binaryType = 'arraybuffer';
     let closed = false;
     let opened = false;
@@ -220,11 +255,20 @@ export class HubClient {
       if (!opened || event.code === 1006 || event.code === 1001) this.failover(replica);
       handlers.onClose(event.reason || `closed (${event.code})`);
     };
-    socket.onerror = () => {
+    socket.onerror = (event) => {
       if (closed) return;
       closed = true;
       this.failover(replica);
-      handlers.onClose('connection error');
+      // Bun puts the reason (a refused certificate, say) in the event's message.
+      const said = (event as { message?: unknown }).message;
+      const problem = certificateProblem(said);
+      handlers.onClose(
+        problem
+          ? describeCertificateProblem(this.bases[replica]!, problem)
+          : typeof said === 'string' && said
+            ? said
+            : 'connection error',
+      );
       socket.close();
     };
     return {
@@ -304,18 +348,27 @@ export class HubClient {
           method,
           headers,
           body,
+          tls: this.tls,
         });
       } catch (error) {
         this.failover(replica);
-        if (attempt + 1 >= this.bases.length)
-          throw new HubError(
-            `cannot reach the hub at ${this.bases[replica]}: ${(error as Error).message}`,
-            0,
-          );
+        if (attempt + 1 >= this.bases.length) throw unreachable(this.bases[replica]!, error);
       }
     }
     return reply;
   }
+}
+
+/** The error for a request that got no answer: a certificate that did not verify, or no hub. */
+function unreachable(hub: string, error: unknown): HubError {
+  const problem = certificateProblem(error);
+  if (problem) return new HubError(describeCertificateProblem(hub, problem), 0, true);
+  // A TLS hub drops a plain HTTP request without a word; this is what that looks like from here.
+  const hint =
+    hub.startsWith('http://') && (error as { code?: string }).code === 'ECONNRESET'
+      ? `; if the hub serves HTTPS, use ${hub.replace('http://', 'https://')}`
+      : '';
+  return new HubError(`cannot reach the hub at ${hub}: ${(error as Error).message}${hint}`, 0);
 }
 
 /** The sentence for a refused request: the hub's own message when it sent one, else the status line. */

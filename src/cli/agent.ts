@@ -5,13 +5,14 @@ import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { Agent } from '../agent/agent.ts';
-import { HubClient, HubError, serverUrls } from '../agent/client.ts';
+import { HubClient, HubError, isHubUrl, serverUrls } from '../agent/client.ts';
 import { type MetricsEndpoint, serveAgentMetrics } from '../agent/metrics-endpoint.ts';
 import { PrewarmRunner } from '../agent/prewarm-runner.ts';
 import { type Problem, workspaceNameSchema } from '../core/protocol.ts';
 import { createAgentMetrics } from '../metrics/agent-metrics.ts';
 import { parseFlags, validateFlags } from './args.ts';
 import type { Command } from './command.ts';
+import { readCaOption } from './tls-files.ts';
 import { UserError } from './user-error.ts';
 
 const HELP = `Usage: warmsync agent DIR --server URL --workspace NAME [options]
@@ -19,10 +20,13 @@ const HELP = `Usage: warmsync agent DIR --server URL --workspace NAME [options]
 Watches DIR and keeps it identical to the workspace on the hub, both ways, until stopped.
 
 Options:
-  --server URL[,URL...] hub address, e.g. http://127.0.0.1:7420 (or WARMSYNC_SERVER); with
-                        several replicas' URLs, the agent moves to the next one when one fails
+  --server URL[,URL...] hub address, e.g. http://127.0.0.1:7420 or https://hub.example.com:7420
+                        (or WARMSYNC_SERVER); with several replicas' URLs, the agent moves to
+                        the next one when one fails
   --workspace NAME      workspace name (or WARMSYNC_WORKSPACE)
   --token TOKEN         bearer token if the hub requires one (or WARMSYNC_TOKEN)
+  --ca FILE             also trust this private CA (PEM) for the hub's certificate (or
+                        WARMSYNC_CA); certificates are always verified
   --state DIR           where the agent keeps its own state (default: XDG state dir)
   --once                reconcile both ways once; exit 0 when DIR and the hub agree, 1 (naming
                         each path and reason) while the hub refused a change or a remote
@@ -50,12 +54,16 @@ const flagsSchema = z.object({
   server: z.string().refine(
     (value) => {
       const urls = serverUrls(value);
-      return urls.length > 0 && urls.every((url) => z.string().url().safeParse(url).success);
+      return urls.length > 0 && urls.every(isHubUrl);
     },
-    { message: 'must be a URL such as http://127.0.0.1:7420, or several separated by commas' },
+    {
+      message:
+        'must be a URL such as http://127.0.0.1:7420 or https://hub.example.com:7420, or several separated by commas',
+    },
   ),
   workspace: workspaceNameSchema,
   token: z.string().min(1).optional(),
+  ca: z.string().min(1).optional(),
   state: z.string().min(1).optional(),
   once: z.boolean(),
   'sync-git': z.boolean(),
@@ -85,6 +93,7 @@ export const agentCommand: Command = {
         server: { type: 'string' },
         workspace: { type: 'string' },
         token: { type: 'string' },
+        ca: { type: 'string' },
         state: { type: 'string' },
         once: { type: 'boolean', default: false },
         'sync-git': { type: 'boolean', default: false },
@@ -112,6 +121,7 @@ export const agentCommand: Command = {
       workspace: values.workspace ?? process.env.WARMSYNC_WORKSPACE,
       token: values.token ?? process.env.WARMSYNC_TOKEN,
     });
+    const ca = readCaOption(flags.ca);
     const dir = resolveFolder(positionals[0]!);
     const stateDir = flags.state ?? defaultStateDir(flags.server, flags.workspace, dir);
     const inside = relative(dir, stateDir);
@@ -137,6 +147,7 @@ export const agentCommand: Command = {
               server: flags.server,
               workspace: flags.workspace,
               token: flags.token,
+              ca,
               agentId: 'snapshot',
             }),
             npmCache: flags['npm-cache'] ?? join(homedir(), '.cache', 'warmsync', 'npm'),
@@ -151,6 +162,7 @@ export const agentCommand: Command = {
       server: flags.server,
       workspace: flags.workspace,
       token: flags.token,
+      ca,
       stateDir,
       allowGit: flags['sync-git'],
       ignore: { ignoreGitDir: !flags['sync-git'], ignoreNodeModules: !flags['sync-node-modules'] },

@@ -9,30 +9,31 @@ import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { HubClient, HubError, serverUrls } from '../agent/client.ts';
+import { HubClient, HubError, isHubUrl, serverUrls } from '../agent/client.ts';
 import { workspaceNameSchema } from '../core/protocol.ts';
 import { InstallError, lockfileHash, npmCi, stageInstallInputs } from '../prewarm/npm-install.ts';
 import { restoreNodeModules } from '../prewarm/restore-or-install.ts';
 import { uploadSnapshot } from '../prewarm/snapshot-upload.ts';
+import { readCaOption } from './tls-files.ts';
 import { UserError } from './user-error.ts';
 
 const OPTIONS = {
   server: { type: 'string' },
   workspace: { type: 'string' },
   token: { type: 'string' },
+  ca: { type: 'string' },
   restore: { type: 'boolean' },
   'npm-cache': { type: 'string' },
 } as const;
 
 const Flags = z.object({
   dir: z.string().min(1),
-  server: z
-    .string()
-    .refine((value) => serverUrls(value).every((url) => z.string().url().safeParse(url).success), {
-      message: '--server must be a URL such as http://127.0.0.1:7420',
-    }),
+  server: z.string().refine((value) => serverUrls(value).length > 0 && serverUrls(value).every(isHubUrl), {
+    message: '--server must be a URL such as http://127.0.0.1:7420 or https://hub.example.com:7420',
+  }),
   workspace: workspaceNameSchema,
   token: z.string().min(1).optional(),
+  ca: z.string().min(1).optional(),
   restore: z.boolean(),
   npmCache: z.string().min(1),
 });
@@ -52,6 +53,7 @@ function parseFlags(args: string[]): z.infer<typeof Flags> {
     server: parsed.values.server ?? process.env.WARMSYNC_SERVER,
     workspace: parsed.values.workspace ?? process.env.WARMSYNC_WORKSPACE,
     token: parsed.values.token ?? process.env.WARMSYNC_TOKEN,
+    ca: parsed.values.ca,
     restore: parsed.values.restore ?? false,
     npmCache: parsed.values['npm-cache'] ?? join(homedir(), '.cache', 'warmsync', 'npm'),
   });
@@ -75,6 +77,7 @@ export async function runSnapshotCommand(args: string[]): Promise<number> {
     server: flags.server,
     workspace: flags.workspace,
     token: flags.token,
+    ca: readCaOption(flags.ca),
     agentId: 'snapshot',
   });
   const log = (line: string) => console.log(`[prewarm] ${line}`);

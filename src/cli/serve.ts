@@ -11,9 +11,11 @@ import { startScaleServer } from '../server/start-scale.ts';
 import { parseS3Url } from '../server/store/chunks-s3.ts';
 import { parseFlags, validateFlags } from './args.ts';
 import type { Command } from './command.ts';
+import { readServerTls, type ServerTls } from './tls-files.ts';
 import { UserError } from './user-error.ts';
 
 const HELP = `Usage: warmsync serve [--data DIR] [--host 127.0.0.1] [--port 7420] [--token TOKEN]
+                      [--tls-cert FILE --tls-key FILE]
        warmsync serve --postgres URL --token TOKEN [--redis URL] [--chunks DIR|s3://BUCKET/PREFIX] [...]
 
 Runs the sync hub. By default manifests, version vectors and the audit log live in
@@ -36,6 +38,10 @@ Options:
   --allow-host NAME       also answer requests for Host NAME (repeatable); IP addresses and
                           localhost are always answered, other names are refused (DNS rebinding)
   --no-auth               ask no credential at all; only with a loopback --host
+  --tls-cert FILE         serve HTTPS and WSS with this certificate (PEM; the hub's certificate
+                          first, then any intermediates); needs --tls-key
+  --tls-key FILE          the certificate's private key (PEM, unencrypted); needs --tls-cert.
+                          TLS protects the traffic; the credential is still asked
   --allow-git             let paths under .git/ sync (off by default)
   --max-body BYTES        largest request body accepted (default 67108864)
 
@@ -62,6 +68,8 @@ const flagsSchema = z.object({
       .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'must be a host name like hub.example.com'),
   ),
   'no-auth': z.boolean(),
+  'tls-cert': z.string().min(1).optional(),
+  'tls-key': z.string().min(1).optional(),
   'allow-git': z.boolean(),
   'max-body': z.coerce.number().int().min(1024),
   postgres: z
@@ -96,6 +104,8 @@ export const serveCommand: Command = {
       token: { type: 'string' },
       'allow-host': { type: 'string', multiple: true, default: [] },
       'no-auth': { type: 'boolean', default: false },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
       'allow-git': { type: 'boolean', default: false },
       'max-body': { type: 'string', default: String(64 * 1024 * 1024) },
       postgres: { type: 'string' },
@@ -117,13 +127,19 @@ export const serveCommand: Command = {
     });
     if (!flags.postgres && (flags.redis || flags.chunks))
       throw new UserError('--redis and --chunks are for scale-out replicas: give --postgres too', 2);
+    // Before the credential, which may write DATA/admin-token: a bad flag leaves nothing behind.
+    const tls = serverTls(flags);
     const log = (line: string) => console.log(`[serve] ${line}`);
     const token = credential(flags, log);
+    if (!tls && !isLoopbackHost(flags.host))
+      log(
+        `serving plain HTTP on ${flags.host}: the credential and file content cross the network unencrypted; give --tls-cert and --tls-key, or put a TLS proxy in front`,
+      );
     let server: { url: string; stop(): Promise<void> };
     try {
       server = flags.postgres
-        ? await startReplica(flags, flags.postgres, token, log)
-        : startEmbedded(flags, token, log);
+        ? await startReplica(flags, flags.postgres, token, tls, log)
+        : startEmbedded(flags, token, tls, log);
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === 'EADDRINUSE') throw new UserError(`port ${flags.port} on ${flags.host} is already in use`);
@@ -134,7 +150,7 @@ export const serveCommand: Command = {
     const where = flags.postgres
       ? `replica on postgres${flags.redis ? ' + redis' : ''}, chunks in ${flags.chunks ?? join(flags.data, 'chunks')}`
       : `data in ${flags.data}`;
-    log(`listening on ${server.url} (${where})`);
+    log(`listening on ${server.url} (${where}${tls ? `; TLS ${tls.summary}` : ''})`);
     await new Promise<void>((resolve) => {
       const stop = () => {
         log('stopping');
@@ -146,6 +162,18 @@ export const serveCommand: Command = {
     return 0;
   },
 };
+
+/** The hub's certificate and key when both TLS flags are given; a UserError for one alone. */
+function serverTls(flags: Flags): ServerTls | undefined {
+  const cert = flags['tls-cert'];
+  const key = flags['tls-key'];
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) {
+    const [given, missing] = cert === undefined ? ['--tls-key', '--tls-cert'] : ['--tls-cert', '--tls-key'];
+    throw new UserError(`${given} needs ${missing}: give both for HTTPS, or neither`, 2);
+  }
+  return readServerTls(cert, key);
+}
 
 /**
  * The admin credential this hub asks for: --token or WARMSYNC_TOKEN, else (embedded hub) the one in
@@ -180,7 +208,12 @@ function credential(flags: Flags, log: (line: string) => void): string | undefin
   return admin.token;
 }
 
-function startEmbedded(flags: Flags, token: string | undefined, log: (line: string) => void) {
+function startEmbedded(
+  flags: Flags,
+  token: string | undefined,
+  tls: ServerTls | undefined,
+  log: (line: string) => void,
+) {
   return startEmbeddedServer({
     dataDir: flags.data,
     host: flags.host,
@@ -189,6 +222,7 @@ function startEmbedded(flags: Flags, token: string | undefined, log: (line: stri
     allowedHosts: flags['allow-host'],
     allowGit: flags['allow-git'],
     maxBodyBytes: flags['max-body'],
+    tls,
     log,
   });
 }
@@ -197,6 +231,7 @@ function startReplica(
   flags: Flags,
   postgres: string,
   token: string | undefined,
+  tls: ServerTls | undefined,
   log: (line: string) => void,
 ) {
   return startScaleServer({
@@ -210,6 +245,7 @@ function startReplica(
     allowedHosts: flags['allow-host'],
     allowGit: flags['allow-git'],
     maxBodyBytes: flags['max-body'],
+    tls,
     log,
   });
 }

@@ -1,11 +1,14 @@
 /** `warmsync status`: what the hub knows about its workspaces and agents. */
 import { z } from 'zod';
+import { isHubUrl, serverUrls } from '../agent/client.ts';
+import { certificateProblem, describeCertificateProblem, hubTls } from '../agent/hub-tls.ts';
 import { describeZodError, type Status, statusSchema } from '../core/protocol.ts';
 import { parseFlags, validateFlags } from './args.ts';
 import type { Command } from './command.ts';
+import { readCaOption } from './tls-files.ts';
 import { UserError } from './user-error.ts';
 
-const HELP = `Usage: warmsync status [--server URL] [--token TOKEN] [--json]
+const HELP = `Usage: warmsync status [--server URL] [--token TOKEN] [--ca FILE] [--json]
 
 Shows each workspace (head sequence, files, bytes, conflicts), its connected agents with their
 cursors, how far behind they are, pending local changes, reported problems, and bytes moved.
@@ -13,11 +16,17 @@ cursors, how far behind they are, pending local changes, reported problems, and 
 Options:
   --server URL   hub address (default WARMSYNC_SERVER or http://127.0.0.1:7420)
   --token TOKEN  bearer token (or WARMSYNC_TOKEN)
+  --ca FILE      also trust this private CA (PEM) for an https:// hub's certificate (or
+                 WARMSYNC_CA); certificates are always verified
   --json         print the raw status as JSON`;
 
 const flagsSchema = z.object({
-  server: z.string().url(),
+  server: z
+    .string()
+    .transform((value) => serverUrls(value)[0] ?? '')
+    .refine(isHubUrl, 'must be a URL such as http://127.0.0.1:7420 or https://hub.example.com:7420'),
   token: z.string().min(1).optional(),
+  ca: z.string().min(1).optional(),
   json: z.boolean(),
 });
 
@@ -27,6 +36,7 @@ export const statusCommand: Command = {
     const { values } = parseFlags(args, {
       server: { type: 'string' },
       token: { type: 'string' },
+      ca: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     });
@@ -39,19 +49,26 @@ export const statusCommand: Command = {
       server: values.server ?? process.env.WARMSYNC_SERVER ?? 'http://127.0.0.1:7420',
       token: values.token ?? process.env.WARMSYNC_TOKEN,
     });
-    const status = await fetchStatus(flags.server, flags.token);
+    const status = await fetchStatus(flags.server, flags.token, readCaOption(flags.ca));
     console.log(flags.json ? JSON.stringify(status, null, 2) : renderStatus(status));
     return 0;
   },
 };
 
-async function fetchStatus(server: string, token: string | undefined): Promise<Status> {
+async function fetchStatus(
+  server: string,
+  token: string | undefined,
+  ca: string[] | undefined,
+): Promise<Status> {
   let reply: Response;
   try {
-    reply = await fetch(`${server.replace(/\/+$/, '')}/v1/status`, {
+    reply = await fetch(`${server}/v1/status`, {
       headers: token ? { authorization: `Bearer ${token}` } : {},
+      tls: hubTls(ca),
     });
   } catch (error) {
+    const problem = certificateProblem(error);
+    if (problem) throw new UserError(describeCertificateProblem(server, problem));
     throw new UserError(`cannot reach the hub at ${server}: ${(error as Error).message}`);
   }
   if (reply.status === 401)

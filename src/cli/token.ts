@@ -1,7 +1,9 @@
 /** `warmsync token`: make, list and revoke workspace credentials on a hub (admin credential). */
 import { z } from 'zod';
+import { certificateProblem, describeCertificateProblem, hubTls } from '../agent/hub-tls.ts';
 import { parseFlags, validateFlags } from './args.ts';
 import type { Command } from './command.ts';
+import { readCaOption } from './tls-files.ts';
 import { UserError } from './user-error.ts';
 
 const HELP = `Usage: warmsync token create --workspace NAME [--read-only] [--label TEXT] [hub options]
@@ -14,9 +16,14 @@ of each; the token is printed once, by create. Pass it to an agent with --token 
 
 Hub options (these commands need the admin credential):
   --server URL   hub address (default WARMSYNC_SERVER or http://127.0.0.1:7420)
-  --token TOKEN  the admin credential (or WARMSYNC_TOKEN; the hub keeps it in DATA/admin-token)`;
+  --token TOKEN  the admin credential (or WARMSYNC_TOKEN; the hub keeps it in DATA/admin-token)
+  --ca FILE      also trust this private CA (PEM) for an https:// hub's certificate (or WARMSYNC_CA)`;
 
-const hubSchema = z.object({ server: z.string().url(), token: z.string().min(1).optional() });
+const hubSchema = z.object({
+  server: z.string().url(),
+  token: z.string().min(1).optional(),
+  ca: z.array(z.string()).optional(),
+});
 
 const credentialSchema = z.object({
   id: z.string(),
@@ -42,6 +49,7 @@ export const tokenCommand: Command = {
       {
         server: { type: 'string' },
         token: { type: 'string' },
+        ca: { type: 'string' },
         workspace: { type: 'string' },
         'read-only': { type: 'boolean', default: false },
         label: { type: 'string' },
@@ -61,6 +69,7 @@ export const tokenCommand: Command = {
         '',
       ),
       token: values.token ?? process.env.WARMSYNC_TOKEN,
+      ca: readCaOption(values.ca as string | undefined),
     });
     const call = (method: string, path: string, body?: unknown) => request(hub, method, path, body);
     if (action === 'create') {
@@ -115,8 +124,11 @@ async function request(
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
+      tls: hubTls(hub.ca),
     });
   } catch (error) {
+    const problem = certificateProblem(error);
+    if (problem) throw new UserError(describeCertificateProblem(hub.server, problem));
     throw new UserError(`cannot reach the hub at ${hub.server}: ${(error as Error).message}`);
   }
   const json = (await reply.json().catch(() => undefined)) as { message?: string } | undefined;

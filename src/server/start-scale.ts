@@ -10,7 +10,7 @@ import type { HubLimits } from '../core/limits.ts';
 import { createServerMetrics } from '../metrics/server-metrics.ts';
 import { createServer, type HealthReport } from './app.ts';
 import { RedisBus } from './bus.ts';
-import { listen, type RunningServer, stopListening } from './start.ts';
+import { type HubTls, listen, type RunningServer, stopListening } from './start.ts';
 import { type ChunkStore, FolderChunkStore } from './store/chunks-fs.ts';
 import { S3ChunkStore } from './store/chunks-s3.ts';
 import { PostgresStore } from './store/postgres.ts';
@@ -33,6 +33,8 @@ export interface ScaleServerOptions {
   allowedHosts?: readonly string[];
   allowGit?: boolean;
   maxBodyBytes?: number;
+  /** Serve HTTPS and WSS with this certificate (PEM); plain HTTP without it. */
+  tls?: HubTls;
   limits?: Partial<HubLimits>;
   /** How often each replica compares its agents' head with the durable one (default 1000 ms). */
   headCheckMs?: number;
@@ -93,7 +95,12 @@ export async function startScaleServer(options: ScaleServerOptions): Promise<Run
   hubCount = () => sync.hub.count();
   let listening: ReturnType<typeof listen>;
   try {
-    listening = listen(sync, { host: options.host, port: options.port, maxBodyBytes: options.maxBodyBytes });
+    listening = listen(sync, {
+      host: options.host,
+      port: options.port,
+      maxBodyBytes: options.maxBodyBytes,
+      tls: options.tls,
+    });
   } catch (error) {
     sync.hub.close();
     await bus?.close();

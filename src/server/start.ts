@@ -26,8 +26,16 @@ export interface EmbeddedServerOptions {
   allowedHosts?: readonly string[];
   allowGit?: boolean;
   maxBodyBytes?: number;
+  /** Serve HTTPS and WSS with this certificate (PEM); plain HTTP without it. */
+  tls?: HubTls;
   limits?: Partial<HubLimits>;
   log?: (line: string) => void;
+}
+
+/** The hub's certificate chain and private key, PEM, as `serve --tls-cert --tls-key` read them. */
+export interface HubTls {
+  cert: string;
+  key: string;
 }
 
 /** Thrown by `listen` for a hub with no credential on an address other machines can reach. */
@@ -53,6 +61,7 @@ export interface ListenOptions {
   host?: string;
   port?: number;
   maxBodyBytes?: number;
+  tls?: HubTls;
 }
 
 export function startEmbeddedServer(options: EmbeddedServerOptions): RunningServer {
@@ -98,7 +107,9 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): RunningServ
 
 /**
  * Listens for the app and its WebSockets; shared by the embedded and the scale-out wiring.
- * Throws OpenHubError, before binding, for a hub without a credential on a non-loopback host.
+ * Throws OpenHubError, before binding, for a hub without a credential on a non-loopback host:
+ * TLS keeps strangers from reading the traffic, not from sending requests, so it replaces no
+ * credential.
  */
 export function listen(
   sync: SyncServer,
@@ -122,9 +133,11 @@ export function listen(
     },
     // Leave headroom over the body limit so the app, not the socket layer, answers 413 with a reason.
     maxRequestBodySize: maxBody + 1024 * 1024,
+    // The same port then speaks only HTTPS and WSS; Bun serves no plain HTTP beside it.
+    ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
   });
   const shown = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname;
-  return { server, url: `http://${shown}:${server.port}` };
+  return { server, url: `${options.tls ? 'https' : 'http'}://${shown}:${server.port}` };
 }
 
 /** Closes every live socket (agents reconnect elsewhere or later) and stops listening. */

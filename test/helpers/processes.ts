@@ -16,10 +16,13 @@ export interface CliProcess {
 }
 
 /**
- * Starts `warmsync ARGS` (optionally under `ulimit -n`, or as another user), collecting stdout
- * and stderr.
+ * Starts `warmsync ARGS` (optionally under `ulimit -n`, as another user, or with another
+ * environment), collecting stdout and stderr.
  */
-export function startCli(args: string[], options: { openFiles?: number; user?: string } = {}): CliProcess {
+export function startCli(
+  args: string[],
+  options: { openFiles?: number; user?: string; env?: Record<string, string | undefined> } = {},
+): CliProcess {
   const base = options.openFiles
     ? ['sh', '-c', `ulimit -n ${options.openFiles} && exec "$0" "$@"`, process.execPath, MAIN, ...args]
     : [process.execPath, MAIN, ...args];
@@ -28,7 +31,7 @@ export function startCli(args: string[], options: { openFiles?: number; user?: s
   const command = options.user
     ? ['setpriv', `--reuid=${options.user}`, `--regid=${options.user}`, '--init-groups', ...base]
     : base;
-  const child = Bun.spawn(command, { stdout: 'pipe', stderr: 'pipe' });
+  const child = Bun.spawn(command, { stdout: 'pipe', stderr: 'pipe', env: options.env ?? process.env });
   running.push(child);
   let text = '';
   const pump = async (stream: ReadableStream<Uint8Array>) => {
@@ -67,11 +70,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitHealthy(url: string, timeoutMs = 15_000): Promise<void> {
+/** Waits for GET /healthz to answer 200; `tls` carries the CA for an https:// hub. */
+export async function waitHealthy(
+  url: string,
+  timeoutMs = 15_000,
+  tls?: BunFetchRequestInitTLS,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
-      if ((await fetch(`${url}/healthz`)).ok) return;
+      if ((await fetch(`${url}/healthz`, { tls })).ok) return;
     } catch {
       // Not listening yet.
     }
