@@ -23,7 +23,7 @@ import { baseAfterRollback } from '../core/rollback.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { type ApplyItem, applyBatch, type ItemOutcome } from './applier.ts';
 import { ChunkCache } from './chunk-cache.ts';
-import { fileVerifiedChunks } from './chunk-gatherer.ts';
+import { readChunksOf } from './chunk-gatherer.ts';
 import { HubClient, HubError } from './client.ts';
 import { Durability } from './durability.ts';
 import { probeFolding } from './fs-probe.ts';
@@ -34,11 +34,12 @@ import { LocalTree, type Observation, type ObserveBatch } from './local-tree.ts'
 import { type PendingPush, Pusher } from './pusher.ts';
 import { AgentState, type BaseRecord } from './state.ts';
 import { CircuitBreaker, uploadFrames } from './transfer.ts';
-import { readTreeFile } from './tree-fs.ts';
 import { TreeWatcher } from './watcher.ts';
 
 export interface AgentOptions {
   dir: string;
+  /** Files this large are streamed, never held whole (default STREAMED_FILE_BYTES, 64 MiB). */
+  streamFilesFrom?: number;
   server: string;
   workspace: string;
   token?: string;
@@ -142,6 +143,7 @@ export class Agent {
       ignore: options.ignore ?? DEFAULT_IGNORE_OPTIONS,
       allowGit: options.allowGit ?? false,
       tracked: new Set(),
+      streamFrom: options.streamFilesFrom,
       log: (line) => this.log(line),
     });
     this.git = new GitFollower(options.dir, this.tree);
@@ -164,6 +166,7 @@ export class Agent {
       cache: this.cache,
       state: this.state,
       log: (line) => this.log(line),
+      streamFrom: options.streamFilesFrom,
       metrics: options.metrics,
       onPushed: options.onPushed,
     });
@@ -443,12 +446,9 @@ export class Agent {
       if (base.content.kind !== 'file') continue;
       const index = base.content.chunks.findIndex(([h]) => h === hash);
       if (index < 0) continue;
-      try {
-        fileVerifiedChunks(readTreeFile(this.options.dir, path), base.content.chunks, this.cache);
-        if (this.cache.has(hash)) return;
-      } catch {
-        // The local copy is gone or changed; try another.
-      }
+      // A local copy that is gone or changed does not hold it; another may.
+      readChunksOf(this.options.dir, path, base.content.chunks, (h) => h === hash, this.cache);
+      if (this.cache.has(hash)) return;
     }
   }
 
@@ -463,14 +463,8 @@ export class Agent {
       if (wanted.size === found.size) break;
       if (base.content.kind !== 'file' || !base.content.chunks.some(([h]) => wanted.has(h) && !found.has(h)))
         continue;
-      try {
-        const bytes = readTreeFile(this.options.dir, path);
-        fileVerifiedChunks(bytes, base.content.chunks, {
-          set: (h, b) => (wanted.has(h) ? found.set(h, b) : undefined),
-        });
-      } catch {
-        // Not readable here any more: another agent may hold it.
-      }
+      // Only the wanted chunks are read; a copy not readable here any more holds none of them.
+      readChunksOf(this.options.dir, path, base.content.chunks, (h) => wanted.has(h) && !found.has(h), found);
     }
     if (found.size === 0) return;
     const specs = [...found].map(([h, b]): [string, number] => [h, b.length]);
@@ -910,6 +904,7 @@ export class Agent {
         folding: this.tree.folding,
         limiter: this.limiter,
         durability: this.durability,
+        streamFrom: this.options.streamFilesFrom,
         gather: {
           dir: this.options.dir,
           baseOf: (p: string) => this.state.base(p),

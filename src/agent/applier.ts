@@ -8,6 +8,7 @@
  * batch, and a path written whose old spelling the batch deletes is respelled in one rename (see
  * respell.ts) before its content is staged.
  */
+import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApplyFailureCode } from '../core/apply-outcome.ts';
 import { exists, type ManifestEntry } from '../core/entry.ts';
@@ -24,7 +25,7 @@ import {
 import { assemble, type GatherDeps, gatherChunks } from './chunk-gatherer.ts';
 import type { Durability } from './durability.ts';
 import type { Limiter } from './limiter.ts';
-import type { Observation } from './local-tree.ts';
+import { type Observation, STREAMED_FILE_BYTES } from './local-tree.ts';
 import { respellingsOf } from './respell.ts';
 import { Spellings } from './spelling.ts';
 import type { StatStamp } from './state.ts';
@@ -48,6 +49,8 @@ export interface ApplierDeps {
   limiter: Limiter;
   durability: Durability;
   gather: GatherDeps;
+  /** Files this large are written chunk window by chunk window (STREAMED_FILE_BYTES). */
+  streamFrom?: number;
 }
 
 /**
@@ -59,9 +62,13 @@ export async function applyBatch(
   items: readonly ApplyItem[],
   settle: (item: ApplyItem, outcome: ItemOutcome) => void,
 ): Promise<void> {
-  const writes = items
+  const streamFrom = deps.streamFrom ?? STREAMED_FILE_BYTES;
+  const isStreamed = (a: ApplyItem) => a.entry.content.kind === 'file' && a.entry.content.size >= streamFrom;
+  const allWrites = items
     .filter((a) => exists(a.entry.content))
     .sort((a, b) => pathDepth(a.entry.path) - pathDepth(b.entry.path));
+  const writes = allWrites.filter((a) => !isStreamed(a));
+  const streamed = allWrites.filter(isStreamed);
   const deletes = items
     .filter((a) => !exists(a.entry.content))
     .sort((a, b) => pathDepth(b.entry.path) - pathDepth(a.entry.path));
@@ -135,6 +142,11 @@ export async function applyBatch(
       settle(item, withBytes(outcome, bytes));
     }
   }
+  for (const item of streamed) {
+    const outcome = await writeStreamed(deps, item, checked, spellings, respellings.get(item.entry.path));
+    if (outcome.ok) touched.push(join(deps.dir, item.entry.path));
+    settle(item, outcome);
+  }
   for (const level of groupByDepth(deletes)) {
     await Promise.all(
       level.map((item) =>
@@ -157,6 +169,91 @@ export async function applyBatch(
   }
   // The renames and removals reach the disk before the caller's state records them as bases.
   deps.durability.flush(touched);
+}
+
+/**
+ * A large file: staged empty, filled window by window (each window's chunks gathered, verified,
+ * written at their offsets, then let go), made durable, then renamed like any other write.
+ */
+async function writeStreamed(
+  deps: ApplierDeps,
+  item: ApplyItem,
+  checked: CheckedFolders,
+  spellings: Spellings,
+  respelled: Parameters<typeof stageContent>[7],
+): Promise<ItemOutcome> {
+  const content = item.entry.content;
+  if (content.kind !== 'file') throw new Error('only files are streamed');
+  const missing: ItemOutcome = {
+    ok: false,
+    code: 'missing-chunks',
+    message: 'some of its chunks could not be had from the hub or any local copy',
+    retry: true,
+  };
+  if (fileHashFromChunks(content.chunks.map(([h]) => h)) !== content.hash) return missing;
+  const empty = new Uint8Array(0);
+  const { dir } = deps;
+  const outcome = stageContent(
+    dir,
+    item.entry.path,
+    content,
+    expectedOf(item.obs),
+    empty,
+    checked,
+    spellings,
+    respelled,
+  );
+  if (outcome.ok !== 'staged') return withBytes(outcome, undefined);
+  const { temp } = outcome.staged;
+  const filled = await fillStreamed(deps.gather, item.entry, temp);
+  if (!filled) {
+    tryUnlinkTemp(temp);
+    return missing;
+  }
+  deps.durability.flush([temp]);
+  const finished = finishWrite(outcome.staged);
+  if (finished.ok) spellings.added(item.entry.path);
+  return withBytes(finished, undefined);
+}
+
+/** Raw bytes of chunks gathered and held at once while a streamed file is written. */
+const STREAM_WINDOW_BYTES = 32 * 1024 * 1024;
+
+async function fillStreamed(gather: GatherDeps, entry: ManifestEntry, temp: string): Promise<boolean> {
+  if (entry.content.kind !== 'file') return false;
+  const chunks = entry.content.chunks;
+  const fd = openSync(temp, 'r+');
+  try {
+    let offset = 0;
+    for (let start = 0; start < chunks.length; ) {
+      let end = start;
+      let windowBytes = 0;
+      while (end < chunks.length && (end === start || windowBytes + chunks[end]![1] <= STREAM_WINDOW_BYTES)) {
+        windowBytes += chunks[end]![1];
+        end++;
+      }
+      const window = chunks.slice(start, end);
+      const got = await gatherChunks(gather, [{ ...entry, content: { ...entry.content, chunks: window } }]);
+      for (const [hash, size] of window) {
+        const bytes = got.get(hash);
+        if (bytes?.length !== size) return false;
+        writeSync(fd, bytes, 0, size, offset);
+        offset += size;
+      }
+      start = end;
+    }
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function tryUnlinkTemp(temp: string): void {
+  try {
+    unlinkSync(temp);
+  } catch {
+    // Already gone.
+  }
 }
 
 /** What the agent believes is on disk at the path: the stat it observed, or nothing. */

@@ -4,12 +4,11 @@
  * verified chunk by chunk.
  */
 import type { ManifestEntry } from '../core/entry.ts';
-import { sha256Hex } from '../core/hash.ts';
 import type { ChunkCache } from './chunk-cache.ts';
 import type { HubClient } from './client.ts';
 import type { BaseRecord } from './state.ts';
 import { type CircuitBreaker, fetchChunks } from './transfer.ts';
-import { readTreeFile } from './tree-fs.ts';
+import { readChunkAt } from './tree-fs.ts';
 
 export interface GatherDeps {
   dir: string;
@@ -38,7 +37,8 @@ export async function gatherChunks(
     const needed = entry.content.chunks.filter(([h]) => !out.has(h) && !deps.cache.has(h));
     if (needed.length > 0 && baseChunks.length > 0 && entry.content.size > 1024 * 1024) {
       // A large file: most chunks are usually in the local copy of the previous version.
-      await readLocalChunks(deps.dir, entry.path, baseChunks, local);
+      const want = new Set(needed.map(([h]) => h));
+      readChunksOf(deps.dir, entry.path, baseChunks, (h) => want.has(h), local);
     }
     for (const [index, [hash]] of entry.content.chunks.entries()) {
       const found = deps.cache.get(hash) ?? local.get(hash);
@@ -58,35 +58,30 @@ export async function gatherChunks(
   return out;
 }
 
-/** Reads the local copy of a path once and files its chunks (by the base's chunk list) into `into`. */
-async function readLocalChunks(
+/**
+ * Reads the chunks `wanted` picks out of the local copy of `path`, each at its offset by the
+ * base's chunk list, and files those that still hash to their names into `into`: only the chunks
+ * needed are read, so a large file never sits whole in memory. A chunk the file no longer holds
+ * (edited since, or gone) is simply not found; it is fetched from the hub instead.
+ */
+export function readChunksOf(
   dir: string,
   path: string,
   chunks: ReadonlyArray<readonly [string, number]>,
-  into: Map<string, Uint8Array>,
-): Promise<void> {
-  try {
-    fileVerifiedChunks(readTreeFile(dir, path), chunks, into);
-  } catch {
-    // Nothing local to reuse; the chunks are fetched (and verified) from the hub.
-  }
-}
-
-/**
- * Files the chunks of `bytes`, cut where `chunks` says, under their hashes, but only those whose
- * bytes hash to the name: a local copy edited since its base was recorded must not serve its new
- * bytes as an old chunk of some other file.
- */
-export function fileVerifiedChunks(
-  bytes: Uint8Array,
-  chunks: ReadonlyArray<readonly [string, number]>,
+  wanted: (hash: string) => boolean,
   into: { set(hash: string, bytes: Uint8Array): unknown },
 ): void {
   let offset = 0;
   for (const [hash, size] of chunks) {
-    const part = bytes.subarray(offset, offset + size);
+    const at = offset;
     offset += size;
-    if (part.length === size && sha256Hex(part) === hash) into.set(hash, part);
+    if (!wanted(hash)) continue;
+    try {
+      const bytes = readChunkAt(dir, path, at, size, hash);
+      if (bytes) into.set(hash, bytes);
+    } catch {
+      // Unreadable here: the hub has it.
+    }
   }
 }
 

@@ -6,7 +6,7 @@
 // trips of the promise API cost more than the reads themselves.
 import { type Dirent, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { chunkBytes } from '../core/chunk.ts';
+import { type ChunkRef, chunkBytes } from '../core/chunk.ts';
 import { DELETED, type EntryContent } from '../core/entry.ts';
 import { EXACT_NAMES, type Folding } from '../core/folding.ts';
 import { fileHashFromChunks } from '../core/hash.ts';
@@ -20,10 +20,12 @@ import type { BaseRecord, StatStamp } from './state.ts';
 import { TempSweeper } from './temp-files.ts';
 import {
   checkAncestors,
+  type FileDescribed,
   type FileRead,
   type FolderVerdicts,
   isAbsent,
   NotARegularFile,
+  readOrDescribeFile,
   readRegularFile,
 } from './tree-fs.ts';
 
@@ -68,8 +70,16 @@ export interface LocalTreeOptions {
   tracked: ReadonlySet<string>;
   /** Text of git's exclude files, lowest precedence first (see IgnoreRules.setRepoExcludes). */
   repoExcludes?: readonly string[];
+  /** Files of this many bytes or more are chunked while streamed, never held whole (STREAMED_FILE_BYTES). */
+  streamFrom?: number;
   log?: (line: string) => void;
 }
+
+/**
+ * Files from this size on are streamed: hashed piece by piece when observed, uploaded and written
+ * chunk by chunk, so memory stays bounded whatever a file's size (a 5 GiB disk image syncs too).
+ */
+export const STREAMED_FILE_BYTES = 64 * 1024 * 1024;
 
 export class LocalTree {
   rules: IgnoreRules;
@@ -263,9 +273,9 @@ export class LocalTree {
       ) {
         return { content: base.content, stat };
       }
-      let read: FileRead;
+      let read: FileRead | FileDescribed;
       try {
-        read = readRegularFile(absolute);
+        read = readOrDescribeFile(absolute, this.options.streamFrom ?? STREAMED_FILE_BYTES);
       } catch (error) {
         // Removed between the lstat and the read: it is simply gone.
         if (isAbsent(error)) return { content: DELETED };
@@ -279,9 +289,14 @@ export class LocalTree {
           };
         return this.unknown(path, `cannot read: ${(error as Error).message}`);
       }
-      const { bytes } = read;
+      const bytes = 'bytes' in read ? read.bytes : undefined;
+      const length = 'bytes' in read ? read.bytes.length : read.length;
       this.problems.delete(path);
-      const content = fileContent(bytes, (read.stats.mode & 0o111) !== 0, read.stats.mode);
+      const exec = (read.stats.mode & 0o111) !== 0;
+      const content =
+        'bytes' in read
+          ? fileContent(read.bytes, exec, read.stats.mode)
+          : contentOfRefs(read.refs, exec, read.stats.mode);
       let after: Stats | undefined;
       try {
         after = lstatSync(absolute);
@@ -294,8 +309,9 @@ export class LocalTree {
         after.mtimeMs !== stats.mtimeMs ||
         after.ino !== stats.ino ||
         read.stats.ino !== stats.ino ||
-        bytes.length !== stats.size;
-      return unsettled ? { content, stat, bytes, unsettled } : { content, stat, bytes };
+        length !== stats.size;
+      const observed: Observation = bytes ? { content, stat, bytes } : { content, stat };
+      return unsettled ? { ...observed, unsettled } : observed;
     });
   }
 
@@ -320,9 +336,15 @@ export class LocalTree {
  * permission bits a peer gives the file when it creates it (so a 0600 file stays private).
  */
 export function fileContent(bytes: Uint8Array, exec: boolean, mode?: number): EntryContent {
-  const chunks = chunkBytes(bytes).map((c): [string, number] => [c.hash, c.size]);
+  return contentOfRefs(chunkBytes(bytes), exec, mode);
+}
+
+/** A file's entry from its chunks (cut and hashed from its bytes, at once or streamed). */
+export function contentOfRefs(refs: readonly ChunkRef[], exec: boolean, mode?: number): EntryContent {
+  const chunks = refs.map((c): [string, number] => [c.hash, c.size]);
   const hash = fileHashFromChunks(chunks.map(([h]) => h));
-  const content: EntryContent = { kind: 'file', hash, size: bytes.length, exec, chunks };
+  const size = refs.reduce((n, c) => n + c.size, 0);
+  const content: EntryContent = { kind: 'file', hash, size, exec, chunks };
   if (mode !== undefined) content.mode = mode & 0o777;
   return content;
 }

@@ -5,7 +5,7 @@
  * content is not pushed again and again.
  */
 import type { EntryContent } from '../core/entry.ts';
-import type { ChunkFrame } from '../core/frames.ts';
+import { type ChunkFrame, makeFrame } from '../core/frames.ts';
 import { collisionKey } from '../core/paths.ts';
 import type { ChangeResult, Problem, PushHeader } from '../core/protocol.ts';
 import type { VersionVector } from '../core/vector.ts';
@@ -14,10 +14,13 @@ import type { ChunkCache } from './chunk-cache.ts';
 import type { HubClient } from './client.ts';
 import { HubError } from './client.ts';
 import { Limiter } from './limiter.ts';
-import { fileContent, type Observation } from './local-tree.ts';
+import { fileContent, type Observation, STREAMED_FILE_BYTES } from './local-tree.ts';
 import type { AgentState } from './state.ts';
 import { packFrames, uploadFrames } from './transfer.ts';
-import { readTreeFile } from './tree-fs.ts';
+import { readChunkAt, readTreeFile } from './tree-fs.ts';
+
+/** Compressed chunk bytes per envelope while a streamed file uploads. */
+const STREAM_ENVELOPE_BYTES = 16 * 1024 * 1024;
 
 export interface PendingPush {
   path: string;
@@ -33,6 +36,8 @@ export interface PusherDeps {
   cache: ChunkCache;
   state: AgentState;
   log: (line: string) => void;
+  /** Files this large are uploaded chunk by chunk, read at their offsets (STREAMED_FILE_BYTES). */
+  streamFrom?: number;
   metrics?: AgentMetrics;
   onPushed?: (event: { paths: string[]; bytes: number; conflicts: string[] }) => void;
 }
@@ -120,6 +125,41 @@ export class Pusher {
     }
   }
 
+  /**
+   * Uploads the chunks of a streamed file that the hub lacks, each read at its offset and checked
+   * against its hash, in envelopes of bounded size: memory holds one envelope, never the file.
+   * False when the file no longer holds the chunks it was described with.
+   */
+  private async uploadStreamed(p: PendingPush, known: (hash: string) => boolean): Promise<boolean> {
+    if (p.content.kind !== 'file') return true;
+    let group: ChunkFrame[] = [];
+    let groupBytes = 0;
+    const send = async () => {
+      if (group.length === 0) return;
+      const reply = await this.deps.client.push(
+        { agent: this.deps.agentId, batch: 'edits', changes: [] },
+        group,
+      );
+      this.rememberSent(group, reply.missingChunks);
+      group = [];
+      groupBytes = 0;
+    };
+    let offset = 0;
+    for (const [hash, size] of p.content.chunks) {
+      const at = offset;
+      offset += size;
+      if (known(hash) || group.some((f) => f.hash === hash)) continue;
+      const chunk = readChunkAt(this.deps.dir, p.path, at, size, hash);
+      if (!chunk) return false;
+      const frame = makeFrame(hash, chunk);
+      group.push(frame);
+      groupBytes += frame.payload.length;
+      if (groupBytes >= STREAM_ENVELOPE_BYTES) await send();
+    }
+    await send();
+    return true;
+  }
+
   private async pushBatch(
     pushesIn: PendingPush[],
     branch: string | undefined,
@@ -142,9 +182,14 @@ export class Pusher {
       for (const hash of unknownChunks) if (!missing.has(hash)) this.knownChunks.add(hash);
       unknownChunks = [];
     }
+    const streamed: PendingPush[] = [];
     for (const p of pushes) {
       if (p.content.kind !== 'file') continue;
       let bytes = p.obs.bytes;
+      if (!bytes && p.content.size >= (this.deps.streamFrom ?? STREAMED_FILE_BYTES)) {
+        streamed.push(p);
+        continue;
+      }
       if (!bytes) {
         // Not read while observing: read now, and describe what was actually read.
         try {
@@ -183,6 +228,11 @@ export class Pusher {
       );
       this.rememberSent(group, reply.missingChunks);
     });
+    for (const p of streamed) {
+      const known = (hash: string) => this.knownChunks.has(hash) || sending.has(hash);
+      // Changed since it was described: the next cycle describes it again.
+      if (!(await this.uploadStreamed(p, known))) recheck(p.path);
+    }
     // Files that vanished before they could be read wait for the next cycle.
     pushes = pushes.filter(
       (p) => p.content.kind !== 'file' || p.obs.bytes !== undefined || this.knownFile(p.content),
@@ -206,6 +256,10 @@ export class Pusher {
       const resend: ChunkFrame[] = [];
       for (const p of again) {
         if (p.content.kind !== 'file') continue;
+        if (!p.obs.bytes && p.content.size >= (this.deps.streamFrom ?? STREAMED_FILE_BYTES)) {
+          await this.uploadStreamed(p, () => false);
+          continue;
+        }
         const bytes = p.obs.bytes ?? readTreeFile(this.deps.dir, p.path);
         resend.push(...uploadFrames(p.content.chunks, bytes, undefined, this.deps.cache, () => false));
       }

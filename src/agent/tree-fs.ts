@@ -10,6 +10,9 @@
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import type { ChunkRef } from '../core/chunk.ts';
+import { ChunkStream } from '../core/chunk-stream.ts';
+import { sha256Hex } from '../core/hash.ts';
 import { ancestorPaths } from '../core/paths.ts';
 
 /** Why a path cannot be looked at as part of the tree. */
@@ -77,19 +80,89 @@ export function readRegularFile(absolute: string): FileRead {
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile()) throw new NotARegularFile(`${absolute} is not a regular file`);
-    let buffer = Buffer.allocUnsafe(Math.max(stats.size, 0) + 1);
+    return readToEnd(fd, stats);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readToEnd(fd: number, stats: Stats): FileRead {
+  let buffer = Buffer.allocUnsafe(Math.max(stats.size, 0) + 1);
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length) {
+      const bigger = Buffer.allocUnsafe(buffer.length * 2);
+      buffer.copy(bigger, 0, 0, length);
+      buffer = bigger;
+    }
+    const n = readSync(fd, buffer, length, buffer.length - length, null);
+    if (n === 0) break;
+    length += n;
+  }
+  return { bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, length), stats };
+}
+
+/** A large regular file described while streamed through: its chunks, never all its bytes. */
+export interface FileDescribed {
+  refs: ChunkRef[];
+  length: number;
+  stats: Stats;
+}
+
+/** Bytes read from a large file at a time while it is described. */
+const STREAM_PIECE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Like `readRegularFile`, but a file of `streamFrom` bytes or more is chunked and hashed as it is
+ * read, piece by piece, so memory stays bounded whatever its size.
+ */
+export function readOrDescribeFile(absolute: string, streamFrom: number): FileRead | FileDescribed {
+  const fd = openSync(absolute, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw new NotARegularFile(`${absolute} is not a regular file`);
+    if (stats.size < streamFrom) return readToEnd(fd, stats);
+    const stream = new ChunkStream();
+    const refs: ChunkRef[] = [];
+    const piece = Buffer.allocUnsafe(STREAM_PIECE_BYTES);
     let length = 0;
     for (;;) {
-      if (length === buffer.length) {
-        const bigger = Buffer.allocUnsafe(buffer.length * 2);
-        buffer.copy(bigger, 0, 0, length);
-        buffer = bigger;
-      }
-      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      const n = readSync(fd, piece, 0, piece.length, null);
       if (n === 0) break;
       length += n;
+      refs.push(...stream.push(piece.subarray(0, n)));
     }
-    return { bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, length), stats };
+    refs.push(...stream.end());
+    return { refs, length, stats };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * One chunk of a tree file, read at its offset and checked against its hash: undefined when the
+ * file no longer holds it there (edited since it was described).
+ */
+export function readChunkAt(root: string, path: string, offset: number, size: number, hash: string) {
+  const access = checkAncestors(root, path);
+  if (!access.ok) return undefined;
+  let fd: number;
+  try {
+    fd = openSync(join(root, path), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return undefined;
+    const bytes = Buffer.allocUnsafe(size);
+    let got = 0;
+    while (got < size) {
+      const n = readSync(fd, bytes, got, size - got, offset + got);
+      if (n === 0) return undefined;
+      got += n;
+    }
+    const chunk = new Uint8Array(bytes.buffer, bytes.byteOffset, size);
+    return sha256Hex(chunk) === hash ? chunk : undefined;
   } finally {
     closeSync(fd);
   }

@@ -1,13 +1,29 @@
-/** A 100 MB file with one byte changed re-sends one chunk, not the file. */
+/**
+ * A 100 MB file with one byte changed re-sends one chunk, not the file; a file larger than memory
+ * should hold is streamed, never held whole.
+ */
 import { afterEach, expect, it } from 'bun:test';
-import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { createHash, randomBytes, randomFillSync } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_CHUNK_PARAMS } from '../../src/core/chunk.ts';
 import { sha256Hex } from '../../src/core/hash.ts';
-import { cleanup, startAgent, startHub, waitUntil } from '../helpers/harness.ts';
+import { cleanup, startAgent, startHub, tempDir, waitUntil } from '../helpers/harness.ts';
+import { startCli, stopAllCli } from '../helpers/processes.ts';
 
-afterEach(cleanup);
+afterEach(async () => {
+  await stopAllCli();
+  await cleanup();
+});
 
 const sumOf = (path: string) => {
   try {
@@ -53,3 +69,71 @@ it('re-sends only the damaged chunk of a 100 MB file', async () => {
   expect(downloaded).toBeLessThan(2 * (DEFAULT_CHUNK_PARAMS.maxSize + chunkList));
   expect(uploaded).toBeLessThan(size / 50);
 }, 120_000);
+
+/** Peak resident memory of a process, in bytes (VmHWM). */
+function peakRss(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'));
+  return Number(line?.match(/(\d+)/)?.[1] ?? 0) * 1024;
+}
+
+it('streams a file larger than memory would hold: both agents stay far below its size', async () => {
+  const hub = startHub();
+  const source = tempDir('warmsync-tree-');
+  const mirror = tempDir('warmsync-tree-');
+  const size = 640 * 1024 * 1024;
+  // Written in 16 MiB pieces of random bytes, so nothing dedupes and the test holds no copy either.
+  const fd = openSync(join(source, 'disk.img'), 'w');
+  const piece = Buffer.alloc(16 * 1024 * 1024);
+  const hash = createHash('sha256');
+  for (let at = 0; at < size; at += piece.length) {
+    randomFillSync(piece);
+    writeSync(fd, piece);
+    hash.update(piece);
+  }
+  closeSync(fd);
+  const want = hash.digest('hex');
+  const agent = (dir: string) =>
+    startCli([
+      'agent',
+      dir,
+      '--server',
+      hub.url,
+      '--workspace',
+      'test',
+      '--state',
+      tempDir(),
+      '--no-prewarm',
+    ]);
+  const up = agent(source);
+  const down = agent(mirror);
+  const fileHash = () => {
+    const h = createHash('sha256');
+    try {
+      const rd = openSync(join(mirror, 'disk.img'), 'r');
+      try {
+        for (let n = readSync(rd, piece); n > 0; n = readSync(rd, piece)) h.update(piece.subarray(0, n));
+      } finally {
+        closeSync(rd);
+      }
+    } catch {
+      return '';
+    }
+    return h.digest('hex');
+  };
+  await waitUntil(
+    () =>
+      existsSync(join(mirror, 'disk.img')) &&
+      statSync(join(mirror, 'disk.img')).size === size &&
+      fileHash() === want,
+    'the 640 MiB file on the mirror',
+    240_000,
+  );
+  const peaks = [peakRss(up.process.pid), peakRss(down.process.pid)];
+  console.log(
+    `640 MiB file: agent peak RSS ${peaks.map((p) => `${Math.round(p / 1024 / 1024)} MiB`).join(', ')}`,
+  );
+  // Held whole, the file alone would take 640 MiB in each.
+  for (const peak of peaks) expect(peak).toBeLessThan(size / 2);
+}, 300_000);
