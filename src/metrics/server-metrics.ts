@@ -16,6 +16,7 @@ export interface ServerMetrics {
   problems: Counter<'code'>;
   rejectedRequests: Counter<'reason'>;
   pushReplays: Counter;
+  chunksCollected: Counter;
   connectedAgents: Gauge;
   chunkStoreBytes: Gauge;
   prewarmAttempts: Counter<'ecosystem'>;
@@ -75,6 +76,11 @@ export function createServerMetrics(live: {
       name: 'warmsync_rejected_requests_total',
       help: 'Requests refused before reaching the store (malformed, too large, unauthorised).',
       labelNames: ['reason'],
+      registers,
+    }),
+    chunksCollected: new Counter({
+      name: 'warmsync_chunks_collected_total',
+      help: 'Chunks removed by garbage collection: named by no live entry and no snapshot, unused for the grace period.',
       registers,
     }),
     pushReplays: new Counter({

@@ -31,6 +31,7 @@ import type { ServerMetrics } from '../metrics/server-metrics.ts';
 import { Authenticator, WorkspaceChunks } from './access.ts';
 import type { LiveBus } from './bus.ts';
 import { mountCredentialRoutes } from './credential-routes.ts';
+import type { GcReport } from './gc.ts';
 import { Hub } from './hub.ts';
 import { mountLiveRoute } from './live.ts';
 import { checkHost, checkOrigin } from './origin.ts';
@@ -70,6 +71,8 @@ export interface ServerDeps {
   bus?: LiveBus;
   /** Head check interval for replicas sharing a durable store (see Hub); off in embedded mode. */
   headCheckMs?: number;
+  /** Runs a chunk garbage collection (`POST /v1/gc`, admin); absent where chunks cannot be swept. */
+  collectGarbage?: () => Promise<GcReport>;
   /** Probes the backing services for `/healthz` (default: the embedded store, always up). */
   health?: () => Promise<HealthReport>;
 }
@@ -388,7 +391,12 @@ export function createServer(deps: ServerDeps): SyncServer {
     const chunks = chunksFor(c);
     if (chunks instanceof WorkspaceChunks) await chunks.preload(request.data.hashes);
     const missing: string[] = [];
-    for (const hash of request.data.hashes) if (!(await chunks.has(hash))) missing.push(hash);
+    const touch = (deps.chunks as Partial<{ touch(hash: string): void }>).touch?.bind(deps.chunks);
+    for (const hash of request.data.hashes) {
+      if (!(await chunks.has(hash))) missing.push(hash);
+      // Present now, and named by a push soon: a collection running meanwhile must leave it.
+      else touch?.(hash);
+    }
     return c.json({ missing });
   });
 
@@ -422,6 +430,16 @@ export function createServer(deps: ServerDeps): SyncServer {
     const reply = encodeEnvelope({ missing }, frames);
     deps.metrics.countBytes('out', reply.length);
     return c.body(reply, 200, { 'content-type': 'application/octet-stream' });
+  });
+
+  app.post('/v1/gc', async (c) => {
+    const denied = await permit(c, { type: 'admin' });
+    if (denied) return denied;
+    if (!deps.collectGarbage)
+      return c.json({ error: 'unsupported', message: 'this chunk store cannot be swept by the hub' }, 501);
+    const report = await deps.collectGarbage();
+    deps.metrics.chunksCollected.inc(report.removed);
+    return c.json(report);
   });
 
   mountSnapshotRoutes(app, { ...deps, chunksFor });

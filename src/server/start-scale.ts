@@ -10,6 +10,7 @@ import type { HubLimits } from '../core/limits.ts';
 import { createServerMetrics } from '../metrics/server-metrics.ts';
 import { createServer, type HealthReport } from './app.ts';
 import { RedisBus } from './bus.ts';
+import { collectGarbage } from './gc.ts';
 import { type HubTls, listen, type RunningServer, stopListening } from './start.ts';
 import { type ChunkStore, FolderChunkStore } from './store/chunks-fs.ts';
 import { S3ChunkStore } from './store/chunks-s3.ts';
@@ -66,7 +67,8 @@ export async function startScaleServer(options: ScaleServerOptions): Promise<Run
   const s3 = options.chunks.startsWith('s3://')
     ? new S3ChunkStore({ url: options.chunks, ...options.s3 })
     : undefined;
-  const chunks: ChunkStore = s3 ?? new FolderChunkStore(options.chunks);
+  const folder = s3 ? undefined : new FolderChunkStore(options.chunks);
+  const chunks: ChunkStore = s3 ?? (folder as FolderChunkStore);
   let hubCount = () => 0;
   const metrics = createServerMetrics({
     chunkStoreBytes: () => chunks.sizeBytes(),
@@ -91,6 +93,8 @@ export async function startScaleServer(options: ScaleServerOptions): Promise<Run
     maxBodyBytes: options.maxBodyBytes,
     limits: options.limits,
     log,
+    // A shared chunk folder is swept on request (POST /v1/gc); object storage keeps its own lifecycle rules.
+    collectGarbage: folder ? () => collectGarbage(store, folder) : undefined,
   });
   hubCount = () => sync.hub.count();
   let listening: ReturnType<typeof listen>;

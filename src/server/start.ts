@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { type HubLimits, MAX_BODY_BYTES } from '../core/limits.ts';
 import { createServerMetrics } from '../metrics/server-metrics.ts';
 import { createServer, type SyncServer } from './app.ts';
+import { collectGarbage } from './gc.ts';
 import { isLoopbackHost } from './origin.ts';
 import { FolderChunkStore } from './store/chunks-fs.ts';
 import { SqliteStore } from './store/sqlite.ts';
@@ -29,8 +30,12 @@ export interface EmbeddedServerOptions {
   /** Serve HTTPS and WSS with this certificate (PEM); plain HTTP without it. */
   tls?: HubTls;
   limits?: Partial<HubLimits>;
+  /** How often unused chunks are collected (default every 6 hours; 0 turns it off). */
+  gcIntervalMs?: number;
   log?: (line: string) => void;
 }
+
+const GC_INTERVAL_MS = 6 * 3600_000;
 
 /** The hub's certificate chain and private key, PEM, as `serve --tls-cert --tls-key` read them. */
 export interface HubTls {
@@ -83,8 +88,23 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): RunningServ
     maxBodyBytes: options.maxBodyBytes,
     limits: options.limits,
     log: options.log,
+    collectGarbage: () => collectGarbage(store, chunks),
   });
   hubCount = () => sync.hub.count();
+  const gcEvery = options.gcIntervalMs ?? GC_INTERVAL_MS;
+  const gcTimer =
+    gcEvery > 0
+      ? setInterval(() => {
+          collectGarbage(store, chunks)
+            .then((r) => {
+              metrics.chunksCollected.inc(r.removed);
+              if (r.removed > 0)
+                options.log?.(`collected ${r.removed} unused chunk(s), ${r.bytesFreed} bytes`);
+            })
+            .catch((error) => options.log?.(`chunk collection failed: ${(error as Error).message}`));
+        }, gcEvery)
+      : undefined;
+  gcTimer?.unref?.();
   let listening: ReturnType<typeof listen>;
   try {
     listening = listen(sync, options);
@@ -99,6 +119,7 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): RunningServ
     sync,
     store,
     async stop() {
+      if (gcTimer) clearInterval(gcTimer);
       await stopListening(sync, server);
       await store.close();
     },

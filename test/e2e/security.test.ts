@@ -71,6 +71,7 @@ const ROUTES: Record<string, RouteCase> = {
     request: call('POST', '/v1/credentials', JSON.stringify({ workspace: 'test' }), 'application/json'),
   },
   'GET /v1/credentials': { expected: 200, workspace: ADMIN_ONLY, request: call('GET', '/v1/credentials') },
+  'POST /v1/gc': { expected: 200, workspace: ADMIN_ONLY, request: call('POST', '/v1/gc') },
   'DELETE /v1/credentials/:id': {
     expected: 404,
     workspace: ADMIN_ONLY,

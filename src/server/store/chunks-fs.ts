@@ -3,7 +3,16 @@
  * file and renamed into place, so a reader or a crash never sees a partial chunk, and two writers
  * of one chunk (same bytes by construction) cannot corrupt it.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { isSha256Hex, sha256Hex } from '../../core/hash.ts';
 
@@ -67,7 +76,10 @@ export class FolderChunkStore implements ChunkStore {
   }
 
   async put(hash: string, bytes: Uint8Array): Promise<void> {
-    if (await this.has(hash)) return;
+    if (await this.has(hash)) {
+      this.touch(hash);
+      return;
+    }
     const target = this.pathOf(hash);
     mkdirSync(join(this.root, hash.slice(0, 2)), { recursive: true });
     const temp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
@@ -79,6 +91,47 @@ export class FolderChunkStore implements ChunkStore {
 
   sizeBytes(): number {
     return this.totalBytes;
+  }
+
+  /**
+   * Marks a stored chunk as just used (its mtime), so that a collection running now leaves it to
+   * the push that is about to name it.
+   */
+  touch(hash: string): void {
+    try {
+      const now = new Date();
+      utimesSync(this.pathOf(hash), now, now);
+    } catch {
+      // Gone: the pusher is told it is missing and sends it.
+    }
+  }
+
+  /**
+   * Removes every chunk `keep` does not want whose file was last written or touched before
+   * `before` (ms since the epoch): chunks uploaded for a push still in flight stay.
+   */
+  sweep(keep: (hash: string) => boolean, before: number): { removed: string[]; bytes: number } {
+    const removed: string[] = [];
+    let bytes = 0;
+    for (const dir of readdirSync(this.root)) {
+      for (const name of readdirSync(join(this.root, dir))) {
+        if (!isSha256Hex(name) || keep(name)) continue;
+        const path = join(this.root, dir, name);
+        let stats: ReturnType<typeof statSync>;
+        try {
+          stats = statSync(path);
+        } catch {
+          continue;
+        }
+        if (stats.mtimeMs >= before) continue;
+        rmSync(path, { force: true });
+        this.known.delete(name);
+        removed.push(name);
+        bytes += stats.size;
+      }
+    }
+    this.totalBytes = Math.max(0, this.totalBytes - bytes);
+    return { removed, bytes };
   }
 
   private pathOf(hash: string): string {

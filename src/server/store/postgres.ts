@@ -14,7 +14,7 @@ import { collisionKey } from '../../core/paths.ts';
 import type { ChangeResult } from '../../core/protocol.ts';
 import type { VersionVector } from '../../core/vector.ts';
 import { type ManifestView, planCommit, UNKNOWN } from './commit-plan.ts';
-import { entryChunks } from './credentials.ts';
+import { entryChunks, manifestChunks } from './credentials.ts';
 import { insertChunkRefs, PostgresAccess } from './postgres-access.ts';
 import { ensureAuditPartitions, migrate } from './postgres-schema.ts';
 import {
@@ -161,6 +161,29 @@ export class PostgresStore implements Store {
         entries: rows.rows.map(rowToEntry),
       };
     });
+  }
+
+  async liveChunks(): Promise<Set<string>> {
+    await this.start();
+    return this.guard(async () => {
+      const live = new Set<string>();
+      const rows = await this.pool.query<{ hash: string }>(
+        `SELECT DISTINCT c->>0 AS hash FROM entries e, jsonb_array_elements(e.content->'chunks') c
+         WHERE e.live AND e.content->>'kind' = 'file'`,
+      );
+      for (const row of rows.rows) live.add(row.hash);
+      const snapshots = await this.pool.query<{ manifest: string }>('SELECT manifest FROM snapshots');
+      for (const row of snapshots.rows) for (const hash of manifestChunks(row.manifest)) live.add(hash);
+      return live;
+    });
+  }
+
+  async forgetChunks(hashes: readonly string[]): Promise<void> {
+    if (hashes.length === 0) return;
+    await this.start();
+    await this.guard(() =>
+      this.pool.query('DELETE FROM chunk_refs WHERE hash = ANY($1::text[])', [[...hashes]]),
+    );
   }
 
   async renewEpoch(workspace: string): Promise<string> {

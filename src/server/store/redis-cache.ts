@@ -87,6 +87,14 @@ export class RedisManifestCache implements Store {
     return this.durable.renewEpoch(workspace);
   }
 
+  liveChunks(): Promise<Set<string>> {
+    return this.durable.liveChunks();
+  }
+
+  forgetChunks(hashes: readonly string[]): Promise<void> {
+    return this.durable.forgetChunks(hashes);
+  }
+
   workspaces(): Promise<WorkspaceSummary[]> {
     return this.durable.workspaces();
   }

@@ -8,7 +8,7 @@ import { collisionKey } from '../../core/paths.ts';
 import type { ChangeResult } from '../../core/protocol.ts';
 import type { VersionVector } from '../../core/vector.ts';
 import { planCommit } from './commit-plan.ts';
-import { entryChunks } from './credentials.ts';
+import { entryChunks, manifestChunks } from './credentials.ts';
 import { ACCESS_SCHEMA, backfillChunkRefs, insertChunkRefs, SqliteAccess } from './sqlite-access.ts';
 import {
   type AuditRecord,
@@ -202,6 +202,27 @@ export class SqliteStore implements Store {
       )
       .all(workspace, since, limit) as EntryRow[];
     return { head: ws?.head ?? 0, epoch: ws?.epoch ?? '', entries: rows.map(rowToEntry) };
+  }
+
+  async liveChunks(): Promise<Set<string>> {
+    const live = new Set<string>();
+    const rows = this.db
+      .query(
+        `SELECT DISTINCT json_extract(c.value, '$[0]') AS hash FROM entries e, json_each(e.content, '$.chunks') c
+         WHERE e.live = 1 AND json_extract(e.content, '$.kind') = 'file'`,
+      )
+      .all() as Array<{ hash: string }>;
+    for (const row of rows) live.add(row.hash);
+    for (const row of this.db.query('SELECT manifest FROM snapshots').all() as Array<{ manifest: string }>)
+      for (const hash of manifestChunks(row.manifest)) live.add(hash);
+    return live;
+  }
+
+  async forgetChunks(hashes: readonly string[]): Promise<void> {
+    const drop = this.db.query('DELETE FROM chunk_refs WHERE hash = ?');
+    this.db.transaction(() => {
+      for (const hash of hashes) drop.run(hash);
+    })();
   }
 
   async renewEpoch(workspace: string): Promise<string> {

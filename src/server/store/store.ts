@@ -94,6 +94,13 @@ export interface Store {
    * (the store was restored from an older copy), so every agent must read it again from zero.
    */
   renewEpoch(workspace: string): Promise<string>;
+  /**
+   * Every chunk something still needs: the live entries of every workspace and the stored
+   * dependency snapshots (what chunk garbage collection keeps).
+   */
+  liveChunks(): Promise<Set<string>>;
+  /** Drops the chunk references of chunks that were collected. */
+  forgetChunks(hashes: readonly string[]): Promise<void>;
   /** The current version of one path, if the workspace has ever held it. */
   entry(workspace: string, path: string): Promise<ManifestEntry | undefined>;
   workspaces(): Promise<WorkspaceSummary[]>;

@@ -1,0 +1,73 @@
+/**
+ * Chunk garbage collection: chunks no live entry and no snapshot names go once they are older
+ * than the grace period; everything an agent still needs stays, and a new agent still syncs.
+ */
+import { afterEach, describe, expect, it } from 'bun:test';
+import { existsSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { collectGarbage } from '../../src/server/gc.ts';
+import { FolderChunkStore } from '../../src/server/store/chunks-fs.ts';
+import { cleanup, startAgent, startHub, tempDir, waitConverged, waitUntil } from '../helpers/harness.ts';
+
+afterEach(cleanup);
+
+function chunkFiles(root: string): string[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root).flatMap((d) => readdirSync(join(root, d)).map((f) => join(root, d, f)));
+}
+
+/** Ages every chunk file, as if written an hour and a half ago. */
+function age(root: string): void {
+  const then = new Date(Date.now() - 90 * 60 * 1000);
+  for (const file of chunkFiles(root)) utimesSync(file, then, then);
+}
+
+describe('chunk garbage collection', () => {
+  it('removes the chunks of replaced and deleted versions, keeps the live ones', async () => {
+    const data = join(tempDir('warmsync-hub-'), 'data');
+    const hub = startHub({ dataDir: data, gcIntervalMs: 0 });
+    const chunksRoot = join(data, 'chunks');
+    const a = await startAgent(hub);
+    writeFileSync(join(a.tree.root, 'kept.txt'), 'kept, still live');
+    writeFileSync(join(a.tree.root, 'edited.txt'), 'first version');
+    writeFileSync(join(a.tree.root, 'deleted.txt'), 'about to go');
+    await waitUntil(async () => (await hub.store.liveChunks()).size === 3, 'three live chunks');
+    writeFileSync(join(a.tree.root, 'edited.txt'), 'second version');
+    rmSync(join(a.tree.root, 'deleted.txt'));
+    await waitUntil(async () => (await hub.store.liveChunks()).size === 2, 'two live chunks');
+    expect(chunkFiles(chunksRoot)).toHaveLength(4);
+
+    // Young chunks stay whatever names them: a push in flight may be about to.
+    const young = await collectGarbage(hub.store, new FolderChunkStore(chunksRoot));
+    expect(young.removed).toBe(0);
+    age(chunksRoot);
+    const reply = await fetch(`${hub.url}/v1/gc`, { method: 'POST' });
+    expect(reply.status).toBe(200);
+    const report = (await reply.json()) as { removed: number; live: number };
+    expect(report).toMatchObject({ removed: 2, live: 2 });
+    expect(chunkFiles(chunksRoot)).toHaveLength(2);
+    expect(await (await fetch(`${hub.url}/metrics`)).text()).toMatch(/^warmsync_chunks_collected_total 2$/m);
+
+    const late = await startAgent(hub);
+    await waitConverged([a.tree.root, late.tree.root], 'a new agent after the collection');
+  });
+
+  it('keeps a chunk just answered present, so the push naming it next finds it', async () => {
+    const data = join(tempDir('warmsync-hub-'), 'data');
+    const hub = startHub({ dataDir: data, gcIntervalMs: 0 });
+    const chunksRoot = join(data, 'chunks');
+    const a = await startAgent(hub);
+    writeFileSync(join(a.tree.root, 'gone.txt'), 'soon unnamed');
+    await waitUntil(async () => (await hub.store.liveChunks()).size === 1, 'one live chunk');
+    rmSync(join(a.tree.root, 'gone.txt'));
+    await waitUntil(async () => (await hub.store.liveChunks()).size === 0, 'no live chunk');
+    age(chunksRoot);
+    const [hash] = chunkFiles(chunksRoot).map((f) => f.slice(f.lastIndexOf('/') + 1));
+    const missing = await fetch(`${hub.url}/v1/chunks/missing`, {
+      method: 'POST',
+      body: JSON.stringify({ hashes: [hash] }),
+    });
+    expect(((await missing.json()) as { missing: string[] }).missing).toEqual([]);
+    expect((await collectGarbage(hub.store, new FolderChunkStore(chunksRoot))).removed).toBe(0);
+  });
+});
