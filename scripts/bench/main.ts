@@ -5,13 +5,15 @@
  * writes BENCHMARKS.md.
  *
  * Usage: bun scripts/bench/main.ts [--only NAME[,NAME]] [--quick] [--runs N] [--no-write]
- * Names: edit-replay, initial-sync, fan-out, idle.
+ * Names: edit-replay, initial-sync, fan-out, idle (the suite), and fsync-cost, which reruns
+ * initial-sync and edit-replay with and without --no-fsync and so runs only when named.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type BenchOptions, editReplay } from './edit-replay.ts';
 import { fanOut } from './fan-out.ts';
+import { fsyncCost } from './fsync-cost.ts';
 import { idle } from './idle.ts';
 import { initialSync } from './initial-sync.ts';
 import { renderDocument } from './lib/document.ts';
@@ -24,7 +26,10 @@ const BENCHES: Record<string, (options: BenchOptions) => Promise<Row[]>> = {
   'initial-sync': initialSync,
   'fan-out': fanOut,
   idle,
+  'fsync-cost': fsyncCost,
 };
+/** Benches left out of the suite unless named with --only: they repeat the others. */
+const ONLY_WHEN_NAMED = new Set(['fsync-cost']);
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -42,7 +47,9 @@ if (values.help) {
   );
   process.exit(0);
 }
-const names = values.only ? values.only.split(',').map((n) => n.trim()) : Object.keys(BENCHES);
+const names = values.only
+  ? values.only.split(',').map((n) => n.trim())
+  : Object.keys(BENCHES).filter((n) => !ONLY_WHEN_NAMED.has(n));
 for (const name of names) {
   if (!BENCHES[name]) {
     console.error(`unknown bench '${name}'; one of: ${Object.keys(BENCHES).join(', ')}`);
