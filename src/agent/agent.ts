@@ -222,6 +222,7 @@ export class Agent {
 
   /** Runs until `stop()`: live connection, watcher, periodic rescans. */
   async start(): Promise<void> {
+    this.log(this.durability.describe());
     await this.prepare();
     await this.waitForHub();
     this.connectLive();
