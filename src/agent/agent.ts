@@ -462,8 +462,9 @@ export class Agent {
       return;
     }
     if (path.startsWith('.git/') && !this.options.allowGit) return;
-    const leaf = path.slice(path.lastIndexOf('/') + 1);
-    if (leaf.startsWith(TEMP_FILE_PREFIX)) return;
+    // A temporary file, or anything inside a staging folder (a node_modules being restored or
+    // installed): never synced, and the hub would refuse the whole push for it.
+    if (path.startsWith(TEMP_FILE_PREFIX) || path.includes(`/${TEMP_FILE_PREFIX}`)) return;
     this.dirty.add(path);
   }
 
