@@ -5,6 +5,9 @@
  * - while it runs, read the imports of source files the agent pushed or applied and warm the npm
  *   packages they need but the tree lacks into the shared npm cache.
  *
+ * Nothing runs unasked: installs ignore scripts unless the policy allows them, and every npm run
+ * reads only the user config the policy names (see src/prewarm/npm-policy.ts).
+ *
  * Invariants: nothing here is awaited by a sync cycle (the agent only calls `noteChanged`, which
  * records paths and arms a timer); at most one warm run at a time, after `debounceMs` of quiet;
  * every failure is logged and counted, never thrown to the agent.
@@ -122,7 +125,7 @@ export class PrewarmRunner {
         },
         npm: this.options.npm,
         registry: this.options.registry,
-        userconfig: this.options.userconfig,
+        userconfig: this.options.policy.userconfig,
       });
       const warmed = outcomes.filter((o) => o.ok).map((o) => o.spec);
       if (warmed.length > 0) this.options.log(`prewarm: warmed ${warmed.join(', ')}`);

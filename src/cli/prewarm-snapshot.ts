@@ -1,10 +1,11 @@
 /**
  * `warmsync prewarm DIR --server URL --workspace NAME [--restore]`: the composition root of
  * dependency snapshots. Without `--restore`, installs DIR's lockfile with `npm ci` in a throwaway
- * folder and uploads the result as the snapshot of that lockfile; with it, restores DIR's
- * `node_modules` from the hub (falling back to `npm ci`), as the agent does at start.
+ * folder (scripts off) and uploads the result as the snapshot of that lockfile; with it, restores
+ * DIR's `node_modules` from the hub (falling back to `npm ci`), as the agent does at start,
+ * running install scripts only with `--allow-scripts`.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,6 +15,7 @@ import { workspaceNameSchema } from '../core/protocol.ts';
 import { InstallError, lockfileHash, npmCi, stageInstallInputs } from '../prewarm/npm-install.ts';
 import { restoreNodeModules } from '../prewarm/restore-or-install.ts';
 import { uploadSnapshot } from '../prewarm/snapshot-upload.ts';
+import { npmPolicyFromFlags } from './npm-flags.ts';
 import { UserError } from './user-error.ts';
 
 const OPTIONS = {
@@ -22,6 +24,8 @@ const OPTIONS = {
   token: { type: 'string' },
   restore: { type: 'boolean' },
   'npm-cache': { type: 'string' },
+  'allow-scripts': { type: 'boolean' },
+  npmrc: { type: 'string' },
 } as const;
 
 const Flags = z.object({
@@ -35,6 +39,8 @@ const Flags = z.object({
   token: z.string().min(1).optional(),
   restore: z.boolean(),
   npmCache: z.string().min(1),
+  allowScripts: z.boolean(),
+  npmrc: z.string().min(1).optional(),
 });
 
 function parseFlags(args: string[]): z.infer<typeof Flags> {
@@ -54,6 +60,8 @@ function parseFlags(args: string[]): z.infer<typeof Flags> {
     token: parsed.values.token ?? process.env.WARMSYNC_TOKEN,
     restore: parsed.values.restore ?? false,
     npmCache: parsed.values['npm-cache'] ?? join(homedir(), '.cache', 'warmsync', 'npm'),
+    allowScripts: parsed.values['allow-scripts'] ?? false,
+    npmrc: parsed.values.npmrc,
   });
   if (!flags.success) {
     const issue = flags.error.issues[0];
@@ -68,6 +76,8 @@ export async function runSnapshotCommand(args: string[]): Promise<number> {
   const dir = resolve(flags.dir);
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory())
     throw new UserError(`prewarm: '${flags.dir}' is not a folder`);
+  if (flags.allowScripts && !flags.restore)
+    throw new UserError('prewarm: --allow-scripts goes with --restore; making a snapshot runs no script', 2);
   const lockHash = lockfileHash(dir);
   if (!lockHash)
     throw new UserError(`prewarm: ${dir} has no package-lock.json (only npm lockfiles are snapshotted)`);
@@ -78,16 +88,27 @@ export async function runSnapshotCommand(args: string[]): Promise<number> {
     agentId: 'snapshot',
   });
   const log = (line: string) => console.log(`[prewarm] ${line}`);
+  const policy = npmPolicyFromFlags(
+    { allowScripts: flags.allowScripts, npmrc: flags.npmrc },
+    realpathSync(dir),
+    log,
+  );
   try {
     if (flags.restore) {
-      const outcome = await restoreNodeModules({ dir, client, npmCache: resolve(flags.npmCache), log });
+      const outcome = await restoreNodeModules({
+        dir,
+        client,
+        npmCache: resolve(flags.npmCache),
+        policy,
+        log,
+      });
       return outcome === 'failed' ? 1 : 0;
     }
     const build = mkdtempSync(join(tmpdir(), 'warmsync-snapshot-'));
     try {
       stageInstallInputs(dir, build);
-      log(`installing lockfile ${lockHash.slice(0, 12)} with npm ci in ${build}`);
-      await npmCi(build, { cache: resolve(flags.npmCache) });
+      log(`installing lockfile ${lockHash.slice(0, 12)} with npm ci --ignore-scripts in ${build}`);
+      await npmCi(build, { cache: resolve(flags.npmCache), policy });
       const report = await uploadSnapshot(client, join(build, 'node_modules'), lockHash);
       log(
         `snapshot ${lockHash.slice(0, 12)} stored in workspace ${flags.workspace}: ${report.files} files, ` +

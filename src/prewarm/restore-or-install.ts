@@ -2,11 +2,14 @@
  * Giving a checkout its `node_modules` at start: from the hub's snapshot of its lockfile, else
  * with `npm ci`. Shared by the agent (in the background) and `warmsync prewarm --restore`; it
  * loads neither the import parsers nor the npm cache library, so the command line starts fast.
+ *
+ * Nothing runs unasked: `npm ci` ignores scripts unless the policy allows them (`--allow-scripts`).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { InstallError, installInPlace, lockfileHash } from './npm-install.ts';
+import type { NpmPolicy } from './npm-policy.ts';
 import { RestoreError, restoreSnapshot, type SnapshotRestoreClient } from './snapshot-restore.ts';
 
 /** How a start-up restore ended. */
@@ -17,11 +20,11 @@ export interface RestoreOptions {
   client: SnapshotRestoreClient;
   /** The shared npm cache the `npm ci` fallback installs from (and fills). */
   npmCache: string;
+  /** Scripts and npm configuration for every npm run (npm-policy.ts). */
+  policy: NpmPolicy;
   log: (line: string) => void;
   metrics?: AgentMetrics;
   npm?: string;
-  /** npmrc for the fallback install (tests, private registries). */
-  userconfig?: string;
 }
 
 /**
@@ -53,8 +56,8 @@ export async function restoreNodeModules(options: RestoreOptions): Promise<Resto
     log(`snapshot restore: ${(error as Error).message}; running npm ci instead`);
   }
   try {
-    await installInPlace(dir, { npm: options.npm, cache: options.npmCache, userconfig: options.userconfig });
-    log('installed node_modules with npm ci');
+    await installInPlace(dir, { npm: options.npm, cache: options.npmCache, policy: options.policy });
+    log(`installed node_modules with npm ci${options.policy.allowScripts ? '' : ' --ignore-scripts'}`);
     return 'installed';
   } catch (error) {
     if (error instanceof InstallError && error.code === 'exists') return 'present';

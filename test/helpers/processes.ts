@@ -16,15 +16,22 @@ export interface CliProcess {
 }
 
 /**
- * Starts `warmsync ARGS` (optionally under `ulimit -n`, or as another user), collecting stdout
- * and stderr.
+ * Starts `warmsync ARGS` (optionally under `ulimit -n`, as another user, or with more environment
+ * variables), collecting stdout and stderr.
  */
-export function startCli(args: string[], options: { openFiles?: number; user?: string } = {}): CliProcess {
+export function startCli(
+  args: string[],
+  options: { openFiles?: number; user?: string; env?: Record<string, string> } = {},
+): CliProcess {
   const base = options.openFiles
     ? ['sh', '-c', `ulimit -n ${options.openFiles} && exec "$0" "$@"`, process.execPath, MAIN, ...args]
     : [process.execPath, MAIN, ...args];
   const command = options.user ? ['runuser', '-u', options.user, '--', ...base] : base;
-  const child = Bun.spawn(command, { stdout: 'pipe', stderr: 'pipe' });
+  const child = Bun.spawn(command, {
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: options.env ? { ...process.env, ...options.env } : undefined,
+  });
   running.push(child);
   let text = '';
   const pump = async (stream: ReadableStream<Uint8Array>) => {

@@ -22,6 +22,7 @@ import { HubClient } from '../../src/agent/client.ts';
 import { PrewarmRunner } from '../../src/agent/prewarm-runner.ts';
 import { createAgentMetrics } from '../../src/metrics/agent-metrics.ts';
 import { lockfileHash, npmCi, stageInstallInputs } from '../../src/prewarm/npm-install.ts';
+import type { NpmPolicy } from '../../src/prewarm/npm-policy.ts';
 import { restoreNodeModules } from '../../src/prewarm/restore-or-install.ts';
 import { snapshotChunks, snapshotManifestSchema } from '../../src/prewarm/snapshot-manifest.ts';
 import { RestoreError, restoreSnapshot } from '../../src/prewarm/snapshot-restore.ts';
@@ -35,6 +36,8 @@ let registry: TestRegistry;
 /** A project installed once with npm: package.json, package-lock.json, .npmrc and node_modules. */
 let project: string;
 let home: string;
+/** Scripts off, and the registry from a user config outside every checkout. */
+let policy: NpmPolicy;
 
 /** Publishes a package with an executable `bin` and optional dependencies. */
 async function publish(name: string, version: string, dependencies: Record<string, string> = {}) {
@@ -109,6 +112,7 @@ function leftovers(dir: string): string[] {
 
 beforeAll(async () => {
   registry = await startRegistry();
+  policy = { allowScripts: false, userconfig: registry.userconfig };
   home = tempDir('warmsync-snapshots-');
   await publish('alpha', '1.0.0');
   await publish('alpha', '2.0.0');
@@ -138,6 +142,8 @@ describe('dependency snapshots', () => {
       'web',
       '--npm-cache',
       join(home, 'npm-cache'),
+      '--npmrc',
+      registry.userconfig,
     ]);
     expect(output).toContain('snapshot');
     const checkout = checkoutOf(project);
@@ -198,6 +204,7 @@ describe('dependency snapshots', () => {
       dir: checkout,
       client: clientFor(hub, 'web'),
       npmCache: join(home, 'npm-cache'),
+      policy,
       log: (line) => lines.push(line),
       metrics,
     });
@@ -218,6 +225,7 @@ describe('dependency snapshots', () => {
       dir: checkout,
       client: clientFor(hub, 'web'),
       npmCache: join(home, 'npm-cache'),
+      policy,
       log: (line) => lines.push(line),
       npm: join(home, 'no-such-npm'),
     });
@@ -375,6 +383,7 @@ describe('background pre-warming', () => {
       dir,
       client: clientFor({ url: 'http://127.0.0.1:9' }, 'web'),
       npmCache: sharedCache,
+      policy,
       restore: false,
       debounceMs: 50,
       workRoot: join(home, 'warm-runs'),
@@ -396,11 +405,11 @@ describe('background pre-warming', () => {
     await runner.stop();
   }, 60_000);
 
-  it('builds snapshots from a staged copy holding only the install inputs', async () => {
+  it('builds snapshots from a staged copy holding only package.json and package-lock.json', async () => {
     const staging = join(tempDir('warmsync-stage-'), 'build');
     stageInstallInputs(project, staging);
-    expect(readdirSync(staging).sort()).toEqual(['.npmrc', 'package-lock.json', 'package.json']);
-    await npmCi(staging, { cache: join(home, 'npm-cache') });
+    expect(readdirSync(staging).sort()).toEqual(['package-lock.json', 'package.json']);
+    await npmCi(staging, { cache: join(home, 'npm-cache'), policy });
     expect(existsSync(join(staging, 'node_modules', '.bin', 'alpha'))).toBe(true);
     rmSync(staging, { recursive: true, force: true });
   }, 60_000);
