@@ -67,6 +67,8 @@ export interface AgentOptions {
   metrics?: AgentMetrics;
   /** Called after every push with its results. */
   onPushed?: (event: { paths: string[]; bytes: number; conflicts: string[] }) => void;
+  /** Problems found beside sync (a refused dependency snapshot), reported with the agent's own. */
+  otherProblems?: () => readonly Problem[];
 }
 
 export interface AppliedEvent {
@@ -253,6 +255,7 @@ export class Agent {
       ...this.pusher.problems(),
       ...this.applyProblems.values(),
       ...this.deferredProblems(),
+      ...(this.options.otherProblems?.() ?? []),
     ];
   }
 

@@ -16,6 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Problem } from '../core/protocol.ts';
 import { findCandidates } from '../prewarm/candidates.ts';
 import type { PrewarmCounter } from '../prewarm/counter.ts';
 import { extractJsImports, isJsSource } from '../prewarm/imports-js.ts';
@@ -50,6 +51,7 @@ export class PrewarmRunner {
   private restoring: Promise<RestoreOutcome> = Promise.resolve('present');
   private stopped = false;
   private readonly counter: PrewarmCounter;
+  private refused: Problem | undefined;
 
   constructor(private readonly options: PrewarmRunnerOptions) {
     const metrics = options.metrics;
@@ -62,7 +64,18 @@ export class PrewarmRunner {
   /** Starts the restore in the background; resolves at once. */
   start(): void {
     if (!this.options.restore) return;
-    this.restoring = restoreNodeModules(this.options);
+    this.restoring = restoreNodeModules({
+      ...this.options,
+      onRefused: (message) => {
+        this.refused = { path: 'node_modules', code: 'snapshot-refused', message: message.slice(0, 500) };
+        this.options.onRefused?.(message);
+      },
+    });
+  }
+
+  /** What the agent reports beside its sync problems: a snapshot that did not match the lockfile. */
+  problems(): Problem[] {
+    return this.refused ? [this.refused] : [];
   }
 
   /** Paths (DIR-relative) the agent pushed or applied; cheap, never blocks. */

@@ -43,8 +43,9 @@ ${NPM_FLAGS_HELP}
 
 Pre-warming (on unless --no-prewarm): when DIR has a package-lock.json and no node_modules,
 the agent restores node_modules from the hub's snapshot of that lockfile (warmsync prewarm
---server) or runs npm ci, in the background; it also warms npm packages that pushed or applied
-sources import but node_modules lacks into the shared npm cache. npm never runs scripts unless --allow-scripts is given, and
+--server), checking every package against the lockfile's integrity, or runs npm ci, in the
+background; it also warms npm packages that pushed or applied sources import but node_modules
+lacks into the shared npm cache. npm never runs scripts unless --allow-scripts is given, and
 never reads an .npmrc from DIR.
 
 DIR holds only your files: the agent's state lives outside it.`;
@@ -175,6 +176,7 @@ export const agentCommand: Command = {
       // Only edits after the first sync count: the first sync's files are not new imports.
       onPushed: prewarm && ((event) => initialSyncDone && prewarm.noteChanged(event.paths)),
       onApplied: prewarm && ((event) => initialSyncDone && prewarm.noteChanged([event.path])),
+      otherProblems: prewarm && (() => prewarm.problems()),
     });
     agentRef = agent;
     let endpoint: MetricsEndpoint | undefined;

@@ -1,9 +1,9 @@
 /**
  * `warmsync prewarm DIR --server URL --workspace NAME [--restore]`: the composition root of
- * dependency snapshots. Without `--restore`, installs DIR's lockfile with `npm ci` in a throwaway
- * folder (scripts off) and uploads the result as the snapshot of that lockfile; with it, restores
- * DIR's `node_modules` from the hub (falling back to `npm ci`), as the agent does at start,
- * running install scripts only with `--allow-scripts`.
+ * dependency snapshots. Without `--restore`, installs DIR's lockfile with `npm ci --ignore-scripts`
+ * in a throwaway folder and uploads the tarballs it placed as the snapshot of that lockfile; with
+ * it, restores DIR's `node_modules` from the hub (falling back to `npm ci`), as the agent does at
+ * start, running install scripts only with `--allow-scripts`.
  */
 import { mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -12,9 +12,9 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { HubClient, HubError, serverUrls } from '../agent/client.ts';
 import { workspaceNameSchema } from '../core/protocol.ts';
-import { InstallError, lockfileHash, npmCi, stageInstallInputs } from '../prewarm/npm-install.ts';
+import { InstallError, npmCi, readLockfile, stageInstallInputs } from '../prewarm/npm-install.ts';
 import { restoreNodeModules } from '../prewarm/restore-or-install.ts';
-import { uploadSnapshot } from '../prewarm/snapshot-upload.ts';
+import { SnapshotUploadError, uploadSnapshot } from '../prewarm/snapshot-upload.ts';
 import { npmPolicyFromFlags } from './npm-flags.ts';
 import { UserError } from './user-error.ts';
 
@@ -77,10 +77,14 @@ export async function runSnapshotCommand(args: string[]): Promise<number> {
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory())
     throw new UserError(`prewarm: '${flags.dir}' is not a folder`);
   if (flags.allowScripts && !flags.restore)
-    throw new UserError('prewarm: --allow-scripts goes with --restore; making a snapshot runs no script', 2);
-  const lockHash = lockfileHash(dir);
-  if (!lockHash)
+    throw new UserError(
+      'prewarm: --allow-scripts goes with --restore; a snapshot holds registry tarballs only, so making one runs no script',
+      2,
+    );
+  const lockfile = readLockfile(dir);
+  if (!lockfile)
     throw new UserError(`prewarm: ${dir} has no package-lock.json (only npm lockfiles are snapshotted)`);
+  const lockHash = lockfile.hash;
   const client = new HubClient({
     server: flags.server,
     workspace: flags.workspace,
@@ -93,25 +97,25 @@ export async function runSnapshotCommand(args: string[]): Promise<number> {
     realpathSync(dir),
     log,
   );
+  const npmCache = resolve(flags.npmCache);
   try {
     if (flags.restore) {
-      const outcome = await restoreNodeModules({
-        dir,
-        client,
-        npmCache: resolve(flags.npmCache),
-        policy,
-        log,
-      });
+      const outcome = await restoreNodeModules({ dir, client, npmCache, policy, log });
       return outcome === 'failed' ? 1 : 0;
     }
     const build = mkdtempSync(join(tmpdir(), 'warmsync-snapshot-'));
     try {
       stageInstallInputs(dir, build);
       log(`installing lockfile ${lockHash.slice(0, 12)} with npm ci --ignore-scripts in ${build}`);
-      await npmCi(build, { cache: resolve(flags.npmCache), policy });
-      const report = await uploadSnapshot(client, join(build, 'node_modules'), lockHash);
+      await npmCi(build, { cache: npmCache, policy });
+      const report = await uploadSnapshot(client, {
+        installRoot: build,
+        lockfile: lockfile.bytes.toString('utf8'),
+        lockHash,
+        npmCache,
+      });
       log(
-        `snapshot ${lockHash.slice(0, 12)} stored in workspace ${flags.workspace}: ${report.files} files, ` +
+        `snapshot ${lockHash.slice(0, 12)} stored in workspace ${flags.workspace}: ${report.packages} package tarballs, ` +
           `${report.bytes} bytes; ${report.chunksUploaded} of ${report.chunks} chunks uploaded (${report.bytesUploaded} bytes)`,
       );
       return 0;
@@ -119,7 +123,7 @@ export async function runSnapshotCommand(args: string[]): Promise<number> {
       rmSync(build, { recursive: true, force: true });
     }
   } catch (error) {
-    if (error instanceof HubError || error instanceof InstallError)
+    if (error instanceof HubError || error instanceof InstallError || error instanceof SnapshotUploadError)
       throw new UserError(`prewarm: ${error.message}`);
     throw error;
   }

@@ -42,22 +42,19 @@ export class InstallError extends Error {
 }
 
 /**
- * The platform and Node ABI that `npm ci` builds native add-ons for: those of the `node` on the
- * PATH (which runs install scripts), or this runtime's when there is none. A snapshot restores
- * only where both match.
+ * The platform npm picks optional dependencies for: `process.platform-process.arch`, plus the C
+ * library on Linux (`linux-x64-glibc`), as the `node` on the PATH that runs npm sees it; this
+ * runtime's when there is none. A snapshot restores only where it matches.
  */
-export function installPlatform(): { platform: string; nodeAbi: string } {
-  const probe = spawnSync(
-    'node',
-    ['-p', 'process.platform + "-" + process.arch + " " + process.versions.modules'],
-    {
-      encoding: 'utf8',
-      timeout: 10_000,
-    },
-  );
-  const [platform, nodeAbi] = probe.status === 0 ? probe.stdout.trim().split(' ') : [];
-  return platform && nodeAbi ? { platform, nodeAbi } : currentPlatform();
+export function installPlatform(): string {
+  const probe = spawnSync('node', ['-p', PLATFORM_PROBE], { encoding: 'utf8', timeout: 10_000 });
+  const platform = probe.status === 0 ? probe.stdout.trim() : '';
+  return platform || currentPlatform();
 }
+
+/** What currentPlatform computes, as a `node -p` expression. */
+const PLATFORM_PROBE =
+  "process.platform + '-' + process.arch + (process.platform === 'linux' ? (process.report.getReport().header.glibcVersionRuntime ? '-glibc' : '-musl') : '')";
 
 /** `dir/package-lock.json`'s bytes and their hex SHA-256, or undefined when there is none. */
 export function readLockfile(dir: string): { bytes: Buffer; hash: string } | undefined {

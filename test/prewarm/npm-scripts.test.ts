@@ -6,6 +6,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { HubClient } from '../../src/agent/client.ts';
+import { readLockfile } from '../../src/prewarm/npm-install.ts';
+import { uploadSnapshot } from '../../src/prewarm/snapshot-upload.ts';
 import { cleanup, startHub, tempDir, waitUntil } from '../helpers/harness.ts';
 import { startCli, stopAllCli } from '../helpers/processes.ts';
 import { checkoutOf, type NpmFixture, startNpmFixture } from './npm-project.ts';
@@ -58,6 +61,18 @@ function startAgent(hub: { url: string }, checkout: string, extra: string[] = []
   );
 }
 
+async function hubWithSnapshot() {
+  const hub = startHub();
+  const lockfile = readLockfile(project)!;
+  await uploadSnapshot(new HubClient({ server: hub.url, workspace: 'web', agentId: 'snapshot' }), {
+    installRoot: project,
+    lockfile: lockfile.bytes.toString('utf8'),
+    lockHash: lockfile.hash,
+    npmCache: npm.npmCache,
+  });
+  return hub;
+}
+
 const ran = (checkout: string, name: string) => existsSync(join(checkout, name));
 
 describe('installs the agent makes', () => {
@@ -86,6 +101,24 @@ describe('installs the agent makes', () => {
     expect(ran(checkout, 'dependency-postinstall-ran')).toBe(true);
     expect(ran(checkout, 'project-preinstall-ran')).toBe(true);
     expect(ran(checkout, 'project-postinstall-ran')).toBe(true);
+  }, 120_000);
+});
+
+describe('snapshot restores', () => {
+  it('run no install script without --allow-scripts, and say which were left out', async () => {
+    const checkout = checkoutOf(project);
+    const agent = startAgent(await hubWithSnapshot(), checkout);
+    await waitUntil(() => agent.output().includes('restored node_modules'), 'the restore', 90_000);
+    expect(agent.output()).toContain('install scripts of scripted not run (--allow-scripts runs them)');
+    expect(existsSync(join(checkout, 'node_modules', 'scripted', 'package.json'))).toBe(true);
+    expect(ran(checkout, 'dependency-postinstall-ran')).toBe(false);
+  }, 120_000);
+
+  it("run the dependencies' install scripts with --allow-scripts", async () => {
+    const checkout = checkoutOf(project);
+    const agent = startAgent(await hubWithSnapshot(), checkout, ['--allow-scripts']);
+    await waitUntil(() => agent.output().includes('restored node_modules'), 'the restore', 90_000);
+    expect(ran(checkout, 'dependency-postinstall-ran')).toBe(true);
   }, 120_000);
 });
 
