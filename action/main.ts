@@ -2,11 +2,35 @@
  * The warmsync GitHub Action: its composition root. Runs on Node (the runner's node24), so neither
  * this file nor anything it imports may use a Bun-only API. Bundled into action/dist/index.js.
  */
+import { realpathSync } from 'node:fs';
+import { devNull, homedir } from 'node:os';
+import { resolve } from 'node:path';
 import * as core from '@actions/core';
+import { chooseUserconfig } from '../src/prewarm/npm-policy.ts';
 import { createGitHub, repoFromEnv } from './github.ts';
 import { readInputs } from './inputs.ts';
 import { runPrewarm } from './prewarm.ts';
 import { runRoiReport } from './roi-report.ts';
+
+/** The runner's npm user config (setup-node's, or ~/.npmrc); never a file of the checkout. */
+function npmUserconfig(env: NodeJS.ProcessEnv, workspaceDir: string): string {
+  const realpath = (path: string) => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return resolve(path);
+    }
+  };
+  const choice = chooseUserconfig({
+    env,
+    home: homedir(),
+    workspace: realpath(workspaceDir),
+    emptyConfig: devNull,
+    realpath,
+  });
+  if (choice.note) core.warning(choice.note);
+  return choice.path;
+}
 
 function runLink(env: NodeJS.ProcessEnv): string | undefined {
   const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env;
@@ -53,6 +77,7 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
         sha: env.GITHUB_SHA,
         eventPath: env.GITHUB_EVENT_PATH,
         workRoot: env.RUNNER_TEMP,
+        userconfig: npmUserconfig(env, workspaceDir),
         log: (line) => core.info(line),
         warn: (line) => core.warning(line),
       });

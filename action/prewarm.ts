@@ -29,6 +29,8 @@ export interface PrewarmRun {
   eventPath: string | undefined;
   /** Where per-run folders of the warmer go (`RUNNER_TEMP`). */
   workRoot: string | undefined;
+  /** The npm user config warming reads (the runner's, never the checkout's `.npmrc`). */
+  userconfig: string;
   log: (line: string) => void;
   warn: (line: string) => void;
 }
@@ -109,6 +111,7 @@ export async function runPrewarm(run: PrewarmRun): Promise<PrewarmReport> {
       workRoot: join(run.workRoot ?? tmpdir(), 'warmsync-prewarm'),
       counter: createTallyCounter(),
       log: run.warn,
+      userconfig: run.userconfig,
     },
   );
   const warmed = warmOutcomes.some((outcome) => outcome.ok && outcome.published > 0);

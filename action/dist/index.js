@@ -34501,6 +34501,11 @@ __export(exports_mappers, {
   UserDelegationKey: () => UserDelegationKey
 });
 
+// action/main.ts
+import { realpathSync } from "node:fs";
+import { devNull, homedir as homedir3 } from "node:os";
+import { resolve as resolve3 } from "node:path";
+
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
 
@@ -36567,6 +36572,40 @@ function warning(message, properties = {}) {
 }
 function info(message) {
   process.stdout.write(message + os5.EOL);
+}
+
+// src/prewarm/npm-policy.ts
+import { isAbsolute, join as join3, relative as relative2 } from "node:path";
+function isInside(path, folder) {
+  const rel = relative2(folder, path);
+  return rel === "" || !rel.startsWith("..") && !isAbsolute(rel);
+}
+function chooseUserconfig(input) {
+  const fromEnv = Object.entries(input.env).find(([key]) => key.toLowerCase() === "npm_config_userconfig")?.[1];
+  const path = input.realpath(input.npmrc ?? (fromEnv || join3(input.home, ".npmrc")));
+  if (!isInside(path, input.workspace))
+    return { path };
+  return {
+    path: input.emptyConfig,
+    note: `npm user config ${path} is inside the synced folder; npm runs without a user config`
+  };
+}
+function npmPolicyArgs(policy) {
+  return [...policy.allowScripts ? [] : ["--ignore-scripts"], "--userconfig", policy.userconfig];
+}
+function npmPolicyEnv(policy, base) {
+  const replaced = new Set([
+    "npm_config_userconfig",
+    ...policy.allowScripts ? [] : ["npm_config_ignore_scripts"]
+  ]);
+  const env = {};
+  for (const [key, value] of Object.entries(base))
+    if (value !== undefined && !replaced.has(key.toLowerCase()))
+      env[key] = value;
+  env.npm_config_userconfig = policy.userconfig;
+  if (!policy.allowScripts)
+    env.npm_config_ignore_scripts = "true";
+  return env;
 }
 
 // node_modules/universal-user-agent/index.js
@@ -46603,7 +46642,7 @@ function readInputs(read) {
 // action/prewarm.ts
 import { existsSync as existsSync7 } from "node:fs";
 import { homedir as homedir2, tmpdir } from "node:os";
-import { join as join11 } from "node:path";
+import { join as join12 } from "node:path";
 
 // src/prewarm/counter.ts
 function createTallyCounter() {
@@ -46624,8 +46663,8 @@ function createTallyCounter() {
 // src/prewarm/warm-npm.ts
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir as mkdir2, readdir as readdir2, rm as rm3, stat as stat2 } from "node:fs/promises";
-import { join as join3 } from "node:path";
+import { mkdir as mkdir2, readdir as readdir2, rm as rm3, stat as stat2, writeFile as writeFile2 } from "node:fs/promises";
+import { join as join4 } from "node:path";
 
 // node_modules/cacache/lib/index.js
 var get = require_get();
@@ -46661,6 +46700,40 @@ $tmp.withTmp = tmp.withTmp;
 var $verify = verify;
 $verify.lastRun = verify.lastRun;
 
+// src/prewarm/npm-specifier.ts
+import { builtinModules } from "node:module";
+var RUNTIME_SHIMMED_PACKAGES = new Set(["ws", "undici"]);
+var NODE_BUILTINS = new Set(builtinModules.filter((name) => !name.includes(":") && !RUNTIME_SHIMMED_PACKAGES.has(name)));
+var NAME_SEGMENT = /^[A-Za-z0-9-][A-Za-z0-9._~-]*$/;
+function isRuntimeBuiltin(specifier) {
+  if (specifier.startsWith("node:") || specifier === "bun" || specifier.startsWith("bun:"))
+    return true;
+  const first = specifier.split("/")[0] ?? "";
+  return NODE_BUILTINS.has(specifier) || NODE_BUILTINS.has(first);
+}
+function npmPackageOf(specifier) {
+  if (specifier === "" || specifier.startsWith(".") || specifier.startsWith("/"))
+    return;
+  if (specifier.startsWith("#") || /^[A-Za-z][A-Za-z0-9+.-]*:/.test(specifier))
+    return;
+  if (isRuntimeBuiltin(specifier))
+    return;
+  const parts = specifier.split("/");
+  if (specifier.startsWith("@")) {
+    const scope = parts[0]?.slice(1) ?? "";
+    const name = parts[1] ?? "";
+    if (!NAME_SEGMENT.test(scope) || !NAME_SEGMENT.test(name))
+      return;
+    return `@${scope}/${name}`;
+  }
+  const name = parts[0] ?? "";
+  return NAME_SEGMENT.test(name) ? name : undefined;
+}
+function isRegistryRange(range) {
+  const text = range.trim();
+  return !text.startsWith(".") && /^[\w.*^~<>=|+\s-]*$/.test(text);
+}
+
 // src/prewarm/warm-npm.ts
 var RUN_PREFIX = "run-";
 function npmSpecText(spec) {
@@ -46671,7 +46744,7 @@ async function collectExpiredRuns(workRoot, ttlMs, now = Date.now()) {
   for (const entry of await readdir2(workRoot).catch(() => [])) {
     if (!entry.startsWith(RUN_PREFIX))
       continue;
-    const folder = join3(workRoot, entry);
+    const folder = join4(workRoot, entry);
     const age = await stat2(folder).then((s) => now - s.mtimeMs, () => -1);
     if (age > ttlMs) {
       await rm3(folder, { recursive: true, force: true });
@@ -46680,9 +46753,9 @@ async function collectExpiredRuns(workRoot, ttlMs, now = Date.now()) {
   }
   return removed;
 }
-function runNpm(npm, args, cwd, timeoutMs) {
+function runNpm(npm, args, cwd, timeoutMs, env) {
   return new Promise((resolve, reject) => {
-    execFile(npm, args, { cwd, timeout: timeoutMs, killSignal: "SIGKILL", env: process.env }, (error, _out, stderr) => {
+    execFile(npm, args, { cwd, timeout: timeoutMs, killSignal: "SIGKILL", env }, (error, _out, stderr) => {
       if (!error)
         return resolve();
       const firstLine = `${stderr}`.split(`
@@ -46711,11 +46784,18 @@ async function verifyAndPublish(privateCacache, sharedCacache) {
 }
 async function warmOne(spec, options) {
   const text = npmSpecText(spec);
+  if (!isRegistryRange(spec.range)) {
+    const reason = `'${spec.range.trim()}' is not a registry version (git, file and URL specs are never warmed)`;
+    options.log(`prewarm: npm ${text} not warmed: ${reason}`);
+    return { spec: text, ok: false, published: 0, reason };
+  }
   options.counter.attempt("npm");
-  const run = join3(options.workRoot, `${RUN_PREFIX}${process.pid}-${randomBytes(6).toString("hex")}`);
+  const run = join4(options.workRoot, `${RUN_PREFIX}${process.pid}-${randomBytes(6).toString("hex")}`);
   try {
     await mkdir2(run, { recursive: true });
-    const privateCache = join3(run, "cache");
+    await writeFile2(join4(run, "package.json"), `{}
+`);
+    const privateCache = join4(run, "cache");
     const args = [
       "cache",
       "add",
@@ -46728,10 +46808,10 @@ async function warmOne(spec, options) {
     ];
     if (options.registry)
       args.push("--registry", options.registry);
-    if (options.userconfig)
-      args.push("--userconfig", options.userconfig);
-    await runNpm(options.npm ?? "npm", args, run, options.timeoutMs ?? 60000);
-    const published = await verifyAndPublish(join3(privateCache, "_cacache"), join3(options.sharedCache, "_cacache"));
+    const policy = { allowScripts: false, userconfig: options.userconfig };
+    args.push(...npmPolicyArgs(policy));
+    await runNpm(options.npm ?? "npm", args, run, options.timeoutMs ?? 60000, npmPolicyEnv(policy, process.env));
+    const published = await verifyAndPublish(join4(privateCache, "_cacache"), join4(options.sharedCache, "_cacache"));
     options.counter.hit("npm");
     return { spec: text, ok: true, published };
   } catch (error) {
@@ -46766,7 +46846,7 @@ async function warmNpm(specs, options) {
 
 // action/hot-set.ts
 import { existsSync as existsSync2, readFileSync } from "node:fs";
-import { join as join4 } from "node:path";
+import { join as join5 } from "node:path";
 
 // src/prewarm/cochange.ts
 function createCoChangeModel(options = {}) {
@@ -49886,7 +49966,7 @@ function createPathFilter(prewarmIgnoreText) {
 
 // action/hot-set.ts
 async function predictHotSet(request) {
-  const ignoreFile = join4(request.repoDir, ".prewarm-ignore");
+  const ignoreFile = join5(request.repoDir, ".prewarm-ignore");
   const filter = createPathFilter(existsSync2(ignoreFile) ? readFileSync(ignoreFile, "utf8") : "");
   const history = await readHistory(request.repoDir, { maxCommits: request.historyDepth, filter });
   const model = createCoChangeModel();
@@ -49895,7 +49975,7 @@ async function predictHotSet(request) {
     if (model.learn(commit.files))
       commitsLearnt++;
   const changed = request.changed.filter((path) => !filter(path));
-  const present = (path) => existsSync2(join4(request.repoDir, path));
+  const present = (path) => existsSync2(join5(request.repoDir, path));
   const hot = changed.filter(present).map((path) => ({ path, reason: { kind: "changed" } }));
   for (const prediction of model.predict(changed, request.limit)) {
     if (!present(prediction.file))
@@ -49909,7 +49989,7 @@ async function predictHotSet(request) {
 // action/lockfiles.ts
 import { createHash } from "node:crypto";
 import { readdir as readdir3, readFile } from "node:fs/promises";
-import { join as join5, relative as relative2, sep as sep3 } from "node:path";
+import { join as join6, relative as relative3, sep as sep3 } from "node:path";
 var SKIPPED_DIRS = new Set([".git", "node_modules"]);
 var LOCKFILE_NAMES = new Set([
   "package-lock.json",
@@ -49927,13 +50007,13 @@ async function findLockfiles(root) {
   const pending = [root];
   for (let dir = pending.pop();dir !== undefined; dir = pending.pop()) {
     for (const entry of await readdir3(dir, { withFileTypes: true })) {
-      const full = join5(dir, entry.name);
+      const full = join6(dir, entry.name);
       if (entry.isDirectory()) {
         if (!SKIPPED_DIRS.has(entry.name))
           pending.push(full);
       } else if (entry.isFile() && isLockfileName(entry.name)) {
         const sha256 = createHash("sha256").update(await readFile(full)).digest("hex");
-        found.push({ path: relative2(root, full).split(sep3).join("/"), sha256 });
+        found.push({ path: relative3(root, full).split(sep3).join("/"), sha256 });
       }
     }
   }
@@ -49949,7 +50029,7 @@ function cacheKey(os, lockfiles) {
 
 // action/npm-deps.ts
 import { existsSync as existsSync3, readFileSync as readFileSync2 } from "node:fs";
-import { join as join6 } from "node:path";
+import { join as join7 } from "node:path";
 
 // src/prewarm/python-distributions.ts
 function normalizeDistribution(name) {
@@ -49984,36 +50064,6 @@ function findCandidates(imported, workspace) {
     }
   }
   return candidates.sort((a, b) => a.ecosystem.localeCompare(b.ecosystem) || a.name.localeCompare(b.name));
-}
-
-// src/prewarm/npm-specifier.ts
-import { builtinModules } from "node:module";
-var RUNTIME_SHIMMED_PACKAGES = new Set(["ws", "undici"]);
-var NODE_BUILTINS = new Set(builtinModules.filter((name) => !name.includes(":") && !RUNTIME_SHIMMED_PACKAGES.has(name)));
-var NAME_SEGMENT = /^[A-Za-z0-9-][A-Za-z0-9._~-]*$/;
-function isRuntimeBuiltin(specifier) {
-  if (specifier.startsWith("node:") || specifier === "bun" || specifier.startsWith("bun:"))
-    return true;
-  const first = specifier.split("/")[0] ?? "";
-  return NODE_BUILTINS.has(specifier) || NODE_BUILTINS.has(first);
-}
-function npmPackageOf(specifier) {
-  if (specifier === "" || specifier.startsWith(".") || specifier.startsWith("/"))
-    return;
-  if (specifier.startsWith("#") || /^[A-Za-z][A-Za-z0-9+.-]*:/.test(specifier))
-    return;
-  if (isRuntimeBuiltin(specifier))
-    return;
-  const parts = specifier.split("/");
-  if (specifier.startsWith("@")) {
-    const scope = parts[0]?.slice(1) ?? "";
-    const name = parts[1] ?? "";
-    if (!NAME_SEGMENT.test(scope) || !NAME_SEGMENT.test(name))
-      return;
-    return `@${scope}/${name}`;
-  }
-  const name = parts[0] ?? "";
-  return NAME_SEGMENT.test(name) ? name : undefined;
 }
 
 // src/prewarm/imports-js-lexer.ts
@@ -50568,7 +50618,7 @@ function manifestsAbove(path) {
 }
 async function npmPackagesInCache(npmCache) {
   const names = new Set;
-  const index = await exports_lib.ls(join6(npmCache, "_cacache")).catch(() => ({}));
+  const index = await exports_lib.ls(join7(npmCache, "_cacache")).catch(() => ({}));
   for (const key of Object.keys(index)) {
     const match = /^make-fetch-happen:request-cache:https?:\/\/[^/]+\/(?:.*?\/)??((?:@[^/]+(?:\/|%2[fF]))?[^/@][^/]*)\/-\/[^/]+\.tgz$/.exec(key);
     if (match?.[1])
@@ -50585,7 +50635,7 @@ async function hotNpmDependencies(repoDir, hotFiles, npmCache) {
       continue;
     let source;
     try {
-      source = readFileSync2(join6(repoDir, file), "utf8");
+      source = readFileSync2(join7(repoDir, file), "utf8");
     } catch (error) {
       problems.push(`${file}: not read (${error.message})`);
       continue;
@@ -50599,7 +50649,7 @@ async function hotNpmDependencies(repoDir, hotFiles, npmCache) {
   }
   const declared = [];
   for (const manifest of [...manifests].sort((a, b) => b.length - a.length)) {
-    const path = join6(repoDir, manifest);
+    const path = join7(repoDir, manifest);
     if (!existsSync3(path))
       continue;
     const parsed = parsePackageJson(readFileSync2(path, "utf8"));
@@ -83040,10 +83090,10 @@ var PREDICTED_LIMIT = 20;
 function expandHome(path) {
   if (path === "~")
     return homedir2();
-  return path.startsWith("~/") ? join11(homedir2(), path.slice(2)) : path;
+  return path.startsWith("~/") ? join12(homedir2(), path.slice(2)) : path;
 }
 async function runPrewarm(run) {
-  if (existsSync7(join11(run.repoDir, ".git", "shallow"))) {
+  if (existsSync7(join12(run.repoDir, ".git", "shallow"))) {
     run.warn(`the checkout is shallow; history-depth ${run.historyDepth} needs the commit history: set 'fetch-depth: 0' on actions/checkout`);
   }
   const lockfiles = await findLockfiles(run.repoDir);
@@ -83072,9 +83122,10 @@ async function runPrewarm(run) {
   const hitRateEstimate = dependencies.imported.length === 0 ? undefined : dependencies.cached.length / dependencies.imported.length;
   const warmOutcomes = await warmNpm(dependencies.candidates.map((c) => ({ name: c.name, range: c.range ?? "" })), {
     sharedCache: npmCache,
-    workRoot: join11(run.workRoot ?? tmpdir(), "warmsync-prewarm"),
+    workRoot: join12(run.workRoot ?? tmpdir(), "warmsync-prewarm"),
     counter: createTallyCounter(),
-    log: run.warn
+    log: run.warn,
+    userconfig: run.userconfig
   });
   const warmed = warmOutcomes.some((outcome) => outcome.ok && outcome.published > 0);
   const cacheSave = run.saveCache ? await saveNpmCache(run.npmCache, key) : undefined;
@@ -83148,7 +83199,7 @@ function renderSummary(report, range) {
 }
 
 // action/roi-report.ts
-import { isAbsolute, join as join12 } from "node:path";
+import { isAbsolute as isAbsolute2, join as join13 } from "node:path";
 
 // src/roi/config.ts
 import { readFile as readFile2 } from "node:fs/promises";
@@ -83724,7 +83775,7 @@ async function upsertMonthComment(octokit, repo, issueNumber, marker, body) {
 // action/roi-report.ts
 async function runRoiReport(run) {
   const month = run.month === undefined ? previousMonth(run.now) : monthWindow(run.month);
-  const configFile = isAbsolute(run.configPath) ? run.configPath : join12(run.workspaceDir, run.configPath);
+  const configFile = isAbsolute2(run.configPath) ? run.configPath : join13(run.workspaceDir, run.configPath);
   const config = await readRoiConfig(configFile);
   const prometheus = createPrometheusClient({ baseUrl: run.prometheusUrl });
   const report = await buildRoiReport({ prometheus, config, configSource: run.configPath, month });
@@ -83747,6 +83798,25 @@ ${run.footer}
 }
 
 // action/main.ts
+function npmUserconfig(env, workspaceDir) {
+  const realpath = (path) => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return resolve3(path);
+    }
+  };
+  const choice = chooseUserconfig({
+    env,
+    home: homedir3(),
+    workspace: realpath(workspaceDir),
+    emptyConfig: devNull,
+    realpath
+  });
+  if (choice.note)
+    warning(choice.note);
+  return choice.path;
+}
 function runLink(env) {
   const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env;
   if (!server || !repo || !runId)
@@ -83793,6 +83863,7 @@ async function main(env) {
         sha: env.GITHUB_SHA,
         eventPath: env.GITHUB_EVENT_PATH,
         workRoot: env.RUNNER_TEMP,
+        userconfig: npmUserconfig(env, workspaceDir),
         log: (line) => info(line),
         warn: (line) => warning(line)
       });

@@ -5,6 +5,8 @@
  * - `npm ci --prefer-offline` with a warm npm cache (what pre-warming the npm cache buys);
  * - `warmsync prewarm --restore` from a loopback hub (`warmsync serve` as a child process);
  * - the floor: `tar -I zstd -xf` of the same node_modules from the same disk.
+ * Every npm ci runs with --ignore-scripts: that is what warmsync installs unless told otherwise,
+ * and a snapshot holds registry tarballs only, so all four produce the same tree.
  * The four run interleaved within each round, so a noisy neighbour slows them alike. `sync` runs
  * before every timed run (outside the clock) so one run's dirty pages do not slow the next.
  *
@@ -150,8 +152,12 @@ export async function coldStart(options: {
     const reference = join(scratch, 'reference');
     checkout(project, reference);
     options.log('cold-start: reference install (fills the warm npm cache)');
-    sh(['npm', 'ci', '--no-audit', '--no-fund', '--loglevel=error', '--cache', warmCache], reference);
-    const files = countFiles(join(reference, 'node_modules'));
+    sh(
+      ['npm', 'ci', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', '--cache', warmCache],
+      reference,
+    );
+    // npm's hidden lockfile is the one file a restore does not make.
+    const files = countFiles(join(reference, 'node_modules')) - 1;
     const packages = Object.keys(
       (await Bun.file(join(reference, 'node_modules', '.package-lock.json')).json()).packages ?? {},
     ).length;
@@ -178,7 +184,7 @@ export async function coldStart(options: {
       'tar-zstd-floor': [],
     };
     const target = join(scratch, 'checkout');
-    const npm = ['npm', 'ci', '--no-audit', '--no-fund', '--loglevel=error'];
+    const npm = ['npm', 'ci', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'];
     for (let round = 1; round <= options.runs; round++) {
       const emptyCache = join(scratch, `empty-cache-${round}`);
       checkout(project, target);

@@ -73,6 +73,8 @@ export interface AgentOptions {
   metrics?: AgentMetrics;
   /** Called after every push with its results. */
   onPushed?: (event: { paths: string[]; bytes: number; conflicts: string[] }) => void;
+  /** Problems found beside sync (a refused dependency snapshot), reported with the agent's own. */
+  otherProblems?: () => readonly Problem[];
 }
 
 export interface AppliedEvent {
@@ -275,6 +277,7 @@ export class Agent {
       ...this.pusher.problems(),
       ...this.applyProblems.values(),
       ...this.deferredProblems(),
+      ...(this.options.otherProblems?.() ?? []),
     ];
   }
 
@@ -518,8 +521,9 @@ export class Agent {
       return;
     }
     if (path.startsWith('.git/') && !this.options.allowGit) return;
-    const leaf = path.slice(path.lastIndexOf('/') + 1);
-    if (leaf.startsWith(TEMP_FILE_PREFIX)) return;
+    // A temporary file, or anything inside a staging folder (a node_modules being restored or
+    // installed): never synced, and the hub would refuse the whole push for it.
+    if (path.startsWith(TEMP_FILE_PREFIX) || path.includes(`/${TEMP_FILE_PREFIX}`)) return;
     this.dirty.add(path);
   }
 

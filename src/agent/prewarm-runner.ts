@@ -5,6 +5,9 @@
  * - while it runs, read the imports of source files the agent pushed or applied and warm the npm
  *   packages they need but the tree lacks into the shared npm cache.
  *
+ * Nothing runs unasked: installs ignore scripts unless the policy allows them, and every npm run
+ * reads only the user config the policy names (see src/prewarm/npm-policy.ts).
+ *
  * Invariants: nothing here is awaited by a sync cycle (the agent only calls `noteChanged`, which
  * records paths and arms a timer); at most one warm run at a time, after `debounceMs` of quiet;
  * every failure is logged and counted, never thrown to the agent.
@@ -13,6 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Problem } from '../core/protocol.ts';
 import { findCandidates } from '../prewarm/candidates.ts';
 import type { PrewarmCounter } from '../prewarm/counter.ts';
 import { extractJsImports, isJsSource } from '../prewarm/imports-js.ts';
@@ -47,6 +51,7 @@ export class PrewarmRunner {
   private restoring: Promise<RestoreOutcome> = Promise.resolve('present');
   private stopped = false;
   private readonly counter: PrewarmCounter;
+  private refused: Problem | undefined;
 
   constructor(private readonly options: PrewarmRunnerOptions) {
     const metrics = options.metrics;
@@ -59,7 +64,18 @@ export class PrewarmRunner {
   /** Starts the restore in the background; resolves at once. */
   start(): void {
     if (!this.options.restore) return;
-    this.restoring = restoreNodeModules(this.options);
+    this.restoring = restoreNodeModules({
+      ...this.options,
+      onRefused: (message) => {
+        this.refused = { path: 'node_modules', code: 'snapshot-refused', message: message.slice(0, 500) };
+        this.options.onRefused?.(message);
+      },
+    });
+  }
+
+  /** What the agent reports beside its sync problems: a snapshot that did not match the lockfile. */
+  problems(): Problem[] {
+    return this.refused ? [this.refused] : [];
   }
 
   /** Paths (DIR-relative) the agent pushed or applied; cheap, never blocks. */
@@ -122,7 +138,7 @@ export class PrewarmRunner {
         },
         npm: this.options.npm,
         registry: this.options.registry,
-        userconfig: this.options.userconfig,
+        userconfig: this.options.policy.userconfig,
       });
       const warmed = outcomes.filter((o) => o.ok).map((o) => o.spec);
       if (warmed.length > 0) this.options.log(`prewarm: warmed ${warmed.join(', ')}`);

@@ -12,6 +12,7 @@ import { type Problem, workspaceNameSchema } from '../core/protocol.ts';
 import { createAgentMetrics } from '../metrics/agent-metrics.ts';
 import { parseFlags, validateFlags } from './args.ts';
 import type { Command } from './command.ts';
+import { NPM_FLAGS_HELP, npmPolicyFromFlags } from './npm-flags.ts';
 import { readCaOption } from './tls-files.ts';
 import { UserError } from './user-error.ts';
 
@@ -42,11 +43,14 @@ Options:
   --metrics-port PORT   serve Prometheus metrics on 127.0.0.1:PORT/metrics
   --no-prewarm          no background pre-warming: no node_modules restore at start, no
                         warming of newly imported npm packages
+${NPM_FLAGS_HELP}
 
 Pre-warming (on unless --no-prewarm): when DIR has a package-lock.json and no node_modules,
 the agent restores node_modules from the hub's snapshot of that lockfile (warmsync prewarm
---server) or runs npm ci, in the background; it also warms npm packages that pushed or applied
-sources import but node_modules lacks into the shared npm cache.
+--server), checking every package against the lockfile's integrity, or runs npm ci, in the
+background; it also warms npm packages that pushed or applied sources import but node_modules
+lacks into the shared npm cache. npm never runs scripts unless --allow-scripts is given, and
+never reads an .npmrc from DIR.
 
 DIR holds only your files: the agent's state lives outside it.`;
 
@@ -75,6 +79,8 @@ const flagsSchema = z.object({
   'no-prewarm': z.boolean(),
   'metrics-port': z.coerce.number().int().min(0).max(65535).optional(),
   'npm-cache': z.string().min(1).optional(),
+  'allow-scripts': z.boolean(),
+  npmrc: z.string().min(1).optional(),
 });
 
 /** The default state folder: one per (hub, workspace, folder), under the XDG state home. */
@@ -105,6 +111,8 @@ export const agentCommand: Command = {
         'no-prewarm': { type: 'boolean', default: false },
         'metrics-port': { type: 'string' },
         'npm-cache': { type: 'string' },
+        'allow-scripts': { type: 'boolean', default: false },
+        npmrc: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       true,
@@ -138,8 +146,12 @@ export const agentCommand: Command = {
             pendingRemote: () => agentRef?.pendingCount() ?? 0,
           });
     // Pre-warming runs beside sync; the agent only tells it which paths it pushed or applied.
+    const prewarmOn = !flags['no-prewarm'] && !flags.once;
+    const policy = prewarmOn
+      ? npmPolicyFromFlags({ allowScripts: flags['allow-scripts'], npmrc: flags.npmrc }, dir, log)
+      : undefined;
     const prewarm =
-      flags['no-prewarm'] || flags.once
+      policy === undefined
         ? undefined
         : new PrewarmRunner({
             dir,
@@ -153,6 +165,7 @@ export const agentCommand: Command = {
             npmCache: flags['npm-cache'] ?? join(homedir(), '.cache', 'warmsync', 'npm'),
             // With --sync-node-modules the hub's copy of node_modules wins; restoring would race it.
             restore: !flags['sync-node-modules'],
+            policy,
             log,
             metrics,
           });
@@ -175,6 +188,7 @@ export const agentCommand: Command = {
       // Only edits after the first sync count: the first sync's files are not new imports.
       onPushed: prewarm && ((event) => initialSyncDone && prewarm.noteChanged(event.paths)),
       onApplied: prewarm && ((event) => initialSyncDone && prewarm.noteChanged([event.path])),
+      otherProblems: prewarm && (() => prewarm.problems()),
     });
     agentRef = agent;
     let endpoint: MetricsEndpoint | undefined;

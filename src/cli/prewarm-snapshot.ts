@@ -1,19 +1,21 @@
 /**
  * `warmsync prewarm DIR --server URL --workspace NAME [--restore]`: the composition root of
- * dependency snapshots. Without `--restore`, installs DIR's lockfile with `npm ci` in a throwaway
- * folder and uploads the result as the snapshot of that lockfile; with it, restores DIR's
- * `node_modules` from the hub (falling back to `npm ci`), as the agent does at start.
+ * dependency snapshots. Without `--restore`, installs DIR's lockfile with `npm ci --ignore-scripts`
+ * in a throwaway folder and uploads the tarballs it placed as the snapshot of that lockfile; with
+ * it, restores DIR's `node_modules` from the hub (falling back to `npm ci`), as the agent does at
+ * start, running install scripts only with `--allow-scripts`.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { HubClient, HubError, isHubUrl, serverUrls } from '../agent/client.ts';
 import { workspaceNameSchema } from '../core/protocol.ts';
-import { InstallError, lockfileHash, npmCi, stageInstallInputs } from '../prewarm/npm-install.ts';
+import { InstallError, npmCi, readLockfile, stageInstallInputs } from '../prewarm/npm-install.ts';
 import { restoreNodeModules } from '../prewarm/restore-or-install.ts';
-import { uploadSnapshot } from '../prewarm/snapshot-upload.ts';
+import { SnapshotUploadError, uploadSnapshot } from '../prewarm/snapshot-upload.ts';
+import { npmPolicyFromFlags } from './npm-flags.ts';
 import { readCaOption } from './tls-files.ts';
 import { UserError } from './user-error.ts';
 
@@ -24,6 +26,8 @@ const OPTIONS = {
   ca: { type: 'string' },
   restore: { type: 'boolean' },
   'npm-cache': { type: 'string' },
+  'allow-scripts': { type: 'boolean' },
+  npmrc: { type: 'string' },
 } as const;
 
 const Flags = z.object({
@@ -36,6 +40,8 @@ const Flags = z.object({
   ca: z.string().min(1).optional(),
   restore: z.boolean(),
   npmCache: z.string().min(1),
+  allowScripts: z.boolean(),
+  npmrc: z.string().min(1).optional(),
 });
 
 function parseFlags(args: string[]): z.infer<typeof Flags> {
@@ -56,6 +62,8 @@ function parseFlags(args: string[]): z.infer<typeof Flags> {
     ca: parsed.values.ca,
     restore: parsed.values.restore ?? false,
     npmCache: parsed.values['npm-cache'] ?? join(homedir(), '.cache', 'warmsync', 'npm'),
+    allowScripts: parsed.values['allow-scripts'] ?? false,
+    npmrc: parsed.values.npmrc,
   });
   if (!flags.success) {
     const issue = flags.error.issues[0];
@@ -70,9 +78,15 @@ export async function runSnapshotCommand(args: string[]): Promise<number> {
   const dir = resolve(flags.dir);
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory())
     throw new UserError(`prewarm: '${flags.dir}' is not a folder`);
-  const lockHash = lockfileHash(dir);
-  if (!lockHash)
+  if (flags.allowScripts && !flags.restore)
+    throw new UserError(
+      'prewarm: --allow-scripts goes with --restore; a snapshot holds registry tarballs only, so making one runs no script',
+      2,
+    );
+  const lockfile = readLockfile(dir);
+  if (!lockfile)
     throw new UserError(`prewarm: ${dir} has no package-lock.json (only npm lockfiles are snapshotted)`);
+  const lockHash = lockfile.hash;
   const client = new HubClient({
     server: flags.server,
     workspace: flags.workspace,
@@ -81,19 +95,30 @@ export async function runSnapshotCommand(args: string[]): Promise<number> {
     agentId: 'snapshot',
   });
   const log = (line: string) => console.log(`[prewarm] ${line}`);
+  const policy = npmPolicyFromFlags(
+    { allowScripts: flags.allowScripts, npmrc: flags.npmrc },
+    realpathSync(dir),
+    log,
+  );
+  const npmCache = resolve(flags.npmCache);
   try {
     if (flags.restore) {
-      const outcome = await restoreNodeModules({ dir, client, npmCache: resolve(flags.npmCache), log });
+      const outcome = await restoreNodeModules({ dir, client, npmCache, policy, log });
       return outcome === 'failed' ? 1 : 0;
     }
     const build = mkdtempSync(join(tmpdir(), 'warmsync-snapshot-'));
     try {
       stageInstallInputs(dir, build);
-      log(`installing lockfile ${lockHash.slice(0, 12)} with npm ci in ${build}`);
-      await npmCi(build, { cache: resolve(flags.npmCache) });
-      const report = await uploadSnapshot(client, join(build, 'node_modules'), lockHash);
+      log(`installing lockfile ${lockHash.slice(0, 12)} with npm ci --ignore-scripts in ${build}`);
+      await npmCi(build, { cache: npmCache, policy });
+      const report = await uploadSnapshot(client, {
+        installRoot: build,
+        lockfile: lockfile.bytes.toString('utf8'),
+        lockHash,
+        npmCache,
+      });
       log(
-        `snapshot ${lockHash.slice(0, 12)} stored in workspace ${flags.workspace}: ${report.files} files, ` +
+        `snapshot ${lockHash.slice(0, 12)} stored in workspace ${flags.workspace}: ${report.packages} package tarballs, ` +
           `${report.bytes} bytes; ${report.chunksUploaded} of ${report.chunks} chunks uploaded (${report.bytesUploaded} bytes)`,
       );
       return 0;
@@ -101,7 +126,7 @@ export async function runSnapshotCommand(args: string[]): Promise<number> {
       rmSync(build, { recursive: true, force: true });
     }
   } catch (error) {
-    if (error instanceof HubError || error instanceof InstallError)
+    if (error instanceof HubError || error instanceof InstallError || error instanceof SnapshotUploadError)
       throw new UserError(`prewarm: ${error.message}`);
     throw error;
   }

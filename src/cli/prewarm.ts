@@ -3,6 +3,7 @@
  * that are missing or cold, predicts the files likely to change next from git history, and prints
  * both, as text or JSON.
  */
+import { realpathSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,10 +14,11 @@ import { createCoChangeModel, createRecencyModel, type Prediction } from '../pre
 import { createTallyCounter } from '../prewarm/counter.ts';
 import type { PathFilter } from '../prewarm/path-filter.ts';
 import type { Command } from './command.ts';
+import { npmPolicyFromFlags } from './npm-flags.ts';
 import { SNAPSHOT_HELP, wantsSnapshot } from './prewarm-snapshot-help.ts';
 import { UserError } from './user-error.ts';
 
-const HELP = `Usage: warmsync prewarm [DIR] [--from-history N] [--warm [--npm-cache DIR]] [--json]
+const HELP = `Usage: warmsync prewarm [DIR] [--from-history N] [--warm [--npm-cache DIR] [--npmrc FILE]] [--json]
 
 Predicts what a workspace will need next and lists it:
   hot set      files likely to change next, from co-change rules mined from the last N commits
@@ -31,6 +33,8 @@ Options:
                       node_modules), using npm's configured registry
   --npm-cache DIR     the shared npm cache to warm (default: ~/.cache/warmsync/npm); point
                       npm at it with --cache or npm_config_cache to install from it
+  --npmrc FILE        the npm config warming uses (registry, auth); default your own
+                      (npm_config_userconfig or ~/.npmrc), never one in DIR
   --json              print one JSON document instead of text
   -h, --help          show this help
 
@@ -49,6 +53,7 @@ const Flags = z.object({
   json: z.boolean(),
   warm: z.boolean(),
   npmCache: z.string().min(1, '--npm-cache needs a folder'),
+  npmrc: z.string().min(1, '--npmrc needs a file').optional(),
 });
 
 /** What `warmsync prewarm` found, as printed with `--json`. */
@@ -69,6 +74,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   warm: { type: 'boolean' },
   'npm-cache': { type: 'string' },
+  npmrc: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -90,6 +96,7 @@ function parseFlags(args: string[]): z.infer<typeof Flags> | 'help' {
     json: parsed.values.json ?? false,
     warm: parsed.values.warm ?? false,
     npmCache: parsed.values['npm-cache'] ?? join(homedir(), '.cache', 'warmsync', 'npm'),
+    npmrc: parsed.values.npmrc,
   });
   if (!flags.success) throw new UserError(`prewarm: ${flags.error.issues[0]?.message}`, 2);
   return flags.data;
@@ -161,6 +168,7 @@ function renderText(report: PrewarmReport): string {
 async function warmCandidates(
   candidates: Candidate[],
   npmCache: string,
+  userconfig: string,
   problems: string[],
 ): Promise<string[]> {
   const npm = candidates.filter((c) => c.ecosystem === 'npm');
@@ -176,6 +184,7 @@ async function warmCandidates(
       workRoot: join(tmpdir(), 'warmsync-prewarm'),
       counter: createTallyCounter(),
       log: (message) => problems.push(message),
+      userconfig,
     },
   );
   return outcomes.filter((outcome) => outcome.ok).map((outcome) => outcome.spec);
@@ -205,7 +214,17 @@ export const prewarmCommand: Command = {
     const problems = [...scan.problems];
     const prediction = await predictHotSet(workspace, flags.fromHistory, filter, problems);
     const candidates = findCandidates(scan.imported, scan.dependencies);
-    const warmed = flags.warm ? await warmCandidates(candidates, resolve(flags.npmCache), problems) : [];
+    // Warming runs no scripts whatever the flags say (`npm cache add` of registry versions only).
+    const warmed = flags.warm
+      ? await warmCandidates(
+          candidates,
+          resolve(flags.npmCache),
+          npmPolicyFromFlags({ allowScripts: false, npmrc: flags.npmrc }, realpathSync(workspace), (note) =>
+            problems.push(note),
+          ).userconfig,
+          problems,
+        )
+      : [];
     const report: PrewarmReport = {
       workspace,
       ...prediction,

@@ -101,7 +101,7 @@ export function createAgentMetrics(live: {
     }),
     snapshotRestores: new Counter({
       name: 'warmsync_snapshot_restores_total',
-      help: 'Dependency snapshot restores, by result (restored, no-snapshot, failed).',
+      help: 'Dependency snapshot restores, by result (restored, no-snapshot, refused, failed).',
       labelNames: ['result'],
       registers,
     }),

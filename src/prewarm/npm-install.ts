@@ -1,26 +1,31 @@
 /**
- * `npm ci` in a throwaway folder that holds only the project's package.json, package-lock.json
- * and .npmrc: what a snapshot is built from, and the fallback when the hub has no snapshot.
- * Running npm in a copy keeps the workspace's own `node_modules` out of reach until a complete
- * tree can be renamed into place.
+ * `npm ci` in a throwaway folder that holds only the project's package.json and package-lock.json:
+ * what a snapshot is built from, and the fallback when the hub has no snapshot. Running npm in a
+ * copy keeps the workspace's own `node_modules` out of reach until a complete tree can be renamed
+ * into place, and keeps the workspace's `.npmrc` out of npm's sight: npm takes the copy as the
+ * project and finds no `.npmrc` there (see npm-policy.ts for what else every npm run obeys).
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TEMP_FILE_PREFIX } from '../core/paths.ts';
+import { type NpmPolicy, npmPolicyArgs, npmPolicyEnv } from './npm-policy.ts';
 import { currentPlatform } from './snapshot-manifest.ts';
 
-/** The files npm needs to reproduce an install; .npmrc only when the project has one. */
-const INSTALL_INPUTS = ['package.json', 'package-lock.json', '.npmrc'];
+/**
+ * The files npm needs to reproduce an install. Never `.npmrc`: it comes from the synced tree and
+ * could point the registry anywhere or name a `script-shell`.
+ */
+const INSTALL_INPUTS = ['package.json', 'package-lock.json'];
 
 export interface NpmCiOptions {
   /** npm executable. Default `npm`. */
   npm?: string;
   /** npm cache to use (`--cache`); with it npm prefers what is cached. */
   cache?: string;
-  /** An npmrc to use instead of the user's (private registries, tests). */
-  userconfig?: string;
+  /** Scripts and configuration (npm-policy.ts). */
+  policy: NpmPolicy;
   /** Limit for the whole install. Default 10 minutes. */
   timeoutMs?: number;
 }
@@ -37,32 +42,33 @@ export class InstallError extends Error {
 }
 
 /**
- * The platform and Node ABI that `npm ci` builds native add-ons for: those of the `node` on the
- * PATH (which runs install scripts), or this runtime's when there is none. A snapshot restores
- * only where both match.
+ * The platform npm picks optional dependencies for: `process.platform-process.arch`, plus the C
+ * library on Linux (`linux-x64-glibc`), as the `node` on the PATH that runs npm sees it; this
+ * runtime's when there is none. A snapshot restores only where it matches.
  */
-export function installPlatform(): { platform: string; nodeAbi: string } {
-  const probe = spawnSync(
-    'node',
-    ['-p', 'process.platform + "-" + process.arch + " " + process.versions.modules'],
-    {
-      encoding: 'utf8',
-      timeout: 10_000,
-    },
-  );
-  const [platform, nodeAbi] = probe.status === 0 ? probe.stdout.trim().split(' ') : [];
-  return platform && nodeAbi ? { platform, nodeAbi } : currentPlatform();
+export function installPlatform(): string {
+  const probe = spawnSync('node', ['-p', PLATFORM_PROBE], { encoding: 'utf8', timeout: 10_000 });
+  const platform = probe.status === 0 ? probe.stdout.trim() : '';
+  return platform || currentPlatform();
+}
+
+/** What currentPlatform computes, as a `node -p` expression. */
+const PLATFORM_PROBE =
+  "process.platform + '-' + process.arch + (process.platform === 'linux' ? (process.report.getReport().header.glibcVersionRuntime ? '-glibc' : '-musl') : '')";
+
+/** `dir/package-lock.json`'s bytes and their hex SHA-256, or undefined when there is none. */
+export function readLockfile(dir: string): { bytes: Buffer; hash: string } | undefined {
+  try {
+    const bytes = readFileSync(join(dir, 'package-lock.json'));
+    return { bytes, hash: createHash('sha256').update(bytes).digest('hex') };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Hex SHA-256 of `dir/package-lock.json`, or undefined when there is none. */
 export function lockfileHash(dir: string): string | undefined {
-  try {
-    return createHash('sha256')
-      .update(readFileSync(join(dir, 'package-lock.json')))
-      .digest('hex');
-  } catch {
-    return undefined;
-  }
+  return readLockfile(dir)?.hash;
 }
 
 /** Copies the install inputs of `project` into a new folder `staging` (which must not exist). */
@@ -75,16 +81,30 @@ export function stageInstallInputs(project: string, staging: string): void {
 }
 
 /** Runs `npm ci` in `folder`. Rejects with InstallError. */
-export function npmCi(folder: string, options: NpmCiOptions = {}): Promise<void> {
+export function npmCi(folder: string, options: NpmCiOptions): Promise<void> {
   const args = ['ci', '--no-audit', '--no-fund', '--loglevel=error'];
   if (options.cache) args.push('--cache', options.cache, '--prefer-offline');
-  if (options.userconfig) args.push('--userconfig', options.userconfig);
+  return runNpm('ci', folder, [...args, ...npmPolicyArgs(options.policy)], options);
+}
+
+/**
+ * Runs the install scripts of the packages in `folder/node_modules` (`npm rebuild`): what a tree
+ * restored from a snapshot, which holds registry tarballs only, needs when scripts are allowed.
+ */
+export function npmRebuild(folder: string, options: NpmCiOptions): Promise<void> {
+  const args = ['rebuild', '--no-audit', '--no-fund', '--loglevel=error'];
+  if (options.cache) args.push('--cache', options.cache, '--prefer-offline');
+  return runNpm('rebuild', folder, [...args, ...npmPolicyArgs(options.policy)], options);
+}
+
+function runNpm(what: string, folder: string, args: string[], options: NpmCiOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(
       options.npm ?? 'npm',
       args,
       {
         cwd: folder,
+        env: npmPolicyEnv(options.policy, process.env),
         timeout: options.timeoutMs ?? 600_000,
         killSignal: 'SIGKILL',
         maxBuffer: 64 * 1024 * 1024,
@@ -94,7 +114,7 @@ export function npmCi(folder: string, options: NpmCiOptions = {}): Promise<void>
         if ((error as NodeJS.ErrnoException).code === 'ENOENT')
           return reject(new InstallError('no-npm', 'npm is not installed'));
         const line = `${stderr}`.split('\n').find((l) => l.includes('ERR')) ?? error.message;
-        reject(new InstallError('npm-failed', `npm ci failed: ${line.trim()}`));
+        reject(new InstallError('npm-failed', `npm ${what} failed: ${line.trim()}`));
       },
     );
   });
@@ -106,9 +126,12 @@ export function npmCi(folder: string, options: NpmCiOptions = {}): Promise<void>
  * folder carries the agent's temporary-name prefix, so it never syncs, and is always removed.
  *
  * @example
- * await installInPlace('/workspaces/web', { cache: '~/.cache/warmsync/npm' });
+ * await installInPlace('/workspaces/web', {
+ *   cache: '~/.cache/warmsync/npm',
+ *   policy: { allowScripts: false, userconfig: '/home/me/.npmrc' },
+ * });
  */
-export async function installInPlace(project: string, options: NpmCiOptions = {}): Promise<void> {
+export async function installInPlace(project: string, options: NpmCiOptions): Promise<void> {
   const staging = join(project, `${TEMP_FILE_PREFIX}npm-ci-${randomBytes(6).toString('hex')}`);
   try {
     stageInstallInputs(project, staging);

@@ -56,3 +56,19 @@ export function npmPackageOf(specifier: string): string | undefined {
   const name = parts[0] ?? '';
   return NAME_SEGMENT.test(name) ? name : undefined;
 }
+
+/**
+ * True when a declared `range` asks the registry for a version: empty, a version, a semver range
+ * or a dist-tag. Git, GitHub, file, folder, URL, alias and workspace specs are not: fetching a
+ * git or folder dependency runs its `prepare` script, and the others read from outside the
+ * registry, so warming never fetches them.
+ *
+ * @example
+ * isRegistryRange('^1.2.0 || 2.x'); // true
+ * isRegistryRange('github:user/repo'); // false
+ */
+export function isRegistryRange(range: string): boolean {
+  const text = range.trim();
+  // A leading '.' is a folder to npm ('.', '../x'); ':' a protocol, '/' a path or user/repo.
+  return !text.startsWith('.') && /^[\w.*^~<>=|+\s-]*$/.test(text);
+}

@@ -1,99 +1,76 @@
 /**
- * The manifest of a dependency snapshot: every path of an installed `node_modules`, relative to
- * it, with its kind, permission bits, chunk list or link target. Pure data and its schema; the
- * hub validates uploads with it and the restorer validates downloads with it.
+ * The manifest of a dependency snapshot: for one lockfile, the tarball of every package npm ci
+ * placed in node_modules, each as the chunks that hold its bytes and the sha512 the lockfile gives
+ * it. Pure data and its schema; the hub validates uploads with it and the restorer downloads.
+ *
+ * A snapshot holds registry tarballs and nothing else: no files an install script made, no links
+ * (the restorer makes the `.bin` links the lockfile implies). So every byte a restore writes can be
+ * checked against the lockfile, whoever uploaded the snapshot.
  *
  * Invariants a parsed manifest guarantees (the restorer relies on each):
- * - every path is relative, normalised and free of `..` (the sync path rules);
- * - no path appears twice, and every path's parent is listed before it as a folder, so nothing is
- *   ever written beneath a file or a link;
- * - a file's chunk sizes add up to its size.
+ * - every package path is a place npm puts packages (`node_modules/a/node_modules/@s/b`), so it
+ *   never leaves node_modules;
+ * - no package is listed twice;
+ * - a tarball's chunk sizes add up to its size.
  */
 import { z } from 'zod';
-import { checkRelativePath } from '../core/paths.ts';
+import { isPackagePath } from './package-lock.ts';
 
-export const SNAPSHOT_FORMAT = 1;
-/** More paths than any real `node_modules` holds; a bound on what one upload may ask the hub to keep. */
-const MAX_SNAPSHOT_PATHS = 2_000_000;
+export const SNAPSHOT_FORMAT = 2;
+/** More packages than any real lockfile holds; a bound on what one upload may ask the hub to keep. */
+const MAX_SNAPSHOT_PACKAGES = 200_000;
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex SHA-256');
-const snapshotPath = z.string().superRefine((value, ctx) => {
-  const check = checkRelativePath(value, { allowGit: true });
-  if (!check.ok) ctx.addIssue({ code: 'custom', message: `${value}: ${check.reason}` });
-});
-/**
- * Read, write and execute bits only: a set-user-ID bit from a manifest would hand the hub's
- * content the restoring user's rights.
- */
-const permissionBits = z.number().int().min(0).max(0o777);
 
-export const snapshotEntrySchema = z.discriminatedUnion('kind', [
-  z.object({ path: snapshotPath, kind: z.literal('dir'), mode: permissionBits }),
-  z.object({
-    path: snapshotPath,
-    kind: z.literal('file'),
-    mode: permissionBits,
-    size: z.number().int().nonnegative(),
-    chunks: z.array(z.tuple([sha256, z.number().int().positive()])),
-  }),
-  z.object({
-    path: snapshotPath,
-    kind: z.literal('symlink'),
-    target: z
-      .string()
-      .min(1)
-      .max(4096)
-      .refine((t) => !t.includes('\0'), 'link targets hold no NUL'),
-  }),
-]);
-export type SnapshotEntry = z.infer<typeof snapshotEntrySchema>;
+export const snapshotPackageSchema = z.object({
+  path: z.string().refine(isPackagePath, 'must be a package folder under node_modules'),
+  /** The sha512 the uploader read from the lockfile; the restorer checks it and the bytes. */
+  integrity: z.string().regex(/^sha512-[A-Za-z0-9+/]{86}==$/, 'must be a sha512 SRI'),
+  size: z.number().int().nonnegative(),
+  chunks: z.array(z.tuple([sha256, z.number().int().positive()])),
+});
+export type SnapshotPackage = z.infer<typeof snapshotPackageSchema>;
 
 export const snapshotManifestSchema = z
   .object({
     format: z.literal(SNAPSHOT_FORMAT),
     /** Hex SHA-256 of the lockfile's bytes. */
     lockHash: sha256,
-    /** `process.platform-process.arch` of the installing machine: native modules differ by it. */
+    /**
+     * Where npm ran (`linux-x64-glibc`, `darwin-arm64`): it picks optional dependencies by OS, CPU
+     * and C library, so another platform's snapshot lists other packages.
+     */
     platform: z.string().min(1).max(64),
-    /** The ABI (`process.versions.modules`) of the `node` that ran the install: native add-ons are built for it. */
-    nodeAbi: z.string().max(16),
-    entries: z.array(snapshotEntrySchema).max(MAX_SNAPSHOT_PATHS),
+    packages: z.array(snapshotPackageSchema).max(MAX_SNAPSHOT_PACKAGES),
   })
   .superRefine((manifest, ctx) => {
-    const kinds = new Map<string, SnapshotEntry['kind']>();
-    for (const [index, entry] of manifest.entries.entries()) {
-      const problem = entryProblem(entry, kinds);
+    const seen = new Set<string>();
+    for (const [index, pkg] of manifest.packages.entries()) {
+      const problem = seen.has(pkg.path)
+        ? `${pkg.path} is listed twice`
+        : pkg.chunks.reduce((sum, [, size]) => sum + size, 0) !== pkg.size
+          ? `${pkg.path}: chunk sizes do not add up to the tarball size`
+          : undefined;
       if (problem) {
-        ctx.addIssue({ code: 'custom', path: ['entries', index], message: problem });
+        ctx.addIssue({ code: 'custom', path: ['packages', index], message: problem });
         return;
       }
-      kinds.set(entry.path, entry.kind);
+      seen.add(pkg.path);
     }
   });
 export type SnapshotManifest = z.infer<typeof snapshotManifestSchema>;
 
-function entryProblem(
-  entry: SnapshotEntry,
-  seen: ReadonlyMap<string, SnapshotEntry['kind']>,
-): string | undefined {
-  if (seen.has(entry.path)) return `${entry.path} is listed twice`;
-  const slash = entry.path.lastIndexOf('/');
-  if (slash >= 0 && seen.get(entry.path.slice(0, slash)) !== 'dir')
-    return `${entry.path}: its parent folder must be listed before it`;
-  if (entry.kind === 'file' && entry.chunks.reduce((sum, [, size]) => sum + size, 0) !== entry.size)
-    return `${entry.path}: chunk sizes do not add up to the file size`;
-  return undefined;
-}
-
-/** This runtime's platform and Node ABI (what `installPlatform` falls back to without `node`). */
-export function currentPlatform(): { platform: string; nodeAbi: string } {
-  return { platform: `${process.platform}-${process.arch}`, nodeAbi: process.versions.modules ?? '' };
+/** This runtime's platform as installPlatform names it, for when no `node` is on the PATH. */
+export function currentPlatform(): string {
+  const base = `${process.platform}-${process.arch}`;
+  if (process.platform !== 'linux') return base;
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  return `${base}-${report?.header?.glibcVersionRuntime ? 'glibc' : 'musl'}`;
 }
 
 /** Every distinct chunk a manifest names, in first-use order. */
-export function snapshotChunks(manifest: Pick<SnapshotManifest, 'entries'>): string[] {
+export function snapshotChunks(manifest: Pick<SnapshotManifest, 'packages'>): string[] {
   const seen = new Set<string>();
-  for (const entry of manifest.entries)
-    if (entry.kind === 'file') for (const [hash] of entry.chunks) seen.add(hash);
+  for (const pkg of manifest.packages) for (const [hash] of pkg.chunks) seen.add(hash);
   return [...seen];
 }

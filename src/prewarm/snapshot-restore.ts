@@ -2,23 +2,28 @@
  * Restoring `DIR/node_modules` from the hub's snapshot of `DIR/package-lock.json`.
  *
  * Invariants:
+ * - the lockfile is the reference, the hub is not trusted: before anything is fetched the
+ *   snapshot must list exactly the packages the lockfile has npm place (snapshot-check.ts), and
+ *   each tarball's bytes must match the lockfile's sha512 before a byte of it is unpacked; any
+ *   mismatch refuses the whole snapshot;
  * - `DIR/node_modules` is only ever created by one `rename` of a fully written staging folder, so
  *   a reader, a crash or a failure sees no `node_modules` or a complete one, never half of one;
  * - the staging folder lives in DIR (same filesystem, so the rename is atomic) under the agent's
  *   temporary-name prefix, so the agent never syncs it; it is removed on every failure;
- * - every chunk is checked against its SHA-256 before a byte of it is written;
- * - nothing is written through a link: the manifest lists parents before children (its schema
- *   checks it) and links are made last, after every file.
+ * - every chunk is checked against its SHA-256 as it arrives (openFrame).
  */
-import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ChunkFrame, FrameError, openFrame } from '../core/frames.ts';
 import { TEMP_FILE_PREFIX } from '../core/paths.ts';
 import { describeZodError } from '../core/protocol.ts';
-import { installPlatform } from './npm-install.ts';
-import { type SnapshotEntry, snapshotManifestSchema } from './snapshot-manifest.ts';
+import { installPlatform, readLockfile } from './npm-install.ts';
+import { type LockedPackage, readPackageLock } from './package-lock.ts';
+import { checkSnapshotPackages } from './snapshot-check.ts';
+import { type SnapshotPackage, snapshotManifestSchema } from './snapshot-manifest.ts';
+import { PackageTreeWriter } from './snapshot-write.ts';
+import { TarballError } from './tarball.ts';
 
 /** The part of HubClient a restore needs. */
 export interface SnapshotRestoreClient {
@@ -30,9 +35,14 @@ export interface SnapshotRestoreClient {
 export class RestoreError extends Error {
   constructor(
     readonly code:
+      | 'no-lockfile'
       | 'no-snapshot'
       | 'other-platform'
+      /** The lockfile cannot vouch for a snapshot (no sha512 for a package, npm workspaces). */
+      | 'unsupported'
       | 'bad-manifest'
+      /** The snapshot does not match the lockfile: other packages, or other bytes. */
+      | 'refused'
       | 'bad-chunk'
       | 'missing-chunk'
       | 'exists',
@@ -44,10 +54,22 @@ export class RestoreError extends Error {
 }
 
 export interface RestoreReport {
+  lockHash: string;
+  packages: number;
   files: number;
   bytes: number;
   chunksFetched: number;
   durationMs: number;
+}
+
+export interface RestoreSnapshotOptions {
+  /** This machine's platform (installPlatform's form); default: asked of the `node` on the PATH. */
+  platform?: string;
+  /**
+   * Runs on the finished staging project (a folder with package.json, package-lock.json and the
+   * restored node_modules) before the rename: install scripts, when the user allows them.
+   */
+  beforeRename?: (stagingProject: string, packages: readonly LockedPackage[]) => Promise<void>;
 }
 
 /** Raw chunk bytes asked for per fetch; the hub answers up to 16 MiB per reply. */
@@ -57,40 +79,24 @@ const FIRST_BATCH_BYTES = 1024 * 1024;
 const BATCH_CHUNKS = 5_000;
 /** Batches being fetched while one is written. */
 const FETCHES_AHEAD = 2;
-/**
- * File operations in flight. Creating files is mostly kernel time; a few at once keep both the
- * disk queue and the cores busy, where one at a time leaves them idle between calls.
- */
-const WRITES_IN_FLIGHT = 6;
-
-/** Runs `work` on every item, at most `limit` at once. */
-async function eachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-type FileEntry = Extract<SnapshotEntry, { kind: 'file' }>;
+/** Problems named in a refusal; the rest are counted. */
+const PROBLEMS_NAMED = 3;
 
 /**
- * Files grouped so that each group's not-yet-fetched chunks add up to about BATCH_BYTES. The
+ * Packages grouped so that each group's not-yet-fetched chunks add up to about BATCH_BYTES. The
  * first batches are smaller (1, 2, 4 MiB...) so that writing starts while the hub is still
  * framing the big ones.
  */
-function planBatches(files: readonly FileEntry[]): Array<{ files: FileEntry[]; chunks: string[] }> {
-  const batches: Array<{ files: FileEntry[]; chunks: string[] }> = [];
+function planBatches(
+  packages: readonly SnapshotPackage[],
+): Array<{ packages: SnapshotPackage[]; chunks: string[] }> {
+  const batches: Array<{ packages: SnapshotPackage[]; chunks: string[] }> = [];
   const assigned = new Set<string>();
-  let current = { files: [] as FileEntry[], chunks: [] as string[] };
+  let current = { packages: [] as SnapshotPackage[], chunks: [] as string[] };
   let bytes = 0;
-  for (const file of files) {
-    current.files.push(file);
-    for (const [hash, size] of file.chunks) {
+  for (const pkg of packages) {
+    current.packages.push(pkg);
+    for (const [hash, size] of pkg.chunks) {
       if (assigned.has(hash)) continue;
       assigned.add(hash);
       current.chunks.push(hash);
@@ -99,11 +105,11 @@ function planBatches(files: readonly FileEntry[]): Array<{ files: FileEntry[]; c
     const target = Math.min(BATCH_BYTES, FIRST_BATCH_BYTES * 2 ** batches.length);
     if (bytes >= target || current.chunks.length >= BATCH_CHUNKS) {
       batches.push(current);
-      current = { files: [], chunks: [] };
+      current = { packages: [], chunks: [] };
       bytes = 0;
     }
   }
-  if (current.files.length > 0) batches.push(current);
+  if (current.packages.length > 0) batches.push(current);
   return batches;
 }
 
@@ -142,21 +148,35 @@ async function fetchVerified(
   return got;
 }
 
+function describeProblems(problems: readonly string[]): string {
+  const more = problems.length > PROBLEMS_NAMED ? `, and ${problems.length - PROBLEMS_NAMED} more` : '';
+  return `${problems.slice(0, PROBLEMS_NAMED).join('; ')}${more}`;
+}
+
+/** The sha512 SRI of `bytes`, as lockfiles write it. */
+function sha512Sri(bytes: Uint8Array): string {
+  return `sha512-${createHash('sha512').update(bytes).digest('base64')}`;
+}
+
 /**
- * Restores the snapshot of `lockHash` into `dir/node_modules`, which must not exist. Throws
- * RestoreError for expected failures (no snapshot, other platform, damaged or missing chunk,
- * `node_modules` appeared meanwhile), always after removing its staging folder.
+ * Restores the hub's snapshot of `dir/package-lock.json` into `dir/node_modules`, which must not
+ * exist. Throws RestoreError for expected failures (no snapshot, other platform, a snapshot that
+ * does not match the lockfile, damaged or missing chunk, `node_modules` appeared meanwhile),
+ * always after removing its staging folder.
  *
  * @example
- * await restoreSnapshot(client, '/workspaces/web', lockHash);
+ * await restoreSnapshot(client, '/workspaces/web');
  */
 export async function restoreSnapshot(
   client: SnapshotRestoreClient,
   dir: string,
-  lockHash: string,
-  here: { platform: string; nodeAbi: string } = installPlatform(),
+  options: RestoreSnapshotOptions = {},
 ): Promise<RestoreReport> {
   const started = performance.now();
+  // Read once: the bytes hashed are the bytes checked against.
+  const lockfile = readLockfile(dir);
+  if (!lockfile) throw new RestoreError('no-lockfile', `${dir} has no package-lock.json`);
+  const lockHash = lockfile.hash;
   const raw = await client.snapshot(lockHash);
   if (raw === undefined)
     throw new RestoreError('no-snapshot', `the hub has no snapshot for lockfile ${lockHash.slice(0, 12)}`);
@@ -167,58 +187,69 @@ export async function restoreSnapshot(
       `the snapshot manifest is malformed: ${describeZodError(parsed.error)}`,
     );
   const manifest = parsed.data;
-  if (manifest.platform !== here.platform || manifest.nodeAbi !== here.nodeAbi)
+  if (manifest.lockHash !== lockHash)
+    throw new RestoreError('bad-manifest', 'the snapshot manifest names another lockfile');
+  const here = options.platform ?? installPlatform();
+  if (manifest.platform !== here)
     throw new RestoreError(
       'other-platform',
-      `the snapshot was installed on ${manifest.platform} (node ABI ${manifest.nodeAbi}), this is ${here.platform} (ABI ${here.nodeAbi})`,
+      `the snapshot was installed on ${manifest.platform}, this is ${here}`,
+    );
+  const lock = readPackageLock(lockfile.bytes.toString('utf8'));
+  if (!lock.ok) throw new RestoreError('unsupported', lock.reason);
+  const check = checkSnapshotPackages(manifest, lock.packages);
+  if (!check.ok)
+    throw new RestoreError(
+      check.code === 'unsupported' ? 'unsupported' : 'refused',
+      check.code === 'unsupported'
+        ? `the lockfile cannot vouch for a snapshot: ${describeProblems(check.problems)}`
+        : `snapshot ${lockHash.slice(0, 12)} does not match the lockfile: ${describeProblems(check.problems)}`,
     );
 
-  const staging = join(dir, `${TEMP_FILE_PREFIX}node_modules-${randomBytes(6).toString('hex')}`);
+  const staging = join(dir, `${TEMP_FILE_PREFIX}restore-${randomBytes(6).toString('hex')}`);
   try {
-    const { files, bytes, chunksFetched } = await writeTree(client, staging, manifest.entries);
+    mkdirSync(join(staging, 'node_modules'), { recursive: true });
+    const writer = new PackageTreeWriter(staging);
+    const chunksFetched = await writePackages(client, writer, manifest.packages);
+    await writer.linkBins(lock.packages);
+    if (options.beforeRename) {
+      for (const name of ['package.json', 'package-lock.json'])
+        copyFileSync(join(dir, name), join(staging, name));
+      await options.beforeRename(staging, lock.packages);
+    }
     try {
-      renameSync(staging, join(dir, 'node_modules'));
+      renameSync(join(staging, 'node_modules'), join(dir, 'node_modules'));
     } catch (error) {
       throw new RestoreError(
         'exists',
         `node_modules appeared while restoring; left as it is (${(error as Error).message})`,
       );
     }
-    return { files, bytes, chunksFetched, durationMs: performance.now() - started };
-  } catch (error) {
+    return {
+      lockHash,
+      packages: manifest.packages.length,
+      files: writer.files,
+      bytes: writer.bytes,
+      chunksFetched,
+      durationMs: performance.now() - started,
+    };
+  } finally {
     rmSync(staging, { recursive: true, force: true });
-    throw error;
   }
 }
 
-async function writeTree(
+/** Fetches every tarball, checks it against its sha512 and unpacks it; returns the chunks fetched. */
+async function writePackages(
   client: SnapshotRestoreClient,
-  staging: string,
-  entries: readonly SnapshotEntry[],
-): Promise<{ files: number; bytes: number; chunksFetched: number }> {
-  mkdirSync(staging);
-  const umask = process.umask();
-  const defaultFileMode = 0o666 & ~umask;
-  const dirs = entries.filter((e) => e.kind === 'dir');
-  const files = entries.filter((e): e is FileEntry => e.kind === 'file');
-  // Folders level by level (a parent always exists before its children), each level in parallel.
-  const levels: Array<typeof dirs> = [];
-  for (const dir of dirs) {
-    const depth = dir.path.split('/').length - 1;
-    const level = levels[depth] ?? [];
-    level.push(dir);
-    levels[depth] = level;
-  }
-  for (const level of levels)
-    if (level) await eachLimited(level, WRITES_IN_FLIGHT, (dir) => mkdir(join(staging, dir.path)));
-
-  // Chunks used by more than one file stay in memory until their last use.
+  writer: PackageTreeWriter,
+  packages: readonly SnapshotPackage[],
+): Promise<number> {
+  // Chunks used by more than one tarball stay in memory until their last use.
   const uses = new Map<string, number>();
-  for (const file of files) for (const [hash] of file.chunks) uses.set(hash, (uses.get(hash) ?? 0) + 1);
+  for (const pkg of packages) for (const [hash] of pkg.chunks) uses.set(hash, (uses.get(hash) ?? 0) + 1);
   const shared = new Map<string, Uint8Array>();
-  const batches = planBatches(files);
+  const batches = planBatches(packages);
   let chunksFetched = 0;
-  let bytes = 0;
   // Fetches run ahead of the writes: the hub reads and frames the next batches meanwhile.
   const inFlight: Array<Promise<Map<string, Uint8Array>>> = [];
   let requested = 0;
@@ -234,9 +265,8 @@ async function writeTree(
     const got = await inFlight.shift()!;
     requestMore();
     chunksFetched += got.size;
-    // Chunks are claimed in file order before any write starts, so sharing stays exact.
-    const writes = batch.files.map((file) => {
-      const parts = file.chunks.map(([hash]) => {
+    for (const pkg of batch.packages) {
+      const parts = pkg.chunks.map(([hash]) => {
         const data = got.get(hash) ?? shared.get(hash);
         if (!data) throw new Error(`bug: chunk ${hash.slice(0, 12)} planned but not fetched`);
         const left = (uses.get(hash) ?? 1) - 1;
@@ -245,22 +275,20 @@ async function writeTree(
         else shared.delete(hash);
         return data;
       });
-      return { file, content: parts.length === 1 ? parts[0]! : Buffer.concat(parts) };
-    });
-    await eachLimited(writes, WRITES_IN_FLIGHT, async ({ file, content }) => {
-      const target = join(staging, file.path);
-      // New files get 0o666 minus the umask; only other modes (executables) need a chmod, which
-      // is cheaper than passing the mode to every write.
-      await writeFile(target, content);
-      if (file.mode !== defaultFileMode) await chmod(target, file.mode);
-      bytes += file.size;
-    });
+      const tgz = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      // The manifest's integrity equals the lockfile's (checked above); the bytes must too.
+      if (sha512Sri(tgz) !== pkg.integrity)
+        throw new RestoreError(
+          'refused',
+          `${pkg.path} in the snapshot does not match the lockfile's integrity`,
+        );
+      try {
+        await writer.writePackage(pkg.path, tgz);
+      } catch (error) {
+        if (error instanceof TarballError) throw new RestoreError('refused', `${pkg.path}: ${error.message}`);
+        throw error;
+      }
+    }
   }
-  for (const entry of entries)
-    if (entry.kind === 'symlink') symlinkSync(entry.target, join(staging, entry.path));
-  // Folder modes last: a read-only folder must not stop its own content from being written.
-  const defaultDirMode = 0o777 & ~umask;
-  for (const dir of [...dirs].reverse())
-    if (dir.mode !== defaultDirMode) chmodSync(join(staging, dir.path), dir.mode);
-  return { files: files.length, bytes, chunksFetched };
+  return chunksFetched;
 }

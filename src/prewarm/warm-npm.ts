@@ -4,13 +4,19 @@
  * integrity checked and only then written into the shared cache through cacache, npm's own cache
  * library, whose writes are atomic and safe for concurrent writers. A run that fails, times out
  * or yields a corrupt entry publishes nothing. Failures are logged and counted, never thrown.
+ *
+ * Warming runs no code: only registry versions are fetched (a git or folder dependency would run
+ * its `prepare` script while being packed), npm is told to ignore scripts anyway, and it reads
+ * only the user config it is given, from a run folder holding nothing but an empty package.json.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import cacache from 'cacache';
 import type { PrewarmCounter } from './counter.ts';
+import { npmPolicyArgs, npmPolicyEnv } from './npm-policy.ts';
+import { isRegistryRange } from './npm-specifier.ts';
 
 /** A package to warm: name and version range (empty means the latest version). */
 export interface NpmSpec {
@@ -40,8 +46,11 @@ export interface NpmWarmOptions {
   npm?: string;
   /** Registry URL; default npm's configured one. */
   registry?: string;
-  /** npmrc to use (auth for private registries); default npm's own lookup. */
-  userconfig?: string;
+  /**
+   * The npm user config (registry, auth for private registries): the user's own file, never one
+   * from the synced tree (see npm-policy.ts).
+   */
+  userconfig: string;
   /** Packages fetched at once. Default 4. */
   concurrency?: number;
   /** Per-package limit for the npm process. Default 60 s. */
@@ -79,18 +88,19 @@ export async function collectExpiredRuns(workRoot: string, ttlMs: number, now = 
   return removed;
 }
 
-function runNpm(npm: string, args: string[], cwd: string, timeoutMs: number): Promise<void> {
+function runNpm(
+  npm: string,
+  args: string[],
+  cwd: string,
+  timeoutMs: number,
+  env: Record<string, string>,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(
-      npm,
-      args,
-      { cwd, timeout: timeoutMs, killSignal: 'SIGKILL', env: process.env },
-      (error, _out, stderr) => {
-        if (!error) return resolve();
-        const firstLine = `${stderr}`.split('\n').find((line) => line.includes('error')) ?? error.message;
-        reject(new Error(error.killed ? `npm timed out after ${timeoutMs} ms` : firstLine.trim()));
-      },
-    );
+    execFile(npm, args, { cwd, timeout: timeoutMs, killSignal: 'SIGKILL', env }, (error, _out, stderr) => {
+      if (!error) return resolve();
+      const firstLine = `${stderr}`.split('\n').find((line) => line.includes('error')) ?? error.message;
+      reject(new Error(error.killed ? `npm timed out after ${timeoutMs} ms` : firstLine.trim()));
+    });
   });
 }
 
@@ -119,10 +129,18 @@ async function verifyAndPublish(privateCacache: string, sharedCacache: string): 
 
 async function warmOne(spec: NpmSpec, options: NpmWarmOptions): Promise<NpmWarmOutcome> {
   const text = npmSpecText(spec);
+  if (!isRegistryRange(spec.range)) {
+    const reason = `'${spec.range.trim()}' is not a registry version (git, file and URL specs are never warmed)`;
+    options.log(`prewarm: npm ${text} not warmed: ${reason}`);
+    return { spec: text, ok: false, published: 0, reason };
+  }
   options.counter.attempt('npm');
   const run = join(options.workRoot, `${RUN_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
     await mkdir(run, { recursive: true });
+    // npm takes the nearest folder with a package.json as the project and reads its .npmrc: this
+    // one has none, where a shared temp folder above it might.
+    await writeFile(join(run, 'package.json'), '{}\n');
     const privateCache = join(run, 'cache');
     const args = [
       'cache',
@@ -135,8 +153,16 @@ async function warmOne(spec: NpmSpec, options: NpmWarmOptions): Promise<NpmWarmO
       '--loglevel=error',
     ];
     if (options.registry) args.push('--registry', options.registry);
-    if (options.userconfig) args.push('--userconfig', options.userconfig);
-    await runNpm(options.npm ?? 'npm', args, run, options.timeoutMs ?? 60_000);
+    // `npm cache add` never needs a script: they stay off whatever --allow-scripts says.
+    const policy = { allowScripts: false, userconfig: options.userconfig };
+    args.push(...npmPolicyArgs(policy));
+    await runNpm(
+      options.npm ?? 'npm',
+      args,
+      run,
+      options.timeoutMs ?? 60_000,
+      npmPolicyEnv(policy, process.env),
+    );
     const published = await verifyAndPublish(
       join(privateCache, '_cacache'),
       join(options.sharedCache, '_cacache'),
@@ -159,7 +185,7 @@ async function warmOne(spec: NpmSpec, options: NpmWarmOptions): Promise<NpmWarmO
  * @example
  * const outcomes = await warmNpm([{ name: 'zod', range: '^4' }], {
  *   sharedCache: '/var/cache/warmsync/npm', workRoot: '/tmp/warmsync-prewarm',
- *   counter, log: console.warn,
+ *   counter, log: console.warn, userconfig: '/home/me/.npmrc',
  * });
  */
 export async function warmNpm(specs: readonly NpmSpec[], options: NpmWarmOptions): Promise<NpmWarmOutcome[]> {

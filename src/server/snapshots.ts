@@ -75,7 +75,7 @@ export function mountSnapshotRoutes(app: Hono, deps: SnapshotRouteDeps): void {
       return badRequest('upload the chunks before the manifest', { code: 'missing-chunks', missing });
     await deps.store.putSnapshot(key.workspace, key.lockHash, JSON.stringify(manifest.data));
     deps.metrics.snapshotUploads.inc();
-    return c.json({ stored: true, paths: manifest.data.entries.length });
+    return c.json({ stored: true, packages: manifest.data.packages.length });
   });
 
   app.get('/v1/workspaces/:ws/snapshots/:lockHash', async (c) => {

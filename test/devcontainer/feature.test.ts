@@ -96,6 +96,7 @@ describe.skipIf(!canChroot)('the start script in a clean Debian root filesystem'
     ['prewarm off', "PREWARM_ENABLED='false'", ' --no-prewarm'],
     ['poll on', "POLL_ENABLED='true'", ' --poll'],
     ['both', "PREWARM_ENABLED='false'\nPOLL_ENABLED='true'", ' --no-prewarm --poll'],
+    ['install scripts allowed', "ALLOW_SCRIPTS_ENABLED='true'", ' --allow-scripts'],
     ['a workspace name', "WORKSPACE_NAME='team-api'", ''],
   ];
   for (const [name, config, flags] of flagCases) {

@@ -36,6 +36,7 @@ describe('devcontainer feature metadata', () => {
     expect(feature.id).toBe('warmsync-agent');
     expect(Object.keys(feature.options).sort()).toEqual(
       [
+        'allowScripts',
         'bunVersion',
         'folder',
         'poll',
@@ -48,6 +49,7 @@ describe('devcontainer feature metadata', () => {
       ].sort(),
     );
     expect(feature.options.prewarm?.type).toBe('boolean');
+    expect(feature.options.allowScripts?.default).toBe(false);
     expect(feature.options.serverUrl?.default).toBe('');
     expect(feature.containerEnv.WARMSYNC_LOG).toBe('/var/log/warmsync/agent.log');
     expect(feature.postStartCommand).toBe(`${startScript} start`);

@@ -16,8 +16,8 @@ export interface CliProcess {
 }
 
 /**
- * Starts `warmsync ARGS` (optionally under `ulimit -n`, as another user, or with another
- * environment), collecting stdout and stderr.
+ * Starts `warmsync ARGS` (optionally under `ulimit -n`, as another user, or with more
+ * environment variables), collecting stdout and stderr.
  */
 export function startCli(
   args: string[],
@@ -31,7 +31,11 @@ export function startCli(
   const command = options.user
     ? ['setpriv', `--reuid=${options.user}`, `--regid=${options.user}`, '--init-groups', ...base]
     : base;
-  const child = Bun.spawn(command, { stdout: 'pipe', stderr: 'pipe', env: options.env ?? process.env });
+  const child = Bun.spawn(command, {
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: options.env ? { ...process.env, ...options.env } : undefined,
+  });
   running.push(child);
   let text = '';
   const pump = async (stream: ReadableStream<Uint8Array>) => {

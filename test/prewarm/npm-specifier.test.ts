@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test';
-import { isRuntimeBuiltin, npmPackageOf } from '../../src/prewarm/npm-specifier.ts';
+import { isRegistryRange, isRuntimeBuiltin, npmPackageOf } from '../../src/prewarm/npm-specifier.ts';
 
 describe('npmPackageOf', () => {
   const cases: Array<[string, string | undefined]> = [
@@ -44,4 +44,33 @@ describe('isRuntimeBuiltin', () => {
     expect(isRuntimeBuiltin('node:test')).toBe(true);
     expect(isRuntimeBuiltin('react')).toBe(false);
   });
+});
+
+describe('isRegistryRange', () => {
+  const cases: Array<[string, boolean]> = [
+    ['', true],
+    ['1.2.3', true],
+    ['^4.1.0', true],
+    ['~1.2 || >=2.0.0 <3.0.0-beta.1', true],
+    ['1.x', true],
+    ['*', true],
+    ['latest', true],
+    ['next_tag', true],
+    ['github:user/repo', false],
+    ['user/repo#semver:^1', false],
+    ['git+https://example.com/r.git', false],
+    ['git+ssh://git@example.com:r.git', false],
+    ['https://example.com/p.tgz', false],
+    ['file:../p', false],
+    ['../p', false],
+    ['.', false],
+    ['~/p', false],
+    ['npm:other@1', false],
+    ['workspace:*', false],
+  ];
+  for (const [range, expected] of cases) {
+    it(`${expected ? 'accepts' : 'refuses'} '${range}'`, () => {
+      expect(isRegistryRange(range)).toBe(expected);
+    });
+  }
 });

@@ -112,6 +112,25 @@ describe('warmNpm', () => {
     expect(await readdir(options.workRoot)).toEqual([]);
   }, 90_000);
 
+  it('never fetches a git, folder or URL spec, whose packing would run its prepare script', async () => {
+    const { options, log } = await fresh('not-registry');
+    // A fake npm that would leave a trace if it ran at all.
+    const trace = join(scratch, 'npm-ran');
+    const fakeNpm = join(scratch, 'fake-npm');
+    await writeFile(fakeNpm, `#!/bin/sh\ntouch '${trace}'\n`, { mode: 0o755 });
+    const outcomes = await warmNpm(
+      [
+        { name: 'evil', range: 'github:someone/evil' },
+        { name: 'local', range: 'file:../local' },
+      ],
+      { ...options, npm: fakeNpm },
+    );
+    expect(outcomes.map((o) => o.ok)).toEqual([false, false]);
+    expect(outcomes[0]?.reason).toContain('not a registry version');
+    expect(log).toHaveLength(2);
+    expect(await readdir(scratch)).not.toContain('npm-ran');
+  });
+
   it('never touches the install tree of the workspace it runs for', async () => {
     const { options } = await fresh('no-install-tree');
     const workspace = await mkdtemp(join(scratch, 'workspace-'));

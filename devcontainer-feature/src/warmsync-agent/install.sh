@@ -2,8 +2,8 @@
 # Installs Bun and warmsync into the image and records the feature's options for the start script.
 #
 # Runs as root at image build time (Dev Container Features spec). Options arrive as upper-cased
-# environment variables: SERVERURL, WORKSPACE, FOLDER, VERSION, PREWARM, POLL, BUNVERSION, TOKENFILE,
-# REGISTRY.
+# environment variables: SERVERURL, WORKSPACE, FOLDER, VERSION, PREWARM, ALLOWSCRIPTS, POLL, BUNVERSION,
+# TOKENFILE, REGISTRY.
 # Everything is fetched from an npm registry with curl, because a base image has no Node:
 #   - REGISTRY, else NPM_CONFIG_REGISTRY, else the public npm registry (so a company mirror works);
 #   - Bun's binary from the @oven/bun-linux-* package that fits the CPU and libc, pinned and verified;
@@ -32,6 +32,7 @@ WORKSPACE_NAME=${WORKSPACE:-}
 SYNC_FOLDER=${FOLDER:-}
 WARMSYNC_VERSION=${VERSION:-latest}
 PREWARM_ENABLED=${PREWARM:-true}
+ALLOW_SCRIPTS_ENABLED=${ALLOWSCRIPTS:-false}
 POLL_ENABLED=${POLL:-false}
 BUN_VERSION=${BUNVERSION:-$DEFAULT_BUN_VERSION}
 TOKEN_FILE=${TOKENFILE:-/run/secrets/warmsync-token}
@@ -62,6 +63,10 @@ check_options() {
   case "$PREWARM_ENABLED" in
     true | false) ;;
     *) fail "the 'prewarm' option must be true or false, got '$PREWARM_ENABLED'." ;;
+  esac
+  case "$ALLOW_SCRIPTS_ENABLED" in
+    true | false) ;;
+    *) fail "the 'allowScripts' option must be true or false, got '$ALLOW_SCRIPTS_ENABLED'." ;;
   esac
   case "$POLL_ENABLED" in
     true | false) ;;
@@ -278,6 +283,7 @@ write_config() {
     printf 'WORKSPACE_NAME=%s\n' "$(shell_quote "$WORKSPACE_NAME")"
     printf 'SYNC_FOLDER=%s\n' "$(shell_quote "$SYNC_FOLDER")"
     printf 'PREWARM_ENABLED=%s\n' "$(shell_quote "$PREWARM_ENABLED")"
+    printf 'ALLOW_SCRIPTS_ENABLED=%s\n' "$(shell_quote "$ALLOW_SCRIPTS_ENABLED")"
     printf 'POLL_ENABLED=%s\n' "$(shell_quote "$POLL_ENABLED")"
     printf 'TOKEN_FILE=%s\n' "$(shell_quote "$TOKEN_FILE")"
     printf 'LOG_DIR=%s\n' "$(shell_quote "$LOG_DIR")"

@@ -14,7 +14,9 @@
 # installed, first runs `warmsync prewarm DIR --restore` (or `--warm` on an older warmsync) under a
 # time limit: it restores node_modules from the hub's snapshot, or fetches the declared and
 # imported packages into warmsync's shared npm cache, so that the first `npm install` is served from
-# it. Neither step can delay the container's start.
+# it. Neither step can delay the container's start. Neither runs npm install scripts unless the
+# `allowScripts` option is on (`--allow-scripts`): package.json and the lockfile come from the synced
+# folder, which peers write.
 #
 # Configuration: /etc/warmsync/feature.conf (written by install.sh from the feature's options), with
 # these run-time overrides: WARMSYNC_SERVER, WARMSYNC_WORKSPACE, WARMSYNC_FOLDER, WARMSYNC_LOG. The
@@ -46,6 +48,7 @@ SERVER_URL=
 WORKSPACE_NAME=
 SYNC_FOLDER=
 PREWARM_ENABLED=true
+ALLOW_SCRIPTS_ENABLED=false
 POLL_ENABLED=false
 TOKEN_FILE=/run/secrets/warmsync-token
 LOG_DIR=/var/log/warmsync
@@ -206,6 +209,7 @@ restore_dependencies() {
   help=$("$WARMSYNC_BIN" prewarm --help 2>/dev/null || true)
   if printf '%s' "$help" | grep -q -- '--restore'; then
     set -- "$folder" --restore
+    if [ "$ALLOW_SCRIPTS_ENABLED" = true ]; then set -- "$@" --allow-scripts; fi
   elif printf '%s' "$help" | grep -q -- '--warm'; then
     if ! command -v npm >/dev/null 2>&1; then
       stamp "npm is not installed; skipping the dependency restore"
@@ -247,6 +251,7 @@ supervise() {
   if [ "$PREWARM_ENABLED" != true ]; then agent_flags=" --no-prewarm"; fi
   # Filesystem events miss changes made through some bind mounts (Docker Desktop): poll there.
   if [ "$POLL_ENABLED" = true ]; then agent_flags="$agent_flags --poll"; fi
+  if [ "$ALLOW_SCRIPTS_ENABLED" = true ]; then agent_flags="$agent_flags --allow-scripts"; fi
 
   restore_dependencies "$folder" &
   child=$!
