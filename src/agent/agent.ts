@@ -11,7 +11,10 @@
  *   re-fetches whatever was not done.
  */
 import { afterApplyFailure, deferralDelayMs } from '../core/apply-outcome.ts';
+import type { AgentStatus } from '../core/control-protocol.ts';
+import { judgeDeletions } from '../core/deletion-guard.ts';
 import { type EntryContent, exists, type ManifestEntry } from '../core/entry.ts';
+import type { FlushProgress } from '../core/flush.ts';
 import { describeFolding } from '../core/folding.ts';
 import { type ChunkFrame, FrameError, openFrame } from '../core/frames.ts';
 import { DEFAULT_IGNORE_OPTIONS, type IgnoreOptions, IgnoreRules } from '../core/ignore.ts';
@@ -103,6 +106,13 @@ const BRANCH_SWITCH_SLICE = 20_000;
 const SETTLE_MS = 3;
 /** A checkout is settled once git's index lock has been gone and events quiet for this long. */
 const CHECKOUT_SETTLE_MS = 60;
+/**
+ * Watcher cycles that see deletions wait until deletions have been quiet this long (at most
+ * DELETION_BURST_MAX_MS), so that a `rm -rf` arrives as one cycle and the safety halt judges it
+ * whole instead of letting its first few deletions through.
+ */
+const DELETION_QUIET_MS = 50;
+const DELETION_BURST_MAX_MS = 1000;
 
 export class Agent {
   readonly state: AgentState;
@@ -135,6 +145,17 @@ export class Agent {
   private reconnectDelayMs = 250;
   private lastProblemsSent = '';
   private foldingProbed = false;
+  /** `warmsync pause`: nothing is pushed or applied; watcher events are still noted. */
+  private paused = false;
+  /** The safety halt: why a cycle's deletions are held, and how many, until resumed. */
+  private held: { reason: string; deletions: number } | undefined;
+  /** `resume --allow-deletes`: the next cycle's deletions go whatever the guard says. */
+  private deletesAllowed = false;
+  /** Paths of watcher cycles that saw deletions, waiting for deletions to be quiet. */
+  private deletionBurst = new Set<string>();
+  private deletionBurstStarted = 0;
+  private deletionTimer: ReturnType<typeof setTimeout> | undefined;
+  private releasingBurst = false;
   readonly bytes = { in: 0, out: 0 };
 
   constructor(private readonly options: AgentOptions) {
@@ -264,6 +285,7 @@ export class Agent {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.rescanTimer) clearTimeout(this.rescanTimer);
     if (this.deferralTimer) clearTimeout(this.deferralTimer);
+    if (this.deletionTimer) clearTimeout(this.deletionTimer);
     this.watcher?.close();
     this.live?.close();
     await this.queue.catch(() => {});
@@ -301,6 +323,77 @@ export class Agent {
   /** Number of remote versions known but not yet on disk. */
   pendingCount(): number {
     return this.pending.size;
+  }
+
+  // ---- control (the control socket's requests) -----------------------------------------------
+
+  /** Stops pushing and applying once the cycle under way ends; watcher events are still noted. */
+  async pause(): Promise<void> {
+    await this.enqueue(async () => {
+      this.paused = true;
+      this.log('paused: nothing is pushed or applied until warmsync resume');
+    });
+  }
+
+  /**
+   * Syncs again: catches up with the hub and runs a full cycle. `allowDeletes` lets the held
+   * deletions of the safety halt go in that cycle; resolves to how many were held.
+   */
+  async resume(allowDeletes: boolean): Promise<number> {
+    const held = this.held?.deletions ?? 0;
+    this.paused = false;
+    this.deletesAllowed = allowDeletes && held > 0;
+    this.log(allowDeletes && held > 0 ? `resumed; letting ${held} held deletion(s) go` : 'resumed');
+    await this.fullRound().catch((e) => this.reportError(e));
+    return held;
+  }
+
+  /** The hub's head sequence now (a flush waits until the cursor reaches it). */
+  async hubHead(): Promise<number> {
+    return (await this.client.changes(this.state.cursor)).head;
+  }
+
+  /** One catch-up with the hub and one full cycle (the whole tree scanned), after the cycle under way. */
+  async fullRound(): Promise<void> {
+    await this.enqueue(async () => {
+      await this.catchUp();
+      return this.cycle('full');
+    });
+  }
+
+  /** Where a flush that noted `head` stands, for `judgeFlush`. */
+  flushProgress(head: number, scannedSinceRequest: boolean): FlushProgress {
+    let waitingRemote = 0;
+    for (const entry of this.pending.values())
+      if (entry.seq <= head && this.state.deferred.get(entry.path)?.entry.seq !== entry.seq) waitingRemote++;
+    return {
+      head,
+      cursor: this.state.cursor,
+      waitingRemote,
+      scannedSinceRequest,
+      unsynced: this.unsynced(),
+      paused: this.paused,
+      halted: this.held?.reason,
+    };
+  }
+
+  /** What `warmsync status DIR` shows. */
+  localStatus(): Omit<AgentStatus, 'workspace' | 'server'> {
+    const paths = [...this.problems()];
+    for (const [path, entry] of this.pending)
+      if (!this.state.deferred.has(path))
+        paths.push({ path, code: 'pending', message: `remote version ${entry.seq} not applied yet` });
+    return {
+      dir: this.options.dir,
+      agent: this.agentId,
+      state: this.held ? 'halted' : this.paused ? 'paused' : 'running',
+      halted: this.held && `${this.held.deletions} deletion(s) held: ${this.held.reason}`,
+      cursor: this.state.cursor,
+      headSeen: this.highestSeen,
+      pendingRemote: this.pending.size,
+      pendingLocal: this.dirty.size + this.deletionBurst.size,
+      paths: paths.slice(0, 1000),
+    };
   }
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
@@ -663,6 +756,13 @@ export class Agent {
     remoteBatch = false,
     fromWatcher = false,
   ): Promise<SyncSummary> {
+    if (this.paused) {
+      // Paused: what the watcher names waits for resume, whose full cycle looks at everything.
+      if (paths !== 'full') for (const path of paths) this.dirty.add(path);
+      return { pushed: 0, applied: 0, problems: this.problems() };
+    }
+    const releasing = this.releasingBurst;
+    this.releasingBurst = false;
     if (paths !== 'full' && this.fullScanWanted) {
       this.fullScanWanted = false;
       paths = 'full';
@@ -679,6 +779,8 @@ export class Agent {
       if (branchSwitch) this.log(`branch switch ${before ?? '(none)'} -> ${this.branch ?? '(none)'}`);
     }
     const observed = await this.observeAll(paths, fromWatcher);
+    if (fromWatcher && !releasing && !branchSwitch && paths !== 'full' && this.holdForDeletionBurst(observed))
+      return { pushed: 0, applied: 0, problems: this.problems() };
     // ---- git follows git: a path git took up or let go of is looked at whatever the rules say now
     // (a checkout that removes a file git no longer tracks deletes it on the peers too).
     for (const path of regit?.retracked ?? [])
@@ -736,13 +838,14 @@ export class Agent {
         }
       }
     }
-    this.assignCounters(pushes);
+    const allowed = this.guardDeletions(pushes, paths === 'full');
+    this.assignCounters(allowed);
     let pushed = 0;
     // Slices: see PUSH_SLICE (a checkout over 20,000 files is the one case that cannot be a
     // single transaction).
     const sliceSize = this.options.pushSlice ?? (branchSwitch ? BRANCH_SWITCH_SLICE : PUSH_SLICE);
-    for (let i = 0; i < pushes.length; i += sliceSize) {
-      const slice = pushes.slice(i, i + sliceSize);
+    for (let i = 0; i < allowed.length; i += sliceSize) {
+      const slice = allowed.slice(i, i + sliceSize);
       pushed += await this.pusher.push(slice, this.branch, branchSwitch, (path) => this.dirty.add(path));
     }
     const applied = applies.length > 0 ? await this.apply(applies, remoteBatch) : 0;
@@ -754,6 +857,75 @@ export class Agent {
     if (observed.size > 5000) Bun.gc(true);
     this.reportProblems();
     return { pushed, applied, problems: this.problems() };
+  }
+
+  /**
+   * A watcher cycle that sees a local deletion waits, with all its paths, until deletions have
+   * been quiet for DELETION_QUIET_MS: the events of one `rm -rf` come in many small bursts, and
+   * the safety halt must judge them as one batch. True when the cycle was put off.
+   */
+  private holdForDeletionBurst(observed: Map<string, Observation>): boolean {
+    const deletes = [...observed].some(
+      ([path, obs]) =>
+        obs.content.kind === 'deleted' &&
+        !obs.unknown &&
+        this.state.base(path) !== undefined &&
+        exists(this.state.base(path)!.content),
+    );
+    if (!deletes) return false;
+    const now = Date.now();
+    if (this.deletionBurst.size === 0) this.deletionBurstStarted = now;
+    for (const path of observed.keys()) this.deletionBurst.add(path);
+    if (this.deletionTimer) clearTimeout(this.deletionTimer);
+    const wait = Math.max(
+      0,
+      Math.min(DELETION_QUIET_MS, this.deletionBurstStarted + DELETION_BURST_MAX_MS - now),
+    );
+    this.deletionTimer = setTimeout(() => {
+      this.deletionTimer = undefined;
+      const burst = this.deletionBurst;
+      this.deletionBurst = new Set();
+      this.enqueue(() => {
+        this.releasingBurst = true;
+        return this.cycle(burst, false, false, true);
+      }).catch((e) => this.reportError(e));
+    }, wait);
+    return true;
+  }
+
+  /**
+   * The safety halt (see deletion-guard.ts): returns the pushes that may go. Deletions judged
+   * `hold` stay local (their bases are kept, so every later scan sees them again) until
+   * `resume --allow-deletes`. A full cycle with no held deletion clears the halt: the files came
+   * back, or the deletions were let go.
+   */
+  private guardDeletions(pushes: PendingPush[], full: boolean): PendingPush[] {
+    const isDeletion = (p: PendingPush) => p.content.kind === 'deleted';
+    const deletions = pushes.filter(isDeletion);
+    if (deletions.length === 0) {
+      if (full && this.held) this.log('halt cleared: no deletion is held any more');
+      if (full) this.held = undefined;
+      return pushes;
+    }
+    const isFile = (c: EntryContent | undefined) => c !== undefined && exists(c) && c.kind !== 'dir';
+    let knownFiles = 0;
+    for (const base of this.state.bases.values()) if (isFile(base.content)) knownFiles++;
+    const verdict = judgeDeletions({
+      deletedFiles: deletions.filter((p) => isFile(this.state.base(p.path)?.content)).length,
+      knownFiles,
+      addedFiles: pushes.filter((p) => isFile(p.content) && !isFile(this.state.base(p.path)?.content)).length,
+    });
+    if (verdict.type === 'allow' || this.deletesAllowed) {
+      this.deletesAllowed = false;
+      if (full || verdict.type === 'hold') this.held = undefined;
+      return pushes;
+    }
+    if (!this.held || this.held.deletions !== deletions.length)
+      this.log(
+        `halted: ${deletions.length} local deletion(s) held, not pushed, because ${verdict.reason}; run warmsync resume ${this.options.dir} --allow-deletes to let them go`,
+      );
+    this.held = { reason: verdict.reason, deletions: deletions.length };
+    return pushes.filter((p) => !isDeletion(p));
   }
 
   /**

@@ -1,13 +1,16 @@
 /** `warmsync agent DIR`: keeps DIR identical to a workspace. Composition root of the agent process. */
-import { createHash } from 'node:crypto';
 import { realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { Agent } from '../agent/agent.ts';
 import { HubClient, HubError, isHubUrl, serverUrls } from '../agent/client.ts';
+import { handleControl } from '../agent/control.ts';
+import { type ControlSocket, serveControl } from '../agent/control-socket.ts';
 import { type MetricsEndpoint, serveAgentMetrics } from '../agent/metrics-endpoint.ts';
 import { PrewarmRunner } from '../agent/prewarm-runner.ts';
+import { controlSocketPath, defaultStateDir } from '../agent/state-dir.ts';
+import { describeProblems } from '../core/flush.ts';
 import { type Problem, workspaceNameSchema } from '../core/protocol.ts';
 import { createAgentMetrics } from '../metrics/agent-metrics.ts';
 import { parseFlags, validateFlags } from './args.ts';
@@ -82,13 +85,6 @@ const flagsSchema = z.object({
   'allow-scripts': z.boolean(),
   npmrc: z.string().min(1).optional(),
 });
-
-/** The default state folder: one per (hub, workspace, folder), under the XDG state home. */
-export function defaultStateDir(server: string, workspace: string, dir: string): string {
-  const home = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
-  const key = createHash('sha256').update(`${server}\0${workspace}\0${dir}`).digest('hex').slice(0, 16);
-  return join(home, 'warmsync', `${workspace}-${key}`);
-}
 
 export const agentCommand: Command = {
   summary: 'keep a folder in sync with a workspace',
@@ -202,6 +198,22 @@ export const agentCommand: Command = {
       }
       log(`metrics on ${endpoint.url}/metrics`);
     }
+    // The control socket (flush, pause, resume, status DIR) is up from the start, initial sync included.
+    let control: ControlSocket | undefined;
+    if (!flags.once) {
+      const target = { agent, workspace: flags.workspace, server: flags.server };
+      try {
+        control = await serveControl(controlSocketPath(stateDir), (request) =>
+          handleControl(target, request),
+        );
+      } catch (error) {
+        await agent.stop().catch(() => {});
+        endpoint?.stop();
+        throw new UserError(
+          `cannot open the control socket ${controlSocketPath(stateDir)}: ${(error as Error).message}`,
+        );
+      }
+    }
     const progress = startProgress(agent);
     try {
       if (flags.once) {
@@ -224,6 +236,7 @@ export const agentCommand: Command = {
       log(`watching ${dir} (workspace ${flags.workspace} on ${flags.server}, agent ${agent.agentId})`);
     } catch (error) {
       progress.stop();
+      control?.close();
       await agent.stop().catch(() => {});
       endpoint?.stop();
       if (error instanceof HubError) throw new UserError(error.message);
@@ -232,6 +245,7 @@ export const agentCommand: Command = {
     await new Promise<void>((resolve) => {
       const stop = () => {
         log('stopping');
+        control?.close();
         endpoint?.stop();
         Promise.allSettled([agent.stop(), prewarm?.stop()]).then(() => resolve());
       };
@@ -244,9 +258,7 @@ export const agentCommand: Command = {
 
 /** One line for the changes that did not sync: each path with its reason, the first 20. */
 export function describeUnsynced(problems: readonly Problem[], max = 20): string {
-  const shown = problems.slice(0, max).map((p) => `${p.path} (${p.code}: ${p.message})`);
-  const more = problems.length > max ? `, and ${problems.length - max} more` : '';
-  return `${problems.length} change(s) refused or not applied: ${shown.join(', ')}${more}`;
+  return describeProblems(problems, max);
 }
 
 function resolveFolder(path: string): string {

@@ -14,6 +14,9 @@ const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.ts')).demoCommand,
   roi: async () => (await import('./roi.ts')).roiCommand,
   prewarm: async () => (await import('./prewarm.ts')).prewarmCommand,
+  flush: async () => (await import('./flush.ts')).flushCommand,
+  pause: async () => (await import('./pause.ts')).pauseCommand,
+  resume: async () => (await import('./pause.ts')).resumeCommand,
 };
 
 async function topLevelHelp(): Promise<string> {

@@ -5,13 +5,20 @@ import { certificateProblem, describeCertificateProblem, hubTls } from '../agent
 import { describeZodError, type Status, statusSchema } from '../core/protocol.ts';
 import { parseFlags, validateFlags } from './args.ts';
 import type { Command } from './command.ts';
+import { ask, expectAnswer, locateAgent, renderAgentStatus } from './control-client.ts';
 import { readCaOption } from './tls-files.ts';
 import { UserError } from './user-error.ts';
 
 const HELP = `Usage: warmsync status [--server URL] [--token TOKEN] [--ca FILE] [--json]
+       warmsync status DIR [--state DIR] [--json]
 
 Shows each workspace (head sequence, files, bytes, conflicts), its connected agents with their
 cursors, how far behind they are, pending local changes, reported problems, and bytes moved.
+
+With DIR (or --state), asks the agent running on DIR instead, over its control socket: running,
+paused or halted (and why), its cursor, the hub head it has seen, pending counts both ways, and
+each path not in sync with why. --state DIR names the agent's state folder when it was started
+with --state; --server and --workspace then help find its default state folder.
 
 Options:
   --server URL   hub address (default WARMSYNC_SERVER or http://127.0.0.1:7420)
@@ -33,17 +40,31 @@ const flagsSchema = z.object({
 export const statusCommand: Command = {
   summary: 'show workspaces, agents, conflicts and bytes moved',
   async run(args) {
-    const { values } = parseFlags(args, {
-      server: { type: 'string' },
-      token: { type: 'string' },
-      ca: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-    });
+    const { values, positionals } = parseFlags(
+      args,
+      {
+        server: { type: 'string' },
+        workspace: { type: 'string' },
+        state: { type: 'string' },
+        token: { type: 'string' },
+        ca: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      },
+      true,
+    );
     if (values.help) {
       console.log(HELP);
       return 0;
     }
+    if (positionals.length > 1) throw new UserError('expected at most one folder: warmsync status [DIR]', 2);
+    if (positionals.length === 1 || values.state) {
+      const located = await locateAgent(positionals[0], values);
+      const { status } = expectAnswer(await ask(located.socket, { type: 'status' }, 30_000), 'status');
+      console.log(values.json ? JSON.stringify(status, null, 2) : renderAgentStatus(status));
+      return 0;
+    }
+    if (values.workspace) throw new UserError('--workspace goes with a folder: warmsync status DIR', 2);
     const flags = validateFlags(flagsSchema, {
       ...values,
       server: values.server ?? process.env.WARMSYNC_SERVER ?? 'http://127.0.0.1:7420',

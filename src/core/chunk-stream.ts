@@ -11,24 +11,34 @@ import { type ChunkParams, type ChunkRef, DEFAULT_CHUNK_PARAMS, findCutPoints } 
 import { sha256Hex } from './hash.ts';
 
 export class ChunkStream {
-  private carry: Uint8Array = new Uint8Array(0);
-  /** Offset in the stream of `carry[0]`. */
+  /** Carried bytes at the front, then the piece being cut; reused, so pieces allocate nothing. */
+  private buffer: Uint8Array = new Uint8Array(0);
+  private carried = 0;
+  /** Offset in the stream of `buffer[0]`. */
   private offset = 0;
 
   constructor(private readonly params: ChunkParams = DEFAULT_CHUNK_PARAMS) {}
 
   /** Takes the next piece of the stream; returns the chunks it completed, in order. */
   push(piece: Uint8Array): ChunkRef[] {
-    const data = this.carry.length === 0 ? piece : concat(this.carry, piece);
-    return this.cut(data, false);
+    const length = this.carried + piece.length;
+    if (length > this.buffer.length) {
+      const bigger = new Uint8Array(length);
+      bigger.set(this.buffer.subarray(0, this.carried));
+      this.buffer = bigger;
+    }
+    // Copied in, so the caller may reuse the buffer it passed.
+    this.buffer.set(piece, this.carried);
+    return this.cut(length, false);
   }
 
   /** Ends the stream; returns its last chunks. */
   end(): ChunkRef[] {
-    return this.cut(this.carry, true);
+    return this.cut(this.carried, true);
   }
 
-  private cut(data: Uint8Array, final: boolean): ChunkRef[] {
+  private cut(length: number, final: boolean): ChunkRef[] {
+    const data = this.buffer.subarray(0, length);
     const refs: ChunkRef[] = [];
     let start = 0;
     for (const cut of findCutPoints(data, this.params)) {
@@ -40,16 +50,9 @@ export class ChunkStream {
       });
       start = cut;
     }
-    // Copied, so the caller may reuse the buffer it passed in (a Buffer's slice() would be a view).
-    this.carry = final ? new Uint8Array(0) : new Uint8Array(data.subarray(start));
+    this.buffer.copyWithin(0, start, length);
+    this.carried = final ? 0 : length - start;
     this.offset += start;
     return refs;
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
