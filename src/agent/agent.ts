@@ -15,6 +15,7 @@ import { type EntryContent, exists, type ManifestEntry } from '../core/entry.ts'
 import { type ChunkFrame, FrameError, openFrame } from '../core/frames.ts';
 import { DEFAULT_IGNORE_OPTIONS, type IgnoreOptions, IgnoreRules } from '../core/ignore.ts';
 import { dropsIgnoredRemote } from '../core/ignored-remote.ts';
+import { recoverBase } from '../core/intent.ts';
 import { ancestorPaths, checkRelativePath, TEMP_FILE_PREFIX } from '../core/paths.ts';
 import { type LiveHeader, type Problem, WANTED_HASHES_MAX } from '../core/protocol.ts';
 import { reconcilePath } from '../core/reconcile.ts';
@@ -126,6 +127,8 @@ export class Agent {
   private lastScanMs = 0;
   private reconnectDelayMs = 250;
   private lastProblemsSent = '';
+  /** Intents of a stopped process found to have taken effect in this cycle (for the log). */
+  private recoveredIntents = 0;
   readonly bytes = { in: 0, out: 0 };
 
   constructor(private readonly options: AgentOptions) {
@@ -599,8 +602,7 @@ export class Agent {
     const applies: Array<{ entry: ManifestEntry; obs: Observation }> = [];
     const now = Date.now();
     for (const [path, obs] of observed) {
-      const base = this.state.base(path);
-      if (fromWatcher && this.mayBeMidWrite(path, obs, base)) continue;
+      if (fromWatcher && this.mayBeMidWrite(path, obs, this.state.base(path))) continue;
       const remote = this.pending.get(path);
       if (obs.unknown) {
         // Its state cannot be seen: nothing is pushed, nothing is written over it; a remote
@@ -608,6 +610,7 @@ export class Agent {
         if (remote) this.defer(remote, obs.unknown, now);
         continue;
       }
+      const base = this.recoverIntent(path, obs, remote);
       if (remote && dropsIgnoredRemote(this.tree.rules, path, obs.content, base?.content, remote.content)) {
         this.pending.delete(path);
         continue;
@@ -646,6 +649,14 @@ export class Agent {
         }
       }
     }
+    if (paths === 'full') {
+      // What a full cycle did not look at was neither pushed nor written nor pending: nothing.
+      for (const path of [...this.state.intents.keys()]) if (!observed.has(path)) this.state.dropIntent(path);
+    }
+    if (this.recoveredIntents > 0) {
+      this.log(`${this.recoveredIntents} push(es) or write(s) cut short by the last stop had taken effect`);
+      this.recoveredIntents = 0;
+    }
     this.assignCounters(pushes);
     let pushed = 0;
     // Slices: see PUSH_SLICE (a checkout over 20,000 files is the one case that cannot be a
@@ -664,6 +675,27 @@ export class Agent {
     if (observed.size > 5000) Bun.gc(true);
     this.reportProblems();
     return { pushed, applied, problems: this.problems() };
+  }
+
+  /**
+   * The path's base, once a push or a write that a kill may have interrupted is settled (see
+   * core/intent.ts): an intent left by a dead process becomes the base when the hub or the disk
+   * shows that it happened, and is dropped either way. `remote` holds the hub's version whenever
+   * the push was taken: the cursor is recorded with the push's bases, so it is still below it.
+   */
+  private recoverIntent(path: string, obs: Observation, remote: ManifestEntry | undefined) {
+    const base = this.state.base(path);
+    const intent = this.state.intents.get(path);
+    if (!intent) return base;
+    const recovered = recoverBase(base, intent, obs.content, remote);
+    if (recovered === base) {
+      this.state.dropIntent(path);
+      return base;
+    }
+    this.recoveredIntents++;
+    this.state.setBase(path, { content: recovered!.content, vector: recovered!.vector });
+    if (intent.op === 'push') this.pusher.remember(intent.content);
+    return this.state.base(path);
   }
 
   /**
@@ -756,9 +788,18 @@ export class Agent {
     let applied = 0;
     let totalBytes = 0;
     const missingChunks = new Set<string>();
+    // Durable before the first rename: a kill before the writes are recorded as bases leaves
+    // them for the next start to recognise on disk (see core/intent.ts).
+    this.state.recordIntents(
+      applies.map(
+        ({ entry }) => [entry.path, { op: 'apply', content: entry.content, vector: entry.vector }] as const,
+      ),
+    );
     const settle = ({ entry }: ApplyItem, outcome: ItemOutcome) => {
       const content = entry.content;
       if (!outcome.ok) {
+        // Not written: nothing on disk to recognise later ('keep-folder' records its base below).
+        this.state.dropIntent(entry.path);
         const next = afterApplyFailure({ ...outcome, deletion: !exists(content) });
         switch (next.type) {
           case 'observe-again':

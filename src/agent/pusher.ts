@@ -147,6 +147,11 @@ export class Pusher {
       batch: branchSwitch ? 'branch-switch' : 'edits',
       changes: pushes.map((p) => ({ path: p.path, content: p.content, vector: p.vector })),
     };
+    // Durable before it is sent: a kill before its answer is recorded leaves the versions for the
+    // next start to settle against the hub (see core/intent.ts); this also writes the counter.
+    this.deps.state.recordIntents(
+      header.changes.map((c) => [c.path, { op: 'push', content: c.content, vector: c.vector }] as const),
+    );
     let response = await this.deps.client.push(header, last);
     this.rememberSent(last, response.missingChunks);
     for (let retry = 0; response.missingChunks.length > 0 && retry < 3; retry++) {
@@ -184,6 +189,7 @@ export class Pusher {
       if (result.status === 'rejected') {
         const problem = { path: p.path, code: result.code, message: result.message };
         this.refused.set(p.path, { identity: identity(p.content), problem });
+        this.deps.state.dropIntent(p.path);
         continue;
       }
       this.refused.delete(p.path);

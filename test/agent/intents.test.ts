@@ -1,0 +1,93 @@
+/**
+ * An agent killed after the hub answered its push, or after it renamed a remote version into
+ * place, but before its state recorded either as the base: the next start recognises what took
+ * effect instead of taking its own version for someone else's or a write for an edit.
+ */
+import { afterEach, describe, expect, it } from 'bun:test';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Agent } from '../../src/agent/agent.ts';
+import { cleanup, createAgent, startHub, tempDir } from '../helpers/harness.ts';
+
+afterEach(cleanup);
+
+/**
+ * From now on `agent` records nothing at the end of its cycles, and its stop releases the state
+ * folder without writing: as if it were killed right before every end-of-cycle commit. What it
+ * writes at once (intents, before a push or the writes) still reaches its state, as in a kill.
+ */
+function dieBeforeRecording(agent: Agent): void {
+  const state = agent.state as unknown as { flush: () => void; close: () => void; db: { close(): void } };
+  state.flush = () => {};
+  state.close = () => state.db.close();
+}
+
+async function hubEntry(hub: ReturnType<typeof startHub>, path: string) {
+  return (await hub.store.changesSince('test', 0, 1000)).entries.find((e) => e.path === path);
+}
+
+describe('an agent killed before it recorded the answer to its push', () => {
+  it('keeps a deletion made while it was down, instead of writing its pushed version back', async () => {
+    const hub = startHub();
+    const [dir, state] = [tempDir(), tempDir()];
+    const first = createAgent(hub, { dir, stateDir: state });
+    writeFileSync(join(dir, 'note.txt'), 'pushed, answer never recorded\n');
+    dieBeforeRecording(first);
+    await first.syncOnce();
+    await first.stop();
+    expect((await hubEntry(hub, 'note.txt'))?.content.kind).toBe('file');
+
+    rmSync(join(dir, 'note.txt'));
+    const again = createAgent(hub, { dir, stateDir: state });
+    expect(await again.syncOnce()).toBe(true);
+    expect(existsSync(join(dir, 'note.txt'))).toBe(false);
+    expect((await hubEntry(hub, 'note.txt'))?.content.kind).toBe('deleted');
+  });
+
+  it('keeps an edit back to the previous version made while it was down', async () => {
+    const hub = startHub();
+    const [dir, state] = [tempDir(), tempDir()];
+    writeFileSync(join(dir, 'note.txt'), 'v1\n');
+    const first = createAgent(hub, { dir, stateDir: state });
+    await first.syncOnce();
+    writeFileSync(join(dir, 'note.txt'), 'v2\n');
+    dieBeforeRecording(first);
+    await first.syncOnce();
+    await first.stop();
+
+    writeFileSync(join(dir, 'note.txt'), 'v1\n');
+    const again = createAgent(hub, { dir, stateDir: state });
+    expect(await again.syncOnce()).toBe(true);
+    expect(readFileSync(join(dir, 'note.txt'), 'utf8')).toBe('v1\n');
+    const peer = createAgent(hub);
+    await peer.syncOnce();
+    expect(readFileSync(join(peer.tree.root, 'note.txt'), 'utf8')).toBe('v1\n');
+  });
+});
+
+describe('an agent killed before it recorded a remote version it had written', () => {
+  it('takes the written version as its base: no conflict copy when the hub moved on meanwhile', async () => {
+    const hub = startHub();
+    const editor = createAgent(hub);
+    const edit = async (text: string) => {
+      writeFileSync(join(editor.tree.root, 'x.txt'), text);
+      await editor.syncOnce();
+    };
+    await edit('v1\n');
+    const [dir, state] = [tempDir(), tempDir()];
+    const mirror = createAgent(hub, { dir, stateDir: state });
+    await mirror.syncOnce();
+    await edit('v2\n');
+    dieBeforeRecording(mirror);
+    await mirror.syncOnce();
+    await mirror.stop();
+    expect(readFileSync(join(dir, 'x.txt'), 'utf8')).toBe('v2\n');
+
+    await edit('v3\n');
+    const again = createAgent(hub, { dir, stateDir: state });
+    expect(await again.syncOnce()).toBe(true);
+    expect(readdirSync(dir)).toEqual(['x.txt']);
+    expect(readFileSync(join(dir, 'x.txt'), 'utf8')).toBe('v3\n');
+    expect((await hub.store.workspaces()).find((w) => w.name === 'test')?.conflicts).toBe(0);
+  });
+});
