@@ -209,8 +209,17 @@ export class Agent {
     await this.prepare();
     await this.waitForHub();
     this.connectLive();
-    await this.catchUp();
-    await this.enqueue(() => this.cycle('full', true));
+    try {
+      await this.catchUp();
+      await this.enqueue(() => this.cycle('full', true));
+    } catch (error) {
+      // The hub answered once and went away during the first sync (restarted, a network cut):
+      // that is an ordinary sync error, not a reason to stop. The live connection catches up
+      // when the hub is back and the full cycle is tried again; the watcher must run meanwhile,
+      // or edits made until then would wait for the first rescan.
+      if (!transientHubFailure(error)) throw error;
+      this.reportError(error);
+    }
     await this.startWatcher();
     this.scheduleRescan();
   }
@@ -227,8 +236,7 @@ export class Agent {
         await this.client.changes(this.state.cursor);
         return;
       } catch (error) {
-        const status = (error as { status?: number }).status;
-        if (this.stopped || (status !== undefined && status >= 400 && status < 500)) throw error;
+        if (this.stopped || !transientHubFailure(error)) throw error;
         this.log(
           `waiting for the hub (${(error as Error).message}); next try in ${Math.round(delay / 1000)} s`,
         );
@@ -883,4 +891,13 @@ export class Agent {
     }
     return applied;
   }
+}
+
+/**
+ * A failure that may pass when tried again: the hub could not be reached or answered 5xx. A hub
+ * that answers and refuses (4xx: a bad token, a bad workspace name) is final.
+ */
+function transientHubFailure(error: unknown): boolean {
+  const status = (error as { status?: number }).status;
+  return !(status !== undefined && status >= 400 && status < 500);
 }
