@@ -66,7 +66,7 @@ export class AgentState {
   private readonly deferredDirty = new Set<string>();
   /** Pushes sent and writes begun whose outcome is not recorded as a base yet (see core/intent.ts). */
   readonly intents = new Map<string, Intent>();
-  private readonly intentsDropped = new Set<string>();
+  private readonly intentsDirty = new Set<string>();
   private counterValue: number;
 
   /**
@@ -184,39 +184,40 @@ export class AgentState {
   }
 
   /**
-   * Records intents, with the counter, in one transaction before the push is sent or the writes
-   * begin, so a kill at any later point leaves them for the next start (see core/intent.ts).
+   * Records intents before the push is sent or the writes begin, so a kill at any later point
+   * leaves them for the next start (see core/intent.ts). They are committed with everything not
+   * yet written (bases, the counter...): a path's new intent replaces its old one, which may have
+   * been settled as a base only in memory so far, so that base must reach the disk with it.
    * A push's intents are flushed to disk like everything else here. A write's intents are not
    * flushed on their own: they must survive a killed agent, which the page cache ensures, and
-   * the cycle's next commit (which records the writes as bases) flushes them with it; the only
-   * loss is a power cut in between, which costs a conflict copy instead of a silent recovery,
-   * never an edit, and spares every remote write a disk flush of its own.
+   * the cycle's next commit (which records the writes as bases) flushes them with it; a power cut
+   * in between loses this commit whole, which costs a conflict copy instead of a silent
+   * recovery, never an edit, and spares every remote write a disk flush of its own.
    */
   recordIntents(intents: ReadonlyArray<readonly [path: string, intent: Intent]>): void {
     if (intents.length === 0) return;
-    const flushed = intents.some(([, intent]) => intent.op === 'push');
-    const upsert = this.db.query('INSERT OR REPLACE INTO intent (path, record) VALUES (?, ?)');
-    if (!flushed) this.db.exec('PRAGMA synchronous = NORMAL;');
-    try {
-      this.db.transaction(() => {
-        for (const [path, intent] of intents) upsert.run(path, JSON.stringify(intent));
-        this.setMeta('counter', String(this.counterValue));
-      })();
-    } finally {
-      if (!flushed) this.db.exec('PRAGMA synchronous = FULL;');
-    }
     for (const [path, intent] of intents) {
       this.intents.set(path, intent);
-      this.intentsDropped.delete(path);
+      this.intentsDirty.add(path);
+    }
+    const durable = intents.some(([, intent]) => intent.op === 'push');
+    if (durable) this.flush();
+    else {
+      this.db.exec('PRAGMA synchronous = NORMAL;');
+      try {
+        this.flush();
+      } finally {
+        this.db.exec('PRAGMA synchronous = FULL;');
+      }
     }
   }
 
   /** Forgets `path`'s intent: its outcome is known. Written with the next flush. */
   dropIntent(path: string): void {
-    if (this.intents.delete(path)) this.intentsDropped.add(path);
+    if (this.intents.delete(path)) this.intentsDirty.add(path);
   }
 
-  /** Writes the changed bases and the cursor in one transaction. */
+  /** Writes the changed bases, deferred versions and intents, the cursor and the counter in one transaction. */
   flush(): void {
     const upsert = this.db.query(
       'INSERT OR REPLACE INTO base (path, content, vector, stat, stat_at, own_write) VALUES (?, ?, ?, ?, ?, ?)',
@@ -241,14 +242,19 @@ export class AgentState {
             .run(path, JSON.stringify(record));
         else this.db.query('DELETE FROM deferred WHERE path = ?').run(path);
       }
-      const drop = this.db.query('DELETE FROM intent WHERE path = ?');
-      for (const path of this.intentsDropped) drop.run(path);
+      const putIntent = this.db.query('INSERT OR REPLACE INTO intent (path, record) VALUES (?, ?)');
+      const dropIntent = this.db.query('DELETE FROM intent WHERE path = ?');
+      for (const path of this.intentsDirty) {
+        const intent = this.intents.get(path);
+        if (intent) putIntent.run(path, JSON.stringify(intent));
+        else dropIntent.run(path);
+      }
       this.setMeta('cursor', String(this.cursorValue));
       this.setMeta('counter', String(this.counterValue));
     })();
     this.dirty.clear();
     this.deferredDirty.clear();
-    this.intentsDropped.clear();
+    this.intentsDirty.clear();
   }
 
   close(): void {

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'bun:test';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Agent } from '../../src/agent/agent.ts';
+import { startCuttingProxy } from '../helpers/cutting-proxy.ts';
 import { cleanup, createAgent, startHub, tempDir } from '../helpers/harness.ts';
 
 afterEach(cleanup);
@@ -14,11 +15,30 @@ afterEach(cleanup);
 /**
  * From now on `agent` records nothing at the end of its cycles, and its stop releases the state
  * folder without writing: as if it were killed right before every end-of-cycle commit. What it
- * writes at once (intents, before a push or the writes) still reaches its state, as in a kill.
+ * commits at once (its intents, before a push or the writes) still reaches its state, as in a kill.
  */
 function dieBeforeRecording(agent: Agent): void {
-  const state = agent.state as unknown as { flush: () => void; close: () => void; db: { close(): void } };
-  state.flush = () => {};
+  type Intents = Parameters<Agent['state']['recordIntents']>[0];
+  const state = agent.state as unknown as {
+    flush: () => void;
+    recordIntents: (intents: Intents) => void;
+    close: () => void;
+    db: { close(): void };
+  };
+  const flush = state.flush.bind(state);
+  const recordIntents = state.recordIntents.bind(state);
+  let recording = false;
+  state.flush = () => {
+    if (recording) flush();
+  };
+  state.recordIntents = (intents) => {
+    recording = true;
+    try {
+      recordIntents(intents);
+    } finally {
+      recording = false;
+    }
+  };
   state.close = () => state.db.close();
 }
 
@@ -86,6 +106,42 @@ describe('an agent killed before it recorded a remote version it had written', (
     await edit('v3\n');
     const again = createAgent(hub, { dir, stateDir: state });
     expect(await again.syncOnce()).toBe(true);
+    expect(readdirSync(dir)).toEqual(['x.txt']);
+    expect(readFileSync(join(dir, 'x.txt'), 'utf8')).toBe('v3\n');
+    expect((await hub.store.workspaces()).find((w) => w.name === 'test')?.conflicts).toBe(0);
+  });
+});
+
+describe('an agent killed twice in a row', () => {
+  it('keeps the base it recovered when a newer write is cut short before it is recorded', async () => {
+    const hub = startHub();
+    const editor = createAgent(hub);
+    const edit = async (text: string) => {
+      writeFileSync(join(editor.tree.root, 'x.txt'), text);
+      await editor.syncOnce();
+    };
+    await edit('v1\n');
+    const [dir, state] = [tempDir(), tempDir()];
+    const mirror = createAgent(hub, { dir, stateDir: state });
+    await mirror.syncOnce();
+    // First life: v2 written, not recorded.
+    await edit('v2\n');
+    dieBeforeRecording(mirror);
+    await mirror.syncOnce();
+    await mirror.stop();
+    // Second life: v2 recognised, then v3 begun (its chunks cannot be had) and the agent dies.
+    await edit('v3\n');
+    const cutFetches = await startCuttingProxy(Number(new URL(hub.url).port), (data) =>
+      data.includes('/v1/chunks/fetch') ? 'cut' : 'pass',
+    );
+    const second = createAgent(cutFetches, { dir, stateDir: state });
+    dieBeforeRecording(second);
+    await second.syncOnce().catch(() => false);
+    await second.stop();
+    expect(readFileSync(join(dir, 'x.txt'), 'utf8')).toBe('v2\n');
+
+    const third = createAgent(hub, { dir, stateDir: state });
+    expect(await third.syncOnce()).toBe(true);
     expect(readdirSync(dir)).toEqual(['x.txt']);
     expect(readFileSync(join(dir, 'x.txt'), 'utf8')).toBe('v3\n');
     expect((await hub.store.workspaces()).find((w) => w.name === 'test')?.conflicts).toBe(0);
