@@ -15,10 +15,10 @@ import { type EntryContent, exists, type ManifestEntry } from '../core/entry.ts'
 import { type ChunkFrame, FrameError, openFrame } from '../core/frames.ts';
 import { DEFAULT_IGNORE_OPTIONS, type IgnoreOptions, IgnoreRules } from '../core/ignore.ts';
 import { dropsIgnoredRemote } from '../core/ignored-remote.ts';
-import { recoverBase } from '../core/intent.ts';
+import { baseAfterPush, baseAfterWrite, type PushIntent } from '../core/intent.ts';
 import { ancestorPaths, checkRelativePath, TEMP_FILE_PREFIX } from '../core/paths.ts';
 import { type LiveHeader, type Problem, WANTED_HASHES_MAX } from '../core/protocol.ts';
-import { reconcilePath } from '../core/reconcile.ts';
+import { type BaseVersion, reconcilePath } from '../core/reconcile.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { type ApplyItem, applyBatch, type ItemOutcome } from './applier.ts';
 import { ChunkCache } from './chunk-cache.ts';
@@ -297,15 +297,34 @@ export class Agent {
 
   // ---- hub side -------------------------------------------------------------------------------
 
+  /**
+   * Fetches the entries after the cursor, or from further back when a push's outcome is unknown
+   * (its answer lost to a kill or to a hub that went away): from the cursor it was sent at, since
+   * the cursor may have moved past the entry the hub made of it. That entry, or its absence once
+   * the whole range is read, settles the push (see core/intent.ts).
+   */
   private async catchUp(): Promise<void> {
-    let since = Math.max(this.state.cursor, 0);
+    const open = [...this.state.intents].filter((e): e is [string, PushIntent] => e[1].op === 'push');
+    let since = Math.max(Math.min(this.state.cursor, ...open.map(([, intent]) => intent.since)), 0);
     for (;;) {
       const page = await this.client.changes(since);
-      for (const entry of page.entries) this.noteRemote(entry);
+      for (const entry of page.entries) {
+        this.settlePush(entry.path, entry);
+        this.noteRemote(entry);
+      }
       this.highestSeen = Math.max(this.highestSeen, page.head, ...page.entries.map((e) => e.seq));
       if (!page.more || page.entries.length === 0) break;
       since = page.entries[page.entries.length - 1]!.seq;
     }
+    // Read from before each of them: the hub holds no version of their paths made since.
+    for (const [path, intent] of open) if (this.state.intents.get(path) === intent) this.settlePush(path);
+  }
+
+  /** Settles `path`'s push intent, if any, given the hub's version of it after the push was sent. */
+  private settlePush(path: string, hub?: ManifestEntry): void {
+    const intent = this.state.intents.get(path);
+    if (intent?.op !== 'push' || (hub && hub.seq <= intent.since)) return;
+    this.settleIntent(path, baseAfterPush(this.state.base(path), intent, hub));
   }
 
   private noteRemote(entry: ManifestEntry): void {
@@ -588,6 +607,9 @@ export class Agent {
       this.fullScanWanted = false;
       paths = 'full';
     }
+    // A push whose answer was lost is settled before anything is decided on a stale base: the
+    // path may have been deleted or edited back since, and its version may be on the hub.
+    if ([...this.state.intents.values()].some((intent) => intent.op === 'push')) await this.catchUp();
     // ---- git follows git: what git tracks or excludes may have changed (see git-follow.ts).
     const regit = branchSwitch || paths === 'full' ? await this.git.refresh() : undefined;
     if (regit?.rulesChanged) paths = 'full';
@@ -618,7 +640,7 @@ export class Agent {
         if (remote) this.defer(remote, obs.unknown, now);
         continue;
       }
-      const base = this.recoverIntent(path, obs, remote);
+      const base = this.settleWrite(path, obs);
       if (remote && dropsIgnoredRemote(this.tree.rules, path, obs.content, base?.content, remote.content)) {
         this.pending.delete(path);
         continue;
@@ -658,11 +680,12 @@ export class Agent {
       }
     }
     if (paths === 'full') {
-      // What a full cycle did not look at was neither pushed nor written nor pending: nothing.
-      for (const path of [...this.state.intents.keys()]) if (!observed.has(path)) this.state.dropIntent(path);
+      // A write whose path a full cycle did not look at is neither on disk nor pending any more.
+      for (const [path, intent] of [...this.state.intents])
+        if (intent.op === 'apply' && !observed.has(path)) this.state.dropIntent(path);
     }
     if (this.recoveredIntents > 0) {
-      this.log(`${this.recoveredIntents} push(es) or write(s) cut short by the last stop had taken effect`);
+      this.log(`${this.recoveredIntents} push(es) or write(s) whose outcome was lost had taken effect`);
       this.recoveredIntents = 0;
     }
     this.assignCounters(pushes);
@@ -686,24 +709,26 @@ export class Agent {
   }
 
   /**
-   * The path's base, once a push or a write that a kill may have interrupted is settled (see
-   * core/intent.ts): an intent left by a dead process becomes the base when the hub or the disk
-   * shows that it happened, and is dropped either way. `remote` holds the hub's version whenever
-   * the push was taken: the cursor is recorded with the push's bases, so it is still below it.
+   * The path's base, once a write that a kill may have cut short is settled against the disk
+   * (see core/intent.ts).
    */
-  private recoverIntent(path: string, obs: Observation, remote: ManifestEntry | undefined) {
-    const base = this.state.base(path);
+  private settleWrite(path: string, obs: Observation): BaseRecord | undefined {
     const intent = this.state.intents.get(path);
-    if (!intent) return base;
-    const recovered = recoverBase(base, intent, obs.content, remote);
-    if (recovered === base) {
+    if (intent?.op === 'apply')
+      this.settleIntent(path, baseAfterWrite(this.state.base(path), intent, obs.content));
+    return this.state.base(path);
+  }
+
+  /** Records what `path`'s intent was found to have done: `settled` is the base it leaves. */
+  private settleIntent(path: string, settled: BaseVersion | undefined): void {
+    const intent = this.state.intents.get(path)!;
+    if (settled === this.state.base(path)) {
       this.state.dropIntent(path);
-      return base;
+      return;
     }
     this.recoveredIntents++;
-    this.state.setBase(path, { content: recovered!.content, vector: recovered!.vector });
+    this.state.setBase(path, { content: settled!.content, vector: settled!.vector });
     if (intent.op === 'push') this.pusher.remember(intent.content);
-    return this.state.base(path);
   }
 
   /**

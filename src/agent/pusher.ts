@@ -147,10 +147,13 @@ export class Pusher {
       batch: branchSwitch ? 'branch-switch' : 'edits',
       changes: pushes.map((p) => ({ path: p.path, content: p.content, vector: p.vector })),
     };
-    // Durable before it is sent: a kill before its answer is recorded leaves the versions for the
-    // next start to settle against the hub (see core/intent.ts); this also writes the counter.
+    // Durable before it is sent: when its answer is lost (a kill, a hub gone away) the versions
+    // are settled against the hub's manifest later (see core/intent.ts); this also writes the counter.
+    const since = this.deps.state.cursor;
     this.deps.state.recordIntents(
-      header.changes.map((c) => [c.path, { op: 'push', content: c.content, vector: c.vector }] as const),
+      header.changes.map(
+        (c) => [c.path, { op: 'push', content: c.content, vector: c.vector, since }] as const,
+      ),
     );
     let response = await this.deps.client.push(header, last);
     this.rememberSent(last, response.missingChunks);

@@ -1,51 +1,74 @@
 /**
- * Intents: what an agent was about to make a path hold when it may have been killed.
+ * Intents: versions an agent has sent or begun to write whose outcome it has not recorded yet.
  *
- * An agent records the outcome of a push or of a write as the path's new base only at the end of
- * its cycle, after the hub answered or the rename reached the disk. A kill in between leaves the
- * old base beside a hub or a disk that already holds the new version, and the old base then
- * misleads reconciliation:
- * - a push the hub took comes back as a "remote" version; when the local copy was deleted or
- *   edited back to the old base meanwhile, local equals base and the agent writes its own old
- *   version over that edit (a lost edit);
+ * An agent records the outcome of a push or of a write as the path's new base only once the hub
+ * has answered or the rename has reached the disk. A kill in between, or an answer lost with a
+ * hub that went away, leaves the old base beside a hub or a disk that may already hold the new
+ * version, and the old base then misleads reconciliation:
+ * - a push the hub took comes back later as a "remote" version; when the local copy was deleted
+ *   or edited back to the old base meanwhile, local equals base and the agent writes its own
+ *   pushed version over that edit (a lost edit);
  * - a remote version renamed into place looks like a local edit; when the hub has moved on, it is
  *   pushed against the newer version and becomes a conflict copy nobody made.
- * So before either step the agent durably records each version as an intent, and the first
- * reconciliation of the path afterwards settles it with `recoverBase`.
+ * So before either step the agent records each version as an intent, and settles it once the
+ * evidence is in: the hub's manifest for a push (`baseAfterPush`), the disk for a write
+ * (`baseAfterWrite`).
+ *
+ * Invariant both rely on: an intent's vector is after the base it was made from (a push
+ * increments the base's vector, a write is only of a remote version after the base). One that is
+ * not newer than the path's base describes nothing the base lacks, and is dropped.
  */
 import { type EntryContent, sameContent } from './entry.ts';
 import type { BaseVersion, RemoteVersion } from './reconcile.ts';
 import { compareVectors, dominatesOrEquals } from './vector.ts';
 
-export interface Intent extends BaseVersion {
-  /** 'push': sent to the hub as this path's new version; 'apply': about to be written here. */
-  op: 'push' | 'apply';
+/** A version sent to the hub as the path's new one. */
+export interface PushIntent extends BaseVersion {
+  op: 'push';
+  /** The agent's cursor when it was sent: the hub accepts it, if at all, at a later sequence. */
+  since: number;
+}
+
+/** A remote version about to be written to the disk. */
+export interface WriteIntent extends BaseVersion {
+  op: 'apply';
+}
+
+export type Intent = PushIntent | WriteIntent;
+
+/**
+ * The base once the hub's manifest after `intent.since` is known: `hub` is its version of the
+ * path accepted after that point, undefined when there is none. The push was taken exactly when
+ * that version is the pushed one or was made from it: every later version of the path the hub
+ * accepts or settles dominates it, and no other agent can reach this agent's counter. No version
+ * after `since` means the push never reached the hub.
+ */
+export function baseAfterPush(
+  base: BaseVersion | undefined,
+  intent: PushIntent,
+  hub: RemoteVersion | undefined,
+): BaseVersion | undefined {
+  if (stale(base, intent)) return base;
+  return hub && dominatesOrEquals(hub.vector, intent.vector) ? version(intent) : base;
 }
 
 /**
- * The base to reconcile `local` and `remote` against, given the intent left for the path.
- *
- * Invariants: an intent's vector is after the base it was made from (a push increments the base's
- * vector, a write is only of a remote version after the base), and recording any base drops the
- * path's intent, so an intent describes a step beyond the base that may or may not have happened:
- * - a push happened when the hub holds its version or one made from it: every later version of
- *   the path the hub accepts or settles dominates it, and no other agent can reach this agent's
- *   counter (the hub's version then always follows the agent's cursor, so it is in `remote`);
- * - a write happened when the disk holds its content (or someone wrote the same content, which
- *   the same base describes just as well).
- * Anything else keeps the base: the push never reached the hub, or the write never the disk.
+ * The base once the disk has been looked at: the write happened when the disk holds its content
+ * (or someone wrote the same content, which that base describes just as well).
  */
-export function recoverBase(
+export function baseAfterWrite(
   base: BaseVersion | undefined,
-  intent: Intent,
+  intent: WriteIntent,
   local: EntryContent,
-  remote: RemoteVersion | undefined,
 ): BaseVersion | undefined {
-  // An intent no newer than the base describes nothing the base lacks.
-  if (base && compareVectors(intent.vector, base.vector) !== 'after') return base;
-  const happened =
-    intent.op === 'push'
-      ? remote !== undefined && dominatesOrEquals(remote.vector, intent.vector)
-      : sameContent(local, intent.content);
-  return happened ? { content: intent.content, vector: intent.vector } : base;
+  if (stale(base, intent)) return base;
+  return sameContent(local, intent.content) ? version(intent) : base;
+}
+
+function stale(base: BaseVersion | undefined, intent: Intent): boolean {
+  return base !== undefined && compareVectors(intent.vector, base.vector) !== 'after';
+}
+
+function version(intent: Intent): BaseVersion {
+  return { content: intent.content, vector: intent.vector };
 }

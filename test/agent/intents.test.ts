@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import type { Agent } from '../../src/agent/agent.ts';
 import { startCuttingProxy } from '../helpers/cutting-proxy.ts';
-import { cleanup, createAgent, startHub, tempDir } from '../helpers/harness.ts';
+import { cleanup, createAgent, startAgent, startHub, tempDir, waitUntil } from '../helpers/harness.ts';
 
 afterEach(cleanup);
 
@@ -146,4 +146,32 @@ describe('an agent killed twice in a row', () => {
     expect(readFileSync(join(dir, 'x.txt'), 'utf8')).toBe('v3\n');
     expect((await hub.store.workspaces()).find((w) => w.name === 'test')?.conflicts).toBe(0);
   });
+});
+
+describe('a running agent whose push answer was lost with the hub', () => {
+  it('keeps a deletion made before the hub came back, instead of taking the push for a peer version', async () => {
+    const hub = startHub();
+    let armed = false;
+    const proxy = await startCuttingProxy(Number(new URL(hub.url).port), (data) => {
+      if (!armed || !data.includes('/push')) return 'pass';
+      armed = false;
+      return 'down-on-answer';
+    });
+    const dir = tempDir();
+    const agent = await startAgent(proxy, { dir });
+    armed = true;
+    writeFileSync(join(dir, 'note.txt'), 'committed by the hub, answer never heard\n');
+    await waitUntil(() => proxy.down, 'the hub to commit and go away');
+    await waitUntil(async () => (await hubEntry(hub, 'note.txt'))?.content.kind === 'file', 'the commit');
+    // The file is deleted, and the push fails for good while the hub is away.
+    rmSync(join(dir, 'note.txt'));
+    await new Promise((r) => setTimeout(r, 2500));
+    proxy.up();
+    await waitUntil(
+      async () => (await hubEntry(hub, 'note.txt'))?.content.kind === 'deleted',
+      'the deletion to reach the hub',
+    );
+    await waitUntil(() => agent.pendingCount() === 0, 'the agent to settle');
+    expect(existsSync(join(dir, 'note.txt'))).toBe(false);
+  }, 30_000);
 });

@@ -1,12 +1,14 @@
 /**
  * A loopback TCP proxy in front of a hub that cuts chosen requests: `rule` sees each piece of
  * data a client sends and answers 'pass', 'cut' (that connection is closed, nothing forwarded),
- * or 'down' (every connection is closed and new ones refused, as a hub gone away, until `up()`).
+ * 'down' (every connection is closed and new ones refused, as a hub gone away, until `up()`), or
+ * 'down-on-answer' (forwarded, and the proxy goes down as the hub's answer starts: the hub did
+ * the work and went away before anyone heard of it).
  */
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { onCleanup } from './harness.ts';
 
-export type CutRule = (data: string) => 'pass' | 'cut' | 'down';
+export type CutRule = (data: string) => 'pass' | 'cut' | 'down' | 'down-on-answer';
 
 export interface CuttingProxy {
   url: string;
@@ -34,15 +36,21 @@ export async function startCuttingProxy(port: number, rule: CutRule): Promise<Cu
       upstream.destroy();
     };
     for (const s of [client, upstream]) s.on('close', end).on('error', end);
+    let downOnAnswer = false;
+    const goDown = () => {
+      down = true;
+      cutAll();
+    };
     client.on('data', (data: Buffer) => {
       const verdict = rule(data.toString('latin1'));
-      if (verdict === 'down') {
-        down = true;
-        cutAll();
-      } else if (verdict === 'cut') end();
-      else upstream.write(data);
+      if (verdict === 'down') goDown();
+      else if (verdict === 'cut') end();
+      else {
+        if (verdict === 'down-on-answer') downOnAnswer = true;
+        upstream.write(data);
+      }
     });
-    upstream.on('data', (data: Buffer) => client.write(data));
+    upstream.on('data', (data: Buffer) => (downOnAnswer ? goDown() : client.write(data)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   onCleanup(
