@@ -19,9 +19,10 @@ import { describeFolding } from '../core/folding.ts';
 import { type ChunkFrame, FrameError, openFrame } from '../core/frames.ts';
 import { DEFAULT_IGNORE_OPTIONS, type IgnoreOptions, IgnoreRules } from '../core/ignore.ts';
 import { dropsIgnoredRemote } from '../core/ignored-remote.ts';
+import { baseAfterPush, baseAfterWrite, type PushIntent } from '../core/intent.ts';
 import { ancestorPaths, checkRelativePath, TEMP_FILE_PREFIX } from '../core/paths.ts';
 import { type LiveHeader, type Problem, WANTED_HASHES_MAX } from '../core/protocol.ts';
-import { reconcilePath } from '../core/reconcile.ts';
+import { type BaseVersion, reconcilePath } from '../core/reconcile.ts';
 import { baseAfterRollback } from '../core/rollback.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { type ApplyItem, applyBatch, type ItemOutcome } from './applier.ts';
@@ -156,6 +157,8 @@ export class Agent {
   private deletionBurstStarted = 0;
   private deletionTimer: ReturnType<typeof setTimeout> | undefined;
   private releasingBurst = false;
+  /** Intents of a stopped process found to have taken effect in this cycle (for the log). */
+  private recoveredIntents = 0;
   readonly bytes = { in: 0, out: 0 };
 
   constructor(private readonly options: AgentOptions) {
@@ -249,8 +252,17 @@ export class Agent {
     await this.prepare();
     await this.waitForHub();
     this.connectLive();
-    await this.catchUp();
-    await this.enqueue(() => this.cycle('full', true));
+    try {
+      await this.catchUp();
+      await this.enqueue(() => this.cycle('full', true));
+    } catch (error) {
+      // The hub answered once and went away during the first sync (restarted, a network cut):
+      // that is an ordinary sync error, not a reason to stop. The live connection catches up
+      // when the hub is back and the full cycle is tried again; the watcher must run meanwhile,
+      // or edits made until then would wait for the first rescan.
+      if (!transientHubFailure(error)) throw error;
+      this.reportError(error);
+    }
     await this.startWatcher();
     this.scheduleRescan();
   }
@@ -268,8 +280,7 @@ export class Agent {
         await this.client.changes(this.state.cursor);
         return;
       } catch (error) {
-        const status = (error as { status?: number }).status;
-        if (this.stopped || (status !== undefined && status >= 400 && status < 500)) throw error;
+        if (this.stopped || !transientHubFailure(error)) throw error;
         if (error instanceof HubError && error.certificate) throw error;
         this.log(
           `waiting for the hub (${(error as Error).message}); next try in ${Math.round(delay / 1000)} s`,
@@ -405,19 +416,26 @@ export class Agent {
   // ---- hub side -------------------------------------------------------------------------------
 
   /**
-   * Reads the hub's entries past the cursor. Resolves true when the hub went back (a new epoch, or
-   * a head below the cursor) and the workspace was read again from zero: every path is then
-   * reconciled against what the hub holds now (see `rollback.ts`).
+   * Reads the hub's entries past the cursor, or from further back when a push's outcome is
+   * unknown (its answer lost to a kill or to a hub that went away): from the cursor it was sent
+   * at, since the cursor may have moved past the entry the hub made of it. That entry, or its
+   * absence once the whole range is read, settles the push (see core/intent.ts).
+   *
+   * Resolves true when the hub went back (a new epoch, or a head below the cursor) and the
+   * workspace was read again from zero: every path is then reconciled against what the hub holds
+   * now (see `rollback.ts`).
    */
   private async catchUp(): Promise<boolean> {
-    let since = Math.max(this.state.cursor, 0);
+    const open = [...this.state.intents].filter((e): e is [string, PushIntent] => e[1].op === 'push');
+    let since = Math.max(Math.min(this.state.cursor, ...open.map(([, intent]) => intent.since)), 0);
     let startedOver = false;
     for (;;) {
       const page = await this.client.changes(since);
       const known = this.state.epoch;
-      if (!startedOver && ((known && page.epoch && page.epoch !== known) || page.head < since)) {
+      const cursor = Math.max(this.state.cursor, 0);
+      if (!startedOver && ((known && page.epoch && page.epoch !== known) || page.head < cursor)) {
         this.log(
-          `the hub went back (epoch ${known ?? 'none'} -> ${page.epoch || 'none'}, head ${page.head}, cursor ${since}); reading the workspace again from zero`,
+          `the hub went back (epoch ${known ?? 'none'} -> ${page.epoch || 'none'}, head ${page.head}, cursor ${cursor}); reading the workspace again from zero`,
         );
         this.startOver();
         startedOver = true;
@@ -425,21 +443,39 @@ export class Agent {
         continue;
       }
       if (page.epoch && page.epoch !== known) this.state.setEpoch(page.epoch);
-      for (const entry of page.entries) this.noteRemote(entry);
+      for (const entry of page.entries) {
+        this.settlePush(entry.path, entry);
+        this.noteRemote(entry);
+      }
       this.highestSeen = Math.max(this.highestSeen, page.head, ...page.entries.map((e) => e.seq));
       if (!page.more || page.entries.length === 0) break;
       since = page.entries[page.entries.length - 1]!.seq;
     }
+    // Read from before each of them: the hub holds no version of their paths made since.
+    for (const [path, intent] of open) if (this.state.intents.get(path) === intent) this.settlePush(path);
     if (startedOver) this.rebaseAfterRollback();
     return startedOver;
   }
 
-  /** Forgets every sequence number of the old epoch: the cursor, and the versions waiting. */
+  /** Settles `path`'s push intent, if any, given the hub's version of it after the push was sent. */
+  private settlePush(path: string, hub?: ManifestEntry): void {
+    const intent = this.state.intents.get(path);
+    if (intent?.op !== 'push' || (hub && hub.seq <= intent.since)) return;
+    this.settleIntent(path, baseAfterPush(this.state.base(path), intent, hub));
+  }
+
+  /**
+   * Forgets every sequence number of the old epoch: the cursor, the versions waiting, and push
+   * intents (their sequence numbers meant the old epoch; an unsettled push leaves the old base, so
+   * the pushed content is sent again).
+   */
   private startOver(): void {
     this.state.setCursor(0);
     this.highestSeen = 0;
     this.pending.clear();
     for (const path of [...this.state.deferred.keys()]) this.state.setDeferred(path, undefined);
+    for (const [path, intent] of [...this.state.intents])
+      if (intent.op === 'push') this.state.dropIntent(path);
   }
 
   /** After a catch-up from zero: bases the hub no longer holds become local edits to push again. */
@@ -767,6 +803,9 @@ export class Agent {
       this.fullScanWanted = false;
       paths = 'full';
     }
+    // A push whose answer was lost is settled before anything is decided on a stale base: the
+    // path may have been deleted or edited back since, and its version may be on the hub.
+    if ([...this.state.intents.values()].some((intent) => intent.op === 'push')) await this.catchUp();
     // ---- git follows git: what git tracks or excludes may have changed (see git-follow.ts).
     const regit = branchSwitch || paths === 'full' ? await this.git.refresh() : undefined;
     if (regit?.rulesChanged) paths = 'full';
@@ -791,8 +830,7 @@ export class Agent {
     const applies: Array<{ entry: ManifestEntry; obs: Observation }> = [];
     const now = Date.now();
     for (const [path, obs] of observed) {
-      const base = this.state.base(path);
-      if (fromWatcher && this.mayBeMidWrite(path, obs, base)) continue;
+      if (fromWatcher && this.mayBeMidWrite(path, obs, this.state.base(path))) continue;
       const remote = this.pending.get(path);
       if (obs.unknown) {
         // Its state cannot be seen: nothing is pushed, nothing is written over it; a remote
@@ -800,6 +838,7 @@ export class Agent {
         if (remote) this.defer(remote, obs.unknown, now);
         continue;
       }
+      const base = this.settleWrite(path, obs);
       if (remote && dropsIgnoredRemote(this.tree.rules, path, obs.content, base?.content, remote.content)) {
         this.pending.delete(path);
         continue;
@@ -837,6 +876,15 @@ export class Agent {
           break;
         }
       }
+    }
+    if (paths === 'full') {
+      // A write whose path a full cycle did not look at is neither on disk nor pending any more.
+      for (const [path, intent] of [...this.state.intents])
+        if (intent.op === 'apply' && !observed.has(path)) this.state.dropIntent(path);
+    }
+    if (this.recoveredIntents > 0) {
+      this.log(`${this.recoveredIntents} push(es) or write(s) whose outcome was lost had taken effect`);
+      this.recoveredIntents = 0;
     }
     const allowed = this.guardDeletions(pushes, paths === 'full');
     this.assignCounters(allowed);
@@ -929,6 +977,29 @@ export class Agent {
   }
 
   /**
+   * The path's base, once a write that a kill may have cut short is settled against the disk
+   * (see core/intent.ts).
+   */
+  private settleWrite(path: string, obs: Observation): BaseRecord | undefined {
+    const intent = this.state.intents.get(path);
+    if (intent?.op === 'apply')
+      this.settleIntent(path, baseAfterWrite(this.state.base(path), intent, obs.content));
+    return this.state.base(path);
+  }
+
+  /** Records what `path`'s intent was found to have done: `settled` is the base it leaves. */
+  private settleIntent(path: string, settled: BaseVersion | undefined): void {
+    const intent = this.state.intents.get(path)!;
+    if (settled === this.state.base(path)) {
+      this.state.dropIntent(path);
+      return;
+    }
+    this.recoveredIntents++;
+    this.state.setBase(path, { content: settled!.content, vector: settled!.vector });
+    if (intent.op === 'push') this.pusher.remember(intent.content);
+  }
+
+  /**
    * Watcher events are handled at once, so a read can land in the middle of a save: the file
    * changed during the read, or was just truncated to nothing before its new bytes arrive. Such a
    * path is looked at again a few milliseconds later instead (once: a file that really became
@@ -1018,9 +1089,18 @@ export class Agent {
     let applied = 0;
     let totalBytes = 0;
     const missingChunks = new Set<string>();
+    // Durable before the first rename: a kill before the writes are recorded as bases leaves
+    // them for the next start to recognise on disk (see core/intent.ts).
+    this.state.recordIntents(
+      applies.map(
+        ({ entry }) => [entry.path, { op: 'apply', content: entry.content, vector: entry.vector }] as const,
+      ),
+    );
     const settle = ({ entry }: ApplyItem, outcome: ItemOutcome) => {
       const content = entry.content;
       if (!outcome.ok) {
+        // Not written: nothing on disk to recognise later ('keep-folder' records its base below).
+        this.state.dropIntent(entry.path);
         const next = afterApplyFailure({ ...outcome, deletion: !exists(content) });
         switch (next.type) {
           case 'observe-again':
@@ -1106,4 +1186,13 @@ export class Agent {
     }
     return applied;
   }
+}
+
+/**
+ * A failure that may pass when tried again: the hub could not be reached or answered 5xx. A hub
+ * that answers and refuses (4xx: a bad token, a bad workspace name) is final.
+ */
+function transientHubFailure(error: unknown): boolean {
+  const status = (error as { status?: number }).status;
+  return !(status !== undefined && status >= 400 && status < 500);
 }

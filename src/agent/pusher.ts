@@ -244,6 +244,14 @@ export class Pusher {
       batch: branchSwitch ? 'branch-switch' : 'edits',
       changes: commitOrder(pushes).map((p) => ({ path: p.path, content: p.content, vector: p.vector })),
     };
+    // Durable before it is sent: when its answer is lost (a kill, a hub gone away) the versions
+    // are settled against the hub's manifest later (see core/intent.ts); this also writes the counter.
+    const since = this.deps.state.cursor;
+    this.deps.state.recordIntents(
+      header.changes.map(
+        (c) => [c.path, { op: 'push', content: c.content, vector: c.vector, since }] as const,
+      ),
+    );
     let response = await this.deps.client.push(header, last);
     this.rememberSent(last, response.missingChunks);
     for (let retry = 0; response.missingChunks.length > 0 && retry < 3; retry++) {
@@ -285,6 +293,7 @@ export class Pusher {
       if (result.status === 'rejected') {
         const problem = { path: p.path, code: result.code, message: result.message };
         this.refused.set(p.path, { identity: identity(p.content), problem });
+        this.deps.state.dropIntent(p.path);
         continue;
       }
       this.refused.delete(p.path);

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EntryContent, ManifestEntry } from '../core/entry.ts';
+import type { Intent } from '../core/intent.ts';
 import type { VersionVector } from '../core/vector.ts';
 
 export interface StatStamp {
@@ -63,6 +64,9 @@ export class AgentState {
   private readonly dirty = new Map<string, BaseRecord | null>();
   readonly deferred = new Map<string, DeferredVersion>();
   private readonly deferredDirty = new Set<string>();
+  /** Pushes sent and writes begun whose outcome is not recorded as a base yet (see core/intent.ts). */
+  readonly intents = new Map<string, Intent>();
+  private readonly intentsDirty = new Set<string>();
   private counterValue: number;
 
   /**
@@ -92,6 +96,7 @@ export class AgentState {
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS base (path TEXT PRIMARY KEY, content TEXT NOT NULL, vector TEXT NOT NULL, stat TEXT, stat_at REAL, own_write INTEGER NOT NULL DEFAULT 0);
       CREATE TABLE IF NOT EXISTS deferred (path TEXT PRIMARY KEY, record TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS intent (path TEXT PRIMARY KEY, record TEXT NOT NULL);
     `);
     const id = this.meta('agent_id');
     // 64 random bits: two agents of one workspace must never share an id (their vectors would mix).
@@ -104,6 +109,12 @@ export class AgentState {
       record: string;
     }>) {
       this.deferred.set(row.path, JSON.parse(row.record) as DeferredVersion);
+    }
+    for (const row of this.db.query('SELECT path, record FROM intent').all() as Array<{
+      path: string;
+      record: string;
+    }>) {
+      this.intents.set(row.path, JSON.parse(row.record) as Intent);
     }
     for (const row of this.db
       .query('SELECT path, content, vector, stat, stat_at, own_write FROM base')
@@ -137,18 +148,22 @@ export class AgentState {
 
   /**
    * The agent's edit counter: every local edit takes the next value as this agent's entry in the
-   * new version's vector. It only grows and is written to disk before the push that uses it, so
-   * no vector is ever reused, even after a crash that lost the bases of the last push.
+   * new version's vector. It only grows and is written to disk before the push that uses it (with
+   * the push's intents, see `recordIntents`), so no vector is ever reused, even after a crash
+   * that lost the bases of the last push.
    */
   get counter(): number {
     return this.counterValue;
   }
 
-  /** Reserves `n` counter values durably and returns the first. */
+  /**
+   * Reserves `n` counter values and returns the first. They reach the disk with the intents of
+   * the push that uses them, before it is sent; values of a push that is never sent may be handed
+   * out again after a crash, which is harmless since no vector carries them.
+   */
   reserveCounter(n: number): number {
     const first = this.counterValue + 1;
     this.counterValue += n;
-    this.setMeta('counter', String(this.counterValue));
     return first;
   }
 
@@ -170,12 +185,48 @@ export class AgentState {
     return this.bases.get(path);
   }
 
+  /** Records `path`'s base; whatever was intended for the path is settled with it. */
   setBase(path: string, record: BaseRecord): void {
     this.bases.set(path, record);
     this.dirty.set(path, record);
+    this.dropIntent(path);
   }
 
-  /** Writes the changed bases and the cursor in one transaction. */
+  /**
+   * Records intents before the push is sent or the writes begin, so a kill at any later point
+   * leaves them for the next start (see core/intent.ts). They are committed with everything not
+   * yet written (bases, the counter...): a path's new intent replaces its old one, which may have
+   * been settled as a base only in memory so far, so that base must reach the disk with it.
+   * A push's intents are flushed to disk like everything else here. A write's intents are not
+   * flushed on their own: they must survive a killed agent, which the page cache ensures, and
+   * the cycle's next commit (which records the writes as bases) flushes them with it; a power cut
+   * in between loses this commit whole, which costs a conflict copy instead of a silent
+   * recovery, never an edit, and spares every remote write a disk flush of its own.
+   */
+  recordIntents(intents: ReadonlyArray<readonly [path: string, intent: Intent]>): void {
+    if (intents.length === 0) return;
+    for (const [path, intent] of intents) {
+      this.intents.set(path, intent);
+      this.intentsDirty.add(path);
+    }
+    const durable = intents.some(([, intent]) => intent.op === 'push');
+    if (durable) this.flush();
+    else {
+      this.db.exec('PRAGMA synchronous = NORMAL;');
+      try {
+        this.flush();
+      } finally {
+        this.db.exec('PRAGMA synchronous = FULL;');
+      }
+    }
+  }
+
+  /** Forgets `path`'s intent: its outcome is known. Written with the next flush. */
+  dropIntent(path: string): void {
+    if (this.intents.delete(path)) this.intentsDirty.add(path);
+  }
+
+  /** Writes the changed bases, deferred versions and intents, the cursor and the counter in one transaction. */
   flush(): void {
     const upsert = this.db.query(
       'INSERT OR REPLACE INTO base (path, content, vector, stat, stat_at, own_write) VALUES (?, ?, ?, ?, ?, ?)',
@@ -200,10 +251,19 @@ export class AgentState {
             .run(path, JSON.stringify(record));
         else this.db.query('DELETE FROM deferred WHERE path = ?').run(path);
       }
+      const putIntent = this.db.query('INSERT OR REPLACE INTO intent (path, record) VALUES (?, ?)');
+      const dropIntent = this.db.query('DELETE FROM intent WHERE path = ?');
+      for (const path of this.intentsDirty) {
+        const intent = this.intents.get(path);
+        if (intent) putIntent.run(path, JSON.stringify(intent));
+        else dropIntent.run(path);
+      }
       this.setMeta('cursor', String(this.cursorValue));
+      this.setMeta('counter', String(this.counterValue));
     })();
     this.dirty.clear();
     this.deferredDirty.clear();
+    this.intentsDirty.clear();
   }
 
   close(): void {
