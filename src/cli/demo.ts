@@ -156,7 +156,8 @@ async function treeText(root: string, prefix = ''): Promise<string> {
   )) {
     const path = prefix ? `${prefix}/${entry.name}` : entry.name;
     if (entry.isDirectory()) out.push(`${path}/`, await treeText(root, path));
-    else out.push(`${path}=${await readFile(join(root, path), 'utf8')}`);
+    // Removed between the listing and the read (a sync in progress): the trees differ for now.
+    else out.push(`${path}=${await readFile(join(root, path), 'utf8').catch(() => '(gone)')}`);
   }
   return out.join('\n');
 }
