@@ -120,6 +120,16 @@ export function createServer(deps: ServerDeps): SyncServer {
     return c.json({ error: 'internal', message: 'the server failed to handle this request' }, 500);
   });
 
+  // Every refusal is `{error, message}` (hubErrorSchema), an unknown route or method too: Hono's
+  // own 404 is plain text, which a client reading the refusal's reason cannot parse.
+  app.notFound((c) => {
+    reject('not-found');
+    return c.json(
+      { error: 'not-found', message: `no route for ${c.req.method} ${c.req.path.slice(0, 200)}` },
+      404,
+    );
+  });
+
   app.get('/healthz', async (c) => {
     const report = deps.health ? await deps.health() : { ok: true, services: { store: 'up' as const } };
     return c.json(report, report.ok ? 200 : 503);

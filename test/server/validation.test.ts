@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeEnvelope, makeFrame } from '../../src/core/frames.ts';
 import { fileHashFromChunks, sha256Hex } from '../../src/core/hash.ts';
-import { changesResponseSchema } from '../../src/core/protocol.ts';
+import { changesResponseSchema, hubErrorSchema } from '../../src/core/protocol.ts';
 import { cleanup, startAgent, startHub, waitConverged } from '../helpers/harness.ts';
 
 afterEach(cleanup);
@@ -119,5 +119,21 @@ describe('declared chunk sizes', () => {
       code: 'chunk-size-mismatch',
     });
     expect(await hub.store.entry('test', 'second.txt')).toBeUndefined();
+  });
+});
+
+describe('refusals', () => {
+  it('answers an unknown route or method with a JSON 404, as every other refusal', async () => {
+    const hub = startHub();
+    for (const [method, path] of [
+      ['GET', '/v1/nothing'],
+      ['GET', '/v1/workspaces/test/push'],
+      ['POST', '/v1/status'],
+      ['GET', '/v1/workspaces/test/snapshots/'],
+    ] as const) {
+      const reply = await fetch(`${hub.url}${path}`, { method });
+      expect(reply.status, `${method} ${path}`).toBe(404);
+      expect(hubErrorSchema.parse(await reply.json()).error).toBe('not-found');
+    }
   });
 });
