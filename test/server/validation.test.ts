@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'bun:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { conflictCopyPath } from '../../src/core/conflict.ts';
 import { encodeEnvelope, makeFrame } from '../../src/core/frames.ts';
 import { fileHashFromChunks, sha256Hex } from '../../src/core/hash.ts';
 import { changesResponseSchema, hubErrorSchema } from '../../src/core/protocol.ts';
@@ -136,4 +137,54 @@ describe('refusals', () => {
       expect(hubErrorSchema.parse(await reply.json()).error).toBe('not-found');
     }
   });
+});
+
+describe('conflict copies near the path bounds', () => {
+  const OTHER = '9f8e7d6c';
+  const pushAs = async (url: string, agent: string, file: ReturnType<typeof fileOf>) => {
+    const change = { ...file.change, vector: { [agent]: 1 } };
+    const reply = await push(url, encodeEnvelope({ agent, changes: [change] }, file.frames));
+    expect(reply.status).toBe(200);
+    return ((await reply.json()) as { results: Array<{ status: string; code?: string }> }).results[0];
+  };
+  // 16 segments of 250 bytes and one of 80: 4096 bytes, the most a path may have.
+  const deep = `${Array.from({ length: 16 }, () => 'a'.repeat(250)).join('/')}/${'c'.repeat(80)}`;
+  const longName = `${'n'.repeat(251)}.txt`;
+  const cases: Array<[name: string, path: string, before: (url: string) => Promise<void>]> = [
+    ['a copy over 4096 bytes', deep, async () => {}],
+    [
+      'a subtree moved under a file whose copy would be over 4096 bytes',
+      `blocker/${deep.slice('blocker/'.length)}`,
+      async (url) => {
+        await pushAs(url, AGENT, fileOf('blocker', ['a file where the folder would be']));
+      },
+    ],
+    [
+      'a numbered copy whose name would be over 255 bytes',
+      longName,
+      async (url) => {
+        // The copy's first choice of name is taken by other content: the next has a number.
+        const taken = conflictCopyPath(longName, OTHER, fileOf(longName, ['theirs']).change.content.hash);
+        await pushAs(url, '5a5a5a5a', fileOf(taken, ['something else']));
+      },
+    ],
+  ];
+  for (const [name, path, before] of cases) {
+    it(`refuses the change when it would need ${name}, and catch-up keeps working`, async () => {
+      const hub = startHub();
+      await before(hub.url);
+      if (!path.startsWith('blocker/')) await pushAs(hub.url, AGENT, fileOf(path, ['mine']));
+      const result = await pushAs(hub.url, OTHER, fileOf(path, ['theirs']));
+      expect(result).toMatchObject({ status: 'rejected' });
+      expect(result?.code).toStartWith('conflict-copy:');
+      const page = changesResponseSchema.safeParse(
+        await (await fetch(`${hub.url}/v1/workspaces/test/changes?since=0`)).json(),
+      );
+      expect(page.success).toBe(true);
+      const a = await startAgent(hub);
+      const b = await startAgent(hub);
+      writeFileSync(join(a.tree.root, 'after.txt'), 'synced');
+      await waitConverged([a.tree.root, b.tree.root]);
+    });
+  }
 });
