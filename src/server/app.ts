@@ -23,6 +23,7 @@ import {
   missingRequestSchema,
   pushHeaderSchema,
   type Status,
+  safeParseUntrusted,
   workspaceNameSchema,
 } from '../core/protocol.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
@@ -185,7 +186,7 @@ export function createServer(deps: ServerDeps): SyncServer {
     schema: T,
     value: unknown,
   ): { ok: true; data: z.infer<T> } | { ok: false; message: string } => {
-    const result = schema.safeParse(value);
+    const result = safeParseUntrusted(schema, value);
     return result.success
       ? { ok: true, data: result.data }
       : { ok: false, message: describeZodError(result.error) };

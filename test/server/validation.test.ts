@@ -9,7 +9,7 @@ import { conflictCopyPath } from '../../src/core/conflict.ts';
 import { encodeEnvelope, makeFrame } from '../../src/core/frames.ts';
 import { fileHashFromChunks, sha256Hex } from '../../src/core/hash.ts';
 import { changesResponseSchema, hubErrorSchema } from '../../src/core/protocol.ts';
-import { cleanup, startAgent, startHub, waitConverged } from '../helpers/harness.ts';
+import { cleanup, startAgent, startHub, waitConverged, waitUntil } from '../helpers/harness.ts';
 
 afterEach(cleanup);
 
@@ -187,4 +187,54 @@ describe('conflict copies near the path bounds', () => {
       await waitConverged([a.tree.root, b.tree.root]);
     });
   }
+});
+
+describe('values the schema library cannot compare', () => {
+  // `length` with an own toString that is no function: zod compares it to a bound and throws.
+  const hostile = '{"length": {"toString": 1}}';
+  const requests: Array<[name: string, send: (url: string) => Promise<Response>]> = [
+    [
+      'a push',
+      (url) => push(url, encodeEnvelope(JSON.parse(`{"agent": "${AGENT}", "changes": ${hostile}}`), [])),
+    ],
+    [
+      'a missing-chunks request',
+      (url) => fetch(`${url}/v1/chunks/missing`, { method: 'POST', body: `{"hashes": ${hostile}}` }),
+    ],
+    [
+      'a fetch request',
+      (url) => fetch(`${url}/v1/chunks/fetch`, { method: 'POST', body: `{"want": ${hostile}}` }),
+    ],
+    [
+      'a snapshot manifest',
+      (url) =>
+        fetch(`${url}/v1/workspaces/test/snapshots/${'a'.repeat(64)}`, {
+          method: 'PUT',
+          body: `{"format": 1, "lockHash": "${'a'.repeat(64)}", "platform": "linux-x64", "nodeAbi": "127", "entries": ${hostile}}`,
+        }),
+    ],
+  ];
+  for (const [name, send] of requests) {
+    it(`answers 400, not 500, for ${name} holding one`, async () => {
+      const hub = startHub();
+      const reply = await send(hub.url);
+      expect(reply.status).toBe(400);
+      expect(hubErrorSchema.parse(await reply.json()).error).toBe('bad-request');
+    });
+  }
+
+  it('answers a live message holding one with an error, and the hub lives on', async () => {
+    const hub = startHub();
+    const socket = new WebSocket(`${hub.url.replace('http', 'ws')}/v1/workspaces/test/live?agent=${AGENT}`);
+    const messages: string[] = [];
+    socket.onmessage = (e) => messages.push(String(e.data));
+    await new Promise((resolve) => {
+      socket.onopen = resolve;
+    });
+    socket.send(`{"type": "problems", "problems": ${hostile}}`);
+    await waitUntil(() => messages.some((m) => m.includes('malformed message')), 'the error answer');
+    expect(socket.readyState).toBe(WebSocket.OPEN);
+    expect((await fetch(`${hub.url}/v1/status`)).status).toBe(200);
+    socket.close();
+  });
 });
