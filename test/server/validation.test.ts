@@ -238,3 +238,15 @@ describe('values the schema library cannot compare', () => {
     socket.close();
   });
 });
+
+describe('paths that are not valid Unicode', () => {
+  it('refuses a path with a lone surrogate, which would be stored as another path', async () => {
+    const hub = startHub();
+    // U+D800 alone has no UTF-8 form: SQLite would keep 'a\uFFFDb', a path nobody pushed.
+    const { change, frames } = fileOf('a\ud800b', ['content']);
+    const reply = await push(hub.url, encodeEnvelope({ agent: AGENT, changes: [change] }, frames));
+    expect(reply.status).toBe(400);
+    expect(((await reply.json()) as { message: string }).message).toContain('lone surrogate');
+    expect((await hub.store.changesSince('test', 0, 10)).entries).toEqual([]);
+  });
+});
