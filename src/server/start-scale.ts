@@ -93,7 +93,7 @@ export async function startScaleServer(options: ScaleServerOptions): Promise<Run
   hubCount = () => sync.hub.count();
   let listening: ReturnType<typeof listen>;
   try {
-    listening = listen(sync, { host: options.host, port: options.port, maxBodyBytes: options.maxBodyBytes });
+    listening = listen(sync, { host: options.host, port: options.port });
   } catch (error) {
     sync.hub.close();
     await bus?.close();
