@@ -9,7 +9,7 @@
  * module adds the layering and the tracked-file exception.
  */
 import ignore, { type Ignore } from 'ignore';
-import { ancestorPaths } from './paths.ts';
+import { ancestorPaths, parentPath, pathDepth } from './paths.ts';
 
 /** The ignore files read in every folder, in order of precedence (later wins). */
 export const IGNORE_FILE_NAMES = ['.gitignore', '.warmsyncignore'] as const;
@@ -29,6 +29,8 @@ export const DEFAULT_IGNORE_OPTIONS: IgnoreOptions = { ignoreGitDir: true, ignor
  */
 export class IgnoreRules {
   private readonly byFolder = new Map<string, Ignore>();
+  /** Folders known ignored or not (see folderIgnored); cleared whenever the rules change. */
+  private readonly folderVerdicts = new Map<string, boolean>();
   private trackedAncestors = new Set<string>();
   /** Repository-wide layers below every ignore file of the tree, lowest first. */
   private repoLayers: Ignore[] = [];
@@ -50,6 +52,7 @@ export class IgnoreRules {
   /** Replaces the set of paths git tracks; the rules of the ignore files are kept. */
   setTracked(tracked: ReadonlySet<string>): void {
     this.tracked = tracked;
+    this.folderVerdicts.clear();
     this.trackedAncestors = new Set();
     for (const path of tracked) for (const dir of ancestorPaths(path)) this.trackedAncestors.add(dir);
   }
@@ -61,11 +64,13 @@ export class IgnoreRules {
    * `core.excludesFile`.
    */
   setRepoExcludes(texts: readonly string[]): void {
+    this.folderVerdicts.clear();
     this.repoLayers = texts.map((text) => ignore({ ignorecase: false }).add(text));
   }
 
   /** Sets (replaces) the rules of one folder from the text of its ignore files. */
   setFolderRules(folder: string, text: string): void {
+    this.folderVerdicts.clear();
     const rules = ignore({ ignorecase: false });
     if (folder === '') rules.add(this.defaults());
     this.byFolder.set(folder, rules.add(text));
@@ -76,6 +81,18 @@ export class IgnoreRules {
     if (this.options.ignoreGitDir) out.push('.git/');
     if (this.options.ignoreNodeModules) out.push('node_modules/');
     return out;
+  }
+
+  /**
+   * The folders above `path` that may hold rules, shallowest first: its ancestors, or the folders
+   * that have rules, whichever list is shorter (a deep path in a tree of few ignore files, a
+   * shallow one in a tree of many).
+   */
+  private ruleFoldersAbove(path: string): string[] {
+    if (this.byFolder.size > pathDepth(path)) return ['', ...ancestorPaths(path)];
+    return [...this.byFolder.keys()]
+      .filter((folder) => folder === '' || (path.startsWith(folder) && path[folder.length] === '/'))
+      .sort((a, b) => a.length - b.length);
   }
 
   /** True when git tracks the path or a file below it (then the walker must still descend). */
@@ -91,11 +108,35 @@ export class IgnoreRules {
   isIgnored(path: string, isDir: boolean): boolean {
     if (this.tracked.has(path)) return false;
     if (isDir && this.trackedAncestors.has(path)) return false;
-    for (const dir of ancestorPaths(path)) {
-      if (this.trackedAncestors.has(dir)) continue;
-      if (this.matchOne(dir, true)) return true;
-    }
+    const parent = parentPath(path);
+    if (parent !== '' && this.folderIgnored(parent)) return true;
     return this.matchOne(path, isDir);
+  }
+
+  /**
+   * Whether a folder or one of its ancestors is ignored by a pattern (a folder holding tracked
+   * files is not, by itself). Each folder's verdict is kept until the rules change: the ancestors
+   * of a path are asked again for every path below them, so without it one path cost the cube of
+   * its depth and a tree walk the fourth power, and a path of 2,000 nested folders (legal within
+   * 4,096 bytes) kept the agent busy for hours.
+   */
+  private folderIgnored(dir: string): boolean {
+    const unknown: string[] = [];
+    let ignored = false;
+    for (let folder = dir; folder !== ''; folder = parentPath(folder)) {
+      const known = this.folderVerdicts.get(folder);
+      if (known !== undefined) {
+        ignored = known;
+        break;
+      }
+      unknown.push(folder);
+    }
+    for (let i = unknown.length - 1; i >= 0; i--) {
+      const folder = unknown[i]!;
+      ignored = ignored || (!this.trackedAncestors.has(folder) && this.matchOne(folder, true));
+      this.folderVerdicts.set(folder, ignored);
+    }
+    return ignored;
   }
 
   /** The verdict of the patterns alone, as if git tracked nothing. */
@@ -130,8 +171,7 @@ export class IgnoreRules {
       if (verdict.ignored) ignored = true;
       else if (verdict.unignored) ignored = false;
     }
-    const folders = ['', ...ancestorPaths(path)];
-    for (const folder of folders) {
+    for (const folder of this.ruleFoldersAbove(path)) {
       const rules = this.byFolder.get(folder);
       if (!rules) continue;
       const relative = folder === '' ? path : path.slice(folder.length + 1);

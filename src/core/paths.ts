@@ -13,6 +13,7 @@ export type PathProblemCode =
   | 'empty-segment'
   | 'drive-letter'
   | 'control-char'
+  | 'lone-surrogate'
   | 'git-dir'
   | 'reserved';
 
@@ -27,6 +28,8 @@ const MAX_PATH_BYTES = 4096;
 const MAX_SEGMENT_BYTES = 255;
 /** Name prefix of the agent's own temporary files; they must never sync. */
 export const TEMP_FILE_PREFIX = '.warmsync-tmp-';
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
  * UTF-8 length without allocating: every path of a 20,000-file push is checked, so this is hot.
@@ -63,6 +66,11 @@ export function checkRelativePath(path: string, rules: PathRules = { allowGit: f
   if (/^[A-Za-z]:/.test(path)) return fail('drive-letter', 'path starts with a drive letter');
   // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(path)) return fail('control-char', 'path contains a control character');
+  // Half of a UTF-16 surrogate pair is no character: UTF-8 (SQLite's text, Linux file names) has
+  // no bytes for it and writes U+FFFD instead, so the path stored or written would not be the path
+  // pushed, and two such paths would be one file.
+  if (LONE_SURROGATE.test(path))
+    return fail('lone-surrogate', 'path is not valid Unicode (a lone surrogate)');
   for (const segment of path.split('/')) {
     if (segment === '') return fail('empty-segment', "path has an empty segment ('//' or a trailing '/')");
     if (segment === '.' || segment === '..') return fail('dot-segment', "path has a '.' or '..' segment");

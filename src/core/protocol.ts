@@ -220,6 +220,30 @@ export const statusSchema = z.object({
 });
 export type Status = z.infer<typeof statusSchema>;
 
+/**
+ * `schema.safeParse` for a value that came over the network, which never throws. zod's length
+ * checks (`.max`, `.min` on arrays and strings) also run on a value of the wrong type when it has
+ * a `length` key, and compare that key to the bound: a JSON `{"length": {"toString": 1}}` makes
+ * the comparison throw a TypeError out of `safeParse`, which the hub would answer 500 (or, on the
+ * live socket, die of). A value that makes the parser throw is malformed, and fails like one.
+ */
+export function safeParseUntrusted<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+): z.ZodSafeParseResult<z.infer<T>> {
+  try {
+    return schema.safeParse(value);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return {
+      success: false,
+      error: new z.ZodError([
+        { code: 'custom', path: [], input: value, message: `unreadable value (${reason})` },
+      ]) as z.ZodError<z.infer<T>>,
+    };
+  }
+}
+
 /** Formats a zod error as one line for a 400 reply or a CLI message. */
 export function describeZodError(error: z.ZodError): string {
   return error.issues

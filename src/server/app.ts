@@ -25,6 +25,7 @@ import {
   missingRequestSchema,
   pushHeaderSchema,
   type Status,
+  safeParseUntrusted,
   workspaceNameSchema,
 } from '../core/protocol.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
@@ -156,6 +157,16 @@ export function createServer(deps: ServerDeps): SyncServer {
     return c.json({ error: 'internal', message: 'the server failed to handle this request' }, 500);
   });
 
+  // Every refusal is `{error, message}` (hubErrorSchema), an unknown route or method too: Hono's
+  // own 404 is plain text, which a client reading the refusal's reason cannot parse.
+  app.notFound((c) => {
+    reject('not-found');
+    return c.json(
+      { error: 'not-found', message: `no route for ${c.req.method} ${c.req.path.slice(0, 200)}` },
+      404,
+    );
+  });
+
   app.get('/healthz', async (c) => {
     const report = deps.health ? await deps.health() : { ok: true, services: { store: 'up' as const } };
     return c.json(report, report.ok ? 200 : 503);
@@ -240,7 +251,7 @@ export function createServer(deps: ServerDeps): SyncServer {
     schema: T,
     value: unknown,
   ): { ok: true; data: z.infer<T> } | { ok: false; message: string } => {
-    const result = schema.safeParse(value);
+    const result = safeParseUntrusted(schema, value);
     return result.success
       ? { ok: true, data: result.data }
       : { ok: false, message: describeZodError(result.error) };

@@ -10,6 +10,7 @@ import {
   agentIdSchema,
   agentMessageSchema,
   describeZodError,
+  safeParseUntrusted,
   workspaceNameSchema,
 } from '../core/protocol.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
@@ -78,7 +79,7 @@ export function mountLiveRoute(app: Hono, deps: LiveRouteDeps): void {
           } catch {
             value = undefined;
           }
-          const message = agentMessageSchema.safeParse(value);
+          const message = safeParseUntrusted(agentMessageSchema, value);
           if (!message.success) {
             deps.metrics.rejectedRequests.inc({ reason: 'malformed' });
             socket.send(

@@ -9,7 +9,7 @@
  * (401, 413) apply before these handlers run.
  */
 import type { Context, Hono } from 'hono';
-import { describeZodError, workspaceNameSchema } from '../core/protocol.ts';
+import { describeZodError, safeParseUntrusted, workspaceNameSchema } from '../core/protocol.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
 import { snapshotChunks, snapshotManifestSchema } from '../prewarm/snapshot-manifest.ts';
 import type { ChunkStore } from './store/chunks-fs.ts';
@@ -57,7 +57,7 @@ export function mountSnapshotRoutes(app: Hono, deps: SnapshotRouteDeps): void {
     } catch {
       return badRequest('the snapshot manifest is not JSON');
     }
-    const manifest = snapshotManifestSchema.safeParse(json);
+    const manifest = safeParseUntrusted(snapshotManifestSchema, json);
     if (!manifest.success) return badRequest(describeZodError(manifest.error));
     if (manifest.data.lockHash !== key.lockHash)
       return badRequest('the manifest names another lockfile than the URL');

@@ -102,7 +102,6 @@ export async function startScaleServer(options: ScaleServerOptions): Promise<Run
     listening = listen(sync, {
       host: options.host,
       port: options.port,
-      maxBodyBytes: options.maxBodyBytes,
       tls: options.tls,
     });
   } catch (error) {

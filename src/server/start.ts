@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type HubLimits, MAX_BODY_BYTES } from '../core/limits.ts';
+import type { HubLimits } from '../core/limits.ts';
 import { createServerMetrics } from '../metrics/server-metrics.ts';
 import { createServer, type SyncServer } from './app.ts';
 import { collectGarbage } from './gc.ts';
@@ -65,7 +65,6 @@ export interface RunningServer<S extends Store = SqliteStore> {
 export interface ListenOptions {
   host?: string;
   port?: number;
-  maxBodyBytes?: number;
   tls?: HubTls;
 }
 
@@ -138,7 +137,6 @@ export function listen(
 ): { server: Bun.Server<unknown>; url: string } {
   const host = options.host ?? '127.0.0.1';
   if (!sync.authenticated && !isLoopbackHost(host)) throw new OpenHubError(host);
-  const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const server = Bun.serve({
     hostname: host,
     port: options.port ?? 7420,
@@ -152,8 +150,11 @@ export function listen(
       backpressureLimit: sync.limits.liveBacklogBytes + 32 * 1024 * 1024,
       idleTimeout: 120,
     },
-    // Leave headroom over the body limit so the app, not the socket layer, answers 413 with a reason.
-    maxRequestBodySize: maxBody + 1024 * 1024,
+    // The app's body limit (--max-body) refuses every larger body with a 413 that names it: from
+    // its declared length, before reading, or as a chunked body is read. Bun's own limit answered
+    // a declared length past it with an empty 413 before the app saw the request, so it is left
+    // out of the way; Bun holds no body the app does not read (1,000 MB declared: RSS unchanged).
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     // The same port then speaks only HTTPS and WSS; Bun serves no plain HTTP beside it.
     ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
   });

@@ -13,6 +13,7 @@ import {
   pushHeaderSchema,
   pushResponseSchema,
   relativePathSchema,
+  safeParseUntrusted,
   vectorSchema,
   workspaceNameSchema,
 } from '../../src/core/protocol.ts';
@@ -301,6 +302,38 @@ describe('hub replies', () => {
       expect(accepts(schema, value)).toBe(ok);
     });
   }
+});
+
+describe('safeParseUntrusted', () => {
+  // A `length` whose own toString is no function: comparing it to a bound throws in zod.
+  const hostile = JSON.parse('{"length": {"toString": 1}}') as unknown;
+  const cases: Array<[name: string, schema: z.ZodType, value: unknown]> = [
+    ['a push whose changes are no array', pushHeaderSchema, { agent: '1a2b3c4d', changes: hostile }],
+    [
+      'a push whose branch is no string',
+      pushHeaderSchema,
+      { agent: '1a2b3c4d', branch: hostile, changes: [] },
+    ],
+    ['a missing-chunks request', missingRequestSchema, { hashes: hostile }],
+    ['a fetch request', fetchRequestSchema, { want: hostile }],
+    ['a problems message', agentMessageSchema, { type: 'problems', problems: hostile }],
+    ['a wanted message', agentMessageSchema, { type: 'wanted', hashes: hostile }],
+  ];
+  for (const [name, schema, value] of cases) {
+    it(`fails, without throwing, on ${name} with a hostile length`, () => {
+      const result = safeParseUntrusted(schema, value);
+      expect(result.success).toBe(false);
+      expect(describeZodError(result.error!)).toBeString();
+    });
+  }
+
+  it('parses what safeParse parses', () => {
+    expect(safeParseUntrusted(agentMessageSchema, { type: 'cursor', cursor: 3, pending: 0 }).data).toEqual({
+      type: 'cursor',
+      cursor: 3,
+      pending: 0,
+    });
+  });
 });
 
 describe('describeZodError', () => {

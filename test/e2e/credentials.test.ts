@@ -152,8 +152,8 @@ describe('warmsync token', () => {
     await waitHealthy(url);
     const run = async (...args: string[]) => {
       const child = startCli(['token', ...args, '--server', url, '--token', ADMIN]);
-      const code = await child.process.exited;
-      return { code, output: child.output() };
+      const output = await child.finished();
+      return { code: await child.process.exited, output };
     };
     const created = await run('create', '--workspace', 'web', '--label', 'laptop');
     expect(created.code).toBe(0);

@@ -12,6 +12,8 @@ const running: Subprocess[] = [];
 export interface CliProcess {
   process: Subprocess;
   output(): string;
+  /** Resolves once the process has exited and all of its output has been read. */
+  finished(): Promise<string>;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -42,11 +44,18 @@ export function startCli(
     const decoder = new TextDecoder();
     for await (const part of stream) text += decoder.decode(part);
   };
-  void pump(child.stdout as ReadableStream<Uint8Array>);
-  void pump(child.stderr as ReadableStream<Uint8Array>);
+  const pumped = Promise.all([
+    pump(child.stdout as ReadableStream<Uint8Array>),
+    pump(child.stderr as ReadableStream<Uint8Array>),
+  ]).catch(() => {});
   return {
     process: child,
     output: () => text,
+    finished: async () => {
+      await child.exited;
+      await pumped;
+      return text;
+    },
     async kill(signal = 'SIGTERM') {
       child.kill(signal);
       await child.exited;

@@ -5,10 +5,11 @@
 import { afterEach, describe, expect, it } from 'bun:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { conflictCopyPath } from '../../src/core/conflict.ts';
 import { encodeEnvelope, makeFrame } from '../../src/core/frames.ts';
 import { fileHashFromChunks, sha256Hex } from '../../src/core/hash.ts';
-import { changesResponseSchema } from '../../src/core/protocol.ts';
-import { cleanup, startAgent, startHub, waitConverged } from '../helpers/harness.ts';
+import { changesResponseSchema, hubErrorSchema } from '../../src/core/protocol.ts';
+import { cleanup, startAgent, startHub, waitConverged, waitUntil } from '../helpers/harness.ts';
 
 afterEach(cleanup);
 
@@ -119,5 +120,133 @@ describe('declared chunk sizes', () => {
       code: 'chunk-size-mismatch',
     });
     expect(await hub.store.entry('test', 'second.txt')).toBeUndefined();
+  });
+});
+
+describe('refusals', () => {
+  it('answers an unknown route or method with a JSON 404, as every other refusal', async () => {
+    const hub = startHub();
+    for (const [method, path] of [
+      ['GET', '/v1/nothing'],
+      ['GET', '/v1/workspaces/test/push'],
+      ['POST', '/v1/status'],
+      ['GET', '/v1/workspaces/test/snapshots/'],
+    ] as const) {
+      const reply = await fetch(`${hub.url}${path}`, { method });
+      expect(reply.status, `${method} ${path}`).toBe(404);
+      expect(hubErrorSchema.parse(await reply.json()).error).toBe('not-found');
+    }
+  });
+});
+
+describe('conflict copies near the path bounds', () => {
+  const OTHER = '9f8e7d6c';
+  const pushAs = async (url: string, agent: string, file: ReturnType<typeof fileOf>) => {
+    const change = { ...file.change, vector: { [agent]: 1 } };
+    const reply = await push(url, encodeEnvelope({ agent, changes: [change] }, file.frames));
+    expect(reply.status).toBe(200);
+    return ((await reply.json()) as { results: Array<{ status: string; code?: string }> }).results[0];
+  };
+  // 16 segments of 250 bytes and one of 80: 4096 bytes, the most a path may have.
+  const deep = `${Array.from({ length: 16 }, () => 'a'.repeat(250)).join('/')}/${'c'.repeat(80)}`;
+  const longName = `${'n'.repeat(251)}.txt`;
+  const cases: Array<[name: string, path: string, before: (url: string) => Promise<void>]> = [
+    ['a copy over 4096 bytes', deep, async () => {}],
+    [
+      'a subtree moved under a file whose copy would be over 4096 bytes',
+      `blocker/${deep.slice('blocker/'.length)}`,
+      async (url) => {
+        await pushAs(url, AGENT, fileOf('blocker', ['a file where the folder would be']));
+      },
+    ],
+    [
+      'a numbered copy whose name would be over 255 bytes',
+      longName,
+      async (url) => {
+        // The copy's first choice of name is taken by other content: the next has a number.
+        const taken = conflictCopyPath(longName, OTHER, fileOf(longName, ['theirs']).change.content.hash);
+        await pushAs(url, '5a5a5a5a', fileOf(taken, ['something else']));
+      },
+    ],
+  ];
+  for (const [name, path, before] of cases) {
+    it(`refuses the change when it would need ${name}, and catch-up keeps working`, async () => {
+      const hub = startHub();
+      await before(hub.url);
+      if (!path.startsWith('blocker/')) await pushAs(hub.url, AGENT, fileOf(path, ['mine']));
+      const result = await pushAs(hub.url, OTHER, fileOf(path, ['theirs']));
+      expect(result).toMatchObject({ status: 'rejected' });
+      expect(result?.code).toStartWith('conflict-copy:');
+      const page = changesResponseSchema.safeParse(
+        await (await fetch(`${hub.url}/v1/workspaces/test/changes?since=0`)).json(),
+      );
+      expect(page.success).toBe(true);
+      const a = await startAgent(hub);
+      const b = await startAgent(hub);
+      writeFileSync(join(a.tree.root, 'after.txt'), 'synced');
+      await waitConverged([a.tree.root, b.tree.root]);
+    });
+  }
+});
+
+describe('values the schema library cannot compare', () => {
+  // `length` with an own toString that is no function: zod compares it to a bound and throws.
+  const hostile = '{"length": {"toString": 1}}';
+  const requests: Array<[name: string, send: (url: string) => Promise<Response>]> = [
+    [
+      'a push',
+      (url) => push(url, encodeEnvelope(JSON.parse(`{"agent": "${AGENT}", "changes": ${hostile}}`), [])),
+    ],
+    [
+      'a missing-chunks request',
+      (url) => fetch(`${url}/v1/chunks/missing`, { method: 'POST', body: `{"hashes": ${hostile}}` }),
+    ],
+    [
+      'a fetch request',
+      (url) => fetch(`${url}/v1/chunks/fetch`, { method: 'POST', body: `{"want": ${hostile}}` }),
+    ],
+    [
+      'a snapshot manifest',
+      (url) =>
+        fetch(`${url}/v1/workspaces/test/snapshots/${'a'.repeat(64)}`, {
+          method: 'PUT',
+          body: `{"format": 1, "lockHash": "${'a'.repeat(64)}", "platform": "linux-x64", "nodeAbi": "127", "entries": ${hostile}}`,
+        }),
+    ],
+  ];
+  for (const [name, send] of requests) {
+    it(`answers 400, not 500, for ${name} holding one`, async () => {
+      const hub = startHub();
+      const reply = await send(hub.url);
+      expect(reply.status).toBe(400);
+      expect(hubErrorSchema.parse(await reply.json()).error).toBe('bad-request');
+    });
+  }
+
+  it('answers a live message holding one with an error, and the hub lives on', async () => {
+    const hub = startHub();
+    const socket = new WebSocket(`${hub.url.replace('http', 'ws')}/v1/workspaces/test/live?agent=${AGENT}`);
+    const messages: string[] = [];
+    socket.onmessage = (e) => messages.push(String(e.data));
+    await new Promise((resolve) => {
+      socket.onopen = resolve;
+    });
+    socket.send(`{"type": "problems", "problems": ${hostile}}`);
+    await waitUntil(() => messages.some((m) => m.includes('malformed message')), 'the error answer');
+    expect(socket.readyState).toBe(WebSocket.OPEN);
+    expect((await fetch(`${hub.url}/v1/status`)).status).toBe(200);
+    socket.close();
+  });
+});
+
+describe('paths that are not valid Unicode', () => {
+  it('refuses a path with a lone surrogate, which would be stored as another path', async () => {
+    const hub = startHub();
+    // U+D800 alone has no UTF-8 form: SQLite would keep 'a\uFFFDb', a path nobody pushed.
+    const { change, frames } = fileOf('a\ud800b', ['content']);
+    const reply = await push(hub.url, encodeEnvelope({ agent: AGENT, changes: [change] }, frames));
+    expect(reply.status).toBe(400);
+    expect(((await reply.json()) as { message: string }).message).toContain('lone surrogate');
+    expect((await hub.store.changesSince('test', 0, 10)).entries).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@
  */
 import { conflictCopyPath } from '../../core/conflict.ts';
 import { DELETED, exists, type ManifestEntry, sameContent } from '../../core/entry.ts';
-import { ancestorPaths, collisionKey } from '../../core/paths.ts';
+import { ancestorPaths, checkRelativePath, collisionKey } from '../../core/paths.ts';
 import type { ChangeResult } from '../../core/protocol.ts';
 import { HUB_ID, resolvePush } from '../../core/resolve.ts';
 import { incrementVector, mergeVectors, type VersionVector } from '../../core/vector.ts';
@@ -124,9 +124,14 @@ export function planCommit(request: CommitRequest, head: number, view: ManifestV
     // conflict name; the pushed path gets a tombstone, so the pushing agent moves it too.
     const blocker = exists(change.content) ? liveNonFolderAncestor(change.path) : undefined;
     if (blocker) {
-      conflicts += 1;
       const movedRoot = conflictCopyPath(blocker, agent, 'dir');
       const moved = freeCopyPath(`${movedRoot}${change.path.slice(blocker.length)}`, change.content);
+      const unfit = unfitCopy(change.path, moved);
+      if (unfit) {
+        results.push(unfit);
+        continue;
+      }
+      conflicts += 1;
       write(moved, change.content, hubVector(moved, { [agent]: 1 }), agent);
       const seq = write(change.path, DELETED, hubVector(change.path, change.vector), HUB_ID);
       results.push({
@@ -162,15 +167,21 @@ export function planCommit(request: CommitRequest, head: number, view: ManifestV
         results.push({ status: 'unchanged', path: change.path });
         break;
       case 'conflict': {
+        const copyPath = resolution.copy
+          ? freeCopyPath(resolution.copy.path, resolution.copy.content)
+          : undefined;
+        const unfit = copyPath === undefined ? undefined : unfitCopy(change.path, copyPath);
+        if (unfit) {
+          results.push(unfit);
+          break;
+        }
         conflicts += 1;
         const winnerAgent =
           resolution.reason === 'modify-beats-delete' && exists(change.content)
             ? agent
             : (current?.agent ?? agent);
         const seq = write(change.path, resolution.winner.content, resolution.winner.vector, winnerAgent);
-        let copyPath: string | undefined;
-        if (resolution.copy) {
-          copyPath = freeCopyPath(resolution.copy.path, resolution.copy.content);
+        if (resolution.copy && copyPath !== undefined) {
           const existing = entryNow(copyPath);
           if (!existing || !sameContent(existing.content, resolution.copy.content)) {
             write(copyPath, resolution.copy.content, hubVector(copyPath, resolution.copy.vector), agent);
@@ -186,6 +197,25 @@ export function planCommit(request: CommitRequest, head: number, view: ManifestV
     complete: true,
     outcome: { head, results, entries, conflicts },
     finalEntries: [...written.values()],
+  };
+}
+
+/**
+ * The refusal of a change whose conflict copy cannot be named: a copy's name adds a tag to the
+ * pushed path (and a number when the first choice is taken), which can take a path near the
+ * bounds past them (over 4096 bytes, or a segment over 255). Such an entry is one that every
+ * agent's catch-up refuses, so storing it would stop the whole workspace from syncing; refused,
+ * nothing is lost: the pushing agent keeps its version and reports the path as a problem.
+ */
+function unfitCopy(path: string, copyPath: string): ChangeResult | undefined {
+  // The pushed path passed the hub's rules (.git included); the tag only lengthens it.
+  const check = checkRelativePath(copyPath, { allowGit: true });
+  if (check.ok) return undefined;
+  return {
+    status: 'rejected',
+    path,
+    code: `conflict-copy:${check.code}`,
+    message: `this version conflicts with the hub's, and its conflict copy cannot be named here: ${check.reason}`,
   };
 }
 
