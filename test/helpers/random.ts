@@ -50,6 +50,11 @@ export class Random {
     return out;
   }
 
+  /** True with probability `p`. */
+  chance(p: number): boolean {
+    return this.nextUint32() / 0x100000000 < p;
+  }
+
   /** One element of a non-empty list. */
   pick<T>(items: readonly T[]): T {
     if (items.length === 0) throw new Error('pick from an empty list');

@@ -10,7 +10,7 @@
  */
 import { conflictCopyPath } from '../../core/conflict.ts';
 import { DELETED, exists, type ManifestEntry, sameContent } from '../../core/entry.ts';
-import { ancestorPaths, checkRelativePath, collisionKey } from '../../core/paths.ts';
+import { checkRelativePath, collisionKey, parentPath } from '../../core/paths.ts';
 import type { ChangeResult } from '../../core/protocol.ts';
 import { HUB_ID, resolvePush } from '../../core/resolve.ts';
 import { incrementVector, mergeVectors, type VersionVector } from '../../core/vector.ts';
@@ -48,16 +48,18 @@ export function planCommit(request: CommitRequest, head: number, view: ManifestV
   const needPaths = new Set<string>();
   const needKeys = new Set<string>();
 
-  const entryNow = (path: string): ManifestEntry | undefined => {
+  /** The path's version after the batch so far; `known` is false when the view lacks its row. */
+  const lookup = (path: string): { entry: ManifestEntry | undefined; known: boolean } => {
     const mine = written.get(path);
-    if (mine) return mine;
+    if (mine) return { entry: mine, known: true };
     const found = view.entry(path);
     if (found === UNKNOWN) {
       needPaths.add(path);
-      return undefined;
+      return { entry: undefined, known: false };
     }
-    return found;
+    return { entry: found, known: true };
   };
+  const entryNow = (path: string): ManifestEntry | undefined => lookup(path).entry;
   const liveCollision = (path: string): string | undefined => {
     const key = collisionKey(path);
     const base = view.livePaths(key);
@@ -71,10 +73,22 @@ export function planCommit(request: CommitRequest, head: number, view: ManifestV
     return undefined;
   };
 
+  /**
+   * Folders that, with every folder above them, hold no live file or link after the batch so far.
+   * Closed upwards (a folder's ancestors are all in when it is), so writing a file or link at a
+   * path not in it can make no folder in it unclear.
+   */
+  const clearFolders = new Set<string>();
+
   let conflicts = 0;
   const results: ChangeResult[] = [];
   const entries: ManifestEntry[] = [];
   const write = (path: string, content: ManifestEntry['content'], vector: VersionVector, author: string) => {
+    if (exists(content) && content.kind !== 'dir' && clearFolders.has(path)) {
+      // A file or link where a clear folder was: it and every folder below it are clear no more.
+      for (const folder of clearFolders)
+        if (folder === path || folder.startsWith(`${path}/`)) clearFolders.delete(folder);
+    }
     head += 1;
     const entry: ManifestEntry = { path, content, vector, seq: head, agent: author, branch };
     written.set(path, entry);
@@ -109,11 +123,30 @@ export function planCommit(request: CommitRequest, head: number, view: ManifestV
       }
     }
   };
-  /** The shallowest ancestor of `path` that is live and not a folder, after the batch so far. */
+  /**
+   * The shallowest ancestor of `path` that is live and not a folder, after the batch so far. Only
+   * the folders below the deepest one known clear are looked up (see clearFolders): without that,
+   * every change looked up every folder above it, and a 20 KB push of 5,000 paths 2,000 folders
+   * deep was 10 million lookups in one transaction, during which the hub answered nobody.
+   */
   const liveNonFolderAncestor = (path: string): string | undefined => {
-    for (const folder of ancestorPaths(path)) {
-      const entry = entryNow(folder);
+    const unchecked: string[] = [];
+    for (
+      let folder = parentPath(path);
+      folder !== '' && !clearFolders.has(folder);
+      folder = parentPath(folder)
+    )
+      unchecked.push(folder);
+    // Shallowest first; everything above unchecked[last] is clear. A folder joins clearFolders only
+    // when every folder above it is in, and only on a definite answer (a view lacking the row
+    // answers again in the next round).
+    let definite = true;
+    for (let i = unchecked.length - 1; i >= 0; i--) {
+      const folder = unchecked[i]!;
+      const { entry, known } = lookup(folder);
       if (entry && exists(entry.content) && entry.content.kind !== 'dir') return folder;
+      definite &&= known;
+      if (definite) clearFolders.add(folder);
     }
     return undefined;
   };
