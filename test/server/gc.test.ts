@@ -7,6 +7,7 @@ import { existsSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { collectGarbage } from '../../src/server/gc.ts';
 import { FolderChunkStore } from '../../src/server/store/chunks-fs.ts';
+import { manifestChunks } from '../../src/server/store/credentials.ts';
 import { cleanup, startAgent, startHub, tempDir, waitConverged, waitUntil } from '../helpers/harness.ts';
 
 afterEach(cleanup);
@@ -69,5 +70,25 @@ describe('chunk garbage collection', () => {
     });
     expect(((await missing.json()) as { missing: string[] }).missing).toEqual([]);
     expect((await collectGarbage(hub.store, new FolderChunkStore(chunksRoot))).removed).toBe(0);
+  });
+});
+
+describe('manifestChunks', () => {
+  it('names every chunk of every package of a stored snapshot, which collection keeps', () => {
+    const manifest = JSON.stringify({
+      format: 2,
+      lockHash: 'a'.repeat(64),
+      platform: 'linux-x64-glibc',
+      packages: [
+        {
+          path: 'node_modules/x',
+          integrity: `sha512-${'A'.repeat(86)}==`,
+          size: 3,
+          chunks: [['b'.repeat(64), 3]],
+        },
+        { path: 'node_modules/y', integrity: `sha512-${'A'.repeat(86)}==`, size: 0, chunks: [] },
+      ],
+    });
+    expect(manifestChunks(manifest)).toEqual(['b'.repeat(64)]);
   });
 });

@@ -47,11 +47,8 @@ export function entryChunks(entries: readonly ManifestEntry[]): string[] {
 
 /** The chunks a stored snapshot manifest names (its JSON text was validated on upload). */
 export function manifestChunks(manifest: string): string[] {
-  const parsed = JSON.parse(manifest) as {
-    entries?: Array<{ kind?: string; chunks?: Array<[string, number]> }>;
-  };
+  const parsed = JSON.parse(manifest) as { packages?: Array<{ chunks?: Array<[string, number]> }> };
   const hashes: string[] = [];
-  for (const entry of parsed.entries ?? [])
-    if (entry.kind === 'file') for (const [hash] of entry.chunks ?? []) hashes.push(hash);
+  for (const pkg of parsed.packages ?? []) for (const [hash] of pkg.chunks ?? []) hashes.push(hash);
   return hashes;
 }

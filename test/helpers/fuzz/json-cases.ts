@@ -70,27 +70,30 @@ export function fetchBody(rng: Random, known: readonly FuzzChunk[]): JsonCase {
 
 /** A snapshot manifest naming chunks the hub holds, for `lockHash`. */
 export function snapshotManifest(rng: Random, known: readonly FuzzChunk[], lockHash: string): unknown {
-  const entries: unknown[] = [{ path: 'pkg', kind: 'dir', mode: 0o755 }];
+  const packages: unknown[] = [];
   for (let i = rng.int(0, 6); i > 0; i--) {
     const chunks = Array.from({ length: rng.int(0, 3) }, () => rng.pick(known)).filter(
       (c) => c.bytes.length > 0,
     );
-    entries.push({
-      path: `pkg/f${i}.js`,
-      kind: 'file',
-      mode: rng.pick([0o644, 0o755]),
+    packages.push({
+      path: `node_modules/pkg${i}`,
+      integrity: `sha512-${'A'.repeat(86)}==`,
       size: chunks.reduce((s, c) => s + c.bytes.length, 0),
       chunks: chunks.map((c) => [c.hash, c.bytes.length]),
     });
   }
-  if (rng.chance(0.5)) entries.push({ path: 'pkg/link', kind: 'symlink', target: 'f1.js' });
-  return { format: 1, lockHash, platform: 'linux-x64', nodeAbi: '127', entries };
+  return { format: 2, lockHash, platform: 'linux-x64-glibc', packages };
 }
 
 export function snapshotBody(rng: Random, known: readonly FuzzChunk[], lockHash: string): JsonCase {
   return damageJson(rng, snapshotManifest(rng, known, lockHash), () => ({
     ...(snapshotManifest(rng, known, lockHash) as object),
-    entries: Array.from({ length: 20_000 }, (_, i) => ({ path: `p${i}`, kind: 'dir', mode: 0o755 })),
+    packages: Array.from({ length: 20_000 }, (_, i) => ({
+      path: `node_modules/p${i}`,
+      integrity: `sha512-${'A'.repeat(86)}==`,
+      size: 0,
+      chunks: [],
+    })),
   }));
 }
 
