@@ -5,6 +5,7 @@
  * workspace's credential from reading, or learning of, another workspace's content.
  */
 import type { ManifestEntry } from '../../core/entry.ts';
+import { type SnapshotManifest, snapshotChunks } from '../../prewarm/snapshot-manifest.ts';
 
 export interface StoredCredential {
   id: string;
@@ -47,8 +48,5 @@ export function entryChunks(entries: readonly ManifestEntry[]): string[] {
 
 /** The chunks a stored snapshot manifest names (its JSON text was validated on upload). */
 export function manifestChunks(manifest: string): string[] {
-  const parsed = JSON.parse(manifest) as { packages?: Array<{ chunks?: Array<[string, number]> }> };
-  const hashes: string[] = [];
-  for (const pkg of parsed.packages ?? []) for (const [hash] of pkg.chunks ?? []) hashes.push(hash);
-  return hashes;
+  return snapshotChunks(JSON.parse(manifest) as Pick<SnapshotManifest, 'packages'>);
 }
