@@ -314,11 +314,12 @@ describe('protocol fuzz', () => {
         return entries.some((e) => e.path === 'from-agent.txt' && e.agent === agent.agentId);
       },
       "the agent's edit to reach the hub",
-      30_000,
+      // The fuzzed workspace holds very deep paths, whose scans take tens of seconds under load.
+      90_000,
     );
     const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     console.log(
       `protocol fuzz: an agent synced the fuzzed workspace in ${seconds(synced - started)}, its edit reached the hub in ${seconds(performance.now() - synced)}`,
     );
-  }, 60_000);
+  }, 180_000);
 });
