@@ -20,10 +20,12 @@ import { type ChunkFrame, FrameError, openFrame } from '../core/frames.ts';
 import { DEFAULT_IGNORE_OPTIONS, type IgnoreOptions, IgnoreRules } from '../core/ignore.ts';
 import { dropsIgnoredRemote } from '../core/ignored-remote.ts';
 import { baseAfterPush, baseAfterWrite, type PushIntent } from '../core/intent.ts';
+import { decideUnderMode } from '../core/mode-decision.ts';
 import { ancestorPaths, checkRelativePath, TEMP_FILE_PREFIX } from '../core/paths.ts';
 import { type LiveHeader, type Problem, WANTED_HASHES_MAX } from '../core/protocol.ts';
 import { type BaseVersion, reconcilePath } from '../core/reconcile.ts';
 import { baseAfterRollback } from '../core/rollback.ts';
+import { ModeMap, policyOf } from '../core/sync-mode.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { type ApplyItem, applyBatch, type ItemOutcome } from './applier.ts';
 import { ChunkCache } from './chunk-cache.ts';
@@ -79,6 +81,8 @@ export interface AgentOptions {
   onPushed?: (event: { paths: string[]; bytes: number; conflicts: string[] }) => void;
   /** Problems found beside sync (a refused dependency snapshot), reported with the agent's own. */
   otherProblems?: () => readonly Problem[];
+  /** Which way each path syncs (default: every path two-way). */
+  modes?: ModeMap;
 }
 
 export interface AppliedEvent {
@@ -159,10 +163,16 @@ export class Agent {
   private releasingBurst = false;
   /** Intents of a stopped process found to have taken effect in this cycle (for the log). */
   private recoveredIntents = 0;
+  private readonly modes: ModeMap;
+  /** Local edits the mode keeps local (receive-only), as last observed. */
+  private readonly keptLocal = new Set<string>();
+  /** Paths `warmsync revert` asked to bring back to the workspace's version in the next cycle. */
+  private readonly reverting = new Set<string>();
   readonly bytes = { in: 0, out: 0 };
 
   constructor(private readonly options: AgentOptions) {
     this.state = new AgentState(options.stateDir);
+    this.modes = options.modes ?? new ModeMap('two-way');
     this.durability = new Durability(options.dir, options.fsync ?? true);
     this.limiter = new Limiter(options.concurrency ?? 64);
     this.tree = new LocalTree(options.dir, this.limiter, {
@@ -388,15 +398,55 @@ export class Agent {
     };
   }
 
+  /**
+   * `warmsync revert`: brings the given paths (all kept-local edits when none is given) back to
+   * the workspace's version in one cycle. Resolves to the paths reverted.
+   */
+  async revert(paths: readonly string[]): Promise<string[]> {
+    return this.enqueue(async () => {
+      const wanted =
+        paths.length === 0
+          ? [...this.keptLocal]
+          : [...this.keptLocal].filter((kept) =>
+              paths.some((p) => p === '' || kept === p || kept.startsWith(`${p}/`)),
+            );
+      if (wanted.length === 0) return [];
+      for (const path of wanted) this.reverting.add(path);
+      this.log(`reverting ${wanted.length} local change(s) to the workspace's version`);
+      await this.cycle(new Set(wanted));
+      return wanted.filter((path) => !this.keptLocal.has(path));
+    });
+  }
+
+  /** The paths whose mode keeps them out of sync on purpose, with why (for status). */
+  private modePaths(): Problem[] {
+    const out: Problem[] = [];
+    for (const path of this.keptLocal)
+      out.push({
+        path,
+        code: 'kept-local',
+        message: `local change kept local (${this.modes.modeOf(path)}); warmsync revert ${path} drops it`,
+      });
+    for (const [path, entry] of this.state.withheld)
+      if (!this.keptLocal.has(path))
+        out.push({
+          path,
+          code: 'not-applied',
+          message: `remote version ${entry.seq} not written here (${this.modes.modeOf(path)})`,
+        });
+    return out;
+  }
+
   /** What `warmsync status DIR` shows. */
   localStatus(): Omit<AgentStatus, 'workspace' | 'server'> {
-    const paths = [...this.problems()];
+    const paths = [...this.problems(), ...this.modePaths()];
     for (const [path, entry] of this.pending)
       if (!this.state.deferred.has(path))
         paths.push({ path, code: 'pending', message: `remote version ${entry.seq} not applied yet` });
     return {
       dir: this.options.dir,
       agent: this.agentId,
+      mode: this.modes.uniform ? this.modes.agentMode : `${this.modes.agentMode}, with path rules`,
       state: this.held ? 'halted' : this.paused ? 'paused' : 'running',
       halted: this.held && `${this.held.deletions} deletion(s) held: ${this.held.reason}`,
       cursor: this.state.cursor,
@@ -843,8 +893,47 @@ export class Agent {
         this.pending.delete(path);
         continue;
       }
-      const decision = reconcilePath(this.agentId, base, obs.content, remote);
+      const policy = this.reverting.has(path)
+        ? policyOf('replica')
+        : this.modes.policyOf(path, obs.content.kind === 'dir');
+      // The workspace's version: announced now, or withheld earlier by this path's mode.
+      const withheld = this.state.withheld.get(path);
+      const known = remote ?? withheld;
+      const decision = decideUnderMode(
+        policy,
+        reconcilePath(this.agentId, base, obs.content, known),
+        this.agentId,
+        base,
+        known,
+      );
+      if (decision.type !== 'keep-local') this.keptLocal.delete(path);
+      if (withheld && decision.type !== 'keep-local' && decision.type !== 'skip-remote')
+        this.state.setWithheld(path, undefined);
+      this.reverting.delete(path);
       switch (decision.type) {
+        case 'keep-local':
+          // Receive-only: the edit stays here. A newer remote version is withheld, not left
+          // pending, so the cursor moves on; revert (or undoing the edit) brings it in.
+          this.keptLocal.add(path);
+          if (remote) {
+            this.pending.delete(path);
+            this.state.setWithheld(path, remote);
+          }
+          break;
+        case 'skip-remote':
+          // Send-only: the remote version is not written here; a later edit supersedes it.
+          this.pending.delete(path);
+          if (known) this.state.setWithheld(path, known);
+          break;
+        case 'overwrite': {
+          // Replica (or revert): the workspace's version replaces what the disk holds.
+          const entry: ManifestEntry =
+            decision.fromRemote && known
+              ? known
+              : { path, content: decision.content, vector: decision.vector, seq: 0, agent: this.agentId };
+          applies.push({ entry, obs });
+          break;
+        }
         case 'nothing':
           if (remote) this.pending.delete(path);
           // Remember a fresh stat only when the file was re-read: that settles a "racy" stat and
@@ -868,11 +957,11 @@ export class Agent {
           break;
         }
         case 'apply': {
-          if (!remote) break;
+          if (!known) break;
           // A deferred version waits for its turn (backoff), unless a newer one replaced it.
           const deferred = this.state.deferred.get(path);
-          if (deferred && deferred.entry.seq === remote.seq && deferred.retryAt > now) break;
-          applies.push({ entry: remote, obs });
+          if (deferred && deferred.entry.seq === known.seq && deferred.retryAt > now) break;
+          applies.push({ entry: known, obs });
           break;
         }
       }

@@ -27,6 +27,8 @@ export async function handleControl(target: ControlTarget, request: ControlReque
       return { type: 'paused' };
     case 'resume':
       return { type: 'resumed', deletesAllowed: await target.agent.resume(request.allowDeletes) };
+    case 'revert':
+      return { type: 'reverted', paths: await target.agent.revert(request.paths) };
   }
 }
 

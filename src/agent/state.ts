@@ -64,6 +64,13 @@ export class AgentState {
   private readonly dirty = new Map<string, BaseRecord | null>();
   readonly deferred = new Map<string, DeferredVersion>();
   private readonly deferredDirty = new Set<string>();
+  /**
+   * Remote versions this agent's sync mode chose not to write (a send-only path, a receive-only
+   * path with a local edit), kept so the cursor can move past them and `revert` or a later edit
+   * knows the workspace's version.
+   */
+  readonly withheld = new Map<string, ManifestEntry>();
+  private readonly withheldDirty = new Set<string>();
   /** Pushes sent and writes begun whose outcome is not recorded as a base yet (see core/intent.ts). */
   readonly intents = new Map<string, Intent>();
   private readonly intentsDirty = new Set<string>();
@@ -97,6 +104,7 @@ export class AgentState {
       CREATE TABLE IF NOT EXISTS base (path TEXT PRIMARY KEY, content TEXT NOT NULL, vector TEXT NOT NULL, stat TEXT, stat_at REAL, own_write INTEGER NOT NULL DEFAULT 0);
       CREATE TABLE IF NOT EXISTS deferred (path TEXT PRIMARY KEY, record TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS intent (path TEXT PRIMARY KEY, record TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS withheld (path TEXT PRIMARY KEY, entry TEXT NOT NULL);
     `);
     const id = this.meta('agent_id');
     // 64 random bits: two agents of one workspace must never share an id (their vectors would mix).
@@ -109,6 +117,12 @@ export class AgentState {
       record: string;
     }>) {
       this.deferred.set(row.path, JSON.parse(row.record) as DeferredVersion);
+    }
+    for (const row of this.db.query('SELECT path, entry FROM withheld').all() as Array<{
+      path: string;
+      entry: string;
+    }>) {
+      this.withheld.set(row.path, JSON.parse(row.entry) as ManifestEntry);
     }
     for (const row of this.db.query('SELECT path, record FROM intent').all() as Array<{
       path: string;
@@ -181,6 +195,13 @@ export class AgentState {
     this.deferredDirty.add(path);
   }
 
+  /** Keeps (or, with undefined, forgets) the remote version withheld from `path` by its mode. */
+  setWithheld(path: string, entry: ManifestEntry | undefined): void {
+    if (entry) this.withheld.set(path, entry);
+    else if (!this.withheld.delete(path)) return;
+    this.withheldDirty.add(path);
+  }
+
   base(path: string): BaseRecord | undefined {
     return this.bases.get(path);
   }
@@ -226,7 +247,7 @@ export class AgentState {
     if (this.intents.delete(path)) this.intentsDirty.add(path);
   }
 
-  /** Writes the changed bases, deferred versions and intents, the cursor and the counter in one transaction. */
+  /** Writes the changed bases, deferred and withheld versions and intents, the cursor and the counter in one transaction. */
   flush(): void {
     const upsert = this.db.query(
       'INSERT OR REPLACE INTO base (path, content, vector, stat, stat_at, own_write) VALUES (?, ?, ?, ?, ?, ?)',
@@ -251,6 +272,14 @@ export class AgentState {
             .run(path, JSON.stringify(record));
         else this.db.query('DELETE FROM deferred WHERE path = ?').run(path);
       }
+      for (const path of this.withheldDirty) {
+        const entry = this.withheld.get(path);
+        if (entry)
+          this.db
+            .query('INSERT OR REPLACE INTO withheld (path, entry) VALUES (?, ?)')
+            .run(path, JSON.stringify(entry));
+        else this.db.query('DELETE FROM withheld WHERE path = ?').run(path);
+      }
       const putIntent = this.db.query('INSERT OR REPLACE INTO intent (path, record) VALUES (?, ?)');
       const dropIntent = this.db.query('DELETE FROM intent WHERE path = ?');
       for (const path of this.intentsDirty) {
@@ -263,6 +292,7 @@ export class AgentState {
     })();
     this.dirty.clear();
     this.deferredDirty.clear();
+    this.withheldDirty.clear();
     this.intentsDirty.clear();
   }
 

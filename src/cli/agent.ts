@@ -11,17 +11,22 @@ import { type MetricsEndpoint, serveAgentMetrics } from '../agent/metrics-endpoi
 import { PrewarmRunner } from '../agent/prewarm-runner.ts';
 import { controlSocketPath, defaultStateDir } from '../agent/state-dir.ts';
 import { describeProblems } from '../core/flush.ts';
+import type { ProjectFile } from '../core/project-file.ts';
 import { type Problem, workspaceNameSchema } from '../core/protocol.ts';
+import { ModeMap, SYNC_MODES } from '../core/sync-mode.ts';
 import { createAgentMetrics } from '../metrics/agent-metrics.ts';
 import { parseFlags, validateFlags } from './args.ts';
 import type { Command } from './command.ts';
 import { NPM_FLAGS_HELP, npmPolicyFromFlags } from './npm-flags.ts';
+import { checkBinding, readProjectFile, resolveTarget } from './project.ts';
 import { readCaOption } from './tls-files.ts';
 import { UserError } from './user-error.ts';
 
 const HELP = `Usage: warmsync agent DIR --server URL --workspace NAME [options]
 
 Watches DIR and keeps it identical to the workspace on the hub, both ways, until stopped.
+Settings may also come from DIR/warmsync.toml (see the README, "Project file"); flags and
+WARMSYNC_* variables override it.
 
 Options:
   --server URL[,URL...] hub address, e.g. http://127.0.0.1:7420 or https://hub.example.com:7420
@@ -31,6 +36,12 @@ Options:
   --token TOKEN         bearer token if the hub requires one (or WARMSYNC_TOKEN)
   --ca FILE             also trust this private CA (PEM) for the hub's certificate (or
                         WARMSYNC_CA); certificates are always verified
+  --mode MODE           two-way (default), send-only (push, never apply), receive-only (apply;
+                        local edits stay local until warmsync revert) or replica (an exact
+                        mirror: local edits are overwritten); the project file's [[paths]]
+                        rules override it per path
+  --role ROLE           follow the project file's path rules for this role (or WARMSYNC_ROLE),
+                        e.g. container or laptop
   --state DIR           where the agent keeps its own state (default: XDG state dir)
   --once                reconcile both ways once; exit 0 when DIR and the hub agree, 1 (naming
                         each path and reason) while the hub refused a change or a remote
@@ -70,6 +81,11 @@ const flagsSchema = z.object({
   ),
   workspace: workspaceNameSchema,
   token: z.string().min(1).optional(),
+  mode: z.enum(SYNC_MODES).optional(),
+  role: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'roles are 1-64 of A-Z a-z 0-9 . _ -')
+    .optional(),
   ca: z.string().min(1).optional(),
   state: z.string().min(1).optional(),
   once: z.boolean(),
@@ -96,6 +112,8 @@ export const agentCommand: Command = {
         workspace: { type: 'string' },
         token: { type: 'string' },
         ca: { type: 'string' },
+        mode: { type: 'string' },
+        role: { type: 'string' },
         state: { type: 'string' },
         once: { type: 'boolean', default: false },
         'sync-git': { type: 'boolean', default: false },
@@ -119,14 +137,35 @@ export const agentCommand: Command = {
     }
     if (positionals.length !== 1)
       throw new UserError('expected exactly one folder: warmsync agent DIR --server URL --workspace NAME', 2);
+    const dir = resolveFolder(positionals[0]!);
+    const project = readProjectFile(dir);
+    const settings: ProjectFile = project?.settings ?? {};
+    const target = resolveTarget(values, settings);
+    if (target.server === undefined)
+      throw new UserError(
+        'no hub: pass --server URL (or WARMSYNC_SERVER, or server in DIR/warmsync.toml)',
+        2,
+      );
+    if (target.workspace === undefined)
+      throw new UserError(
+        'no workspace: pass --workspace NAME (or WARMSYNC_WORKSPACE, or workspace in DIR/warmsync.toml)',
+        2,
+      );
     const flags = validateFlags(flagsSchema, {
       ...values,
-      server: values.server ?? process.env.WARMSYNC_SERVER,
-      workspace: values.workspace ?? process.env.WARMSYNC_WORKSPACE,
+      server: target.server,
+      workspace: target.workspace,
       token: values.token ?? process.env.WARMSYNC_TOKEN,
+      mode: values.mode ?? settings.mode,
+      role: values.role ?? (process.env.WARMSYNC_ROLE || undefined),
+      'sync-git': values['sync-git'] || settings.sync_git === true,
+      'sync-node-modules': values['sync-node-modules'] || settings.sync_node_modules === true,
+      'no-prewarm': values['no-prewarm'] || settings.prewarm?.enabled === false,
     });
+    checkBinding(dir, { ...target, server: flags.server, workspace: flags.workspace });
     const ca = readCaOption(flags.ca);
-    const dir = resolveFolder(positionals[0]!);
+    const modes = new ModeMap(flags.mode ?? 'two-way', settings.paths ?? [], flags.role);
+    if (project) console.log(`[agent] settings from ${project.path}`);
     const stateDir = flags.state ?? defaultStateDir(flags.server, flags.workspace, dir);
     const inside = relative(dir, stateDir);
     if (!inside.startsWith('..') && !inside.startsWith('/'))
@@ -160,7 +199,7 @@ export const agentCommand: Command = {
             }),
             npmCache: flags['npm-cache'] ?? join(homedir(), '.cache', 'warmsync', 'npm'),
             // With --sync-node-modules the hub's copy of node_modules wins; restoring would race it.
-            restore: !flags['sync-node-modules'],
+            restore: !flags['sync-node-modules'] && settings.prewarm?.restore !== false,
             policy,
             log,
             metrics,
@@ -174,7 +213,12 @@ export const agentCommand: Command = {
       ca,
       stateDir,
       allowGit: flags['sync-git'],
-      ignore: { ignoreGitDir: !flags['sync-git'], ignoreNodeModules: !flags['sync-node-modules'] },
+      ignore: {
+        ignoreGitDir: !flags['sync-git'],
+        ignoreNodeModules: !flags['sync-node-modules'],
+        extraPatterns: settings.ignore,
+      },
+      modes,
       poll: flags.poll,
       fsync: !flags['no-fsync'],
       rescanMinMs: flags['rescan-ms'],

@@ -137,7 +137,7 @@ export function expectAnswer<T extends ControlAnswer['type']>(
 /** Human-readable status of one agent. */
 export function renderAgentStatus(s: AgentStatus): string {
   const lines = [
-    `agent ${s.agent} on ${s.dir} (workspace ${s.workspace} on ${s.server}): ${s.state}`,
+    `agent ${s.agent} on ${s.dir} (workspace ${s.workspace} on ${s.server}): ${s.state}${s.mode ? `, ${s.mode}` : ''}`,
     `  cursor ${s.cursor}, head seen ${s.headSeen}, ${s.pendingRemote} remote change(s) pending, ${s.pendingLocal} local change(s) pending`,
   ];
   if (s.halted) lines.push(`  halted: ${s.halted}; warmsync resume ${s.dir} --allow-deletes lets them go`);

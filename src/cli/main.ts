@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<Command>> = {
   flush: async () => (await import('./flush.ts')).flushCommand,
   pause: async () => (await import('./pause.ts')).pauseCommand,
   resume: async () => (await import('./pause.ts')).resumeCommand,
+  revert: async () => (await import('./revert.ts')).revertCommand,
 };
 
 async function topLevelHelp(): Promise<string> {

@@ -15,6 +15,8 @@ export const controlRequestSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('flush'), timeoutMs: z.number().int().min(1).max(86_400_000) }),
   z.object({ type: z.literal('pause') }),
   z.object({ type: z.literal('resume'), allowDeletes: z.boolean() }),
+  /** Paths relative to the folder; none: every local change the mode kept local. */
+  z.object({ type: z.literal('revert'), paths: z.array(z.string().max(4096)).max(10_000) }),
 ]);
 export type ControlRequest = z.infer<typeof controlRequestSchema>;
 
@@ -23,6 +25,8 @@ export const agentStatusSchema = z.object({
   workspace: z.string(),
   server: z.string(),
   agent: z.string(),
+  /** The agent's sync mode (see core/sync-mode.ts). */
+  mode: z.string().optional(),
   state: z.enum(['running', 'paused', 'halted']),
   /** Why deletions are held, while they are. */
   halted: z.string().optional(),
@@ -43,6 +47,7 @@ export const controlAnswerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('flushed') }),
   z.object({ type: z.literal('paused') }),
   z.object({ type: z.literal('resumed'), deletesAllowed: z.number() }),
+  z.object({ type: z.literal('reverted'), paths: z.array(z.string()) }),
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
 ]);
 export type ControlAnswer = z.infer<typeof controlAnswerSchema>;

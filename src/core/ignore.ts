@@ -19,6 +19,8 @@ export interface IgnoreOptions {
   ignoreGitDir: boolean;
   /** Skip `node_modules/` (default true). */
   ignoreNodeModules: boolean;
+  /** More patterns, with .gitignore syntax, applied at the root (the project file's `ignore`). */
+  extraPatterns?: readonly string[];
 }
 
 export const DEFAULT_IGNORE_OPTIONS: IgnoreOptions = { ignoreGitDir: true, ignoreNodeModules: true };
@@ -80,6 +82,7 @@ export class IgnoreRules {
     const out: string[] = [];
     if (this.options.ignoreGitDir) out.push('.git/');
     if (this.options.ignoreNodeModules) out.push('node_modules/');
+    out.push(...(this.options.extraPatterns ?? []));
     return out;
   }
 

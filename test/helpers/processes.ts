@@ -23,7 +23,7 @@ export interface CliProcess {
  */
 export function startCli(
   args: string[],
-  options: { openFiles?: number; user?: string; env?: Record<string, string | undefined> } = {},
+  options: { openFiles?: number; user?: string; env?: Record<string, string | undefined>; cwd?: string } = {},
 ): CliProcess {
   const base = options.openFiles
     ? ['sh', '-c', `ulimit -n ${options.openFiles} && exec "$0" "$@"`, process.execPath, MAIN, ...args]
@@ -37,6 +37,7 @@ export function startCli(
     stdout: 'pipe',
     stderr: 'pipe',
     env: options.env ? { ...process.env, ...options.env } : undefined,
+    cwd: options.cwd,
   });
   running.push(child);
   let text = '';
