@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<Command>> = {
   pause: async () => (await import('./pause.ts')).pauseCommand,
   resume: async () => (await import('./pause.ts')).resumeCommand,
   revert: async () => (await import('./revert.ts')).revertCommand,
+  doctor: async () => (await import('./doctor.ts')).doctorCommand,
 };
 
 async function topLevelHelp(): Promise<string> {

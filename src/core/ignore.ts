@@ -23,6 +23,9 @@ export interface IgnoreOptions {
   extraPatterns?: readonly string[];
 }
 
+const DEFAULT_MARK = 'default';
+const PROJECT_MARK = 'project';
+
 export const DEFAULT_IGNORE_OPTIONS: IgnoreOptions = { ignoreGitDir: true, ignoreNodeModules: true };
 
 /**
@@ -78,11 +81,12 @@ export class IgnoreRules {
     this.byFolder.set(folder, rules.add(text));
   }
 
-  private defaults(): string[] {
-    const out: string[] = [];
-    if (this.options.ignoreGitDir) out.push('.git/');
-    if (this.options.ignoreNodeModules) out.push('node_modules/');
-    out.push(...(this.options.extraPatterns ?? []));
+  /** The agent's own patterns, marked so that `explain` can name where each came from. */
+  private defaults(): { pattern: string; mark: string }[] {
+    const out: { pattern: string; mark: string }[] = [];
+    if (this.options.ignoreGitDir) out.push({ pattern: '.git/', mark: DEFAULT_MARK });
+    if (this.options.ignoreNodeModules) out.push({ pattern: 'node_modules/', mark: DEFAULT_MARK });
+    for (const pattern of this.options.extraPatterns ?? []) out.push({ pattern, mark: PROJECT_MARK });
     return out;
   }
 
@@ -162,6 +166,48 @@ export class IgnoreRules {
         (this.options.ignoreNodeModules && segment === 'node_modules')
       );
     });
+  }
+
+  /**
+   * Whether `path` is ignored and why, in words: the rule and where it is written, the ignored
+   * folder it is in, or that git tracks it (`warmsync doctor --why`).
+   */
+  explain(path: string, isDir: boolean): { ignored: boolean; reason: string } {
+    if (this.tracked.has(path) || (isDir && this.trackedAncestors.has(path)))
+      return { ignored: false, reason: 'git tracks it, so it syncs whatever the ignore rules say' };
+    for (const dir of ancestorPaths(path))
+      if (!this.trackedAncestors.has(dir) && this.matchOne(dir, true))
+        return { ignored: true, reason: `it is inside ${dir}/, which ${this.ruleOf(dir, true)} ignores` };
+    if (this.matchOne(path, isDir))
+      return { ignored: true, reason: `${this.ruleOf(path, isDir)} ignores it` };
+    return { ignored: false, reason: 'no ignore rule matches it' };
+  }
+
+  /** The deciding rule for an ignored path, in words (the last layer with a verdict). */
+  private ruleOf(path: string, isDir: boolean): string {
+    const probe = isDir ? `${path}/` : path;
+    let found = 'a rule';
+    this.repoLayers.forEach((layer, i) => {
+      const verdict = layer.test(probe);
+      if (verdict.ignored)
+        found = `pattern "${verdict.rule?.pattern}" of git's ${i === this.repoLayers.length - 1 ? '.git/info/exclude' : 'core.excludesFile'}`;
+    });
+    for (const folder of this.ruleFoldersAbove(path)) {
+      const rules = this.byFolder.get(folder);
+      if (!rules) continue;
+      const relative = folder === '' ? path : path.slice(folder.length + 1);
+      const verdict = rules.test(isDir ? `${relative}/` : relative);
+      if (!verdict.ignored) continue;
+      const pattern = verdict.rule?.pattern;
+      const mark = verdict.rule?.mark;
+      found =
+        mark === DEFAULT_MARK
+          ? `the default "${pattern}" (--sync-git, --sync-node-modules or warmsync.toml turn it off)`
+          : mark === PROJECT_MARK
+            ? `pattern "${pattern}" of warmsync.toml's ignore`
+            : `pattern "${pattern}" of ${folder === '' ? 'the root' : `${folder}/`}'s ${IGNORE_FILE_NAMES.join(' or ')}`;
+    }
+    return found;
   }
 
   private matchOne(path: string, isDir: boolean): boolean {

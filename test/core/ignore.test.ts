@@ -319,3 +319,37 @@ describe('IgnoreRules.isIgnoreFile', () => {
     });
   }
 });
+
+describe('IgnoreRules.explain', () => {
+  const build = () =>
+    new IgnoreRules(
+      new Map([
+        ['', 'dist/\n*.log\n!keep.log\n'],
+        ['pkg', 'generated/\n'],
+      ]),
+      new Set(['dist/tracked.js']),
+      { ...DEFAULT_IGNORE_OPTIONS, extraPatterns: ['*.tmp'] },
+      ['', 'secret.txt\n'],
+    );
+  const table: [path: string, isDir: boolean, ignored: boolean, reason: string][] = [
+    ['src/a.ts', false, false, 'no ignore rule matches it'],
+    ['app.log', false, true, 'pattern "*.log" of the root\'s .gitignore or .warmsyncignore ignores it'],
+    ['keep.log', false, false, 'no ignore rule matches it'],
+    // dist/ holds a tracked file, so the folder is walked, and the pattern still ignores the rest.
+    ['dist/x.js', false, true, 'pattern "dist/" of the root\'s'],
+    ['pkg/generated', true, true, 'pattern "generated/" of pkg/\'s'],
+    ['dist/tracked.js', false, false, 'git tracks it'],
+    ['pkg/generated/a.ts', false, true, 'pattern "generated/" of pkg/\'s'],
+    ['node_modules/zod/index.js', false, true, 'the default "node_modules/"'],
+    ['notes.tmp', false, true, 'pattern "*.tmp" of warmsync.toml\'s ignore'],
+    ['secret.txt', false, true, 'pattern "secret.txt" of git\'s .git/info/exclude'],
+  ];
+  for (const [path, isDir, ignored, reason] of table)
+    it(`${path}: ${ignored ? 'ignored' : 'kept'}, because ${reason}`, () => {
+      const verdict = build().explain(path, isDir);
+      expect(verdict.ignored).toBe(ignored);
+      expect(verdict.reason).toContain(reason);
+      // The explanation agrees with the verdict the agent acts on.
+      expect(build().isIgnored(path, isDir)).toBe(ignored);
+    });
+});
