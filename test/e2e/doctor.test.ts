@@ -122,7 +122,9 @@ describe('warmsync doctor', () => {
     const dir = project();
     const trusted = await run(['doctor', dir, '--server', url, '--token', TOKEN, '--ca', certs.ca]);
     // The test certificates live two days: verified, and close to their end.
-    expect(trusted.output).toMatch(/warn +tls +the hub's certificate expires in [01] day\(s\), on \d{4}-\d\d-\d\d/);
+    expect(trusted.output).toMatch(
+      /warn +tls +the hub's certificate expires in [01] day\(s\), on \d{4}-\d\d-\d\d/,
+    );
     expect(trusted.output).toMatch(/ok +credential/);
     const untrusted = await run(['doctor', dir, '--server', url, '--token', TOKEN]);
     expect(untrusted.code).toBe(1);
