@@ -106,6 +106,7 @@ function bindingPath(dir: string): string {
 export function checkBinding(
   dir: string,
   target: Required<Pick<Target, 'server' | 'workspace'>> & Target,
+  warn: (line: string) => void = (line) => console.error(`warmsync: ${line}`),
 ): void {
   const path = bindingPath(dir);
   let previous: z.infer<typeof bindingSchema> | undefined;
@@ -128,10 +129,17 @@ export function checkBinding(
       2,
     );
   if (previous && !moved) return;
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, JSON.stringify({ server: target.server, workspace: target.workspace, dir }), {
-    mode: 0o600,
-  });
-  renameSync(temp, path);
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const temp = `${path}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify({ server: target.server, workspace: target.workspace, dir }), {
+      mode: 0o600,
+    });
+    renameSync(temp, path);
+  } catch (error) {
+    // A user without a writable state home (a service account) still syncs; only this check is lost.
+    warn(
+      `cannot record which hub ${dir} syncs with (${(error as Error).message}); a changed ${PROJECT_FILE_NAME} will not be questioned`,
+    );
+  }
 }
