@@ -258,6 +258,22 @@ export const agentCommand: Command = {
         );
       }
     }
+    // A continuous agent stops cleanly on SIGINT or SIGTERM from the moment it exists, initial
+    // sync included: its state is flushed and its control socket removed.
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        log('stopping');
+        control?.close();
+        endpoint?.stop();
+        await Promise.allSettled([agent.stop(), prewarm?.stop()]);
+      })();
+      return stopping;
+    };
+    if (!flags.once) {
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    }
     const progress = startProgress(agent);
     try {
       if (flags.once) {
@@ -275,11 +291,21 @@ export const agentCommand: Command = {
       }
       await agent.start();
       initialSyncDone = true;
+      if (stopping) {
+        progress.stop();
+        await stopping;
+        return 0;
+      }
       prewarm?.start();
       progress.stop();
       log(`watching ${dir} (workspace ${flags.workspace} on ${flags.server}, agent ${agent.agentId})`);
     } catch (error) {
       progress.stop();
+      // Stopped by a signal during the initial sync: that is a clean stop, not a failure.
+      if (stopping) {
+        await stopping;
+        return 0;
+      }
       control?.close();
       await agent.stop().catch(() => {});
       endpoint?.stop();
@@ -287,14 +313,14 @@ export const agentCommand: Command = {
       throw error;
     }
     await new Promise<void>((resolve) => {
-      const stop = () => {
-        log('stopping');
-        control?.close();
-        endpoint?.stop();
-        Promise.allSettled([agent.stop(), prewarm?.stop()]).then(() => resolve());
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      const finish = () => stop().then(resolve);
+      if (stopping) finish();
+      else {
+        process.removeListener('SIGINT', stop);
+        process.removeListener('SIGTERM', stop);
+        process.once('SIGINT', finish);
+        process.once('SIGTERM', finish);
+      }
     });
     return 0;
   },
