@@ -1,5 +1,5 @@
 /**
- * Every metric the dashboard and the alert rules read is one a real hub
+ * Every metric the dashboard, the alert rules and the autoscaler's adapter read is one a real hub
  * or agent exports, under the scrape job each selects: a hub started on loopback is pushed to by
  * an agent, and both are scraped.
  */
@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import { serveAgentMetrics } from '../../src/agent/metrics-endpoint.ts';
 import { createAgentMetrics } from '../../src/metrics/agent-metrics.ts';
 import { cleanup, onCleanup, startAgent, startHub, waitUntil } from '../helpers/harness.ts';
+import { KUBERNETES_DIR } from './manifests.ts';
 import { exportedNames, metricNames, selectors } from './promql.ts';
-import { dashboardQueries, readDashboard, ruleQueries } from './sources.ts';
+import { adapterRules, dashboardQueries, readDashboard, ruleQueries } from './sources.ts';
+import { readYamlDocuments } from './yaml.ts';
 
 const TOKEN = 'metric-names-admin-token';
 /** Series Prometheus itself makes for every target. */
@@ -99,5 +101,19 @@ describe('metric names in deploy/', () => {
     expect(unexported(['warmsync_agent_pending_remote{job="warmsync-hub"}'])).toEqual([
       'warmsync_agent_pending_remote (warmsync-hub)',
     ]);
+  });
+
+  it('serve the autoscaler a p95 latency made from the histogram the hub exports', () => {
+    const [rule] = adapterRules();
+    const [series] = metricNames(rule?.seriesQuery ?? '');
+    expect(series).toBe('workspace_sync_duration_seconds_bucket');
+    expect(exported['warmsync-hub']).toContain(series ?? '');
+    expect(series).toMatch(new RegExp(rule?.name.matches ?? '^$'));
+    expect(rule?.metricsQuery).toContain('histogram_quantile(0.95,');
+    const [hpa] = readYamlDocuments(join(KUBERNETES_DIR, 'hpa.yaml')) as [
+      { spec: { metrics: Array<{ type: string; pods?: { metric: { name: string } } }> } },
+    ];
+    const pods = hpa.spec.metrics.find((m) => m.type === 'Pods');
+    expect(pods?.pods?.metric.name).toBe(rule?.name.as ?? '');
   });
 });

@@ -1,4 +1,4 @@
-/** The PromQL of deploy/: the Grafana dashboard's queries, the alert rules. */
+/** The PromQL of deploy/: the Grafana dashboard's queries, the alert rules, the adapter's rules. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readYamlDocuments } from './yaml.ts';
@@ -48,4 +48,18 @@ export function ruleQueries(): string[] {
     { groups: Array<{ rules: Array<{ expr: string }> }> },
   ];
   return doc.groups.flatMap((g) => g.rules.map((r) => r.expr));
+}
+
+export interface AdapterRule {
+  seriesQuery: string;
+  name: { matches: string; as: string };
+  metricsQuery: string;
+}
+
+/** The prometheus-adapter rules that serve the autoscaler's custom metric. */
+export function adapterRules(): AdapterRule[] {
+  const [doc] = readYamlDocuments(join(DEPLOY_DIR, 'prometheus', 'adapter-rules.yml')) as [
+    { rules: AdapterRule[] },
+  ];
+  return doc.rules;
 }
