@@ -4,7 +4,7 @@
  * every query is PromQL that promtool accepts.
  */
 import { describe, expect, it } from 'bun:test';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dashboardQueries, readDashboard } from './sources.ts';
@@ -69,6 +69,17 @@ describe('Grafana dashboard', () => {
     for (const title of ['p95 sync latency', 'Conflict rate', 'Pre-warm hit rate', 'Bytes in and out']) {
       expect(titles).toContain(title);
     }
+  });
+
+  it('has every panel listed in the README, with the metrics it reads', () => {
+    const readme = readFileSync(join(import.meta.dir, '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Running on Kubernetes'), readme.indexOf('## Predictive'));
+    const table = section.slice(section.indexOf('| panel | metrics (job) |'));
+    for (const panel of panels)
+      expect({ panel: panel.title, listed: table.includes(panel.title) }).toEqual({
+        panel: panel.title,
+        listed: true,
+      });
   });
 
   it('queries in PromQL that promtool accepts', () => {
