@@ -317,9 +317,14 @@ export function createServer(deps: ServerDeps): SyncServer {
     const page = await deps.store.changesSince(ws.data, since, CHANGES_PAGE);
     const { head, entries } = page;
     let { epoch } = page;
-    if (since > head && epoch !== '') {
-      // An agent has read past the end: the store went back (restored from an older copy, or
-      // lost its last commits). Every agent must read it again, so the workspace gets a new epoch.
+    // An agent has read past the end: the store went back (restored from an older copy, or lost
+    // its last commits), and the sequence numbers past the head will be given again to other
+    // versions. Every agent must read the workspace again, so it gets a new epoch. The hub cannot
+    // tell a true cursor from an invented one, so only a credential that may write the workspace
+    // (and could change every path in it anyway) makes it renew; any other is answered as it is,
+    // and its agent, seeing a head below its cursor, reads the workspace again on its own.
+    const mayWrite = authorize(principalOf(c), { type: 'write', workspace: ws.data }).ok;
+    if (since > head && epoch !== '' && mayWrite) {
       epoch = await deps.store.renewEpoch(ws.data);
       deps.log?.(
         `workspace ${ws.data}: an agent read up to ${since} but the head is ${head}; new epoch ${epoch}`,
