@@ -49,6 +49,14 @@ export interface HubLimits {
    * 64 MiB body; an agent uploads three at a time, so two agents in initial sync fit side by side.
    */
   pushesPerWorkspace: number;
+  /**
+   * Pushes one workspace credential has in progress at once; more get 429 and retry. An agent
+   * uploads three at a time and may resend one whose answer was lost; half the workspace's slots,
+   * so one credential (a runaway agent, or a leaked token) leaves the rest to the others. The
+   * admin credential has none: it may do everything anyway, and a hub without credentials (where
+   * every agent is the admin) listens on loopback only.
+   */
+  pushesPerCredential: number;
   /** Frame payload bytes in one fetch reply; the agent asks again for what was left out. */
   fetchReplyBytes: number;
   /**
@@ -75,6 +83,7 @@ export const HUB_LIMITS: Readonly<HubLimits> = {
   pushFrames: 200_000,
   pushInflatedBytes: 256 * 1024 * 1024,
   pushesPerWorkspace: 8,
+  pushesPerCredential: 4,
   fetchReplyBytes: 16 * 1024 * 1024,
   fetchRawBytes: 64 * 1024 * 1024,
   liveMessageBytes: 8 * 1024 * 1024,

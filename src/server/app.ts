@@ -114,6 +114,7 @@ export function createServer(deps: ServerDeps): SyncServer {
   const app = new Hono();
   const maxBody = deps.maxBodyBytes ?? MAX_BODY_BYTES;
   const pushGate = new PushGate(limits.pushesPerWorkspace);
+  const credentialGate = new PushGate(limits.pushesPerCredential);
   const reject = (reason: string) => deps.metrics.rejectedRequests.inc({ reason });
   const authenticator = new Authenticator(deps.token, deps.store.access);
   /** The principal of each request that passed the guard. */
@@ -339,19 +340,29 @@ export function createServer(deps: ServerDeps): SyncServer {
     const receivedAt = performance.now();
     const ws = parse(workspaceNameSchema, c.req.param('ws'));
     if (!ws.ok) return badRequest(c, `workspace: ${ws.message}`);
-    // Taken before the body is read: the body is what a push holds.
-    const release = pushGate.enter(ws.data);
-    if (!release) {
+    const busy = (message: string) => {
       reject('busy');
-      return c.json(
-        {
-          error: 'busy',
-          message: `workspace ${ws.data} already has ${limits.pushesPerWorkspace} pushes in progress (the limit per workspace); retry shortly`,
-        },
-        429,
-        { 'retry-after': '1' },
+      return c.json({ error: 'busy', message }, 429, { 'retry-after': '1' });
+    };
+    // Both slots are taken before the body is read: the body is what a push holds. The
+    // credential's first, so a credential at its own limit takes none of its workspace's.
+    const principal = principalOf(c);
+    const releaseCredential = principal.kind === 'workspace' ? credentialGate.enter(principal.id) : () => {};
+    if (!releaseCredential)
+      return busy(
+        `this credential already has ${limits.pushesPerCredential} pushes in progress (the limit per credential); retry shortly`,
+      );
+    const releaseWorkspace = pushGate.enter(ws.data);
+    if (!releaseWorkspace) {
+      releaseCredential();
+      return busy(
+        `workspace ${ws.data} already has ${limits.pushesPerWorkspace} pushes in progress (the limit per workspace); retry shortly`,
       );
     }
+    const release = () => {
+      releaseWorkspace();
+      releaseCredential();
+    };
     try {
       const body = new Uint8Array(await c.req.arrayBuffer());
       deps.metrics.countBytes('in', body.length);
