@@ -7,7 +7,8 @@
  * Usage: bun scripts/bench/main.ts [--only NAME[,NAME]] [--quick] [--runs N] [--no-write]
  * Names: edit-replay, initial-sync, fan-out, idle (the suite), and fsync-cost, which reruns
  * initial-sync and edit-replay with and without --no-fsync, and auth-cost, which reruns edit-replay
- * and fan-out with and without credentials; those two run only when named.
+ * and fan-out with and without credentials, and hub-durability, which prices the hub's flushes;
+ * those three run only when named.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { authCost } from './auth-cost.ts';
 import { type BenchOptions, editReplay } from './edit-replay.ts';
 import { fanOut } from './fan-out.ts';
 import { fsyncCost } from './fsync-cost.ts';
+import { hubDurability } from './hub-durability.ts';
 import { idle } from './idle.ts';
 import { initialSync } from './initial-sync.ts';
 import { renderDocument } from './lib/document.ts';
@@ -30,9 +32,10 @@ const BENCHES: Record<string, (options: BenchOptions) => Promise<Row[]>> = {
   idle,
   'fsync-cost': fsyncCost,
   'auth-cost': authCost,
+  'hub-durability': hubDurability,
 };
 /** Benches left out of the suite unless named with --only: they repeat the others. */
-const ONLY_WHEN_NAMED = new Set(['fsync-cost', 'auth-cost']);
+const ONLY_WHEN_NAMED = new Set(['fsync-cost', 'auth-cost', 'hub-durability']);
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
