@@ -114,6 +114,16 @@ describe("a push's chunks", () => {
   });
 });
 
+describe("the hub's database", () => {
+  it('flushes every commit to disk (synchronous=FULL), so an answered push survives a power loss', async () => {
+    const store = new SqliteStore(join(tempDir('warmsync-hub-'), 'warmsync.db'));
+    onCleanup(() => store.close());
+    // The pragma is per connection: read it on the store's own (2 is FULL, 1 NORMAL).
+    const db = (store as unknown as { db: { query(sql: string): { get(): unknown } } }).db;
+    expect(db.query('PRAGMA synchronous').get()).toEqual({ synchronous: 2 });
+  });
+});
+
 describe('FolderChunkStore', () => {
   const chunk = (text: string) => {
     const bytes = new TextEncoder().encode(text);
