@@ -19,6 +19,8 @@ export interface BenchOptions {
   quick: boolean;
   runs: number;
   log: (line: string) => void;
+  /** Fan-out: leave out the runs over three replicas (benches that rerun fan-out to price something). */
+  singleReplica?: boolean;
 }
 
 /** The file edited line by line, and how many edits. */

@@ -49,12 +49,17 @@ function arrived(key: string, bytes: number): void {
 }
 
 const endpoints: string[] = url.split(',');
+const token = process.env.WARMSYNC_BENCH_HUB_TOKEN || undefined;
 
 function connect(i: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const endpoint = endpoints[i % endpoints.length]!;
     const target = mode === 'warmsync' ? `${endpoint}?agent=fa${i.toString(16).padStart(6, '0')}` : endpoint;
-    const socket = new WebSocket(target);
+    // With a hub that asks a credential, the clients present the admin one (one credential per
+    // client would bind each to its agent id: the same checks at connect, 1,000 tokens to make).
+    const socket = token
+      ? new WebSocket(target, { headers: { authorization: `Bearer ${token}` } } as unknown as string[])
+      : new WebSocket(target);
     socket.binaryType = 'arraybuffer';
     let greeted = false;
     let received = 0;

@@ -47,7 +47,7 @@ export async function fanOut(options: BenchOptions): Promise<Row[]> {
         `fan-out run ${r + 1}: all ${clients} p50 ${median(a.allMs).toFixed(1)} ms p95 ${percentile(a.allMs, 0.95).toFixed(1)} ms, RSS ${(a.rssBytes / 1048576).toFixed(0)} MB; floor p95 ${percentile(b.allMs, 0.95).toFixed(1)} ms`,
       );
     }
-    const scaled = await scaleOutRuns(scratch, clients, edits, options);
+    const scaled = options.singleReplica ? [] : await scaleOutRuns(scratch, clients, edits, options);
     const p = (d: Delivery[], f: (x: Delivery) => number) => median(d.map(f));
     const allP50 = p(ours, (d) => median(d.allMs));
     const allP95 = p(ours, (d) => percentile(d.allMs, 0.95));

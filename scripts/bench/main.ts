@@ -6,14 +6,18 @@
  *
  * Usage: bun scripts/bench/main.ts [--only NAME[,NAME]] [--quick] [--runs N] [--no-write]
  * Names: edit-replay, initial-sync, fan-out, idle (the suite), and fsync-cost, which reruns
- * initial-sync and edit-replay with and without --no-fsync and so runs only when named.
+ * initial-sync and edit-replay with and without --no-fsync, and auth-cost, which reruns edit-replay
+ * and fan-out with and without credentials, and hub-durability, which prices the hub's flushes;
+ * those three run only when named.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { authCost } from './auth-cost.ts';
 import { type BenchOptions, editReplay } from './edit-replay.ts';
 import { fanOut } from './fan-out.ts';
 import { fsyncCost } from './fsync-cost.ts';
+import { hubDurability } from './hub-durability.ts';
 import { idle } from './idle.ts';
 import { initialSync } from './initial-sync.ts';
 import { renderDocument } from './lib/document.ts';
@@ -27,9 +31,11 @@ const BENCHES: Record<string, (options: BenchOptions) => Promise<Row[]>> = {
   'fan-out': fanOut,
   idle,
   'fsync-cost': fsyncCost,
+  'auth-cost': authCost,
+  'hub-durability': hubDurability,
 };
 /** Benches left out of the suite unless named with --only: they repeat the others. */
-const ONLY_WHEN_NAMED = new Set(['fsync-cost']);
+const ONLY_WHEN_NAMED = new Set(['fsync-cost', 'auth-cost', 'hub-durability']);
 
 const { values } = parseArgs({
   args: process.argv.slice(2),

@@ -22,6 +22,18 @@ export const MAX_HEADER_BYTES = 32 * 1024 * 1024;
 /** One chunk, once inflated. The chunker cuts at 256 KiB at most; this leaves room for other cutters. */
 export const MAX_CHUNK_BYTES = 1024 * 1024;
 
+/**
+ * A file's declared size. Chunks are at most MAX_CHUNK_BYTES and a file has at most 1,000,000 of
+ * them (the protocol's bound), so no file the hub could store is larger; the agent's chunker (256
+ * KiB at most) reaches 244 GiB. Bounding the size itself keeps every sum of declared chunk sizes an
+ * exact integer: a double counts exactly to 2^53 only, and past it a chunk list could add up to
+ * its file's size while missing bytes (2^53 + 1 is 2^53).
+ */
+export const MAX_FILE_BYTES = 1024 ** 4;
+
+/** Chunks of one file: 1,000,000 chunks of the chunker's largest (256 KiB) make 244 GiB. */
+export const MAX_CHUNKS_PER_FILE = 1_000_000;
+
 /** Hashes in one `/v1/chunks/missing` request: 670 KB of JSON and as many store lookups. */
 export const MAX_MISSING_HASHES = 10_000;
 
@@ -49,6 +61,14 @@ export interface HubLimits {
    * 64 MiB body; an agent uploads three at a time, so two agents in initial sync fit side by side.
    */
   pushesPerWorkspace: number;
+  /**
+   * Pushes one workspace credential has in progress at once; more get 429 and retry. An agent
+   * uploads three at a time and may resend one whose answer was lost; half the workspace's slots,
+   * so one credential (a runaway agent, or a leaked token) leaves the rest to the others. The
+   * admin credential has none: it may do everything anyway, and a hub without credentials (where
+   * every agent is the admin) listens on loopback only.
+   */
+  pushesPerCredential: number;
   /** Frame payload bytes in one fetch reply; the agent asks again for what was left out. */
   fetchReplyBytes: number;
   /**
@@ -75,6 +95,7 @@ export const HUB_LIMITS: Readonly<HubLimits> = {
   pushFrames: 200_000,
   pushInflatedBytes: 256 * 1024 * 1024,
   pushesPerWorkspace: 8,
+  pushesPerCredential: 4,
   fetchReplyBytes: 16 * 1024 * 1024,
   fetchRawBytes: 64 * 1024 * 1024,
   liveMessageBytes: 8 * 1024 * 1024,

@@ -3,7 +3,14 @@
  * network is parsed with these exactly once, where it enters; inside, the types are trusted.
  */
 import { z } from 'zod';
-import { MAX_FETCH_WANT, MAX_MISSING_HASHES, MAX_PUSH_CHANGES } from './limits.ts';
+import {
+  MAX_CHUNK_BYTES,
+  MAX_CHUNKS_PER_FILE,
+  MAX_FETCH_WANT,
+  MAX_FILE_BYTES,
+  MAX_MISSING_HASHES,
+  MAX_PUSH_CHANGES,
+} from './limits.ts';
 import { checkRelativePath } from './paths.ts';
 import { HUB_ID } from './resolve.ts';
 
@@ -47,15 +54,25 @@ export const vectorSchema = z
   })
   .pipe(z.record(vectorKeySchema, z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)));
 
-const MAX_CHUNKS_PER_FILE = 1_000_000;
-
+/**
+ * A file's content. Sizes are bounded (see MAX_FILE_BYTES), so that the hub's check that the chunk
+ * sizes add up to the file's size is exact; that they do is checked where the content is committed
+ * (src/server/push.ts), so one bad entry is refused on its own and not its whole push.
+ */
 export const contentSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('file'),
     hash: sha256,
-    size: z.number().int().nonnegative(),
+    size: z.number().int().nonnegative().max(MAX_FILE_BYTES, 'a file is at most 1 TiB (1099511627776 bytes)'),
     exec: z.boolean(),
-    chunks: z.array(z.tuple([sha256, z.number().int().nonnegative()])).max(MAX_CHUNKS_PER_FILE),
+    chunks: z
+      .array(
+        z.tuple([
+          sha256,
+          z.number().int().nonnegative().max(MAX_CHUNK_BYTES, 'a chunk is at most 1 MiB (1048576 bytes)'),
+        ]),
+      )
+      .max(MAX_CHUNKS_PER_FILE, `a file has at most ${MAX_CHUNKS_PER_FILE} chunks`),
     /** Permission bits (0o777 at most) that a peer gives the file when it creates it. */
     mode: z.number().int().min(0).max(0o777).optional(),
   }),

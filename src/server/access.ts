@@ -109,6 +109,10 @@ export class WorkspaceChunks implements ChunkStore {
     this.allowed.add(hash);
   }
 
+  flush(): Promise<void> {
+    return this.inner.flush();
+  }
+
   sizeBytes(): number {
     return this.inner.sizeBytes();
   }

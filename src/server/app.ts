@@ -114,6 +114,7 @@ export function createServer(deps: ServerDeps): SyncServer {
   const app = new Hono();
   const maxBody = deps.maxBodyBytes ?? MAX_BODY_BYTES;
   const pushGate = new PushGate(limits.pushesPerWorkspace);
+  const credentialGate = new PushGate(limits.pushesPerCredential);
   const reject = (reason: string) => deps.metrics.rejectedRequests.inc({ reason });
   const authenticator = new Authenticator(deps.token, deps.store.access);
   /** The principal of each request that passed the guard. */
@@ -317,9 +318,14 @@ export function createServer(deps: ServerDeps): SyncServer {
     const page = await deps.store.changesSince(ws.data, since, CHANGES_PAGE);
     const { head, entries } = page;
     let { epoch } = page;
-    if (since > head && epoch !== '') {
-      // An agent has read past the end: the store went back (restored from an older copy, or
-      // lost its last commits). Every agent must read it again, so the workspace gets a new epoch.
+    // An agent has read past the end: the store went back (restored from an older copy, or lost
+    // its last commits), and the sequence numbers past the head will be given again to other
+    // versions. Every agent must read the workspace again, so it gets a new epoch. The hub cannot
+    // tell a true cursor from an invented one, so only a credential that may write the workspace
+    // (and could change every path in it anyway) makes it renew; any other is answered as it is,
+    // and its agent, seeing a head below its cursor, reads the workspace again on its own.
+    const mayWrite = authorize(principalOf(c), { type: 'write', workspace: ws.data }).ok;
+    if (since > head && epoch !== '' && mayWrite) {
       epoch = await deps.store.renewEpoch(ws.data);
       deps.log?.(
         `workspace ${ws.data}: an agent read up to ${since} but the head is ${head}; new epoch ${epoch}`,
@@ -334,19 +340,29 @@ export function createServer(deps: ServerDeps): SyncServer {
     const receivedAt = performance.now();
     const ws = parse(workspaceNameSchema, c.req.param('ws'));
     if (!ws.ok) return badRequest(c, `workspace: ${ws.message}`);
-    // Taken before the body is read: the body is what a push holds.
-    const release = pushGate.enter(ws.data);
-    if (!release) {
+    const busy = (message: string) => {
       reject('busy');
-      return c.json(
-        {
-          error: 'busy',
-          message: `workspace ${ws.data} already has ${limits.pushesPerWorkspace} pushes in progress (the limit per workspace); retry shortly`,
-        },
-        429,
-        { 'retry-after': '1' },
+      return c.json({ error: 'busy', message }, 429, { 'retry-after': '1' });
+    };
+    // Both slots are taken before the body is read: the body is what a push holds. The
+    // credential's first, so a credential at its own limit takes none of its workspace's.
+    const principal = principalOf(c);
+    const releaseCredential = principal.kind === 'workspace' ? credentialGate.enter(principal.id) : () => {};
+    if (!releaseCredential)
+      return busy(
+        `this credential already has ${limits.pushesPerCredential} pushes in progress (the limit per credential); retry shortly`,
+      );
+    const releaseWorkspace = pushGate.enter(ws.data);
+    if (!releaseWorkspace) {
+      releaseCredential();
+      return busy(
+        `workspace ${ws.data} already has ${limits.pushesPerWorkspace} pushes in progress (the limit per workspace); retry shortly`,
       );
     }
+    const release = () => {
+      releaseWorkspace();
+      releaseCredential();
+    };
     try {
       const body = new Uint8Array(await c.req.arrayBuffer());
       deps.metrics.countBytes('in', body.length);

@@ -57,6 +57,9 @@ export async function handlePush(
 ): Promise<PushResponse> {
   const started = performance.now();
   const received = await storeFrames(deps.chunks, frames, deps.inflatedBytes);
+  // Durable before anything names them: the commit below, and this push's answer, after which
+  // the agent takes them as stored and names them in its next pushes without sending them again.
+  await deps.chunks.flush();
   await deps.recordUploads?.([...received.sizes.keys()]);
   const results: ChangeResult[] = [];
   const accepted: PushHeader['changes'] = [];

@@ -30,6 +30,12 @@ export interface EmbeddedServerOptions {
   /** Serve HTTPS and WSS with this certificate (PEM); plain HTTP without it. */
   tls?: HubTls;
   limits?: Partial<HubLimits>;
+  /**
+   * Leaves out flushes that make answered pushes survive a power loss: SQLite at
+   * synchronous=NORMAL, chunks not flushed. Only the benches use it, to price the flushes; serve,
+   * demo and the tests run durable.
+   */
+  unflushed?: { sqlite?: boolean; chunks?: boolean };
   /** How often unused chunks are collected (default every 6 hours; 0 turns it off). */
   gcIntervalMs?: number;
   log?: (line: string) => void;
@@ -70,8 +76,10 @@ export interface ListenOptions {
 
 export function startEmbeddedServer(options: EmbeddedServerOptions): RunningServer {
   mkdirSync(options.dataDir, { recursive: true });
-  const store = new SqliteStore(join(options.dataDir, 'warmsync.db'));
-  const chunks = new FolderChunkStore(join(options.dataDir, 'chunks'));
+  const store = new SqliteStore(join(options.dataDir, 'warmsync.db'), {
+    synchronous: options.unflushed?.sqlite ? 'NORMAL' : 'FULL',
+  });
+  const chunks = new FolderChunkStore(join(options.dataDir, 'chunks'), { fsync: !options.unflushed?.chunks });
   let hubCount = () => 0;
   const metrics = createServerMetrics({
     chunkStoreBytes: () => chunks.sizeBytes(),

@@ -93,6 +93,32 @@ describe('workspace credentials', () => {
     expect(((await impostor.json()) as { message: string }).message).toContain(`belongs to agent ${LAPTOP}`);
   });
 
+  it('cannot make the hub renew the epoch by reading past the head; a writable one still can', async () => {
+    const hub = startHub({ token: ADMIN });
+    const writer = (await credential(hub.url, { workspace: 'a' })).token;
+    const viewer = (await credential(hub.url, { workspace: 'a', readOnly: true })).token;
+    expect((await push(hub.url, 'a', writer, LAPTOP, fileChange('x.txt', 'x', { [LAPTOP]: 1 }))).status).toBe(
+      200,
+    );
+    const changes = async (token: string, since: number) => {
+      const reply = await fetch(`${hub.url}/v1/workspaces/a/changes?since=${since}`, {
+        headers: bearer(token),
+      });
+      expect(reply.status).toBe(200);
+      return (await reply.json()) as { head: number; epoch: string; entries: unknown[] };
+    };
+    const before = await changes(viewer, 0);
+    expect(before.head).toBe(1);
+    // A cursor past the head: the hub answers as it stands, and its agent reads again from zero.
+    const past = await changes(viewer, 1000);
+    expect(past).toMatchObject({ head: 1, epoch: before.epoch, entries: [] });
+    expect((await changes(writer, 0)).epoch).toBe(before.epoch);
+    // A credential that may write the workspace is believed: it could rewrite every path anyway.
+    const renewed = await changes(writer, 1000);
+    expect(renewed.epoch).not.toBe(before.epoch);
+    expect((await changes(viewer, 0)).epoch).toBe(renewed.epoch);
+  });
+
   it('shows its own workspace only in status', async () => {
     const hub = startHub({ token: ADMIN });
     await push(hub.url, 'a', ADMIN, LAPTOP, fileChange('x.txt', 'x', { [LAPTOP]: 1 }));

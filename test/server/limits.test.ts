@@ -17,16 +17,20 @@ afterEach(cleanup);
 
 const AGENT = '0a1b2c3d';
 
-const push = (url: string, body: BodyInit, workspace = 'test') =>
-  fetch(`${url}/v1/workspaces/${workspace}/push`, { method: 'POST', body });
+const push = (url: string, body: BodyInit, workspace = 'test', token?: string) =>
+  fetch(`${url}/v1/workspaces/${workspace}/push`, {
+    method: 'POST',
+    body,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
 
 /** A push of one small file with its chunk: what a well-behaved agent sends. */
-function goodPush(path = `ok-${Math.random().toString(36).slice(2)}.txt`, text = 'fine') {
+function goodPush(path = `ok-${Math.random().toString(36).slice(2)}.txt`, text = 'fine', agent = AGENT) {
   const bytes = new TextEncoder().encode(text);
   const hash = sha256Hex(bytes);
   const change = {
     path,
-    vector: { [AGENT]: 1 },
+    vector: { [agent]: 1 },
     content: {
       kind: 'file',
       hash: fileHashFromChunks([hash]),
@@ -35,7 +39,7 @@ function goodPush(path = `ok-${Math.random().toString(36).slice(2)}.txt`, text =
       chunks: [[hash, bytes.length]],
     },
   };
-  return encodeEnvelope({ agent: AGENT, changes: [change] }, [makeFrame(hash, bytes)]);
+  return encodeEnvelope({ agent, changes: [change] }, [makeFrame(hash, bytes)]);
 }
 
 async function refusal(reply: Response): Promise<{ status: number; error: string; message: string }> {
@@ -88,22 +92,7 @@ describe('pushes', () => {
 
   it('answers 429 past the concurrent pushes of one workspace, and serves other workspaces meanwhile', async () => {
     const hub = startHub();
-    const { hostname, port } = new URL(hub.url);
-    // Pushes whose bodies never finish hold their slots: raw connections that stop mid-body.
-    const held = await Promise.all(
-      Array.from(
-        { length: HUB_LIMITS.pushesPerWorkspace },
-        () =>
-          new Promise<Socket>((resolve) => {
-            const socket = connect(Number(port), hostname, () => {
-              socket.write(
-                `POST /v1/workspaces/test/push HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Length: 1000\r\n\r\n\x00\x00\x00\x02`,
-              );
-              resolve(socket);
-            });
-          }),
-      ),
-    );
+    const held = await holdPushes(hub.url, HUB_LIMITS.pushesPerWorkspace);
     let busy: Response | undefined;
     await waitUntil(async () => {
       const reply = await push(hub.url, goodPush());
@@ -120,7 +109,66 @@ describe('pushes', () => {
     for (const socket of held) socket.destroy();
     await waitUntil(async () => (await push(hub.url, goodPush())).status === 200, 'the slots to be free');
   });
+
+  it('answers 429 past the concurrent pushes of one credential, while its workspace serves others', async () => {
+    const admin = 'admin-credential-for-limits';
+    const hub = startHub({ token: admin });
+    const credential = async () => {
+      const reply = await fetch(`${hub.url}/v1/credentials`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ workspace: 'test' }),
+      });
+      return ((await reply.json()) as { token: string }).token;
+    };
+    const greedy = await credential();
+    const other = await credential();
+    expect(HUB_LIMITS.pushesPerCredential).toBeLessThan(HUB_LIMITS.pushesPerWorkspace);
+    const held = await holdPushes(hub.url, HUB_LIMITS.pushesPerCredential, greedy);
+    let busy: Response | undefined;
+    await waitUntil(async () => {
+      const reply = await push(hub.url, goodPush(), 'test', greedy);
+      if (reply.status === 429) busy = reply;
+      else await reply.body?.cancel();
+      return busy !== undefined;
+    }, 'a push of the same credential to be turned away');
+    const reply = await refusal(busy!);
+    expect(reply).toMatchObject({ status: 429, error: 'busy' });
+    expect(reply.message).toBe(
+      `this credential already has ${HUB_LIMITS.pushesPerCredential} pushes in progress (the limit per credential); retry shortly`,
+    );
+    expect(busy!.headers.get('retry-after')).toBe('1');
+    // The workspace still has slots, and another credential of it gets one.
+    expect((await push(hub.url, goodPush(undefined, 'other', OTHER_AGENT), 'test', other)).status).toBe(200);
+    for (const socket of held) socket.destroy();
+    await waitUntil(
+      async () => (await push(hub.url, goodPush(), 'test', greedy)).status === 200,
+      "the credential's slots to be free",
+    );
+  });
 });
+
+const OTHER_AGENT = '8899aabbccddeeff';
+
+/** `count` pushes whose bodies never finish, holding their slots: raw connections that stop mid-body. */
+function holdPushes(url: string, count: number, token?: string): Promise<Socket[]> {
+  const { hostname, port } = new URL(url);
+  const auth = token ? `Authorization: Bearer ${token}\r\n` : '';
+  return Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Socket>((resolve) => {
+          const socket = connect(Number(port), hostname, () => {
+            socket.write(
+              `POST /v1/workspaces/test/push HTTP/1.1\r\nHost: ${hostname}:${port}\r\n${auth}Content-Length: 1000\r\n\r\n\x00\x00\x00\x02`,
+            );
+            resolve(socket);
+          });
+        }),
+    ),
+  );
+}
 
 describe('request bodies', () => {
   // Up to a little past the limit Bun let the app answer; further past, it answered itself with

@@ -123,6 +123,55 @@ describe('declared chunk sizes', () => {
   });
 });
 
+describe('declared file sizes', () => {
+  const refusal = async (url: string, content: Record<string, unknown>) => {
+    const { change, frames } = fileOf('huge.bin', ['hello']);
+    const reply = await push(
+      url,
+      encodeEnvelope(
+        { agent: AGENT, changes: [{ ...change, content: { ...change.content, ...content } }] },
+        frames,
+      ),
+    );
+    return { status: reply.status, ...((await reply.json()) as { error: string; message: string }) };
+  };
+  const hashOf = (s: string) => sha256Hex(text(s));
+
+  it('refuses with 400 a file declared over 1 TiB, naming the bound', async () => {
+    const hub = startHub();
+    // The bound is checked before the chunk list is: no sum of sizes is taken of such a file.
+    const reply = await refusal(hub.url, { size: 2 ** 60, chunks: [[hashOf('hello'), 5]] });
+    expect(reply).toMatchObject({ status: 400, error: 'bad-request' });
+    expect(reply.message).toContain('a file is at most 1 TiB');
+    expect(await hub.store.entry('test', 'huge.bin')).toBeUndefined();
+  });
+
+  it('refuses with 400 a chunk declared over 1 MiB, naming the bound', async () => {
+    const hub = startHub();
+    const reply = await refusal(hub.url, {
+      size: 2 * 1024 * 1024,
+      chunks: [[hashOf('hello'), 2 * 1024 * 1024]],
+    });
+    expect(reply).toMatchObject({ status: 400, error: 'bad-request' });
+    expect(reply.message).toContain('a chunk is at most 1 MiB');
+  });
+
+  it('refuses sizes past 2^53 that a double would add up to the declared size', async () => {
+    const hub = startHub();
+    // As doubles, 2^53 + 1 is 2^53: the chunk list would seem to add up while a byte is unaccounted.
+    const reply = await refusal(hub.url, {
+      size: 2 ** 53,
+      chunks: [
+        [hashOf('hello'), 2 ** 53],
+        [hashOf('x'), 1],
+      ],
+    });
+    expect(reply.status).toBe(400);
+    expect(reply.message).toContain('at most');
+    expect(await hub.store.entry('test', 'huge.bin')).toBeUndefined();
+  });
+});
+
 describe('refusals', () => {
   it('answers an unknown route or method with a JSON 404, as every other refusal', async () => {
     const hub = startHub();

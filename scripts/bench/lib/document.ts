@@ -101,6 +101,7 @@ apt-get install -y rsync zstd git     # the baselines; npm fetches the fixtures 
 npm run bench                          # the whole suite (about 15 minutes on 2 cores), rewrites this file
 bun scripts/bench/main.ts --only edit-replay          # one bench: edit-replay, initial-sync, fan-out, idle
 bun scripts/bench/main.ts --only fan-out --quick      # smoke run: smaller inputs, one run, this file untouched
+bun scripts/bench/main.ts --only fsync-cost,auth-cost,hub-durability --runs 5 --no-write   # the cost sections
 bun scripts/bench/main.ts --runs 5                    # more runs per median
 \`\`\`
 

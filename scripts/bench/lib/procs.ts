@@ -103,14 +103,39 @@ export function spawnChild(cmd: string[], logFile?: string, env?: Record<string,
   };
 }
 
+/** Where a run's hubs get their admin credential; unset, they run with `--no-auth`. */
+export const HUB_TOKEN_ENV = 'WARMSYNC_BENCH_HUB_TOKEN';
+
+/** The admin credential of the hubs the benches start now, if they ask one (see HUB_TOKEN_ENV). */
+export function benchHubToken(): string | undefined {
+  return process.env[HUB_TOKEN_ENV] || undefined;
+}
+
+/**
+ * A new read-write credential for one agent of `workspace`, made with the admin credential, as
+ * `warmsync token create` makes one: an agent then runs every check a deployed hub makes of it.
+ */
+async function workspaceCredential(server: string, workspace: string, admin: string): Promise<string> {
+  const response = await fetch(`${server}/v1/credentials`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ workspace, label: 'bench' }),
+  });
+  if (response.status !== 201)
+    throw new Error(`making a credential for ${workspace}: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { token: string }).token;
+}
+
 /** `warmsync serve` on a free loopback port; resolves once it listens. */
 export async function startServe(
   dataDir: string,
   logFile?: string,
   extraArgs: string[] = [],
 ): Promise<Child & { url: string; port: number }> {
+  const token = benchHubToken();
+  const auth = token === undefined ? ['--no-auth'] : ['--token', token];
   const child = spawnChild(
-    [BUN, CLI, 'serve', '--data', dataDir, '--port', '0', '--no-auth', ...extraArgs],
+    [BUN, CLI, 'serve', '--data', dataDir, '--port', '0', ...auth, ...extraArgs],
     logFile,
   );
   const line = await child.waitFor(/listening on http:\/\//);
@@ -129,6 +154,9 @@ export interface AgentSpec {
 
 /** `warmsync agent DIR` as a continuous agent; resolves once its first full reconcile is done. */
 export async function startAgent(spec: AgentSpec, waitReady = true): Promise<Child> {
+  const admin = benchHubToken();
+  const token =
+    admin === undefined ? [] : ['--token', await workspaceCredential(spec.server, spec.workspace, admin)];
   const child = spawnChild(
     [
       BUN,
@@ -145,6 +173,7 @@ export async function startAgent(spec: AgentSpec, waitReady = true): Promise<Chi
       '--no-prewarm',
       // Extra agent flags for a whole run, e.g. WARMSYNC_BENCH_AGENT_ARGS=--no-fsync to price durability.
       ...(process.env.WARMSYNC_BENCH_AGENT_ARGS?.split(' ').filter(Boolean) ?? []),
+      ...token,
       ...(spec.args ?? []),
     ],
     spec.logFile,

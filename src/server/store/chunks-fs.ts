@@ -2,6 +2,14 @@
  * Content-addressed chunks in a folder: `<root>/ab/abcdef...`. A chunk is written to a temporary
  * file and renamed into place, so a reader or a crash never sees a partial chunk, and two writers
  * of one chunk (same bytes by construction) cannot corrupt it.
+ *
+ * Durability: a chunk is *staged* by `put` (written under its temporary name, readable by this
+ * process at once) and made durable by `flush`, which every writer calls before it answers or
+ * commits anything that names the chunk: the temporary files are flushed to disk together, then
+ * renamed into place, then their folders are flushed. So a file under a chunk's name always holds
+ * the chunk's full bytes, after a power loss too (a name whose bytes were lost would be taken for a
+ * stored chunk and never asked for again), and a push of many chunks costs one pass of flushes
+ * that run side by side, not one flush after each chunk.
  */
 import {
   mkdirSync,
@@ -13,7 +21,8 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { open } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { isSha256Hex, sha256Hex } from '../../core/hash.ts';
 
 export interface ChunkStore {
@@ -21,20 +30,53 @@ export interface ChunkStore {
   /** The stored length of a chunk, or undefined when it is not stored. */
   size(hash: string): Promise<number | undefined>;
   get(hash: string): Promise<Uint8Array | undefined>;
-  /** Stores bytes already verified against `hash`. */
+  /** Stores bytes already verified against `hash`; durable once `flush` has resolved. */
   put(hash: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * Makes every chunk put before the call durable, whoever put it. Called before a push is
+   * committed or answered, so that no entry the hub records, and no "present" it answers, names a
+   * chunk a power loss could take back.
+   */
+  flush(): Promise<void>;
   /** Total bytes stored. */
   sizeBytes(): number;
 }
+
+export interface FolderChunkStoreOptions {
+  /**
+   * Flush chunks to disk (default true). Off, `flush` only renames: a power loss may lose chunks
+   * that committed entries name. Only the benches turn it off, to price the flushes.
+   */
+  fsync?: boolean;
+}
+
+/** Flushes in flight at once: enough for the filesystem to commit them together. */
+const FLUSH_PARALLEL = 16;
 
 export class FolderChunkStore implements ChunkStore {
   private totalBytes = 0;
   /** Chunks seen stored, with their lengths: chunks never change once stored. */
   private readonly known = new Map<string, number>();
+  /** Chunks written under their temporary names and not yet flushed and renamed into place. */
+  private readonly staged = new Map<string, { temp: string; size: number }>();
+  /** The last flush; the next one starts after it (see flush). */
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly fsync: boolean;
+  /** A folder was made in the root since the last flush: the root must be flushed too. */
+  private rootChanged = false;
 
-  constructor(private readonly root: string) {
+  constructor(
+    private readonly root: string,
+    options: FolderChunkStoreOptions = {},
+  ) {
+    this.fsync = options.fsync ?? true;
     mkdirSync(root, { recursive: true });
     this.totalBytes = this.measure();
+  }
+
+  /** Chunks put and not yet flushed (for tests and metrics). */
+  get unflushed(): number {
+    return this.staged.size;
   }
 
   async has(hash: string): Promise<boolean> {
@@ -42,7 +84,7 @@ export class FolderChunkStore implements ChunkStore {
   }
 
   async size(hash: string): Promise<number | undefined> {
-    const known = this.known.get(hash);
+    const known = this.known.get(hash) ?? this.staged.get(hash)?.size;
     if (known !== undefined) return known;
     try {
       const { size } = statSync(this.pathOf(hash));
@@ -59,7 +101,7 @@ export class FolderChunkStore implements ChunkStore {
    * agent that holds the content uploads it again.
    */
   async get(hash: string): Promise<Uint8Array | undefined> {
-    const path = this.pathOf(hash);
+    const path = this.staged.get(hash)?.temp ?? this.pathOf(hash);
     let bytes: Uint8Array;
     try {
       // Synchronous: chunks are small, and a thread-pool round trip costs more than the read.
@@ -70,6 +112,7 @@ export class FolderChunkStore implements ChunkStore {
     }
     if (sha256Hex(bytes) === hash) return bytes;
     this.known.delete(hash);
+    this.staged.delete(hash);
     rmSync(path, { force: true });
     this.totalBytes = Math.max(0, this.totalBytes - bytes.length);
     return undefined;
@@ -81,12 +124,50 @@ export class FolderChunkStore implements ChunkStore {
       return;
     }
     const target = this.pathOf(hash);
-    mkdirSync(join(this.root, hash.slice(0, 2)), { recursive: true });
+    if (mkdirSync(dirname(target), { recursive: true }) !== undefined) this.rootChanged = true;
     const temp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
     writeFileSync(temp, bytes);
-    renameSync(temp, target);
-    this.known.set(hash, bytes.length);
+    this.staged.set(hash, { temp, size: bytes.length });
     this.totalBytes += bytes.length;
+  }
+
+  /**
+   * Flushes the staged chunks' bytes, renames them into place, and flushes their folders (and the
+   * root, which holds the folders). Flushes run one after another: a caller's flush starts once
+   * the one before it is done, so when it resolves every chunk put before the call is durable,
+   * also one that an earlier caller's flush had taken and was still flushing.
+   *
+   * @example
+   * await chunks.put(hash, bytes);
+   * await chunks.flush();
+   * await store.commit(request); // names hash
+   */
+  flush(): Promise<void> {
+    const run = this.flushing.then(() => this.flushStaged());
+    this.flushing = run.catch(() => {});
+    return run;
+  }
+
+  private async flushStaged(): Promise<void> {
+    if (this.staged.size === 0) return;
+    const batch = [...this.staged];
+    const rootChanged = this.rootChanged;
+    this.rootChanged = false;
+    if (this.fsync) await inBatches(batch, ([, { temp }]) => syncPath(temp, 'r+'));
+    const folders = new Set<string>();
+    for (const [hash, { temp, size }] of batch) {
+      const target = this.pathOf(hash);
+      // Unless another writer's flush of the same chunk got there first (same bytes).
+      if (this.staged.get(hash)?.temp === temp) {
+        renameSync(temp, target);
+        this.staged.delete(hash);
+        this.known.set(hash, size);
+      } else rmSync(temp, { force: true });
+      folders.add(dirname(target));
+    }
+    if (rootChanged) folders.add(this.root);
+    // A failure here (an I/O error) fails the push, which commits nothing; the agent sends it again.
+    if (this.fsync) await inBatches([...folders], (folder) => syncPath(folder, 'r'));
   }
 
   sizeBytes(): number {
@@ -148,4 +229,20 @@ export class FolderChunkStore implements ChunkStore {
     }
     return total;
   }
+}
+
+/** Flushes one file or folder to disk. */
+async function syncPath(path: string, flags: 'r' | 'r+'): Promise<void> {
+  const handle = await open(path, flags);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Runs `work` over `items`, FLUSH_PARALLEL at a time. */
+async function inBatches<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += FLUSH_PARALLEL)
+    await Promise.all(items.slice(i, i + FLUSH_PARALLEL).map(work));
 }

@@ -100,6 +100,9 @@ export class S3ChunkStore implements ChunkStore {
     this.writtenBytes += bytes.length;
   }
 
+  /** Nothing to do: an object store answers a write once the object is durable. */
+  async flush(): Promise<void> {}
+
   /** Bytes this replica has written (the bucket's total is the object store's own metric). */
   sizeBytes(): number {
     return this.writtenBytes;

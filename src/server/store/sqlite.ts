@@ -82,15 +82,28 @@ CREATE TABLE IF NOT EXISTS snapshots (
 );
 `;
 
+export interface SqliteStoreOptions {
+  /**
+   * SQLite's `synchronous` (default FULL). Only the benches set NORMAL, to price the flushes: a
+   * power loss may then take back commits the hub has already answered.
+   */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
 export class SqliteStore implements Store {
   private readonly db: Database;
   readonly access: SqliteAccess;
 
-  constructor(file: string) {
+  constructor(file: string, options: SqliteStoreOptions = {}) {
     this.db = new Database(file, { create: true, strict: true });
-    // WAL: readers never block the writer. synchronous=NORMAL survives a killed process (the
-    // failure the tests exercise); FULL would add an fsync per push for power-loss safety.
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+    // WAL: readers never block the writer. synchronous=FULL flushes the log at every commit, so a
+    // push the hub answered survives a power loss (NORMAL survives a killed process only: the
+    // last commits wait for a checkpoint to reach the disk); it costs one flush per commit, priced
+    // in BENCHMARKS.md (Cost of durable writes on the hub).
+    const synchronous = options.synchronous ?? 'FULL';
+    this.db.exec(
+      `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous}; PRAGMA busy_timeout = 5000;`,
+    );
     this.db.exec(SCHEMA);
     this.db.exec(ACCESS_SCHEMA);
     backfillChunkRefs(this.db);

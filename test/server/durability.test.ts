@@ -1,0 +1,163 @@
+/**
+ * The hub makes a push's chunks durable before it commits the entries that name them or answers:
+ * one flush pass per push, however many chunks it carries, and a file under a chunk's name only
+ * once its bytes are flushed.
+ */
+import { afterEach, describe, expect, it } from 'bun:test';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeEnvelope, makeFrame } from '../../src/core/frames.ts';
+import { fileHashFromChunks, sha256Hex } from '../../src/core/hash.ts';
+import { createServerMetrics } from '../../src/metrics/server-metrics.ts';
+import { createServer } from '../../src/server/app.ts';
+import { listen, stopListening } from '../../src/server/start.ts';
+import { FolderChunkStore } from '../../src/server/store/chunks-fs.ts';
+import { SqliteStore } from '../../src/server/store/sqlite.ts';
+import type { CommitOutcome, CommitRequest } from '../../src/server/store/store.ts';
+import { cleanup, onCleanup, tempDir } from '../helpers/harness.ts';
+
+afterEach(cleanup);
+
+const AGENT = '0a1b2c3d';
+
+/** What happened, in order: each chunk put, each flush begun and finished, each commit. */
+type Event = 'put' | 'flush' | 'flushed' | { commit: number };
+
+class RecordingChunks extends FolderChunkStore {
+  constructor(
+    root: string,
+    readonly events: Event[],
+  ) {
+    super(root);
+  }
+  override async put(hash: string, bytes: Uint8Array): Promise<void> {
+    this.events.push('put');
+    await super.put(hash, bytes);
+  }
+  override async flush(): Promise<void> {
+    this.events.push('flush');
+    await super.flush();
+    this.events.push('flushed');
+  }
+}
+
+class RecordingStore extends SqliteStore {
+  constructor(
+    file: string,
+    private readonly chunks: RecordingChunks,
+  ) {
+    super(file);
+  }
+  override async commit(request: CommitRequest): Promise<CommitOutcome> {
+    // The chunks still waiting for their flush when the commit starts: none may be.
+    this.chunks.events.push({ commit: this.chunks.unflushed });
+    return super.commit(request);
+  }
+}
+
+function startRecordingHub() {
+  const data = tempDir('warmsync-hub-');
+  const events: Event[] = [];
+  const chunks = new RecordingChunks(join(data, 'chunks'), events);
+  const store = new RecordingStore(join(data, 'warmsync.db'), chunks);
+  const metrics = createServerMetrics({ chunkStoreBytes: () => 0, connectedAgents: () => 0 });
+  const sync = createServer({ store, chunks, metrics });
+  const { server, url } = listen(sync, { port: 0 });
+  onCleanup(async () => {
+    await stopListening(sync, server);
+    await store.close();
+  });
+  return { url, events, chunks };
+}
+
+/** A push of one file cut into `count` chunks, all sent with it. */
+function manyChunkPush(count: number) {
+  const parts = Array.from({ length: count }, (_, i) => new TextEncoder().encode(`part ${i} `.repeat(40)));
+  const hashes = parts.map((p) => sha256Hex(p));
+  const change = {
+    path: 'many.txt',
+    vector: { [AGENT]: 1 },
+    content: {
+      kind: 'file',
+      hash: fileHashFromChunks(hashes),
+      size: parts.reduce((n, p) => n + p.length, 0),
+      exec: false,
+      chunks: hashes.map((h, i) => [h, parts[i]!.length]),
+    },
+  };
+  return encodeEnvelope(
+    { agent: AGENT, changes: [change] },
+    parts.map((p, i) => makeFrame(hashes[i]!, p)),
+  );
+}
+
+const push = (url: string, body: Uint8Array<ArrayBuffer>) =>
+  fetch(`${url}/v1/workspaces/test/push`, { method: 'POST', body });
+
+describe("a push's chunks", () => {
+  it('are flushed in one pass, after the last is stored and before the commit that names them', async () => {
+    const hub = startRecordingHub();
+    const reply = await push(hub.url, manyChunkPush(50));
+    expect(reply.status).toBe(200);
+    const { results } = (await reply.json()) as { results: Array<{ status: string }> };
+    expect(results.map((r) => r.status)).toEqual(['accepted']);
+    expect(hub.events).toEqual([...Array(50).fill('put'), 'flush', 'flushed', { commit: 0 }]);
+  });
+
+  it('of a push that commits nothing (chunks sent ahead) are flushed before it is answered', async () => {
+    const hub = startRecordingHub();
+    const bytes = new TextEncoder().encode('sent ahead of its commit');
+    const body = encodeEnvelope({ agent: AGENT, changes: [] }, [makeFrame(sha256Hex(bytes), bytes)]);
+    expect((await push(hub.url, body)).status).toBe(200);
+    expect(hub.events).toEqual(['put', 'flush', 'flushed']);
+    expect(hub.chunks.unflushed).toBe(0);
+  });
+});
+
+describe("the hub's database", () => {
+  it('flushes every commit to disk (synchronous=FULL), so an answered push survives a power loss', async () => {
+    const store = new SqliteStore(join(tempDir('warmsync-hub-'), 'warmsync.db'));
+    onCleanup(() => store.close());
+    // The pragma is per connection: read it on the store's own (2 is FULL, 1 NORMAL).
+    const db = (store as unknown as { db: { query(sql: string): { get(): unknown } } }).db;
+    expect(db.query('PRAGMA synchronous').get()).toEqual({ synchronous: 2 });
+  });
+});
+
+describe('FolderChunkStore', () => {
+  const chunk = (text: string) => {
+    const bytes = new TextEncoder().encode(text);
+    return { hash: sha256Hex(bytes), bytes };
+  };
+
+  it('serves a chunk at once, but puts it under its name only once flushed', async () => {
+    const root = tempDir('warmsync-chunks-');
+    const store = new FolderChunkStore(root);
+    const { hash, bytes } = chunk('staged');
+    await store.put(hash, bytes);
+    expect(await store.get(hash)).toEqual(bytes);
+    expect(await store.size(hash)).toBe(bytes.length);
+    expect(existsSync(join(root, hash.slice(0, 2), hash))).toBe(false);
+    // Another process (a replica sharing the folder, or this hub after a crash) sees nothing yet.
+    expect(await new FolderChunkStore(root).has(hash)).toBe(false);
+    await store.flush();
+    expect(existsSync(join(root, hash.slice(0, 2), hash))).toBe(true);
+    expect(await new FolderChunkStore(root).get(hash)).toEqual(bytes);
+    expect(store.unflushed).toBe(0);
+  });
+
+  it('resolves a flush only once every chunk put before it is durable, also those an earlier flush took', async () => {
+    const root = tempDir('warmsync-chunks-');
+    const store = new FolderChunkStore(root);
+    const first = chunk('first');
+    const second = chunk('second');
+    await store.put(first.hash, first.bytes);
+    const earlier = store.flush();
+    await store.put(second.hash, second.bytes);
+    await store.flush();
+    const reader = new FolderChunkStore(root);
+    expect(await reader.get(first.hash)).toEqual(first.bytes);
+    expect(await reader.get(second.hash)).toEqual(second.bytes);
+    await earlier;
+  });
+});
