@@ -14,7 +14,7 @@ import { checkRelativePath, collisionKey, parentPath } from '../../core/paths.ts
 import type { ChangeResult } from '../../core/protocol.ts';
 import { HUB_ID, resolvePush } from '../../core/resolve.ts';
 import { incrementVector, mergeVectors, type VersionVector } from '../../core/vector.ts';
-import type { CommitOutcome, CommitRequest } from './store.ts';
+import type { CommitOutcome, CommitRequest, ConflictCopyMade } from './store.ts';
 
 export const UNKNOWN: unique symbol = Symbol('unknown');
 
@@ -81,6 +81,7 @@ export function planCommit(request: CommitRequest, head: number, view: ManifestV
   const clearFolders = new Set<string>();
 
   let conflicts = 0;
+  const conflictCopies: ConflictCopyMade[] = [];
   const results: ChangeResult[] = [];
   const entries: ManifestEntry[] = [];
   const write = (path: string, content: ManifestEntry['content'], vector: VersionVector, author: string) => {
@@ -219,6 +220,9 @@ export function planCommit(request: CommitRequest, head: number, view: ManifestV
           if (!existing || !sameContent(existing.content, resolution.copy.content)) {
             write(copyPath, resolution.copy.content, hubVector(copyPath, resolution.copy.vector), agent);
           }
+          // Recorded so that `warmsync conflicts` lists it and `resolve` can settle it; a subtree
+          // moved under a file (above) is not: its paths cannot come back while the file is there.
+          conflictCopies.push({ path: change.path, copyPath, seq, keptAgent: winnerAgent, copyAgent: agent });
         }
         results.push({ status: 'conflict', path: change.path, seq, copyPath, reason: resolution.reason });
         break;
@@ -228,7 +232,7 @@ export function planCommit(request: CommitRequest, head: number, view: ManifestV
   if (needPaths.size > 0 || needKeys.size > 0) return { complete: false, paths: needPaths, keys: needKeys };
   return {
     complete: true,
-    outcome: { head, results, entries, conflicts },
+    outcome: { head, results, entries, conflicts, conflictCopies },
     finalEntries: [...written.values()],
   };
 }
