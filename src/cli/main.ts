@@ -17,6 +17,10 @@ const commands: Record<string, () => Promise<Command>> = {
   flush: async () => (await import('./flush.ts')).flushCommand,
   pause: async () => (await import('./pause.ts')).pauseCommand,
   resume: async () => (await import('./pause.ts')).resumeCommand,
+  conflicts: async () => (await import('./conflicts.ts')).conflictsCommand,
+  resolve: async () => (await import('./resolve.ts')).resolveCommand,
+  history: async () => (await import('./history.ts')).historyCommand,
+  restore: async () => (await import('./restore.ts')).restoreCommand,
 };
 
 async function topLevelHelp(): Promise<string> {
