@@ -139,6 +139,17 @@ describe.each(makers)('%s store history', (_name, make) => {
     expect(await store.history('w', 'x.txt')).toEqual([]);
     expect((await store.liveChunks()).size).toBe(0);
   });
+
+  it('accepts a version at an expired path under a vector that dominates the dropped tombstone', async () => {
+    const store = await make();
+    open.push(store);
+    await push(store, A, 'z.txt', 'z', { [A]: 1 });
+    await remove(store, A, 'z.txt', { [A]: 2 });
+    await store.expire({ cutoff: future(), tombstoneLimit: (_ws, head) => head });
+    // An edit made, while away, of the version before the deletion.
+    const outcome = await push(store, B, 'z.txt', 'edited away', { [A]: 1, [B]: 1 });
+    expect(outcome.results[0]).toMatchObject({ status: 'accepted', vector: { [A]: 2, [B]: 1, [HUB_ID]: 1 } });
+  });
 });
 
 describe('migration of a database made before history', () => {
@@ -174,7 +185,7 @@ describe('migration of a database made before history', () => {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     await client.query(`DROP TABLE history; DROP TABLE conflicts; ALTER TABLE entries DROP COLUMN at;
-      ALTER TABLE workspaces DROP COLUMN floor; DELETE FROM warmsync_migrations WHERE version = 6;`);
+      ALTER TABLE workspaces DROP COLUMN floor; ALTER TABLE workspaces DROP COLUMN expired_vector; DELETE FROM warmsync_migrations WHERE version = 6;`);
     await client.end();
     await first.close();
     const store = new PostgresStore({ url });

@@ -41,7 +41,13 @@ export type CommitPlan =
  * the latest and no other writer changes the manifest before the plan is persisted); later changes
  * of the batch see the versions earlier ones wrote, exactly as if each were written at once.
  */
-export function planCommit(request: CommitRequest, head: number, view: ManifestView): CommitPlan {
+export function planCommit(
+  request: CommitRequest,
+  head: number,
+  view: ManifestView,
+  /** The merged vectors of the workspace's expired tombstones (see resolvePush). */
+  expired?: VersionVector,
+): CommitPlan {
   const { agent, branch, changes } = request;
   const written = new Map<string, ManifestEntry>();
   const writtenByKey = new Map<string, Set<string>>();
@@ -190,7 +196,7 @@ export function planCommit(request: CommitRequest, head: number, view: ManifestV
         continue;
       }
     }
-    const resolution = resolvePush(current, { ...change, agent });
+    const resolution = resolvePush(current, { ...change, agent }, expired);
     switch (resolution.type) {
       case 'accept': {
         const seq = write(change.path, resolution.content, resolution.vector, agent);

@@ -7,7 +7,7 @@ import type { EntryContent, ManifestEntry } from '../../core/entry.ts';
 import type { PathVersion } from '../../core/history.ts';
 import type { ConflictRecord } from '../../core/settle.ts';
 import type { VersionVector } from '../../core/vector.ts';
-import type { ConflictCopyMade, ExpiryReport, ExpiryRequest } from './store.ts';
+import { type ConflictCopyMade, type ExpiryReport, type ExpiryRequest, expiredSummary } from './store.ts';
 
 type Queryable = pg.Pool | pg.PoolClient;
 
@@ -142,22 +142,27 @@ export async function expireHistory(
     const versions = (await client.query('DELETE FROM history WHERE replaced_at < $1', [request.cutoff]))
       .rowCount;
     let tombstones = 0;
-    const workspaces = await client.query<{ name: string; head: string }>(
-      'SELECT name, head FROM workspaces ORDER BY name FOR UPDATE',
-    );
+    const workspaces = await client.query<{
+      name: string;
+      head: string;
+      expired_vector: VersionVector | null;
+    }>('SELECT name, head, expired_vector FROM workspaces ORDER BY name FOR UPDATE');
     for (const ws of workspaces.rows) {
       const limit = request.tombstoneLimit(ws.name, Number(ws.head));
-      const dropped = await client.query<{ seq: string }>(
-        'DELETE FROM entries WHERE workspace = $1 AND NOT live AND seq <= $2 AND at < $3 RETURNING seq',
+      const dropped = await client.query<{ seq: string; vector: VersionVector }>(
+        'DELETE FROM entries WHERE workspace = $1 AND NOT live AND seq <= $2 AND at < $3 RETURNING seq, vector',
         [ws.name, limit, request.cutoff],
       );
       if (dropped.rows.length === 0) continue;
       tombstones += dropped.rows.length;
-      const newest = dropped.rows.reduce((max, r) => Math.max(max, Number(r.seq)), 0);
-      await client.query('UPDATE workspaces SET floor = GREATEST(floor, $2) WHERE name = $1', [
-        ws.name,
-        newest,
-      ]);
+      const { floor, vector } = expiredSummary(
+        ws.expired_vector ?? {},
+        dropped.rows.map((r) => ({ seq: Number(r.seq), vector: r.vector })),
+      );
+      await client.query(
+        'UPDATE workspaces SET floor = GREATEST(floor, $2), expired_vector = $3 WHERE name = $1',
+        [ws.name, floor, JSON.stringify(vector)],
+      );
     }
     return { versions: versions ?? 0, tombstones };
   });

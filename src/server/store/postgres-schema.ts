@@ -92,11 +92,13 @@ const MIGRATIONS: readonly string[] = [
      ON CONFLICT DO NOTHING;`,
   // 6: history (versions sync replaced or deleted, kept for the retention period), conflict
   // records, the hub's time of each entry (rows already there take the migration's time, so their
-  // retention starts now) and each workspace's floor (the newest tombstone expiry dropped).
+  // retention starts now), each workspace's floor (the newest tombstone expiry dropped) and
+  // expired vector (the merge of the dropped tombstones' vectors).
   `ALTER TABLE entries ADD COLUMN IF NOT EXISTS at TIMESTAMPTZ;
    UPDATE entries SET at = now() WHERE at IS NULL;
    ALTER TABLE entries ALTER COLUMN at SET DEFAULT now();
    ALTER TABLE workspaces ADD COLUMN IF NOT EXISTS floor BIGINT NOT NULL DEFAULT 0;
+   ALTER TABLE workspaces ADD COLUMN IF NOT EXISTS expired_vector JSONB;
    CREATE TABLE IF NOT EXISTS history (
      workspace TEXT NOT NULL,
      path TEXT NOT NULL,

@@ -128,11 +128,12 @@ export class PostgresStore implements Store {
       workspace,
       newEpoch(),
     ]);
-    const locked = await client.query<{ head: string }>(
-      'SELECT head FROM workspaces WHERE name = $1 FOR UPDATE',
+    const locked = await client.query<{ head: string; expired_vector: VersionVector | null }>(
+      'SELECT head, expired_vector FROM workspaces WHERE name = $1 FOR UPDATE',
       [workspace],
     );
     const head = Number(locked.rows[0]?.head ?? 0);
+    const expired = locked.rows[0]?.expired_vector ?? undefined;
     // Under the workspace lock, so a push sent again while its first copy commits waits for it.
     const recorded = request.pushId ? await recordedAnswer(client, request, request.pushId) : undefined;
     if (recorded) return replayedOutcome(head, recorded);
@@ -143,7 +144,7 @@ export class PostgresStore implements Store {
     };
     for (let round = 0; round < MAX_PLAN_ROUNDS; round++) {
       await view.load(client, workspace, need.paths, need.keys);
-      const plan = planCommit(request, head, view);
+      const plan = planCommit(request, head, view, expired);
       if (plan.complete) {
         await upsertEntries(client, workspace, plan.finalEntries);
         await insertChunkRefs(client, workspace, entryChunks(plan.finalEntries));

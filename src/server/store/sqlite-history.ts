@@ -8,7 +8,7 @@ import type { EntryContent } from '../../core/entry.ts';
 import type { PathVersion } from '../../core/history.ts';
 import type { ConflictRecord } from '../../core/settle.ts';
 import type { VersionVector } from '../../core/vector.ts';
-import type { ConflictCopyMade, ExpiryReport, ExpiryRequest } from './store.ts';
+import { type ConflictCopyMade, type ExpiryReport, type ExpiryRequest, expiredSummary } from './store.ts';
 
 export const HISTORY_SCHEMA = `
 CREATE TABLE IF NOT EXISTS history (
@@ -43,15 +43,19 @@ CREATE INDEX IF NOT EXISTS conflicts_by_path ON conflicts (workspace, path) WHER
 /**
  * Brings a database made before history up to date: entries get the hub's time of their commit
  * (rows already there take the time of the migration, so their retention starts now), workspaces
- * a floor. Idempotent.
+ * a floor and an expired vector (see expireHistory). Idempotent.
  */
 export function migrateHistory(db: Database, now: string): void {
   const has = (table: string, column: string) =>
-    (db.query(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).some((c) => c.name === column);
+    // prepare, not query: a cached statement would answer with the columns before an ALTER.
+    (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).some(
+      (c) => c.name === column,
+    );
   if (!has('entries', 'at')) db.exec('ALTER TABLE entries ADD COLUMN at TEXT');
   db.query('UPDATE entries SET at = ? WHERE at IS NULL').run(now);
   if (!has('workspaces', 'floor'))
     db.exec('ALTER TABLE workspaces ADD COLUMN floor INTEGER NOT NULL DEFAULT 0');
+  if (!has('workspaces', 'expired_vector')) db.exec('ALTER TABLE workspaces ADD COLUMN expired_vector TEXT');
   db.exec(HISTORY_SCHEMA);
 }
 
@@ -168,26 +172,39 @@ export function historyChunks(db: Database): string[] {
 /**
  * Drops what is past retention, in one transaction: history rows replaced before the cutoff, and
  * per workspace the tombstones made before it up to the workspace's limit, raising its floor to
- * the newest one dropped so that a page read from below it says so.
+ * the newest one dropped (so that a page read from below it says so) and merging their vectors
+ * into its expired vector (so that a version later accepted at such a path dominates them).
  */
 export function expireHistory(db: Database, request: ExpiryRequest): ExpiryReport {
   return db.transaction(() => {
     const versions = db.query('DELETE FROM history WHERE replaced_at < ?').run(request.cutoff).changes;
     let tombstones = 0;
-    const workspaces = db.query('SELECT name, head FROM workspaces').all() as Array<{
+    const workspaces = db.query('SELECT name, head, expired_vector FROM workspaces').all() as Array<{
       name: string;
       head: number;
+      expired_vector: string | null;
     }>;
     for (const ws of workspaces) {
       const limit = request.tombstoneLimit(ws.name, ws.head);
-      const newest = db
-        .query('SELECT MAX(seq) AS seq FROM entries WHERE workspace = ? AND live = 0 AND seq <= ? AND at < ?')
-        .get(ws.name, limit, request.cutoff) as { seq: number | null };
-      if (newest.seq === null) continue;
-      tombstones += db
-        .query('DELETE FROM entries WHERE workspace = ? AND live = 0 AND seq <= ? AND at < ?')
-        .run(ws.name, limit, request.cutoff).changes;
-      db.query('UPDATE workspaces SET floor = MAX(floor, ?) WHERE name = ?').run(newest.seq, ws.name);
+      const dropped = db
+        .query('SELECT seq, vector FROM entries WHERE workspace = ? AND live = 0 AND seq <= ? AND at < ?')
+        .all(ws.name, limit, request.cutoff) as Array<{ seq: number; vector: string }>;
+      if (dropped.length === 0) continue;
+      db.query('DELETE FROM entries WHERE workspace = ? AND live = 0 AND seq <= ? AND at < ?').run(
+        ws.name,
+        limit,
+        request.cutoff,
+      );
+      tombstones += dropped.length;
+      const { floor, vector } = expiredSummary(
+        ws.expired_vector === null ? {} : (JSON.parse(ws.expired_vector) as VersionVector),
+        dropped.map((d) => ({ seq: d.seq, vector: JSON.parse(d.vector) as VersionVector })),
+      );
+      db.query('UPDATE workspaces SET floor = MAX(floor, ?), expired_vector = ? WHERE name = ?').run(
+        floor,
+        JSON.stringify(vector),
+        ws.name,
+      );
     }
     return { versions, tombstones };
   })();

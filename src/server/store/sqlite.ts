@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS workspaces (
   head INTEGER NOT NULL DEFAULT 0,
   conflicts INTEGER NOT NULL DEFAULT 0,
   epoch TEXT,
-  floor INTEGER NOT NULL DEFAULT 0
+  floor INTEGER NOT NULL DEFAULT 0,
+  expired_vector TEXT
 );
 CREATE TABLE IF NOT EXISTS entries (
   workspace TEXT NOT NULL,
@@ -131,14 +132,22 @@ export class SqliteStore implements Store {
     this.db
       .query('UPDATE workspaces SET epoch = ? WHERE name = ? AND epoch IS NULL')
       .run(newEpoch(), workspace);
-    const ws = this.db.query('SELECT head FROM workspaces WHERE name = ?').get(workspace) as { head: number };
+    const ws = this.db.query('SELECT head, expired_vector FROM workspaces WHERE name = ?').get(workspace) as {
+      head: number;
+      expired_vector: string | null;
+    };
     const recorded = request.pushId ? this.recordedAnswer(request, request.pushId) : undefined;
     if (recorded) return replayedOutcome(ws.head, recorded);
     // The immediate transaction holds SQLite's write lock, so the view reads the latest manifest.
-    const plan = planCommit(request, ws.head, {
-      entry: (path) => this.entryNow(workspace, path),
-      livePaths: (key) => this.livePaths(workspace, key),
-    });
+    const plan = planCommit(
+      request,
+      ws.head,
+      {
+        entry: (path) => this.entryNow(workspace, path),
+        livePaths: (key) => this.livePaths(workspace, key),
+      },
+      ws.expired_vector === null ? undefined : (JSON.parse(ws.expired_vector) as VersionVector),
+    );
     if (!plan.complete) throw new Error('bug: a SQLite manifest view never lacks rows');
     const now = new Date().toISOString();
     for (const entry of plan.finalEntries) this.upsert(workspace, entry, now);

@@ -7,6 +7,7 @@ import type { PathVersion } from '../../core/history.ts';
 import type { ChangeResult } from '../../core/protocol.ts';
 import type { PushedChange } from '../../core/resolve.ts';
 import type { ConflictRecord, HubWrite } from '../../core/settle.ts';
+import { mergeVectors, type VersionVector } from '../../core/vector.ts';
 import type { AccessStore } from './credentials.ts';
 
 export interface CommitRequest {
@@ -59,6 +60,20 @@ export interface ExpiryReport {
   versions: number;
   /** Tombstones past retention and below every active cursor. */
   tombstones: number;
+}
+
+/** A workspace's floor and expired vector once `dropped` tombstones are added to `expired`. */
+export function expiredSummary(
+  expired: VersionVector,
+  dropped: ReadonlyArray<{ seq: number; vector: VersionVector }>,
+): { floor: number; vector: VersionVector } {
+  let floor = 0;
+  let vector = expired;
+  for (const d of dropped) {
+    floor = Math.max(floor, d.seq);
+    vector = mergeVectors(vector, d.vector);
+  }
+  return { floor, vector };
 }
 
 export interface ExpiryRequest {
