@@ -138,7 +138,12 @@ const ROUTES: Record<string, RouteCase> = {
   'POST /v1/workspaces/:ws/restore': {
     expected: 404,
     workspace: writes(404),
-    request: call('POST', '/v1/workspaces/test/restore', JSON.stringify({ path: 'a.txt' }), 'application/json'),
+    request: call(
+      'POST',
+      '/v1/workspaces/test/restore',
+      JSON.stringify({ path: 'a.txt' }),
+      'application/json',
+    ),
   },
 };
 
