@@ -14,6 +14,7 @@ import { afterApplyFailure, deferralDelayMs } from '../core/apply-outcome.ts';
 import type { AgentStatus } from '../core/control-protocol.ts';
 import { judgeDeletions } from '../core/deletion-guard.ts';
 import { type EntryContent, exists, type ManifestEntry } from '../core/entry.ts';
+import { cursorBelowFloor, expiredDeletions } from '../core/expired-tombstones.ts';
 import type { FlushProgress } from '../core/flush.ts';
 import { describeFolding } from '../core/folding.ts';
 import { type ChunkFrame, FrameError, openFrame } from '../core/frames.ts';
@@ -479,6 +480,8 @@ export class Agent {
     const open = [...this.state.intents].filter((e): e is [string, PushIntent] => e[1].op === 'push');
     let since = Math.max(Math.min(this.state.cursor, ...open.map(([, intent]) => intent.since)), 0);
     let startedOver = false;
+    /** Set when the hub dropped deletions after `since`: every path the full read lists. */
+    let listed: Set<string> | undefined;
     for (;;) {
       const page = await this.client.changes(since);
       const known = this.state.epoch;
@@ -492,11 +495,23 @@ export class Agent {
         since = 0;
         continue;
       }
+      if (!listed && cursorBelowFloor(since, page.floor)) {
+        this.log(
+          `the hub dropped deletions up to ${page.floor} (past retention) and this agent read up to ${since}; reading the whole workspace to find them`,
+        );
+        listed = new Set();
+        since = 0;
+        continue;
+      }
       if (page.epoch && page.epoch !== known) this.state.setEpoch(page.epoch);
       for (const entry of page.entries) {
+        listed?.add(entry.path);
         this.settlePush(entry.path, entry);
         this.noteRemote(entry);
       }
+      if (listed && (!page.more || page.entries.length === 0))
+        for (const gone of expiredDeletions(this.state.bases, listed, page.floor ?? page.head))
+          if (!this.pending.has(gone.path)) this.noteRemote(gone);
       this.highestSeen = Math.max(this.highestSeen, page.head, ...page.entries.map((e) => e.seq));
       if (!page.more || page.entries.length === 0) break;
       since = page.entries[page.entries.length - 1]!.seq;

@@ -67,6 +67,28 @@ export async function locateAgent(
   throw new UserError(`several agents run on ${dir} (${matches.join(', ')}); pass --state DIR to pick one`);
 }
 
+/**
+ * The status of the running agent whose folder holds `path` (the nearest, when agents run on
+ * nested folders): its `--state` folder when given, else every agent under the default state
+ * root. Undefined when none does.
+ */
+export async function agentHolding(
+  path: string,
+  flags: { state?: string },
+): Promise<AgentStatus | undefined> {
+  const sockets = flags.state ? [controlSocketPath(resolve(flags.state))] : candidateSockets();
+  let best: AgentStatus | undefined;
+  for (const socket of sockets) {
+    if (!existsSync(socket)) continue;
+    const answer = await ask(socket, { type: 'status' }, 2000).catch(() => undefined);
+    if (answer?.type !== 'status') continue;
+    const { dir } = answer.status;
+    const inside = path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
+    if (inside && (!best || dir.length > best.dir.length)) best = answer.status;
+  }
+  return best;
+}
+
 function candidateSockets(): string[] {
   const root = stateRoot();
   let names: string[];

@@ -19,6 +19,10 @@ const commands: Record<string, () => Promise<Command>> = {
   resume: async () => (await import('./pause.ts')).resumeCommand,
   revert: async () => (await import('./revert.ts')).revertCommand,
   doctor: async () => (await import('./doctor.ts')).doctorCommand,
+  conflicts: async () => (await import('./conflicts.ts')).conflictsCommand,
+  resolve: async () => (await import('./resolve.ts')).resolveCommand,
+  history: async () => (await import('./history.ts')).historyCommand,
+  restore: async () => (await import('./restore.ts')).restoreCommand,
 };
 
 async function topLevelHelp(): Promise<string> {

@@ -4,6 +4,8 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_HISTORY_DAYS } from '../core/history.ts';
+import { DEFAULT_COPIES_PER_PATH } from '../core/settle.ts';
 import { loadOrCreateAdminToken } from '../server/admin-token.ts';
 import { isLoopbackHost } from '../server/origin.ts';
 import { startEmbeddedServer } from '../server/start.ts';
@@ -44,6 +46,11 @@ Options:
                           TLS protects the traffic; the credential is still asked
   --allow-git             let paths under .git/ sync (off by default)
   --max-body BYTES        largest request body accepted (default 67108864)
+  --history-days N        keep every version sync replaces or deletes for N days (default 7;
+                          fractions allowed), for warmsync history and restore; tombstones past
+                          it and below every connected agent's cursor are dropped too
+  --conflict-copies N     conflict copies kept per path (default 10); past it the oldest is
+                          deleted (and kept in history)
 
 Scale-out:
   --postgres URL          postgres://USER:PASSWORD@HOST:PORT/DB (or WARMSYNC_POSTGRES); replicas
@@ -72,6 +79,8 @@ const flagsSchema = z.object({
   'tls-key': z.string().min(1).optional(),
   'allow-git': z.boolean(),
   'max-body': z.coerce.number().int().min(1024),
+  'history-days': z.coerce.number().positive().max(36_500),
+  'conflict-copies': z.coerce.number().int().min(1).max(1000),
   postgres: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres://USER@HOST:PORT/DB URL')
@@ -108,6 +117,8 @@ export const serveCommand: Command = {
       'tls-key': { type: 'string' },
       'allow-git': { type: 'boolean', default: false },
       'max-body': { type: 'string', default: String(64 * 1024 * 1024) },
+      'history-days': { type: 'string', default: String(DEFAULT_HISTORY_DAYS) },
+      'conflict-copies': { type: 'string', default: String(DEFAULT_COPIES_PER_PATH) },
       postgres: { type: 'string' },
       redis: { type: 'string' },
       chunks: { type: 'string' },
@@ -222,6 +233,8 @@ function startEmbedded(
     allowedHosts: flags['allow-host'],
     allowGit: flags['allow-git'],
     maxBodyBytes: flags['max-body'],
+    historyDays: flags['history-days'],
+    copiesPerPath: flags['conflict-copies'],
     tls,
     log,
   });
@@ -245,6 +258,8 @@ function startReplica(
     allowedHosts: flags['allow-host'],
     allowGit: flags['allow-git'],
     maxBodyBytes: flags['max-body'],
+    historyDays: flags['history-days'],
+    copiesPerPath: flags['conflict-copies'],
     tls,
     log,
   });

@@ -152,6 +152,12 @@ export const changesResponseSchema = z.object({
   epoch: epochSchema,
   entries: z.array(manifestEntrySchema),
   more: z.boolean(),
+  /**
+   * The newest tombstone the hub dropped after retention (see expired-tombstones.ts): a page read
+   * from below it may lack deletions, so the agent reads the whole manifest instead. Absent from
+   * hubs that never drop tombstones.
+   */
+  floor: z.number().int().nonnegative().optional(),
 });
 export type ChangesResponse = z.infer<typeof changesResponseSchema>;
 

@@ -4,7 +4,13 @@
  */
 import { conflictCopyPath } from './conflict.ts';
 import { type EntryContent, exists, sameContent } from './entry.ts';
-import { compareVectors, incrementVector, mergeVectors, type VersionVector } from './vector.ts';
+import {
+  compareVectors,
+  dominatesOrEquals,
+  incrementVector,
+  mergeVectors,
+  type VersionVector,
+} from './vector.ts';
 
 /** The hub's own id in version vectors; it only appears when the hub settles a conflict. */
 export const HUB_ID = '~hub';
@@ -46,9 +52,25 @@ export type Resolution =
  * The winner is deterministic: the version that reached the hub first keeps the path, because the
  * hub serialises pushes and every agent learns the same order from it.
  */
-export function resolvePush(current: CurrentVersion | undefined, change: PushedChange): Resolution {
+export function resolvePush(
+  current: CurrentVersion | undefined,
+  change: PushedChange,
+  /**
+   * The merged vectors of the tombstones the hub dropped from this workspace after retention. A
+   * path with no entry may be one of them, and agents that applied its deletion hold that
+   * tombstone's vector as their base: a version the hub accepts there must dominate it too, or
+   * they would take it for an older concurrent edit and never apply it.
+   */
+  expired?: VersionVector,
+): Resolution {
   if (!current) {
     if (!exists(change.content)) return { type: 'noop', reason: 'same-version' };
+    if (expired && !dominatesOrEquals(change.vector, expired))
+      return {
+        type: 'accept',
+        content: change.content,
+        vector: incrementVector(mergeVectors(expired, change.vector), HUB_ID),
+      };
     return { type: 'accept', content: change.content, vector: change.vector };
   }
   const order = compareVectors(change.vector, current.vector);

@@ -9,6 +9,7 @@ import { compress } from 'hono/compress';
 import type { z } from 'zod';
 import { type Access, authorize, type Principal } from '../core/credential.ts';
 import { type ChunkFrame, decodeEnvelope, encodeEnvelope, FrameError, makeFrame } from '../core/frames.ts';
+import { DEFAULT_HISTORY_DAYS } from '../core/history.ts';
 import {
   formatBytes,
   HUB_LIMITS,
@@ -28,6 +29,7 @@ import {
   safeParseUntrusted,
   workspaceNameSchema,
 } from '../core/protocol.ts';
+import { DEFAULT_COPIES_PER_PATH } from '../core/settle.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
 import { Authenticator, WorkspaceChunks } from './access.ts';
 import type { LiveBus } from './bus.ts';
@@ -38,6 +40,7 @@ import { mountLiveRoute } from './live.ts';
 import { checkHost, checkOrigin } from './origin.ts';
 import { handlePush, PushLimitError } from './push.ts';
 import { PushGate } from './push-gate.ts';
+import { mountSettleRoutes } from './settle-routes.ts';
 import { mountSnapshotRoutes } from './snapshots.ts';
 import type { ChunkStore } from './store/chunks-fs.ts';
 import type { Store } from './store/store.ts';
@@ -72,6 +75,10 @@ export interface ServerDeps {
   bus?: LiveBus;
   /** Head check interval for replicas sharing a durable store (see Hub); off in embedded mode. */
   headCheckMs?: number;
+  /** Conflict copies kept per path (default DEFAULT_COPIES_PER_PATH); past it the oldest go to history. */
+  copiesPerPath?: number;
+  /** Days replaced and deleted versions stay in history (default DEFAULT_HISTORY_DAYS), as `history` reports. */
+  historyDays?: number;
   /** Runs a chunk garbage collection (`POST /v1/gc`, admin); absent where chunks cannot be swept. */
   collectGarbage?: () => Promise<GcReport>;
   /** Probes the backing services for `/healthz` (default: the embedded store, always up). */
@@ -115,6 +122,7 @@ export function createServer(deps: ServerDeps): SyncServer {
   const maxBody = deps.maxBodyBytes ?? MAX_BODY_BYTES;
   const pushGate = new PushGate(limits.pushesPerWorkspace);
   const credentialGate = new PushGate(limits.pushesPerCredential);
+  const settleDeps = { store: deps.store, hub, copiesPerPath: deps.copiesPerPath ?? DEFAULT_COPIES_PER_PATH };
   const reject = (reason: string) => deps.metrics.rejectedRequests.inc({ reason });
   const authenticator = new Authenticator(deps.token, deps.store.access);
   /** The principal of each request that passed the guard. */
@@ -316,7 +324,7 @@ export function createServer(deps: ServerDeps): SyncServer {
     if (!Number.isSafeInteger(since) || since < 0)
       return badRequest(c, 'since must be a non-negative integer');
     const page = await deps.store.changesSince(ws.data, since, CHANGES_PAGE);
-    const { head, entries } = page;
+    const { head, entries, floor } = page;
     let { epoch } = page;
     // An agent has read past the end: the store went back (restored from an older copy, or lost
     // its last commits), and the sequence numbers past the head will be given again to other
@@ -331,7 +339,8 @@ export function createServer(deps: ServerDeps): SyncServer {
         `workspace ${ws.data}: an agent read up to ${since} but the head is ${head}; new epoch ${epoch}`,
       );
     }
-    const body = JSON.stringify({ head, epoch, entries, more: entries.length === CHANGES_PAGE });
+    // floor: the newest expired tombstone; an agent reading from below it reads the whole manifest.
+    const body = JSON.stringify({ head, epoch, entries, more: entries.length === CHANGES_PAGE, floor });
     deps.metrics.countBytes('out', body.length);
     return c.body(body, 200, { 'content-type': 'application/json' });
   });
@@ -394,6 +403,7 @@ export function createServer(deps: ServerDeps): SyncServer {
           allowGit: deps.allowGit ?? false,
           inflatedBytes: limits.pushInflatedBytes,
           recordUploads: (hashes) => deps.store.access.referenceChunks(ws.data, hashes),
+          settle: settleDeps,
         },
         ws.data,
         push.data,
@@ -470,6 +480,12 @@ export function createServer(deps: ServerDeps): SyncServer {
   });
 
   mountSnapshotRoutes(app, { ...deps, chunksFor });
+  mountSettleRoutes(app, {
+    ...settleDeps,
+    metrics: deps.metrics,
+    historyDays: deps.historyDays ?? DEFAULT_HISTORY_DAYS,
+    principalOf,
+  });
   mountLiveRoute(app, { hub, metrics: deps.metrics, stateOf, log: deps.log });
 
   return { app, hub, websocket, limits, authenticated: deps.token !== undefined };

@@ -17,8 +17,9 @@ import { checkRelativePath } from '../core/paths.ts';
 import type { ChangeResult, LiveHeader, PushHeader, PushResponse } from '../core/protocol.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
 import type { Hub } from './hub.ts';
+import { capConflictCopies, type SettleDeps } from './settle.ts';
 import type { ChunkStore } from './store/chunks-fs.ts';
-import type { Store } from './store/store.ts';
+import type { CommitOutcome, Store } from './store/store.ts';
 
 export interface PushDeps {
   store: Store;
@@ -30,6 +31,8 @@ export interface PushDeps {
   inflatedBytes: number;
   /** Records that the push's workspace may read the chunks it uploaded. */
   recordUploads?: (hashes: readonly string[]) => Promise<void>;
+  /** Hub-side changes (the cap on conflict copies); without it copies are not capped. */
+  settle?: SettleDeps;
 }
 
 /** A push over one of the hub's bounds: answered 413 with this message, and nothing committed. */
@@ -85,7 +88,7 @@ export async function handlePush(
     accepted.length <= INLINE_MAX_CHANGES
       ? await previousVersions(deps.store, workspace, accepted)
       : undefined;
-  const outcome =
+  const outcome: CommitOutcome =
     accepted.length > 0
       ? await deps.store.commit({
           workspace,
@@ -100,6 +103,7 @@ export async function handlePush(
           results: [],
           entries: [],
           conflicts: 0,
+          conflictCopies: [],
         };
   if (outcome.replayed) {
     // Sent again after its answer was lost: the first copy was committed, counted and broadcast.
@@ -130,6 +134,8 @@ export async function handlePush(
       encodeEnvelope(...forOrigin(live, inline, outcome.results)),
     );
   }
+  if (deps.settle && outcome.conflictCopies.length > 0)
+    await capConflictCopies(deps.settle, workspace, new Set(outcome.conflictCopies.map((c) => c.path)));
   const durationMs = performance.now() - started;
   const sizeByPath = new Map(
     header.changes.map((c) => [c.path, c.content.kind === 'file' ? c.content.size : 0]),

@@ -11,7 +11,7 @@ import { createServerMetrics } from '../metrics/server-metrics.ts';
 import { createServer, type HealthReport } from './app.ts';
 import { RedisBus } from './bus.ts';
 import { collectGarbage } from './gc.ts';
-import { type HubTls, listen, type RunningServer, stopListening } from './start.ts';
+import { activeCursors, type HubTls, listen, type RunningServer, stopListening } from './start.ts';
 import { type ChunkStore, FolderChunkStore } from './store/chunks-fs.ts';
 import { S3ChunkStore } from './store/chunks-s3.ts';
 import { PostgresStore } from './store/postgres.ts';
@@ -39,6 +39,10 @@ export interface ScaleServerOptions {
   limits?: Partial<HubLimits>;
   /** How often each replica compares its agents' head with the durable one (default 1000 ms). */
   headCheckMs?: number;
+  /** Days replaced and deleted versions stay recoverable (`serve --history-days`; default 7). */
+  historyDays?: number;
+  /** Conflict copies kept per path (default 10). */
+  copiesPerPath?: number;
   log?: (line: string) => void;
 }
 
@@ -93,9 +97,16 @@ export async function startScaleServer(options: ScaleServerOptions): Promise<Run
     maxBodyBytes: options.maxBodyBytes,
     limits: options.limits,
     log,
-    // A shared chunk folder is swept on request (POST /v1/gc); object storage keeps its own lifecycle rules.
-    collectGarbage: folder ? () => collectGarbage(store, folder) : undefined,
+    historyDays: options.historyDays,
+    copiesPerPath: options.copiesPerPath,
+    // A shared chunk folder is swept on request (POST /v1/gc); object storage keeps its own
+    // lifecycle rules. Expiry needs no chunk sweep, so it runs on request with either.
+    collectGarbage: () =>
+      folder
+        ? collectGarbage(store, folder, gcOptions())
+        : collectGarbage(store, { sweep: () => ({ removed: [], bytes: 0 }) }, gcOptions()),
   });
+  const gcOptions = () => ({ historyDays: options.historyDays, activeCursors: activeCursors(sync) });
   hubCount = () => sync.hub.count();
   let listening: ReturnType<typeof listen>;
   try {

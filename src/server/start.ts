@@ -38,6 +38,10 @@ export interface EmbeddedServerOptions {
   unflushed?: { sqlite?: boolean; chunks?: boolean };
   /** How often unused chunks are collected (default every 6 hours; 0 turns it off). */
   gcIntervalMs?: number;
+  /** Days replaced and deleted versions stay recoverable (`serve --history-days`; default 7). */
+  historyDays?: number;
+  /** Conflict copies kept per path (default 10). */
+  copiesPerPath?: number;
   log?: (line: string) => void;
 }
 
@@ -95,14 +99,18 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): RunningServ
     maxBodyBytes: options.maxBodyBytes,
     limits: options.limits,
     log: options.log,
-    collectGarbage: () => collectGarbage(store, chunks),
+    historyDays: options.historyDays,
+    copiesPerPath: options.copiesPerPath,
+    collectGarbage: () => collect(),
   });
   hubCount = () => sync.hub.count();
+  const collect = () =>
+    collectGarbage(store, chunks, { historyDays: options.historyDays, activeCursors: activeCursors(sync) });
   const gcEvery = options.gcIntervalMs ?? GC_INTERVAL_MS;
   const gcTimer =
     gcEvery > 0
       ? setInterval(() => {
-          collectGarbage(store, chunks)
+          collect()
             .then((r) => {
               metrics.chunksCollected.inc(r.removed);
               if (r.removed > 0)
@@ -168,6 +176,15 @@ export function listen(
   });
   const shown = server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname;
   return { server, url: `${options.tls ? 'https' : 'http'}://${shown}:${server.port}` };
+}
+
+/** The cursors of a workspace's agents connected to this hub (what tombstone expiry spares). */
+export function activeCursors(sync: SyncServer): (workspace: string) => number[] {
+  return (workspace) =>
+    sync.hub
+      .connected()
+      .filter((a) => a.workspace === workspace)
+      .map((a) => a.cursor);
 }
 
 /** Closes every live socket (agents reconnect elsewhere or later) and stops listening. */

@@ -55,6 +55,28 @@ describe('resolvePush with nothing at the path', () => {
   }
 });
 
+describe('resolvePush at a path whose tombstone expired', () => {
+  const expired = { desktop: 3 };
+  it('accepts a version that does not dominate the dropped tombstones under one that does', () => {
+    const resolution = resolvePush(undefined, push(FILE_1, { laptop: 1 }), expired);
+    expect(resolution).toEqual({
+      type: 'accept',
+      content: FILE_1,
+      vector: { desktop: 3, laptop: 1, [HUB_ID]: 1 },
+    });
+  });
+  it('accepts one that dominates them as it is', () => {
+    const vector = { desktop: 3, laptop: 1 };
+    expect(resolvePush(undefined, push(FILE_1, vector), expired)).toEqual({
+      type: 'accept',
+      content: FILE_1,
+      vector,
+    });
+  });
+  it('still ignores a deletion', () =>
+    expect(resolvePush(undefined, push(DELETED, { laptop: 1 }), expired).type).toBe('noop'));
+});
+
 type Expected =
   | { type: 'accept'; vector: 'incoming' | 'merged' }
   | { type: 'noop'; reason: 'same-version' | 'superseded' }

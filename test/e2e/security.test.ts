@@ -114,6 +114,37 @@ const ROUTES: Record<string, RouteCase> = {
     request: call('GET', `/v1/workspaces/test/snapshots/${HASH}`),
   },
   'GET /v1/workspaces/:ws/live': { expected: 101, workspace: reads(101), request: upgrade },
+  'GET /v1/workspaces/:ws/conflicts': {
+    expected: 200,
+    workspace: reads(200),
+    request: call('GET', '/v1/workspaces/test/conflicts'),
+  },
+  'POST /v1/workspaces/:ws/resolve': {
+    expected: 200,
+    workspace: writes(200),
+    request: call(
+      'POST',
+      '/v1/workspaces/test/resolve',
+      JSON.stringify({ all: true, keep: 'both' }),
+      'application/json',
+    ),
+  },
+  'GET /v1/workspaces/:ws/history': {
+    expected: 200,
+    workspace: reads(200),
+    request: call('GET', '/v1/workspaces/test/history?path=a.txt'),
+  },
+  // Nothing to restore in an empty workspace: 404 proves the request got through.
+  'POST /v1/workspaces/:ws/restore': {
+    expected: 404,
+    workspace: writes(404),
+    request: call(
+      'POST',
+      '/v1/workspaces/test/restore',
+      JSON.stringify({ path: 'a.txt' }),
+      'application/json',
+    ),
+  },
 };
 
 /** Makes a workspace credential with the admin one and returns its token. */

@@ -23,7 +23,13 @@ export interface CliProcess {
  */
 export function startCli(
   args: string[],
-  options: { openFiles?: number; user?: string; env?: Record<string, string | undefined>; cwd?: string } = {},
+  options: {
+    openFiles?: number;
+    user?: string;
+    env?: Record<string, string | undefined>;
+    /** The folder the command runs in (default: this process's). */
+    cwd?: string;
+  } = {},
 ): CliProcess {
   const base = options.openFiles
     ? ['sh', '-c', `ulimit -n ${options.openFiles} && exec "$0" "$@"`, process.execPath, MAIN, ...args]

@@ -176,7 +176,8 @@ describe('three replicas', () => {
       'SELECT version FROM warmsync_migrations ORDER BY version',
     );
     await client.end();
-    // One row per migration: 1 the sync schema, 2 dependency snapshots, 3 push answers, 4 epochs, 5 credentials.
-    expect(versions.rows.map((r) => Number(r.version))).toEqual([1, 2, 3, 4, 5]);
+    // One row per migration: 1 the sync schema, 2 dependency snapshots, 3 push answers, 4 epochs,
+    // 5 credentials, 6 history and conflicts.
+    expect(versions.rows.map((r) => Number(r.version))).toEqual([1, 2, 3, 4, 5, 6]);
   }, 60_000);
 });

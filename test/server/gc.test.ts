@@ -1,6 +1,7 @@
 /**
- * Chunk garbage collection: chunks no live entry and no snapshot names go once they are older
- * than the grace period; everything an agent still needs stays, and a new agent still syncs.
+ * Chunk garbage collection: chunks no live entry, no version kept in history and no snapshot
+ * names go once they are older than the grace period; everything an agent still needs stays, and
+ * a new agent still syncs.
  */
 import { afterEach, describe, expect, it } from 'bun:test';
 import { existsSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
@@ -24,9 +25,10 @@ function age(root: string): void {
 }
 
 describe('chunk garbage collection', () => {
-  it('removes the chunks of replaced and deleted versions, keeps the live ones', async () => {
+  it('keeps the chunks of replaced and deleted versions while history keeps them, then removes them', async () => {
     const data = join(tempDir('warmsync-hub-'), 'data');
-    const hub = startHub({ dataDir: data, gcIntervalMs: 0 });
+    const retentionMs = 4000;
+    const hub = startHub({ dataDir: data, gcIntervalMs: 0, historyDays: retentionMs / 86_400_000 });
     const chunksRoot = join(data, 'chunks');
     const a = await startAgent(hub);
     writeFileSync(join(a.tree.root, 'kept.txt'), 'kept, still live');
@@ -35,17 +37,29 @@ describe('chunk garbage collection', () => {
     await waitUntil(async () => (await hub.store.liveChunks()).size === 3, 'three live chunks');
     writeFileSync(join(a.tree.root, 'edited.txt'), 'second version');
     rmSync(join(a.tree.root, 'deleted.txt'));
-    await waitUntil(async () => (await hub.store.liveChunks()).size === 2, 'two live chunks');
+    await waitUntil(
+      async () => (await hub.store.entry('test', 'deleted.txt'))?.content.kind === 'deleted',
+      'the deletion on the hub',
+    );
+    const replacedAt = Date.now();
+    // The first version of edited.txt and deleted.txt are in history: still needed.
+    expect((await hub.store.liveChunks()).size).toBe(4);
     expect(chunkFiles(chunksRoot)).toHaveLength(4);
 
     // Young chunks stay whatever names them: a push in flight may be about to.
     const young = await collectGarbage(hub.store, new FolderChunkStore(chunksRoot));
     expect(young.removed).toBe(0);
     age(chunksRoot);
+    const within = await collectGarbage(hub.store, new FolderChunkStore(chunksRoot), {
+      historyDays: retentionMs / 86_400_000,
+    });
+    if (Date.now() - replacedAt < retentionMs) expect(within).toMatchObject({ removed: 0, live: 4 });
+
+    await new Promise((r) => setTimeout(r, Math.max(0, replacedAt + retentionMs + 200 - Date.now())));
     const reply = await fetch(`${hub.url}/v1/gc`, { method: 'POST' });
     expect(reply.status).toBe(200);
-    const report = (await reply.json()) as { removed: number; live: number };
-    expect(report).toMatchObject({ removed: 2, live: 2 });
+    const report = (await reply.json()) as { removed: number; live: number; expiredVersions: number };
+    expect(report).toMatchObject({ removed: 2, live: 2, expiredVersions: 2 });
     expect(chunkFiles(chunksRoot)).toHaveLength(2);
     expect(await (await fetch(`${hub.url}/metrics`)).text()).toMatch(/^warmsync_chunks_collected_total 2$/m);
 
@@ -61,7 +75,10 @@ describe('chunk garbage collection', () => {
     writeFileSync(join(a.tree.root, 'gone.txt'), 'soon unnamed');
     await waitUntil(async () => (await hub.store.liveChunks()).size === 1, 'one live chunk');
     rmSync(join(a.tree.root, 'gone.txt'));
-    await waitUntil(async () => (await hub.store.liveChunks()).size === 0, 'no live chunk');
+    await waitUntil(
+      async () => (await hub.store.entry('test', 'gone.txt'))?.content.kind === 'deleted',
+      'the deletion on the hub',
+    );
     age(chunksRoot);
     const [hash] = chunkFiles(chunksRoot).map((f) => f.slice(f.lastIndexOf('/') + 1));
     const missing = await fetch(`${hub.url}/v1/chunks/missing`, {
@@ -69,7 +86,9 @@ describe('chunk garbage collection', () => {
       body: JSON.stringify({ hashes: [hash] }),
     });
     expect(((await missing.json()) as { missing: string[] }).missing).toEqual([]);
-    expect((await collectGarbage(hub.store, new FolderChunkStore(chunksRoot))).removed).toBe(0);
+    // History no longer keeps it (a retention of a microsecond): only the touch does.
+    const report = await collectGarbage(hub.store, new FolderChunkStore(chunksRoot), { historyDays: 1e-11 });
+    expect(report).toMatchObject({ removed: 0, live: 0, expiredVersions: 1 });
   });
 });
 

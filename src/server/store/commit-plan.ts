@@ -14,7 +14,7 @@ import { checkRelativePath, collisionKey, parentPath } from '../../core/paths.ts
 import type { ChangeResult } from '../../core/protocol.ts';
 import { HUB_ID, resolvePush } from '../../core/resolve.ts';
 import { incrementVector, mergeVectors, type VersionVector } from '../../core/vector.ts';
-import type { CommitOutcome, CommitRequest } from './store.ts';
+import type { CommitOutcome, CommitRequest, ConflictCopyMade } from './store.ts';
 
 export const UNKNOWN: unique symbol = Symbol('unknown');
 
@@ -41,7 +41,13 @@ export type CommitPlan =
  * the latest and no other writer changes the manifest before the plan is persisted); later changes
  * of the batch see the versions earlier ones wrote, exactly as if each were written at once.
  */
-export function planCommit(request: CommitRequest, head: number, view: ManifestView): CommitPlan {
+export function planCommit(
+  request: CommitRequest,
+  head: number,
+  view: ManifestView,
+  /** The merged vectors of the workspace's expired tombstones (see resolvePush). */
+  expired?: VersionVector,
+): CommitPlan {
   const { agent, branch, changes } = request;
   const written = new Map<string, ManifestEntry>();
   const writtenByKey = new Map<string, Set<string>>();
@@ -81,6 +87,7 @@ export function planCommit(request: CommitRequest, head: number, view: ManifestV
   const clearFolders = new Set<string>();
 
   let conflicts = 0;
+  const conflictCopies: ConflictCopyMade[] = [];
   const results: ChangeResult[] = [];
   const entries: ManifestEntry[] = [];
   const write = (path: string, content: ManifestEntry['content'], vector: VersionVector, author: string) => {
@@ -189,7 +196,7 @@ export function planCommit(request: CommitRequest, head: number, view: ManifestV
         continue;
       }
     }
-    const resolution = resolvePush(current, { ...change, agent });
+    const resolution = resolvePush(current, { ...change, agent }, expired);
     switch (resolution.type) {
       case 'accept': {
         const seq = write(change.path, resolution.content, resolution.vector, agent);
@@ -219,6 +226,9 @@ export function planCommit(request: CommitRequest, head: number, view: ManifestV
           if (!existing || !sameContent(existing.content, resolution.copy.content)) {
             write(copyPath, resolution.copy.content, hubVector(copyPath, resolution.copy.vector), agent);
           }
+          // Recorded so that `warmsync conflicts` lists it and `resolve` can settle it; a subtree
+          // moved under a file (above) is not: its paths cannot come back while the file is there.
+          conflictCopies.push({ path: change.path, copyPath, seq, keptAgent: winnerAgent, copyAgent: agent });
         }
         results.push({ status: 'conflict', path: change.path, seq, copyPath, reason: resolution.reason });
         break;
@@ -228,7 +238,7 @@ export function planCommit(request: CommitRequest, head: number, view: ManifestV
   if (needPaths.size > 0 || needKeys.size > 0) return { complete: false, paths: needPaths, keys: needKeys };
   return {
     complete: true,
-    outcome: { head, results, entries, conflicts },
+    outcome: { head, results, entries, conflicts, conflictCopies },
     finalEntries: [...written.values()],
   };
 }

@@ -90,6 +90,42 @@ const MIGRATIONS: readonly string[] = [
      SELECT DISTINCT e.workspace, c->>0 FROM entries e, jsonb_array_elements(e.content->'chunks') c
      WHERE e.content->>'kind' = 'file'
      ON CONFLICT DO NOTHING;`,
+  // 6: history (versions sync replaced or deleted, kept for the retention period), conflict
+  // records, the hub's time of each entry (rows already there take the migration's time, so their
+  // retention starts now), each workspace's floor (the newest tombstone expiry dropped) and
+  // expired vector (the merge of the dropped tombstones' vectors).
+  `ALTER TABLE entries ADD COLUMN IF NOT EXISTS at TIMESTAMPTZ;
+   UPDATE entries SET at = now() WHERE at IS NULL;
+   ALTER TABLE entries ALTER COLUMN at SET DEFAULT now();
+   ALTER TABLE workspaces ADD COLUMN IF NOT EXISTS floor BIGINT NOT NULL DEFAULT 0;
+   ALTER TABLE workspaces ADD COLUMN IF NOT EXISTS expired_vector JSONB;
+   CREATE TABLE IF NOT EXISTS history (
+     workspace TEXT NOT NULL,
+     path TEXT NOT NULL,
+     seq BIGINT NOT NULL,
+     content JSONB NOT NULL,
+     vector JSONB NOT NULL,
+     agent TEXT NOT NULL,
+     branch TEXT,
+     at TIMESTAMPTZ NOT NULL,
+     replaced_seq BIGINT NOT NULL,
+     replaced_at TIMESTAMPTZ NOT NULL,
+     PRIMARY KEY (workspace, path, seq)
+   );
+   CREATE INDEX IF NOT EXISTS history_by_age ON history (replaced_at);
+   CREATE TABLE IF NOT EXISTS conflicts (
+     workspace TEXT NOT NULL,
+     copy_path TEXT NOT NULL,
+     path TEXT NOT NULL,
+     seq BIGINT NOT NULL,
+     at TIMESTAMPTZ NOT NULL,
+     kept_agent TEXT NOT NULL,
+     copy_agent TEXT NOT NULL,
+     settled_seq BIGINT,
+     settled_how TEXT,
+     PRIMARY KEY (workspace, copy_path)
+   );
+   CREATE INDEX IF NOT EXISTS conflicts_open ON conflicts (workspace, path) WHERE settled_seq IS NULL;`,
 ];
 
 /**

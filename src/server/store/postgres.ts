@@ -10,17 +10,33 @@
  */
 import pg from 'pg';
 import { contentBytes, type EntryContent, exists, type ManifestEntry } from '../../core/entry.ts';
+import type { PathVersion } from '../../core/history.ts';
 import { collisionKey } from '../../core/paths.ts';
 import type { ChangeResult } from '../../core/protocol.ts';
+import { HUB_ID } from '../../core/resolve.ts';
+import type { ConflictRecord } from '../../core/settle.ts';
 import type { VersionVector } from '../../core/vector.ts';
 import { type ManifestView, planCommit, UNKNOWN } from './commit-plan.ts';
 import { entryChunks, manifestChunks } from './credentials.ts';
 import { insertChunkRefs, PostgresAccess } from './postgres-access.ts';
+import {
+  expireHistory,
+  historyChunks,
+  keepReplaced,
+  openConflicts,
+  pathHistory,
+  recordConflicts,
+  settleConflicts,
+} from './postgres-history.ts';
 import { ensureAuditPartitions, migrate } from './postgres-schema.ts';
 import {
   type AuditRecord,
   type CommitOutcome,
   type CommitRequest,
+  type ExpiryReport,
+  type ExpiryRequest,
+  type HubCommitOutcome,
+  type HubCommitRequest,
   newEpoch,
   PUSH_ANSWERS_KEPT,
   replayedOutcome,
@@ -112,11 +128,12 @@ export class PostgresStore implements Store {
       workspace,
       newEpoch(),
     ]);
-    const locked = await client.query<{ head: string }>(
-      'SELECT head FROM workspaces WHERE name = $1 FOR UPDATE',
+    const locked = await client.query<{ head: string; expired_vector: VersionVector | null }>(
+      'SELECT head, expired_vector FROM workspaces WHERE name = $1 FOR UPDATE',
       [workspace],
     );
     const head = Number(locked.rows[0]?.head ?? 0);
+    const expired = locked.rows[0]?.expired_vector ?? undefined;
     // Under the workspace lock, so a push sent again while its first copy commits waits for it.
     const recorded = request.pushId ? await recordedAnswer(client, request, request.pushId) : undefined;
     if (recorded) return replayedOutcome(head, recorded);
@@ -127,10 +144,11 @@ export class PostgresStore implements Store {
     };
     for (let round = 0; round < MAX_PLAN_ROUNDS; round++) {
       await view.load(client, workspace, need.paths, need.keys);
-      const plan = planCommit(request, head, view);
+      const plan = planCommit(request, head, view, expired);
       if (plan.complete) {
         await upsertEntries(client, workspace, plan.finalEntries);
         await insertChunkRefs(client, workspace, entryChunks(plan.finalEntries));
+        await recordConflicts(client, workspace, plan.outcome.conflictCopies);
         await client.query('UPDATE workspaces SET head = $2, conflicts = conflicts + $3 WHERE name = $1', [
           workspace,
           plan.outcome.head,
@@ -144,11 +162,61 @@ export class PostgresStore implements Store {
     throw new Error(`bug: a commit plan still lacked rows after ${MAX_PLAN_ROUNDS} rounds`);
   }
 
+  async commitHub(request: HubCommitRequest): Promise<HubCommitOutcome> {
+    await this.start();
+    return this.guard(() => this.transaction((client) => this.commitHubIn(client, request)));
+  }
+
+  private async commitHubIn(client: pg.PoolClient, request: HubCommitRequest): Promise<HubCommitOutcome> {
+    const { workspace } = request;
+    const locked = await client.query<{ head: string }>(
+      'SELECT head FROM workspaces WHERE name = $1 FOR UPDATE',
+      [workspace],
+    );
+    const row = locked.rows[0];
+    if (!row) return { stale: true };
+    // Under the workspace lock: a path that moved on since the plan was made makes the plan stale.
+    const held = await client.query<{ path: string; seq: string }>(
+      'SELECT path, seq FROM entries WHERE workspace = $1 AND path = ANY($2::text[])',
+      [workspace, request.writes.map((w) => w.path)],
+    );
+    const seqs = new Map(held.rows.map((r) => [r.path, Number(r.seq)]));
+    for (const write of request.writes) if (seqs.get(write.path) !== write.expectSeq) return { stale: true };
+    let head = Number(row.head);
+    const entries: ManifestEntry[] = request.writes.map((w) => ({
+      path: w.path,
+      content: w.content,
+      vector: w.vector,
+      seq: ++head,
+      agent: HUB_ID,
+    }));
+    await upsertEntries(client, workspace, entries);
+    await insertChunkRefs(client, workspace, entryChunks(entries));
+    await settleConflicts(client, workspace, request.settle, head);
+    await client.query('UPDATE workspaces SET head = $2 WHERE name = $1', [workspace, head]);
+    return { stale: false, head, entries };
+  }
+
+  async conflicts(workspace: string): Promise<ConflictRecord[]> {
+    await this.start();
+    return this.guard(() => openConflicts(this.pool, workspace));
+  }
+
+  async history(workspace: string, path: string): Promise<PathVersion[]> {
+    await this.start();
+    return this.guard(() => pathHistory(this.pool, workspace, path));
+  }
+
+  async expire(request: ExpiryRequest): Promise<ExpiryReport> {
+    await this.start();
+    return this.guard(() => expireHistory((work) => this.transaction(work), request));
+  }
+
   async changesSince(workspace: string, since: number, limit: number) {
     await this.start();
     return this.guard(async () => {
-      const ws = await this.pool.query<{ head: string; epoch: string | null }>(
-        'SELECT head, epoch FROM workspaces WHERE name = $1',
+      const ws = await this.pool.query<{ head: string; epoch: string | null; floor: string }>(
+        'SELECT head, epoch, floor FROM workspaces WHERE name = $1',
         [workspace],
       );
       const rows = await this.pool.query<EntryRow>(
@@ -158,6 +226,7 @@ export class PostgresStore implements Store {
       return {
         head: Number(ws.rows[0]?.head ?? 0),
         epoch: ws.rows[0]?.epoch ?? '',
+        floor: Number(ws.rows[0]?.floor ?? 0),
         entries: rows.rows.map(rowToEntry),
       };
     });
@@ -172,6 +241,7 @@ export class PostgresStore implements Store {
          WHERE e.live AND e.content->>'kind' = 'file'`,
       );
       for (const row of rows.rows) live.add(row.hash);
+      for (const hash of await historyChunks(this.pool)) live.add(hash);
       const snapshots = await this.pool.query<{ manifest: string }>('SELECT manifest FROM snapshots');
       for (const row of snapshots.rows) for (const hash of manifestChunks(row.manifest)) live.add(hash);
       return live;
@@ -404,15 +474,18 @@ class LoadedView implements ManifestView {
   }
 }
 
+/** Writes the entries, keeping the versions they replace in history (see keepReplaced). */
 async function upsertEntries(client: pg.PoolClient, workspace: string, entries: readonly ManifestEntry[]) {
   if (entries.length === 0) return;
+  await keepReplaced(client, workspace, entries);
   await client.query(
     `INSERT INTO entries (workspace, path, collision_key, live, bytes, content, vector, seq, agent, branch)
      SELECT $1::text, * FROM unnest($2::text[], $3::text[], $4::bool[], $5::int8[], $6::jsonb[], $7::jsonb[],
        $8::int8[], $9::text[], $10::text[])
      ON CONFLICT (workspace, path) DO UPDATE SET collision_key = excluded.collision_key,
        live = excluded.live, bytes = excluded.bytes, content = excluded.content,
-       vector = excluded.vector, seq = excluded.seq, agent = excluded.agent, branch = excluded.branch`,
+       vector = excluded.vector, seq = excluded.seq, agent = excluded.agent, branch = excluded.branch,
+       at = now()`,
     [
       workspace,
       entries.map((e) => e.path),

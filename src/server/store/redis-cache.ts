@@ -12,10 +12,16 @@
  */
 import type { Redis } from 'ioredis';
 import type { ManifestEntry } from '../../core/entry.ts';
+import type { PathVersion } from '../../core/history.ts';
+import type { ConflictRecord } from '../../core/settle.ts';
 import type {
   AuditRecord,
   CommitOutcome,
   CommitRequest,
+  ExpiryReport,
+  ExpiryRequest,
+  HubCommitOutcome,
+  HubCommitRequest,
   Store,
   StoredSnapshot,
   WorkspaceSummary,
@@ -63,6 +69,28 @@ export class RedisManifestCache implements Store {
     // After the durable commit, never instead of it; a failed cache write only costs a miss.
     await this.remember(request.workspace, outcome.entries);
     return outcome;
+  }
+
+  async commitHub(request: HubCommitRequest): Promise<HubCommitOutcome> {
+    const outcome = await this.durable.commitHub(request);
+    if (!outcome.stale) await this.remember(request.workspace, outcome.entries);
+    return outcome;
+  }
+
+  conflicts(workspace: string): Promise<ConflictRecord[]> {
+    return this.durable.conflicts(workspace);
+  }
+
+  history(workspace: string, path: string): Promise<PathVersion[]> {
+    return this.durable.history(workspace, path);
+  }
+
+  /**
+   * Expired tombstones leave the durable manifest; a cached copy of one is only ever read as the
+   * previous version of a live delta, where a tombstone and no entry mean the same.
+   */
+  expire(request: ExpiryRequest): Promise<ExpiryReport> {
+    return this.durable.expire(request);
   }
 
   async entry(workspace: string, path: string): Promise<ManifestEntry | undefined> {

@@ -4,16 +4,33 @@
  */
 import { Database } from 'bun:sqlite';
 import { contentBytes, type EntryContent, exists, type ManifestEntry } from '../../core/entry.ts';
+import type { PathVersion } from '../../core/history.ts';
 import { collisionKey } from '../../core/paths.ts';
 import type { ChangeResult } from '../../core/protocol.ts';
+import { HUB_ID } from '../../core/resolve.ts';
+import type { ConflictRecord } from '../../core/settle.ts';
 import type { VersionVector } from '../../core/vector.ts';
 import { planCommit } from './commit-plan.ts';
 import { entryChunks, manifestChunks } from './credentials.ts';
 import { ACCESS_SCHEMA, backfillChunkRefs, insertChunkRefs, SqliteAccess } from './sqlite-access.ts';
 import {
+  expireHistory,
+  historyChunks,
+  keepReplaced,
+  migrateHistory,
+  openConflicts,
+  pathHistory,
+  recordConflicts,
+  settleConflicts,
+} from './sqlite-history.ts';
+import {
   type AuditRecord,
   type CommitOutcome,
   type CommitRequest,
+  type ExpiryReport,
+  type ExpiryRequest,
+  type HubCommitOutcome,
+  type HubCommitRequest,
   newEpoch,
   PUSH_ANSWERS_KEPT,
   replayedOutcome,
@@ -36,7 +53,9 @@ CREATE TABLE IF NOT EXISTS workspaces (
   name TEXT PRIMARY KEY,
   head INTEGER NOT NULL DEFAULT 0,
   conflicts INTEGER NOT NULL DEFAULT 0,
-  epoch TEXT
+  epoch TEXT,
+  floor INTEGER NOT NULL DEFAULT 0,
+  expired_vector TEXT
 );
 CREATE TABLE IF NOT EXISTS entries (
   workspace TEXT NOT NULL,
@@ -49,6 +68,7 @@ CREATE TABLE IF NOT EXISTS entries (
   seq INTEGER NOT NULL,
   agent TEXT NOT NULL,
   branch TEXT,
+  at TEXT,
   PRIMARY KEY (workspace, path)
 );
 CREATE INDEX IF NOT EXISTS entries_by_seq ON entries (workspace, seq);
@@ -112,6 +132,7 @@ export class SqliteStore implements Store {
     // A database made before workspaces had epochs: they get one on their next commit.
     if (!columns.some((c) => c.name === 'epoch'))
       this.db.exec('ALTER TABLE workspaces ADD COLUMN epoch TEXT');
+    migrateHistory(this.db, new Date().toISOString());
   }
 
   async commit(request: CommitRequest): Promise<CommitOutcome> {
@@ -124,17 +145,27 @@ export class SqliteStore implements Store {
     this.db
       .query('UPDATE workspaces SET epoch = ? WHERE name = ? AND epoch IS NULL')
       .run(newEpoch(), workspace);
-    const ws = this.db.query('SELECT head FROM workspaces WHERE name = ?').get(workspace) as { head: number };
+    const ws = this.db.query('SELECT head, expired_vector FROM workspaces WHERE name = ?').get(workspace) as {
+      head: number;
+      expired_vector: string | null;
+    };
     const recorded = request.pushId ? this.recordedAnswer(request, request.pushId) : undefined;
     if (recorded) return replayedOutcome(ws.head, recorded);
     // The immediate transaction holds SQLite's write lock, so the view reads the latest manifest.
-    const plan = planCommit(request, ws.head, {
-      entry: (path) => this.entryNow(workspace, path),
-      livePaths: (key) => this.livePaths(workspace, key),
-    });
+    const plan = planCommit(
+      request,
+      ws.head,
+      {
+        entry: (path) => this.entryNow(workspace, path),
+        livePaths: (key) => this.livePaths(workspace, key),
+      },
+      ws.expired_vector === null ? undefined : (JSON.parse(ws.expired_vector) as VersionVector),
+    );
     if (!plan.complete) throw new Error('bug: a SQLite manifest view never lacks rows');
-    for (const entry of plan.finalEntries) this.upsert(workspace, entry);
+    const now = new Date().toISOString();
+    for (const entry of plan.finalEntries) this.upsert(workspace, entry, now);
     insertChunkRefs(this.db, workspace, entryChunks(plan.finalEntries));
+    recordConflicts(this.db, workspace, plan.outcome.conflictCopies, now);
     const { head, conflicts } = plan.outcome;
     this.db
       .query('UPDATE workspaces SET head = ?, conflicts = conflicts + ? WHERE name = ?')
@@ -163,14 +194,16 @@ export class SqliteStore implements Store {
       .run(workspace, agent, workspace, agent, PUSH_ANSWERS_KEPT);
   }
 
-  private upsert(workspace: string, entry: ManifestEntry): void {
+  /** Writes `entry`, keeping the version it replaces in history (see keepReplaced). */
+  private upsert(workspace: string, entry: ManifestEntry, now: string): void {
+    keepReplaced(this.db, workspace, entry.path, entry.seq, now);
     this.db
       .query(
-        `INSERT INTO entries (workspace, path, collision_key, live, bytes, content, vector, seq, agent, branch)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO entries (workspace, path, collision_key, live, bytes, content, vector, seq, agent, branch, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (workspace, path) DO UPDATE SET live = excluded.live, bytes = excluded.bytes,
            content = excluded.content, vector = excluded.vector, seq = excluded.seq,
-           agent = excluded.agent, branch = excluded.branch`,
+           agent = excluded.agent, branch = excluded.branch, at = excluded.at`,
       )
       .run(
         workspace,
@@ -183,7 +216,49 @@ export class SqliteStore implements Store {
         entry.seq,
         entry.agent,
         entry.branch ?? null,
+        now,
       );
+  }
+
+  async commitHub(request: HubCommitRequest): Promise<HubCommitOutcome> {
+    return this.db.transaction(() => this.commitHubInTransaction(request)).immediate();
+  }
+
+  private commitHubInTransaction(request: HubCommitRequest): HubCommitOutcome {
+    const { workspace } = request;
+    // Under the write lock: a path that moved on since the plan was made makes the plan stale.
+    for (const write of request.writes)
+      if (this.entryNow(workspace, write.path)?.seq !== write.expectSeq) return { stale: true };
+    const ws = this.db.query('SELECT head FROM workspaces WHERE name = ?').get(workspace) as {
+      head: number;
+    } | null;
+    if (!ws) return { stale: true };
+    let head = ws.head;
+    const now = new Date().toISOString();
+    const entries: ManifestEntry[] = request.writes.map((w) => ({
+      path: w.path,
+      content: w.content,
+      vector: w.vector,
+      seq: ++head,
+      agent: HUB_ID,
+    }));
+    for (const entry of entries) this.upsert(workspace, entry, now);
+    insertChunkRefs(this.db, workspace, entryChunks(entries));
+    settleConflicts(this.db, workspace, request.settle, head);
+    this.db.query('UPDATE workspaces SET head = ? WHERE name = ?').run(head, workspace);
+    return { stale: false, head, entries };
+  }
+
+  async conflicts(workspace: string): Promise<ConflictRecord[]> {
+    return openConflicts(this.db, workspace);
+  }
+
+  async history(workspace: string, path: string): Promise<PathVersion[]> {
+    return pathHistory(this.db, workspace, path);
+  }
+
+  async expire(request: ExpiryRequest): Promise<ExpiryReport> {
+    return expireHistory(this.db, request);
   }
 
   private livePaths(workspace: string, key: string): string[] {
@@ -205,16 +280,22 @@ export class SqliteStore implements Store {
   }
 
   async changesSince(workspace: string, since: number, limit: number) {
-    const ws = this.db.query('SELECT head, epoch FROM workspaces WHERE name = ?').get(workspace) as {
+    const ws = this.db.query('SELECT head, epoch, floor FROM workspaces WHERE name = ?').get(workspace) as {
       head: number;
       epoch: string | null;
+      floor: number;
     } | null;
     const rows = this.db
       .query(
         'SELECT path, content, vector, seq, agent, branch FROM entries WHERE workspace = ? AND seq > ? ORDER BY seq LIMIT ?',
       )
       .all(workspace, since, limit) as EntryRow[];
-    return { head: ws?.head ?? 0, epoch: ws?.epoch ?? '', entries: rows.map(rowToEntry) };
+    return {
+      head: ws?.head ?? 0,
+      epoch: ws?.epoch ?? '',
+      floor: ws?.floor ?? 0,
+      entries: rows.map(rowToEntry),
+    };
   }
 
   async liveChunks(): Promise<Set<string>> {
@@ -226,6 +307,7 @@ export class SqliteStore implements Store {
       )
       .all() as Array<{ hash: string }>;
     for (const row of rows) live.add(row.hash);
+    for (const hash of historyChunks(this.db)) live.add(hash);
     for (const row of this.db.query('SELECT manifest FROM snapshots').all() as Array<{ manifest: string }>)
       for (const hash of manifestChunks(row.manifest)) live.add(hash);
     return live;

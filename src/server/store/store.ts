@@ -3,8 +3,11 @@
  * scale-out store share one server. Methods are async because the scale-out stores are remote.
  */
 import type { ManifestEntry } from '../../core/entry.ts';
+import type { PathVersion } from '../../core/history.ts';
 import type { ChangeResult } from '../../core/protocol.ts';
 import type { PushedChange } from '../../core/resolve.ts';
+import type { ConflictRecord, HubWrite } from '../../core/settle.ts';
+import { mergeVectors, type VersionVector } from '../../core/vector.ts';
 import type { AccessStore } from './credentials.ts';
 
 export interface CommitRequest {
@@ -28,8 +31,56 @@ export interface CommitOutcome {
   /** The manifest entries this commit created, in sequence order (what peers must apply). */
   entries: ManifestEntry[];
   conflicts: number;
+  /** The conflict copies this commit stored, which the store records as unsettled conflicts. */
+  conflictCopies: ConflictCopyMade[];
   /** True when the answer was replayed from an earlier commit of the same push id. */
   replayed?: boolean;
+}
+
+/** A conflict copy a commit stored beside its path (the store adds the hub's time). */
+export type ConflictCopyMade = Omit<ConflictRecord, 'at'>;
+
+/**
+ * Versions the hub writes on its own account (a conflict settled, a copy over the cap dropped, a
+ * version restored), committed only if every path still holds the sequence the plan was made
+ * from; otherwise nothing is written and the caller plans again from what the paths hold now.
+ */
+export interface HubCommitRequest {
+  workspace: string;
+  writes: readonly HubWrite[];
+  /** Conflicts (by copy path) this commit settles, with how. */
+  settle: ReadonlyArray<{ copyPath: string; how: string }>;
+}
+
+export type HubCommitOutcome = { stale: true } | { stale: false; head: number; entries: ManifestEntry[] };
+
+/** What one expiry run dropped. */
+export interface ExpiryReport {
+  /** Replaced or deleted versions past retention, no longer kept in history. */
+  versions: number;
+  /** Tombstones past retention and below every active cursor. */
+  tombstones: number;
+}
+
+/** A workspace's floor and expired vector once `dropped` tombstones are added to `expired`. */
+export function expiredSummary(
+  expired: VersionVector,
+  dropped: ReadonlyArray<{ seq: number; vector: VersionVector }>,
+): { floor: number; vector: VersionVector } {
+  let floor = 0;
+  let vector = expired;
+  for (const d of dropped) {
+    floor = Math.max(floor, d.seq);
+    vector = mergeVectors(vector, d.vector);
+  }
+  return { floor, vector };
+}
+
+export interface ExpiryRequest {
+  /** Versions replaced, and tombstones made, before this time (ISO 8601) are past retention. */
+  cutoff: string;
+  /** Per workspace, the highest tombstone sequence that may go (see tombstoneSeqLimit). */
+  tombstoneLimit: (workspace: string, head: number) => number;
 }
 
 /** A workspace epoch: random, so a store made again from nothing never repeats an old one. */
@@ -42,7 +93,7 @@ export const PUSH_ANSWERS_KEPT = 64;
 
 /** The answer a replay returns: the first commit's results, all of them, with the head now. */
 export function replayedOutcome(head: number, results: ChangeResult[]): CommitOutcome {
-  return { head, results, entries: [], conflicts: 0, replayed: true };
+  return { head, results, entries: [], conflicts: 0, conflictCopies: [], replayed: true };
 }
 
 export interface WorkspaceSummary {
@@ -56,7 +107,7 @@ export interface WorkspaceSummary {
 export interface AuditRecord {
   workspace: string;
   agent: string;
-  op: 'push' | 'conflict' | 'reject';
+  op: 'push' | 'conflict' | 'reject' | 'resolve' | 'restore' | 'expire';
   path: string;
   bytes: number;
   durationMs: number;
@@ -82,21 +133,30 @@ export interface Store {
   commit(request: CommitRequest): Promise<CommitOutcome>;
   /**
    * Entries with seq > since, oldest first, at most `limit`, with the workspace's head and epoch
-   * (the empty string while the workspace has no commit).
+   * (the empty string while the workspace has no commit), and its floor: the sequence of the
+   * newest tombstone dropped by expiry (0 when none), below which a page may lack deletions.
    */
   changesSince(
     workspace: string,
     since: number,
     limit: number,
-  ): Promise<{ head: number; epoch: string; entries: ManifestEntry[] }>;
+  ): Promise<{ head: number; epoch: string; floor: number; entries: ManifestEntry[] }>;
+  /** See HubCommitRequest. */
+  commitHub(request: HubCommitRequest): Promise<HubCommitOutcome>;
+  /** The workspace's unsettled conflicts whose copies are still there, oldest first. */
+  conflicts(workspace: string): Promise<ConflictRecord[]>;
+  /** The versions of `path` the hub keeps: its history and its current version, newest first. */
+  history(workspace: string, path: string): Promise<PathVersion[]>;
+  /** Drops history and tombstones past retention (see ExpiryRequest). */
+  expire(request: ExpiryRequest): Promise<ExpiryReport>;
   /**
    * Gives the workspace a new epoch: its sequence numbers no longer mean what agents remember
    * (the store was restored from an older copy), so every agent must read it again from zero.
    */
   renewEpoch(workspace: string): Promise<string>;
   /**
-   * Every chunk something still needs: the live entries of every workspace and the stored
-   * dependency snapshots (what chunk garbage collection keeps).
+   * Every chunk something still needs: the live entries of every workspace, the versions kept in
+   * history and the stored dependency snapshots (what chunk garbage collection keeps).
    */
   liveChunks(): Promise<Set<string>>;
   /** Drops the chunk references of chunks that were collected. */
