@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { loadOrCreateAdminToken } from '../server/admin-token.ts';
 import { isLoopbackHost } from '../server/origin.ts';
+import { parseRedisUrl } from '../server/redis-connect.ts';
 import { startEmbeddedServer } from '../server/start.ts';
 import { startScaleServer } from '../server/start-scale.ts';
 import { parseS3Url } from '../server/store/chunks-s3.ts';
@@ -48,7 +49,9 @@ Options:
 Scale-out:
   --postgres URL          postgres://USER:PASSWORD@HOST:PORT/DB (or WARMSYNC_POSTGRES); replicas
                           need --token (the same on each) or --no-auth
-  --redis URL             redis://HOST:PORT, cache and cross-replica bus (or WARMSYNC_REDIS)
+  --redis URL             cache and cross-replica bus (or WARMSYNC_REDIS): redis://HOST:PORT,
+                          a cluster as redis+cluster://HOST:PORT,HOST:PORT,..., or a master
+                          behind Sentinel as redis+sentinel://HOST:PORT,.../MASTER
   --chunks DIR|s3://B/P   shared chunk folder, or bucket B under prefix P
   --s3-endpoint URL       S3-compatible endpoint (or AWS_ENDPOINT_URL); AWS when unset
   --s3-region REGION      region (or AWS_REGION; default us-east-1)
@@ -78,7 +81,13 @@ const flagsSchema = z.object({
     .optional(),
   redis: z
     .string()
-    .regex(/^rediss?:\/\//, 'must be a redis://HOST:PORT URL')
+    .superRefine((value, ctx) => {
+      try {
+        parseRedisUrl(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^--redis /, '') });
+      }
+    })
     .optional(),
   chunks: z
     .string()
