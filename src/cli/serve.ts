@@ -8,6 +8,7 @@ import { DEFAULT_HISTORY_DAYS } from '../core/history.ts';
 import { DEFAULT_COPIES_PER_PATH } from '../core/settle.ts';
 import { loadOrCreateAdminToken } from '../server/admin-token.ts';
 import { isLoopbackHost } from '../server/origin.ts';
+import { parseRedisUrl } from '../server/redis-connect.ts';
 import { startEmbeddedServer } from '../server/start.ts';
 import { startScaleServer } from '../server/start-scale.ts';
 import { parseS3Url } from '../server/store/chunks-s3.ts';
@@ -55,7 +56,9 @@ Options:
 Scale-out:
   --postgres URL          postgres://USER:PASSWORD@HOST:PORT/DB (or WARMSYNC_POSTGRES); replicas
                           need --token (the same on each) or --no-auth
-  --redis URL             redis://HOST:PORT, cache and cross-replica bus (or WARMSYNC_REDIS)
+  --redis URL             cache and cross-replica bus (or WARMSYNC_REDIS): redis://HOST:PORT,
+                          a cluster as redis+cluster://HOST:PORT,HOST:PORT,..., or a master
+                          behind Sentinel as redis+sentinel://HOST:PORT,.../MASTER
   --chunks DIR|s3://B/P   shared chunk folder, or bucket B under prefix P
   --s3-endpoint URL       S3-compatible endpoint (or AWS_ENDPOINT_URL); AWS when unset
   --s3-region REGION      region (or AWS_REGION; default us-east-1)
@@ -87,7 +90,13 @@ const flagsSchema = z.object({
     .optional(),
   redis: z
     .string()
-    .regex(/^rediss?:\/\//, 'must be a redis://HOST:PORT URL')
+    .superRefine((value, ctx) => {
+      try {
+        parseRedisUrl(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^--redis /, '') });
+      }
+    })
     .optional(),
   chunks: z
     .string()

@@ -9,7 +9,8 @@
  * entries from the durable store themselves.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from './redis-connect.ts';
 import type { ServiceState } from './store/unavailable.ts';
 
 /** When a commit was received, for the edit-to-peer histogram, in a form valid across processes. */
@@ -60,22 +61,26 @@ interface BusMeta extends BusTiming {
 export class RedisBus implements LiveBus {
   /** Tells this replica's own messages apart: it already delivered them locally. */
   private readonly replica = randomBytes(8).toString('hex');
-  private readonly subscriber: Redis;
+  private readonly subscriber: RedisClient;
   private readonly deliveries: Array<(d: BusDelivery) => void> = [];
   private readonly reconnects: Array<() => void> = [];
   private everReady = false;
   private lost = false;
 
   constructor(
-    private readonly publisher: Redis,
+    private readonly publisher: RedisClient,
     log?: (line: string) => void,
   ) {
-    this.subscriber = publisher.duplicate({
-      // Subscriptions asked for while Redis is away wait for it, however long that takes.
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: null,
-      autoResubscribe: true,
-    });
+    // Subscriptions asked for while Redis is away wait for it, however long that takes. A cluster's
+    // client subscribes through one node and moves its subscriptions when that node fails.
+    this.subscriber =
+      publisher instanceof Cluster
+        ? publisher.duplicate([], { enableOfflineQueue: true, redisOptions: { maxRetriesPerRequest: null } })
+        : publisher.duplicate({
+            enableOfflineQueue: true,
+            maxRetriesPerRequest: null,
+            autoResubscribe: true,
+          });
     this.subscriber.on('error', () => {
       // Reported through state() and the reconnect below; ioredis keeps retrying.
     });

@@ -5,12 +5,12 @@
  * load balancer. Shared by `warmsync serve --postgres` and the scale tests.
  */
 import { existsSync } from 'node:fs';
-import { Redis } from 'ioredis';
 import type { HubLimits } from '../core/limits.ts';
 import { createServerMetrics } from '../metrics/server-metrics.ts';
 import { createServer, type HealthReport } from './app.ts';
 import { RedisBus } from './bus.ts';
 import { collectGarbage } from './gc.ts';
+import { describeRedisUrl, openRedis, type RedisClient } from './redis-connect.ts';
 import { activeCursors, type HubTls, listen, type RunningServer, stopListening } from './start.ts';
 import { type ChunkStore, FolderChunkStore } from './store/chunks-fs.ts';
 import { S3ChunkStore } from './store/chunks-s3.ts';
@@ -22,7 +22,10 @@ import { type ServiceState, ServiceUnavailableError } from './store/unavailable.
 export interface ScaleServerOptions {
   /** postgres://user:password@host:port/database */
   postgres: string;
-  /** redis://host:port; without it replicas still agree, through the head check alone. */
+  /**
+   * redis://host:port, redis+cluster://host:port,... or redis+sentinel://host:port,.../master;
+   * without it replicas still agree, through the head check alone.
+   */
   redis?: string;
   /** A folder every replica shares, or s3://bucket/prefix. */
   chunks: string;
@@ -139,19 +142,15 @@ export async function startScaleServer(options: ScaleServerOptions): Promise<Run
 }
 
 /**
- * A Redis connection that fails fast while Redis is away (the cache and the bus are optional
- * paths) and reconnects forever in the background.
+ * The shared Redis (one server, a cluster or a master behind Sentinel: see redis-connect.ts),
+ * logging its comings and goings once each.
  */
-function connectRedis(url: string, log: (line: string) => void): Redis {
-  const redis = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: 1000,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
-  });
+function connectRedis(url: string, log: (line: string) => void): RedisClient {
+  const redis = openRedis(url);
   let reported = false;
-  redis.on('error', (error) => {
-    if (!reported) log(`redis: ${error.message}; serving from postgres until it is back`);
+  redis.on('error', (error: Error) => {
+    if (!reported)
+      log(`redis ${describeRedisUrl(url)}: ${error.message}; serving from postgres until it is back`);
     reported = true;
   });
   redis.on('ready', () => {

@@ -5,7 +5,7 @@
  * folders; nothing is left running after a test file.
  */
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Subprocess } from 'bun';
@@ -62,6 +62,148 @@ export async function startRedis(): Promise<RedisService> {
   };
   stops.push(() => service.stop());
   return service;
+}
+
+export interface RedisClusterService {
+  /** The `--redis` URL: redis+cluster:// with every node. */
+  url: string;
+  ports: number[];
+  /** SIGKILLs one node: its slots go unserved until the test ends (no replicas to fail over to). */
+  killNode(index: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a Redis Cluster of `size` masters on loopback (each node on a free port whose cluster
+ * bus port, 10000 above, is free too), with `cluster-require-full-coverage no` so that the nodes
+ * left serve their slots when one dies, and waits until the cluster reports ok.
+ */
+export async function startRedisCluster(size = 3): Promise<RedisClusterService> {
+  const root = mkdtempSync(join(tmpdir(), 'warmsync-redis-cluster-'));
+  const ports: number[] = [];
+  while (ports.length < size) {
+    const port = await freePort();
+    if (port > 55_000 || ports.includes(port) || !(await portFree(port + 10_000))) continue;
+    ports.push(port);
+  }
+  const children = ports.map((port) =>
+    Bun.spawn(
+      [
+        'redis-server',
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        root,
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
+        '--cluster-node-timeout',
+        '1000',
+        '--cluster-require-full-coverage',
+        'no',
+      ],
+      { stdout: 'ignore', stderr: 'ignore' },
+    ),
+  );
+  const alive = new Set(children.map((_, i) => i));
+  const service: RedisClusterService = {
+    url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`,
+    ports,
+    async killNode(index) {
+      children[index]!.kill('SIGKILL');
+      await children[index]!.exited;
+      alive.delete(index);
+    },
+    async stop() {
+      for (const i of alive) {
+        children[i]!.kill('SIGKILL');
+        await children[i]!.exited;
+      }
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  stops.push(() => service.stop());
+  for (const port of ports) await waitForPort(port, 'redis-server (cluster node)');
+  const create = Bun.spawnSync(
+    [
+      'redis-cli',
+      '--cluster',
+      'create',
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ],
+    { stdout: 'pipe', stderr: 'pipe' },
+  );
+  if (create.exitCode !== 0) throw new Error(`redis-cli --cluster create: ${create.stdout}${create.stderr}`);
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const states = ports.map((port) =>
+      Bun.spawnSync(['redis-cli', '-p', String(port), 'cluster', 'info'], {
+        stdout: 'pipe',
+      }).stdout.toString(),
+    );
+    if (states.every((info) => info.includes('cluster_state:ok'))) break;
+    if (Date.now() > deadline) throw new Error(`the redis cluster did not become ok: ${states.join(' | ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return service;
+}
+
+export interface RedisSentinelService {
+  /** The `--redis` URL: redis+sentinel://SENTINEL/MASTER. */
+  url: string;
+  master: RedisService;
+  stop(): Promise<void>;
+}
+
+/** Starts a Redis master and one Sentinel that monitors it as `warmsync-master`. */
+export async function startRedisSentinel(): Promise<RedisSentinelService> {
+  const master = await startRedis();
+  const root = mkdtempSync(join(tmpdir(), 'warmsync-sentinel-'));
+  const port = await freePort();
+  const config = join(root, 'sentinel.conf');
+  await Bun.write(
+    config,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${root}`,
+      `sentinel monitor warmsync-master 127.0.0.1 ${master.port} 1`,
+      'sentinel down-after-milliseconds warmsync-master 1000',
+      '',
+    ].join('\n'),
+  );
+  const child = Bun.spawn(['redis-server', config, '--sentinel'], { stdout: 'ignore', stderr: 'ignore' });
+  const service: RedisSentinelService = {
+    url: `redis+sentinel://127.0.0.1:${port}/warmsync-master`,
+    master,
+    async stop() {
+      child.kill('SIGKILL');
+      await child.exited;
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  stops.push(() => service.stop());
+  await waitForPort(port, 'redis-server --sentinel');
+  return service;
+}
+
+async function portFree(port: number): Promise<boolean> {
+  if (port > 65_535) return false;
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 /**

@@ -10,10 +10,11 @@
  * or stale after an eviction, a FLUSHALL or a restart costs one read from the durable store, or at
  * worst a larger delta. When Redis is away every call goes straight to the durable store.
  */
-import type { Redis } from 'ioredis';
+
 import type { ManifestEntry } from '../../core/entry.ts';
 import type { PathVersion } from '../../core/history.ts';
 import type { ConflictRecord } from '../../core/settle.ts';
+import type { RedisClient } from '../redis-connect.ts';
 import type {
   AuditRecord,
   CommitOutcome,
@@ -55,7 +56,7 @@ export class RedisManifestCache implements Store {
 
   constructor(
     private readonly durable: Store,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     options: RedisManifestCacheOptions = {},
   ) {
     this.ttl = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
