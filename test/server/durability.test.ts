@@ -122,6 +122,25 @@ describe("the hub's database", () => {
     const db = (store as unknown as { db: { query(sql: string): { get(): unknown } } }).db;
     expect(db.query('PRAGMA synchronous').get()).toEqual({ synchronous: 2 });
   });
+
+  it('writes audit rows without a flush of their own, and commits stay at FULL after them', async () => {
+    const store = new SqliteStore(join(tempDir('warmsync-hub-'), 'warmsync.db'));
+    onCleanup(() => store.close());
+    const db = (store as unknown as { db: { query(sql: string): { get(): unknown } } }).db;
+    const seen: unknown[] = [];
+    const exec = (store as unknown as { db: { exec(sql: string): void } }).db;
+    const original = exec.exec.bind(exec);
+    exec.exec = (sql: string) => {
+      seen.push(sql.trim());
+      original(sql);
+    };
+    await store.audit([
+      { workspace: 'w', agent: 'a', op: 'push', path: 'x', bytes: 1, durationMs: 1, detail: '' },
+    ]);
+    expect(seen).toEqual(['PRAGMA synchronous = NORMAL;', 'PRAGMA synchronous = FULL;']);
+    expect(db.query('PRAGMA synchronous').get()).toEqual({ synchronous: 2 });
+    expect(db.query('SELECT count(*) AS n FROM audit').get()).toEqual({ n: 1 });
+  });
 });
 
 describe('FolderChunkStore', () => {
