@@ -52,7 +52,9 @@ export class Pusher {
 
   /** True when the hub refused exactly this content for this path before. */
   wasRefused(path: string, content: EntryContent): boolean {
-    return this.refused.get(path)?.identity === identity(content);
+    // Asked of every path a cycle sees: the content's identity is built only for a refused path.
+    const refused = this.refused.get(path);
+    return refused !== undefined && refused.identity === identity(content);
   }
 
   problems(): Problem[] {

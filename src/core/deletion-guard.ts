@@ -4,6 +4,7 @@
  * an intent, and deletions pushed to the hub are applied by every peer. Such deletions are held
  * until the user lets them go (`warmsync resume DIR --allow-deletes`).
  */
+import type { EntryContent } from './entry.ts';
 
 /** Above this many deleted files, deleting more than half of the known files holds the batch. */
 export const MASS_DELETION_FILES = 100;
@@ -45,4 +46,71 @@ export function judgeDeletions(batch: DeletionBatch): DeletionVerdict {
       reason: `it would delete ${deletedFiles} of the ${knownFiles} files known`,
     };
   return { type: 'allow' };
+}
+
+/** The halt as the agent keeps it between cycles. */
+export interface HaltState {
+  /** Why a cycle's deletions are held, and how many, until the user lets them go. */
+  held?: { reason: string; deletions: number };
+  /** `resume --allow-deletes`: the next cycle's deletions go whatever the guard says. */
+  deletesAllowed: boolean;
+}
+
+/** A change a cycle would push, as the halt sees it. */
+export interface GuardedPush {
+  path: string;
+  content: EntryContent;
+}
+
+export interface GuardOutcome<P extends GuardedPush> {
+  /** The pushes that may go: all of them, or all but the deletions. */
+  allowed: P[];
+  halt: HaltState;
+  /** What to tell the user: the halt ended, or deletions are held (newly, or more or fewer). */
+  announce?: 'cleared' | 'halted';
+}
+
+/**
+ * The halt's transition over one cycle's pushes (see `judgeDeletions`). Deletions judged `hold`
+ * stay local (their bases are kept, so every later scan sees them again) until they are let go. A
+ * full cycle with no deletion clears the halt: the files came back, or the deletions went. A
+ * partial cycle proves nothing about the rest of the tree, so it leaves an earlier halt standing.
+ *
+ * `bases` are the agent's bases as they stand when the pushes are judged: `knownFiles` counts them.
+ */
+export function guardDeletions<P extends GuardedPush>(
+  pushes: readonly P[],
+  full: boolean,
+  halt: HaltState,
+  bases: ReadonlyMap<string, { content: EntryContent }>,
+): GuardOutcome<P> {
+  const isDeletion = (p: GuardedPush) => p.content.kind === 'deleted';
+  const deletions = pushes.filter(isDeletion);
+  if (deletions.length === 0) {
+    if (!full) return { allowed: [...pushes], halt };
+    return {
+      allowed: [...pushes],
+      halt: { deletesAllowed: halt.deletesAllowed },
+      announce: halt.held ? 'cleared' : undefined,
+    };
+  }
+  const isFile = (c: EntryContent | undefined) => c !== undefined && c.kind !== 'deleted' && c.kind !== 'dir';
+  const baseOf = (path: string) => bases.get(path)?.content;
+  let knownFiles = 0;
+  for (const base of bases.values()) if (isFile(base.content)) knownFiles++;
+  const verdict = judgeDeletions({
+    deletedFiles: deletions.filter((p) => isFile(baseOf(p.path))).length,
+    knownFiles,
+    addedFiles: pushes.filter((p) => isFile(p.content) && !isFile(baseOf(p.path))).length,
+  });
+  if (verdict.type === 'allow' || halt.deletesAllowed) {
+    const cleared = full || verdict.type === 'hold';
+    return { allowed: [...pushes], halt: { held: cleared ? undefined : halt.held, deletesAllowed: false } };
+  }
+  const held = { reason: verdict.reason, deletions: deletions.length };
+  return {
+    allowed: pushes.filter((p) => !isDeletion(p)),
+    halt: { held, deletesAllowed: halt.deletesAllowed },
+    announce: halt.held?.deletions !== deletions.length ? 'halted' : undefined,
+  };
 }

@@ -1,0 +1,122 @@
+/**
+ * What a cycle looks at: the whole tree (a full scan, with the bases it no longer finds as
+ * deletions) or the paths the watcher or the hub named, with what those paths imply (the contents
+ * of a folder that went away). Ignored paths are dropped here unless a remote version waits for
+ * them.
+ */
+import { exists, type ManifestEntry } from '../core/entry.ts';
+import { IgnoreRules } from '../core/ignore.ts';
+import { ancestorPaths } from '../core/paths.ts';
+import type { LocalTree, Observation, ObserveBatch } from './local-tree.ts';
+import type { Scheduler } from './scheduler.ts';
+import type { AgentState } from './state.ts';
+
+export interface ObserveDeps {
+  tree: LocalTree;
+  state: AgentState;
+  /** Remote versions waiting, by path: each is observed by a full scan, ignored or not. */
+  pending: ReadonlyMap<string, ManifestEntry>;
+  /** Told when what was seen calls for a full scan next (a new folder, a changed ignore file), and how long a scan took. */
+  scheduler: Pick<Scheduler, 'wantFullScan' | 'noteScanDuration'>;
+}
+
+/**
+ * Observes the paths of a cycle. `fromWatcher`: the paths were named by filesystem events, so
+ * their content is read even when their stat looks unchanged; paths named by the hub are read
+ * only when their stat changed (the stat cache proves the rest equal to their base).
+ */
+export async function observeCycle(
+  deps: ObserveDeps,
+  paths: Set<string> | 'full',
+  fromWatcher: boolean,
+): Promise<Map<string, Observation>> {
+  const { tree, state, pending } = deps;
+  const out = new Map<string, Observation>();
+  const batch = tree.batch();
+  if (paths === 'full') {
+    const started = performance.now();
+    const { found, unknownFolders } = await tree.scan((p) => state.base(p));
+    deps.scheduler.noteScanDuration(performance.now() - started);
+    for (const [path, obs] of found) out.set(path, obs);
+    const unknownBelow = (path: string) =>
+      unknownFolders.size > 0 && ancestorPaths(path).some((folder) => unknownFolders.has(folder));
+    for (const [path, base] of state.bases) {
+      if (out.has(path) || !exists(base.content)) continue;
+      if (tree.rules.isIgnored(path, base.content.kind === 'dir')) continue;
+      // Below a folder that could not be listed, absence proves nothing: unknown, not deleted.
+      if (unknownBelow(path)) {
+        out.set(path, { content: base.content, unknown: 'its folder cannot be listed' });
+        continue;
+      }
+      out.set(path, { content: { kind: 'deleted' } });
+    }
+    for (const path of pending.keys()) {
+      if (out.has(path)) continue;
+      out.set(
+        path,
+        unknownBelow(path)
+          ? { content: { kind: 'deleted' }, unknown: 'its folder cannot be listed' }
+          : await tree.observe(path, state.base(path), false, batch),
+      );
+    }
+    return out;
+  }
+  let rulesChanged = false;
+  await Promise.all(
+    [...paths].map(async (path) => {
+      if (IgnoreRules.isIgnoreFile(path)) rulesChanged = true;
+      const obs = await tree.observe(path, state.base(path), fromWatcher, batch);
+      out.set(path, obs);
+      // A new folder's files may have been written before the watcher saw the folder.
+      if (obs.content.kind === 'dir' && state.base(path)?.content.kind !== 'dir')
+        deps.scheduler.wantFullScan();
+    }),
+  );
+  await observeContentsOfGoneFolders(deps, out, batch);
+  if (rulesChanged) deps.scheduler.wantFullScan();
+  for (const [path, obs] of out) {
+    const isDir = obs.content.kind === 'dir' || state.base(path)?.content.kind === 'dir';
+    if (tree.rules.isIgnored(path, isDir) && !pending.has(path)) out.delete(path);
+  }
+  return out;
+}
+
+/**
+ * A folder moved away or removed takes its contents with it, but the watcher names only the
+ * folder. Its contents are observed in the same cycle, so their deletions travel in the same
+ * batch as the folder's and a peer removes the folder instead of finding it not empty. A folder
+ * whose state is unknown is not gone: its contents are left alone.
+ */
+async function observeContentsOfGoneFolders(
+  deps: ObserveDeps,
+  out: Map<string, Observation>,
+  batch: ObserveBatch,
+): Promise<void> {
+  const { tree, state } = deps;
+  const gone = [...out]
+    .filter(
+      ([path, obs]) =>
+        !obs.unknown && obs.content.kind === 'deleted' && state.base(path)?.content.kind === 'dir',
+    )
+    .map(([path]) => `${path}/`);
+  if (gone.length === 0) return;
+  const inside = [...state.bases]
+    .filter(([path, base]) => exists(base.content) && !out.has(path) && gone.some((g) => path.startsWith(g)))
+    .map(([path]) => path);
+  await Promise.all(
+    inside.map(async (path) => out.set(path, await tree.observe(path, state.base(path), false, batch))),
+  );
+}
+
+/**
+ * True when the cycle sees a local deletion: a path whose base exists is observed deleted (and
+ * not merely unknown). Such watcher cycles wait for the deletion burst to end.
+ */
+export function seesLocalDeletion(observed: ReadonlyMap<string, Observation>, state: AgentState): boolean {
+  for (const [path, obs] of observed) {
+    if (obs.content.kind !== 'deleted' || obs.unknown) continue;
+    const base = state.base(path);
+    if (base !== undefined && exists(base.content)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,250 @@
+/**
+ * When the agent's local cycles run: the paths the watcher named since the last cycle (the dirty
+ * set), the quiet time before they are handled, paths put off once because they looked mid-write,
+ * deletions gathered into one burst, git checkouts waited out, periodic full rescans, and the
+ * retries of deferred remote versions. It decides only *when*; the work it starts is the agent's,
+ * run through the callbacks in the agent's queue.
+ *
+ * Invariant: a path the watcher named stays in the dirty set, the settling set or the deletion
+ * burst until a cycle takes it, so no event is forgotten while cycles are put off.
+ */
+import { TEMP_FILE_PREFIX } from '../core/paths.ts';
+
+/** How long a path that looked mid-write is left alone before it is read again. */
+export const SETTLE_MS = 3;
+/** A checkout is settled once git's index lock has been gone and events quiet for this long. */
+export const CHECKOUT_SETTLE_MS = 60;
+/**
+ * Watcher cycles that see deletions wait until deletions have been quiet this long (at most
+ * DELETION_BURST_MAX_MS), so that a `rm -rf` arrives as one cycle and the safety halt judges it
+ * whole instead of letting its first few deletions through.
+ */
+export const DELETION_QUIET_MS = 50;
+export const DELETION_BURST_MAX_MS = 1000;
+
+/** The work of one watcher flush. */
+export interface FlushWork {
+  /** Paths the watcher named. */
+  paths: Set<string>;
+  /** The whole tree is to be scanned instead (events were missed, a rule file changed...). */
+  full: boolean;
+  /** Git touched its index or HEAD since the last flush: maybe a checkout. */
+  gitTouched: boolean;
+}
+
+export interface SchedulerDeps {
+  /** Quiet time before a burst of watcher events is handled (0: at once). */
+  debounceMs: number;
+  /** Shortest interval between full rescans (default 5 s, or 1 s at most when polling). */
+  rescanMinMs?: number;
+  /** Whether changes are found by polling; asked each time (the watcher may fall back to it). */
+  polling: () => boolean;
+  /** Whether paths under `.git/` sync. */
+  allowGit: boolean;
+  /** True while git is at work in the folder (its index lock is held). */
+  gitBusy: () => Promise<boolean>;
+  /** The retry times of the deferred remote versions, by path, as they are now. */
+  deferred: () => ReadonlyMap<string, { retryAt: number }>;
+  /** Runs a watcher cycle; resolves when it is done (errors are the callee's to report). */
+  flush: (work: FlushWork) => Promise<unknown>;
+  /** Runs a full rescan; resolves when it is done. */
+  rescan: () => Promise<unknown>;
+  /** The deletion burst is over: its paths go in one watcher cycle. */
+  burst: (paths: Set<string>) => void;
+  /** These deferred remote versions are due to be tried again. */
+  deferredDue: (paths: Set<string>) => void;
+}
+
+/** What a watcher event names, once git's own files and temporary files are told apart. */
+export type WatchEvent = { type: 'path'; path: string } | { type: 'git-index' } | { type: 'skip' };
+
+/**
+ * Classifies a watcher event's name. Git rewriting its index or HEAD may be a checkout (the
+ * cycle asks git whether the branch moved); a temporary file, or anything inside a staging folder
+ * (a node_modules being restored or installed), never syncs, and the hub would refuse the whole
+ * push for it.
+ */
+export function classifyWatchEvent(name: string, allowGit: boolean): WatchEvent {
+  const path = name.split('\\').join('/');
+  if (
+    path === '.git/HEAD' ||
+    path === '.git/index.lock' ||
+    path === '.git/index' ||
+    path === '.git/info/exclude'
+  )
+    return { type: 'git-index' };
+  if (path.startsWith('.git/') && !allowGit) return { type: 'skip' };
+  if (path.startsWith(TEMP_FILE_PREFIX) || path.includes(`/${TEMP_FILE_PREFIX}`)) return { type: 'skip' };
+  return { type: 'path', path };
+}
+
+/** Timers and sets that decide when the agent's local cycles run (see the file's comment). */
+export class Scheduler {
+  private dirty = new Set<string>();
+  /** Paths put off once because they looked mid-write. */
+  private readonly settling = new Set<string>();
+  private fullScanWanted = false;
+  private gitTouched = false;
+  /** Paths of watcher cycles that saw deletions, waiting for deletions to be quiet. */
+  private deletionBurst = new Set<string>();
+  private deletionBurstStarted = 0;
+  private lastScanMs = 0;
+  private stopped = false;
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private rescanTimer: ReturnType<typeof setTimeout> | undefined;
+  private deletionTimer: ReturnType<typeof setTimeout> | undefined;
+  private deferralTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly deps: SchedulerDeps) {}
+
+  /** Notes a watcher event and schedules a flush. */
+  noteWatchEvent(name: string): void {
+    const event = classifyWatchEvent(name, this.deps.allowGit);
+    if (event.type === 'git-index') this.gitTouched = true;
+    else if (event.type === 'path') this.dirty.add(event.path);
+    this.scheduleFlush();
+  }
+
+  /**
+   * The watcher may have missed events: the next flush scans everything, after `delayMs` (the
+   * usual quiet time when not given).
+   */
+  noteMissed(delayMs?: number): void {
+    this.fullScanWanted = true;
+    this.scheduleFlush(delayMs);
+  }
+
+  /** A cycle must look at `path` again (an edit found in the way, a push to redo...). */
+  markDirty(path: string): void {
+    this.dirty.add(path);
+  }
+
+  /** The next cycle scans the whole tree, whatever it was asked to look at. */
+  wantFullScan(): void {
+    this.fullScanWanted = true;
+  }
+
+  /** True, once, when a full scan was wanted since the last one taken. */
+  takeFullScan(): boolean {
+    const wanted = this.fullScanWanted;
+    this.fullScanWanted = false;
+    return wanted;
+  }
+
+  /** How long the last full scan took: rescans are spaced in proportion. */
+  noteScanDuration(ms: number): void {
+    this.lastScanMs = ms;
+  }
+
+  /** Paths the watcher named that no cycle has taken yet (the cursor message reports them). */
+  dirtyCount(): number {
+    return this.dirty.size;
+  }
+
+  /** Local changes noted and not yet handled, for `warmsync status`. */
+  pendingLocal(): number {
+    return this.dirty.size + this.deletionBurst.size;
+  }
+
+  /** Schedules a flush after `delayMs` of quiet, or after a checkout's settling time if git is at work. */
+  scheduleFlush(delayMs = this.deps.debounceMs): void {
+    if (this.stopped) return;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = setTimeout(
+      () => this.flush(),
+      this.gitTouched ? Math.max(delayMs, CHECKOUT_SETTLE_MS) : delayMs,
+    );
+  }
+
+  private async flush(): Promise<void> {
+    this.flushTimer = undefined;
+    // A checkout in progress: its files are still changing; wait until git lets go of its index.
+    if (this.gitTouched && (await this.deps.gitBusy())) {
+      this.scheduleFlush(CHECKOUT_SETTLE_MS);
+      return;
+    }
+    const work: FlushWork = { paths: this.dirty, full: this.fullScanWanted, gitTouched: this.gitTouched };
+    this.dirty = new Set();
+    this.fullScanWanted = false;
+    this.gitTouched = false;
+    await this.deps.flush(work);
+  }
+
+  /** Schedules the next full rescan, then the one after it, until stopped. */
+  scheduleRescan(): void {
+    if (this.stopped) return;
+    // Keep rescans under ~0.25% of a core: wait at least 400x as long as the last scan took.
+    // Polling is the only detector where no events arrive, so it runs at least every second.
+    const floor = this.deps.polling()
+      ? Math.min(this.deps.rescanMinMs ?? 1000, 1000)
+      : (this.deps.rescanMinMs ?? 5000);
+    const interval = Math.max(floor, this.lastScanMs * 400);
+    this.rescanTimer = setTimeout(async () => {
+      await this.deps.rescan();
+      this.scheduleRescan();
+    }, interval);
+  }
+
+  /**
+   * Watcher events are handled at once, so a read can land in the middle of a save. Such a path
+   * (`midWrite`) is looked at again SETTLE_MS later instead, once: a file that really became
+   * empty then syncs as empty. True when the path was put off.
+   */
+  putOffOnce(path: string, midWrite: boolean): boolean {
+    const putOff = this.settling.delete(path);
+    if (!midWrite || putOff) return false;
+    this.settling.add(path);
+    this.dirty.add(path);
+    this.scheduleFlush(SETTLE_MS);
+    return true;
+  }
+
+  /**
+   * Puts off a watcher cycle that sees a local deletion, with all its paths, until deletions have
+   * been quiet for DELETION_QUIET_MS (at most DELETION_BURST_MAX_MS after the first): the events
+   * of one `rm -rf` come in many small bursts, and the safety halt must judge them as one batch.
+   */
+  holdDeletionBurst(paths: Iterable<string>): void {
+    const now = Date.now();
+    if (this.deletionBurst.size === 0) this.deletionBurstStarted = now;
+    for (const path of paths) this.deletionBurst.add(path);
+    if (this.deletionTimer) clearTimeout(this.deletionTimer);
+    const wait = Math.max(
+      0,
+      Math.min(DELETION_QUIET_MS, this.deletionBurstStarted + DELETION_BURST_MAX_MS - now),
+    );
+    this.deletionTimer = setTimeout(() => {
+      this.deletionTimer = undefined;
+      const burst = this.deletionBurst;
+      this.deletionBurst = new Set();
+      this.deps.burst(burst);
+    }, wait);
+  }
+
+  /** Wakes up when the earliest deferred version is due, and hands over the due ones. */
+  scheduleDeferred(): void {
+    const deferred = this.deps.deferred();
+    if (this.stopped || deferred.size === 0) return;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const d of deferred.values()) earliest = Math.min(earliest, d.retryAt);
+    if (this.deferralTimer) clearTimeout(this.deferralTimer);
+    this.deferralTimer = setTimeout(
+      () => {
+        this.deferralTimer = undefined;
+        const due = new Set<string>();
+        const now = Date.now();
+        for (const [path, d] of this.deps.deferred()) if (d.retryAt <= now) due.add(path);
+        if (due.size > 0) this.deps.deferredDue(due);
+        else this.scheduleDeferred();
+      },
+      Math.max(10, earliest - Date.now()),
+    );
+  }
+
+  /** Cancels every timer; nothing is scheduled any more. */
+  stop(): void {
+    this.stopped = true;
+    for (const timer of [this.flushTimer, this.rescanTimer, this.deferralTimer, this.deletionTimer])
+      if (timer) clearTimeout(timer);
+  }
+}

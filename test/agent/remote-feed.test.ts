@@ -1,0 +1,218 @@
+/**
+ * The remote feed against a real hub on loopback: catch-up pages, the epoch, the cursor, the
+ * live socket and its reconnection. Versions reach the hub from a real second agent.
+ */
+import { afterEach, describe, expect, it } from 'bun:test';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HubClient } from '../../src/agent/client.ts';
+import { type LiveEntries, RemoteFeed, transientHubFailure } from '../../src/agent/remote-feed.ts';
+import { AgentState } from '../../src/agent/state.ts';
+import type { ManifestEntry } from '../../src/core/entry.ts';
+import { startCuttingProxy } from '../helpers/cutting-proxy.ts';
+import { cleanup, createAgent, onCleanup, startHub, tempDir, waitUntil } from '../helpers/harness.ts';
+
+afterEach(cleanup);
+
+interface Recorded {
+  lines: string[];
+  startedOver: number;
+  entries: LiveEntries[];
+  behind: number;
+  reconnected: number;
+}
+
+/** A feed of its own state folder, following `workspace` on `server`, that records what it reports. */
+function feedOn(server: string, workspace = 'test', stateDir = tempDir()) {
+  const state = new AgentState(stateDir);
+  const seen: Recorded = { lines: [], startedOver: 0, entries: [], behind: 0, reconnected: 0 };
+  const feed = new RemoteFeed({
+    client: new HubClient({ server, workspace, agentId: state.agentId }),
+    state,
+    allowGit: false,
+    log: (line) => seen.lines.push(line),
+    onInvalid: () => {},
+    onStartOver: () => seen.startedOver++,
+    live: {
+      entries: (header) => seen.entries.push(header),
+      wanted: () => {},
+      behind: () => seen.behind++,
+      reconnected: () => seen.reconnected++,
+    },
+  });
+  onCleanup(() => {
+    feed.close();
+    state.close();
+  });
+  return { feed, state, seen };
+}
+
+/** Writes `files` into a second agent's folder and syncs them to the hub once. */
+async function publish(
+  hub: { url: string },
+  files: Record<string, string>,
+  dir = tempDir(),
+): Promise<string> {
+  for (const [path, text] of Object.entries(files)) writeFileSync(join(dir, path), text);
+  const peer = createAgent(hub, { dir });
+  await peer.syncOnce();
+  await peer.stop();
+  return dir;
+}
+
+const noEntry = (_entry: ManifestEntry) => {};
+
+describe('catching up', () => {
+  it('notes every version past the cursor as pending, and the head as seen', async () => {
+    const hub = startHub();
+    await publish(hub, { 'a.txt': 'a', 'b.txt': 'b' });
+    const { feed, state } = feedOn(hub.url);
+    const offered: string[] = [];
+    expect(await feed.catchUp(0, (entry) => offered.push(entry.path))).toBe(false);
+    expect([...feed.pending.keys()].sort()).toEqual(['a.txt', 'b.txt']);
+    expect(offered.sort()).toEqual(['a.txt', 'b.txt']);
+    expect(feed.highestSeen).toBe(2);
+    expect(state.epoch).toBeTruthy();
+  });
+
+  it('reads only what lies past `since`', async () => {
+    const hub = startHub();
+    await publish(hub, { 'a.txt': 'a', 'b.txt': 'b' });
+    const { feed } = feedOn(hub.url);
+    await feed.catchUp(1, noEntry);
+    expect(feed.pending.size).toBe(1);
+  });
+
+  it('starts over from zero when the hub holds another epoch', async () => {
+    const hub = startHub();
+    await publish(hub, { 'a.txt': 'a' });
+    const { feed, state, seen } = feedOn(hub.url);
+    state.setEpoch('an-epoch-the-hub-never-had');
+    state.setCursor(1);
+    expect(await feed.catchUp(1, noEntry)).toBe(true);
+    expect(seen.startedOver).toBe(1);
+    expect([...feed.pending.keys()]).toEqual(['a.txt']);
+    expect(state.epoch).not.toBe('an-epoch-the-hub-never-had');
+    expect(seen.lines.some((l) => l.includes('the hub went back'))).toBe(true);
+  });
+
+  it('starts over from zero when the hub head is below the cursor', async () => {
+    const hub = startHub();
+    await publish(hub, { 'a.txt': 'a' });
+    const { feed, state, seen } = feedOn(hub.url);
+    state.setCursor(50);
+    expect(await feed.catchUp(50, noEntry)).toBe(true);
+    expect(seen.startedOver).toBe(1);
+    expect(state.cursor).toBe(0);
+    expect(feed.pending.has('a.txt')).toBe(true);
+  });
+
+  it('ends the wait of a deferred version when a newer one arrives', async () => {
+    const hub = startHub();
+    const dir = await publish(hub, { 'a.txt': 'first' });
+    const first = (await hub.store.changesSince('test', 0, 10)).entries[0]!;
+    await publish(hub, { 'a.txt': 'second' }, dir);
+    const stateDir = tempDir();
+    const seed = new AgentState(stateDir);
+    seed.setDeferred('a.txt', { entry: first, attempts: 2, retryAt: Date.now() + 60_000, problem: 'EIO' });
+    seed.setCursor(first.seq);
+    seed.flush();
+    seed.close();
+    const { feed, state } = feedOn(hub.url, 'test', stateDir);
+    expect(feed.pending.get('a.txt')?.seq).toBe(first.seq);
+    await feed.catchUp(first.seq, noEntry);
+    expect(feed.pending.get('a.txt')!.seq).toBeGreaterThan(first.seq);
+    expect(state.deferred.has('a.txt')).toBe(false);
+  });
+});
+
+describe('the cursor', () => {
+  it('stays below the first version still pending', async () => {
+    const hub = startHub();
+    await publish(hub, { 'a.txt': 'a', 'b.txt': 'b' });
+    const { feed, state } = feedOn(hub.url);
+    await feed.catchUp(0, noEntry);
+    feed.pending.delete([...feed.pending.values()].find((e) => e.seq === 2)!.path);
+    feed.advanceCursor(0);
+    expect(state.cursor).toBe(0);
+  });
+
+  it('moves to the highest sequence seen once nothing is pending', async () => {
+    const hub = startHub();
+    await publish(hub, { 'a.txt': 'a', 'b.txt': 'b' });
+    const { feed, state } = feedOn(hub.url);
+    await feed.catchUp(0, noEntry);
+    feed.pending.clear();
+    feed.advanceCursor(0);
+    expect(state.cursor).toBe(2);
+  });
+
+  it('counts the versions waiting up to a head, leaving deferred ones out', async () => {
+    const hub = startHub();
+    await publish(hub, { 'a.txt': 'a', 'b.txt': 'b' });
+    const { feed, state } = feedOn(hub.url);
+    await feed.catchUp(0, noEntry);
+    expect(feed.waitingUpTo(1)).toBe(1);
+    const a = feed.pending.get('a.txt')!;
+    state.setDeferred('a.txt', { entry: a, attempts: 1, retryAt: Date.now(), problem: 'EIO' });
+    expect(feed.waitingUpTo(2)).toBe(1);
+  });
+});
+
+describe('the live socket', () => {
+  it('hands over the versions the hub announces, and receive notes them', async () => {
+    const hub = startHub();
+    const { feed, seen } = feedOn(hub.url);
+    feed.connect();
+    await waitUntil(() => seen.lines.includes('live connection open'), 'the live connection');
+    await publish(hub, { 'live.txt': 'x' });
+    await waitUntil(() => seen.entries.length > 0, 'a live batch');
+    const paths = await feed.receive(seen.entries[0]!, () => feed.catchUp(0, noEntry));
+    expect([...paths]).toEqual(['live.txt']);
+    expect(feed.pending.has('live.txt')).toBe(true);
+    expect(feed.highestSeen).toBe(seen.entries[0]!.to);
+  });
+
+  it('asks for a catch-up when the hub greets it at another head', async () => {
+    const hub = startHub();
+    await publish(hub, { 'a.txt': 'a' });
+    const { feed, seen } = feedOn(hub.url);
+    feed.connect();
+    await waitUntil(() => seen.behind === 1, 'the hello to ask for a catch-up');
+  });
+
+  it('reconnects after the connection is lost, and asks for a catch-up', async () => {
+    const hub = startHub();
+    let cut = false;
+    const proxy = await startCuttingProxy(Number(new URL(hub.url).port), () => (cut ? 'down' : 'pass'));
+    const { feed, seen } = feedOn(proxy.url);
+    feed.connect();
+    await waitUntil(() => seen.lines.includes('live connection open'), 'the live connection');
+    cut = true;
+    feed.send({ type: 'cursor', cursor: 0, pending: 0 });
+    await waitUntil(() => seen.lines.some((l) => l.startsWith('live connection lost')), 'the loss');
+    cut = false;
+    proxy.up();
+    await waitUntil(() => seen.reconnected > 0, 'a reconnection');
+    await waitUntil(
+      () => seen.lines.filter((l) => l === 'live connection open').length === 2,
+      'the connection to open again',
+    );
+  });
+});
+
+describe('the first contact', () => {
+  it('throws at once when the hub refuses (a bad workspace name)', async () => {
+    const hub = startHub();
+    const { feed } = feedOn(hub.url, '-not-a-name');
+    const started = Date.now();
+    await expect(feed.waitForHub()).rejects.toThrow('workspace names');
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('tells refusals from failures that may pass', () => {
+    expect(transientHubFailure({ status: 403 })).toBe(false);
+    expect(transientHubFailure({ status: 503 })).toBe(true);
+    expect(transientHubFailure(new Error('Unable to connect'))).toBe(true);
+  });
+});

@@ -1,0 +1,234 @@
+/**
+ * The scheduler with real timers and a real folder for git's index lock: when the work it hands
+ * over starts, and with what.
+ */
+import { afterEach, describe, expect, it } from 'bun:test';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gitBusy } from '../../src/agent/git.ts';
+import {
+  CHECKOUT_SETTLE_MS,
+  classifyWatchEvent,
+  type FlushWork,
+  Scheduler,
+  type SchedulerDeps,
+  type WatchEvent,
+} from '../../src/agent/scheduler.ts';
+import { TEMP_FILE_PREFIX } from '../../src/core/paths.ts';
+import { cleanup, onCleanup, tempDir, waitUntil } from '../helpers/harness.ts';
+
+afterEach(cleanup);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A scheduler on a fresh folder that records every piece of work it hands over. */
+function schedulerOn(over: Partial<SchedulerDeps> = {}) {
+  const dir = tempDir();
+  const flushes: Array<FlushWork & { at: number }> = [];
+  const bursts: Set<string>[] = [];
+  const due: Set<string>[] = [];
+  let rescans = 0;
+  const deferred = new Map<string, { retryAt: number }>();
+  const scheduler = new Scheduler({
+    debounceMs: 0,
+    polling: () => false,
+    allowGit: false,
+    gitBusy: () => gitBusy(dir),
+    deferred: () => deferred,
+    flush: async (work) => {
+      flushes.push({ ...work, at: Date.now() });
+    },
+    rescan: async () => {
+      rescans++;
+    },
+    burst: (paths) => bursts.push(paths),
+    deferredDue: (paths) => due.push(paths),
+    ...over,
+  });
+  onCleanup(() => scheduler.stop());
+  return { scheduler, dir, flushes, bursts, due, deferred, rescans: () => rescans };
+}
+
+describe('classifyWatchEvent', () => {
+  const rows: Array<[name: string, allowGit: boolean, expected: WatchEvent]> = [
+    ['src/a.ts', false, { type: 'path', path: 'src/a.ts' }],
+    ['src\\win\\a.ts', false, { type: 'path', path: 'src/win/a.ts' }],
+    ['.git/HEAD', false, { type: 'git-index' }],
+    ['.git/index.lock', false, { type: 'git-index' }],
+    ['.git/index', true, { type: 'git-index' }],
+    ['.git/info/exclude', false, { type: 'git-index' }],
+    ['.git/objects/ab/cdef', false, { type: 'skip' }],
+    ['.git/objects/ab/cdef', true, { type: 'path', path: '.git/objects/ab/cdef' }],
+    [`${TEMP_FILE_PREFIX}x`, false, { type: 'skip' }],
+    [`node_modules/${TEMP_FILE_PREFIX}stage/a.js`, false, { type: 'skip' }],
+  ];
+  for (const [name, allowGit, expected] of rows)
+    it(`${name}${allowGit ? ' (git synced)' : ''} is ${expected.type}`, () =>
+      expect(classifyWatchEvent(name, allowGit)).toEqual(expected));
+});
+
+describe('flushes', () => {
+  it('hands over the paths of one burst of events in one flush', async () => {
+    const { scheduler, flushes } = schedulerOn({ debounceMs: 30 });
+    scheduler.noteWatchEvent('a.txt');
+    await sleep(5);
+    scheduler.noteWatchEvent('b.txt');
+    await waitUntil(() => flushes.length > 0, 'a flush');
+    await sleep(50);
+    expect(flushes.map((f) => [...f.paths].sort())).toEqual([['a.txt', 'b.txt']]);
+    expect(scheduler.dirtyCount()).toBe(0);
+  });
+
+  it('waits for the quiet time after the last event', async () => {
+    const { scheduler, flushes } = schedulerOn({ debounceMs: 40 });
+    scheduler.noteWatchEvent('a.txt');
+    await sleep(25);
+    const last = Date.now();
+    scheduler.noteWatchEvent('a.txt');
+    await waitUntil(() => flushes.length > 0, 'a flush');
+    expect(flushes[0]!.at - last).toBeGreaterThanOrEqual(35);
+  });
+
+  it('asks for a full scan when events were missed', async () => {
+    const { scheduler, flushes } = schedulerOn();
+    scheduler.noteMissed(5);
+    await waitUntil(() => flushes.length > 0, 'a flush');
+    expect(flushes[0]!.full).toBe(true);
+  });
+
+  it('hands over paths marked dirty with the next flush', async () => {
+    const { scheduler, flushes } = schedulerOn();
+    scheduler.markDirty('again.txt');
+    expect(scheduler.pendingLocal()).toBe(1);
+    scheduler.scheduleFlush();
+    await waitUntil(() => flushes.length > 0, 'a flush');
+    expect([...flushes[0]!.paths]).toEqual(['again.txt']);
+  });
+
+  it('hands over nothing once stopped', async () => {
+    const { scheduler, flushes } = schedulerOn({ debounceMs: 10 });
+    scheduler.noteWatchEvent('a.txt');
+    scheduler.stop();
+    await sleep(40);
+    expect(flushes).toEqual([]);
+  });
+
+  it('wants a full scan once, until it is wanted again', () => {
+    const { scheduler } = schedulerOn();
+    scheduler.wantFullScan();
+    expect(scheduler.takeFullScan()).toBe(true);
+    expect(scheduler.takeFullScan()).toBe(false);
+  });
+});
+
+describe('checkouts', () => {
+  it('waits the settling time after git touches its index, and says git was at work', async () => {
+    const { scheduler, flushes } = schedulerOn();
+    const noted = Date.now();
+    scheduler.noteWatchEvent('.git/index');
+    scheduler.noteWatchEvent('src/a.ts');
+    await waitUntil(() => flushes.length > 0, 'a flush');
+    expect(flushes[0]!.at - noted).toBeGreaterThanOrEqual(CHECKOUT_SETTLE_MS - 5);
+    expect(flushes[0]!.gitTouched).toBe(true);
+    expect([...flushes[0]!.paths]).toEqual(['src/a.ts']);
+  });
+
+  it('holds the flush while git holds its index lock', async () => {
+    const { scheduler, flushes, dir } = schedulerOn();
+    mkdirSync(join(dir, '.git'));
+    writeFileSync(join(dir, '.git', 'index.lock'), '');
+    scheduler.noteWatchEvent('.git/index.lock');
+    await sleep(CHECKOUT_SETTLE_MS * 4);
+    expect(flushes).toEqual([]);
+    rmSync(join(dir, '.git', 'index.lock'));
+    await waitUntil(() => flushes.length > 0, 'the flush once git is done');
+    expect(flushes[0]!.gitTouched).toBe(true);
+  });
+});
+
+describe('paths that look mid-write', () => {
+  it('are put off once and handed over again soon', async () => {
+    const { scheduler, flushes } = schedulerOn();
+    expect(scheduler.putOffOnce('a.txt', true)).toBe(true);
+    await waitUntil(() => flushes.length > 0, 'the retry');
+    expect([...flushes[0]!.paths]).toEqual(['a.txt']);
+  });
+
+  it('are taken as they are the second time', () => {
+    const { scheduler } = schedulerOn();
+    scheduler.putOffOnce('a.txt', true);
+    expect(scheduler.putOffOnce('a.txt', true)).toBe(false);
+  });
+
+  it('are not put off when they look settled', () => {
+    const { scheduler } = schedulerOn();
+    expect(scheduler.putOffOnce('a.txt', false)).toBe(false);
+    expect(scheduler.dirtyCount()).toBe(0);
+  });
+});
+
+describe('deletion bursts', () => {
+  it('hand over the paths of every held cycle at once, once deletions are quiet', async () => {
+    const { scheduler, bursts } = schedulerOn();
+    scheduler.holdDeletionBurst(['a', 'b']);
+    await sleep(20);
+    scheduler.holdDeletionBurst(['c']);
+    expect(scheduler.pendingLocal()).toBe(3);
+    await waitUntil(() => bursts.length > 0, 'the burst');
+    await sleep(80);
+    expect(bursts.map((b) => [...b].sort())).toEqual([['a', 'b', 'c']]);
+    expect(scheduler.pendingLocal()).toBe(0);
+  });
+
+  it('are handed over within a second even when deletions never stop', async () => {
+    const { scheduler, bursts } = schedulerOn();
+    const started = Date.now();
+    while (bursts.length === 0 && Date.now() - started < 5000) {
+      scheduler.holdDeletionBurst([`f${Date.now()}`]);
+      await sleep(20);
+    }
+    expect(bursts.length).toBe(1);
+    expect(Date.now() - started).toBeLessThan(2500);
+  });
+});
+
+describe('rescans', () => {
+  it('run again and again, no closer than the floor', async () => {
+    const { scheduler, rescans } = schedulerOn({ rescanMinMs: 20 });
+    scheduler.scheduleRescan();
+    await waitUntil(() => rescans() >= 3, 'three rescans', 2000);
+  });
+
+  it('are spaced 400 times as long as the last scan took', async () => {
+    const { scheduler, rescans } = schedulerOn({ rescanMinMs: 10 });
+    scheduler.noteScanDuration(1);
+    scheduler.scheduleRescan();
+    await sleep(200);
+    expect(rescans()).toBe(0);
+    await waitUntil(() => rescans() === 1, 'the rescan after 400 ms', 2000);
+  });
+
+  it('come at least every second when polling, whatever the floor', async () => {
+    const { scheduler, rescans } = schedulerOn({ rescanMinMs: 60_000, polling: () => true });
+    scheduler.scheduleRescan();
+    await waitUntil(() => rescans() === 1, 'a polling rescan', 2000);
+  });
+});
+
+describe('deferred versions', () => {
+  it('are handed over when due, the later ones left waiting', async () => {
+    const { scheduler, due, deferred } = schedulerOn();
+    deferred.set('soon', { retryAt: Date.now() + 30 });
+    deferred.set('later', { retryAt: Date.now() + 60_000 });
+    scheduler.scheduleDeferred();
+    await waitUntil(() => due.length > 0, 'the due retry');
+    expect([...due[0]!]).toEqual(['soon']);
+  });
+
+  it('schedule nothing when none is deferred', async () => {
+    const { scheduler, due } = schedulerOn();
+    scheduler.scheduleDeferred();
+    await sleep(30);
+    expect(due).toEqual([]);
+  });
+});
