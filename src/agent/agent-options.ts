@@ -8,6 +8,7 @@ import type { IgnoreOptions } from '../core/ignore.ts';
 import type { Problem } from '../core/protocol.ts';
 import type { ModeMap } from '../core/sync-mode.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
+import type { MergeSettings } from './text-merger.ts';
 
 /** How an agent is set up: the `warmsync agent` flags, or a test's choices. */
 export interface AgentOptions {
@@ -51,6 +52,8 @@ export interface AgentOptions {
   otherProblems?: () => readonly Problem[];
   /** Which way each path syncs (default: every path two-way). */
   modes?: ModeMap;
+  /** Three-way merge of concurrent text edits (default on; see text-merger.ts). */
+  merge?: MergeSettings;
 }
 
 /** A remote version written to disk. */

@@ -34,13 +34,15 @@ import { GitFollower } from './git-follow.ts';
 import { IntentSettler } from './intent-settler.ts';
 import { Limiter } from './limiter.ts';
 import { type LocalChunksDeps, offerChunks, openInlineFrames } from './local-chunks.ts';
-import { LocalTree } from './local-tree.ts';
-import { Pusher } from './pusher.ts';
+import { LocalTree, type Observation } from './local-tree.ts';
+import { type PendingPush, Pusher } from './pusher.ts';
 import { RemoteFeed, transientHubFailure } from './remote-feed.ts';
 import { RemoteWriter } from './remote-writer.ts';
 import { Scheduler } from './scheduler.ts';
 import { AgentState } from './state.ts';
 import { SyncHold } from './sync-hold.ts';
+import { TextMerger } from './text-merger.ts';
+import { CircuitBreaker } from './transfer.ts';
 import { TreeWatcher } from './watcher.ts';
 
 export type { AgentOptions, AppliedEvent, SyncSummary } from './agent-options.ts';
@@ -101,6 +103,11 @@ export class Agent {
   private readonly keptLocal = new Set<string>();
   /** Paths `warmsync revert` asked to bring back to the workspace's version in the next cycle. */
   private readonly reverting = new Set<string>();
+  private readonly merger: TextMerger;
+  /** Paths whose three-way merge is written and whose push is next (it is marked as a merge). */
+  private readonly mergedWaiting = new Set<string>();
+  /** Three-way merges pushed since start (status). */
+  private mergesPushed = 0;
 
   constructor(private readonly options: AgentOptions) {
     const log = (line: string) => this.log(line);
@@ -233,6 +240,21 @@ export class Agent {
       policyOf: (path, isDir) =>
         this.reverting.has(path) ? policyOf('replica') : this.modes.policyOf(path, isDir),
     };
+    this.merger = new TextMerger(
+      {
+        dir: options.dir,
+        state: this.state,
+        gather: {
+          dir: options.dir,
+          baseOf: (p) => this.state.base(p),
+          cache: this.cache,
+          client: this.client,
+          breaker: new CircuitBreaker(),
+        },
+        log,
+      },
+      options.merge,
+    );
     let ownCounter = 0;
     for (const base of this.state.bases.values()) {
       this.pusher.remember(base.content);
@@ -431,6 +453,7 @@ export class Agent {
       dir: this.options.dir,
       agent: this.agentId,
       mode: this.modes.uniform ? this.modes.agentMode : `${this.modes.agentMode}, with path rules`,
+      merges: this.mergesPushed,
       state: this.hold.describe(),
       halted: held && `${held.deletions} deletion(s) held: ${held.reason}`,
       cursor: this.state.cursor,
@@ -502,7 +525,8 @@ export class Agent {
     if (paths === 'full') this.intents.dropUnobservedWrites(observed);
     const recovered = this.intents.takeRecovered();
     if (recovered > 0) this.log(`${recovered} push(es) or write(s) whose outcome was lost had taken effect`);
-    const allowed = this.hold.guard(pushes, paths === 'full', this.state.bases);
+    const toPush = await this.mergeConcurrentEdits(pushes, observed);
+    const allowed = this.hold.guard(toPush, paths === 'full', this.state.bases);
     reserveCounters(this.parts, allowed);
     let pushed = 0;
     // Slices: see PUSH_SLICE (a checkout over 20,000 files is the one case that cannot be a
@@ -523,6 +547,37 @@ export class Agent {
     if (observed.size > 5000) Bun.gc(true);
     this.reportProblems();
     return { pushed, applied, problems: this.problems() };
+  }
+
+  /**
+   * Local edits of two-way text files that a newer remote version waits for: merged three ways
+   * where the edits are disjoint (text-merger.ts), the merge written here and pushed by the next
+   * cycle. Returns the pushes that go on as they are, a merge's own push marked as one.
+   */
+  private async mergeConcurrentEdits(
+    pushes: PendingPush[],
+    observed: ReadonlyMap<string, Observation>,
+  ): Promise<PendingPush[]> {
+    for (const push of pushes)
+      if (this.mergedWaiting.delete(push.path)) {
+        push.merged = true;
+        this.mergesPushed++;
+      }
+    const known = (path: string) => this.feed.pending.get(path) ?? this.state.withheld.get(path);
+    const twoWay = (p: PendingPush) => {
+      const policy = this.parts.policyOf(p.path, false);
+      return (
+        policy.push && policy.apply && !policy.overwriteLocal && !p.merged && known(p.path) !== undefined
+      );
+    };
+    const candidates = pushes.filter(twoWay);
+    if (candidates.length === 0) return pushes;
+    const { merges } = await this.merger.split(candidates, known);
+    if (merges.length === 0) return pushes;
+    const written = await this.writer.writeMerged(merges, (path) => observed.get(path)!);
+    for (const path of written) this.mergedWaiting.add(path);
+    const merging = new Set(merges.map((m) => m.entry.path));
+    return pushes.filter((p) => !merging.has(p.path));
   }
 
   private reportProblems(): void {

@@ -27,6 +27,8 @@ export interface PendingPush {
   content: EntryContent;
   vector: VersionVector;
   obs: Observation;
+  /** The content is this agent's three-way merge of concurrent edits (the hub counts it). */
+  merged?: boolean;
 }
 
 export interface PusherDeps {
@@ -244,7 +246,12 @@ export class Pusher {
       agent: this.deps.agentId,
       branch,
       batch: branchSwitch ? 'branch-switch' : 'edits',
-      changes: commitOrder(pushes).map((p) => ({ path: p.path, content: p.content, vector: p.vector })),
+      changes: commitOrder(pushes).map((p) => ({
+        path: p.path,
+        content: p.content,
+        vector: p.vector,
+        ...(p.merged ? { merged: true as const } : {}),
+      })),
     };
     // Durable before it is sent: when its answer is lost (a kill, a hub gone away) the versions
     // are settled against the hub's manifest later (see core/intent.ts); this also writes the counter.

@@ -16,9 +16,10 @@ import type { ChunkCache } from './chunk-cache.ts';
 import type { HubClient } from './client.ts';
 import type { Durability } from './durability.ts';
 import type { Limiter } from './limiter.ts';
-import type { LocalTree } from './local-tree.ts';
+import type { LocalTree, Observation } from './local-tree.ts';
 import type { Pusher } from './pusher.ts';
 import type { AgentState } from './state.ts';
+import type { MergedWrite } from './text-merger.ts';
 import { CircuitBreaker } from './transfer.ts';
 
 export interface RemoteWriterDeps {
@@ -116,6 +117,64 @@ export class RemoteWriter {
       );
     }
     return tally.applied;
+  }
+
+  /**
+   * Writes three-way merges (text-merger.ts) over the local edits they were made from. Each is
+   * recorded as if its remote version had been applied and then edited into the merge: the base
+   * becomes the remote version, with no stat, so the next cycle reads the merge and pushes it with
+   * a vector that dominates both sides. The intent names the remote content, which the disk never
+   * holds, so after a kill mid-write nothing is taken as settled and the merge is made again.
+   * Resolves to the paths written.
+   */
+  async writeMerged(merges: readonly MergedWrite[], obsOf: (path: string) => Observation): Promise<string[]> {
+    const { deps } = this;
+    if (merges.length === 0) return [];
+    deps.state.recordIntents(
+      merges.map(
+        ({ remote }) =>
+          [remote.path, { op: 'apply', content: remote.content, vector: remote.vector }] as const,
+      ),
+    );
+    const byPath = new Map(merges.map((m) => [m.entry.path, m]));
+    for (const m of merges)
+      if (m.entry.content.kind === 'file') deps.cache.addFile(m.entry.content.chunks, m.bytes);
+    const written: string[] = [];
+    await applyBatch(
+      {
+        dir: deps.dir,
+        folding: deps.tree.folding,
+        limiter: deps.limiter,
+        durability: deps.durability,
+        streamFrom: deps.streamFrom,
+        gather: {
+          dir: deps.dir,
+          baseOf: (p: string) => deps.state.base(p),
+          cache: deps.cache,
+          client: deps.client,
+          breaker: this.breaker,
+        },
+      },
+      merges.map((m) => ({ entry: m.entry, obs: obsOf(m.entry.path) })),
+      ({ entry }, outcome) => {
+        const { remote } = byPath.get(entry.path)!;
+        if (!outcome.ok) {
+          // Not written (an edit landed meanwhile): the path is looked at again, and merged again.
+          deps.state.dropIntent(entry.path);
+          deps.observeAgain(entry.path);
+          return;
+        }
+        deps.pending.delete(entry.path);
+        deps.state.setDeferred(entry.path, undefined);
+        deps.state.setBase(entry.path, { content: remote.content, vector: remote.vector });
+        deps.metrics?.applied.inc({ kind: 'file' });
+        written.push(entry.path);
+        deps.observeAgain(entry.path);
+      },
+    );
+    if (written.length > 0)
+      deps.log(`merged ${written.length} concurrent edit(s): ${written.slice(0, 5).join(', ')}`);
+    return written;
   }
 
   private written(

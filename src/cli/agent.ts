@@ -219,6 +219,11 @@ export const agentCommand: Command = {
         extraPatterns: settings.ignore,
       },
       modes,
+      merge: settings.merge && {
+        enabled: settings.merge.enabled,
+        maxBytes: settings.merge.max_bytes,
+        except: settings.merge.except,
+      },
       poll: flags.poll,
       fsync: !flags['no-fsync'],
       rescanMinMs: flags['rescan-ms'],

@@ -1,7 +1,8 @@
 /**
  * What the commands that act on one workspace (`conflicts`, `resolve`, `history`, `restore`) share:
  * finding the hub and workspace (flags, WARMSYNC_* variables, else the agent running on the
- * current folder), turning PATH arguments into workspace paths, and one checked request.
+ * current folder, else the warmsync.toml of the folder or one above it), turning PATH arguments
+ * into workspace paths, and one checked request.
  */
 import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
@@ -11,6 +12,7 @@ import { certificateProblem, describeCertificateProblem, hubTls } from '../agent
 import { checkRelativePath } from '../core/paths.ts';
 import { describeZodError, workspaceNameSchema } from '../core/protocol.ts';
 import { agentHolding } from './control-client.ts';
+import { findProjectFile } from './project.ts';
 import { readCaOption } from './tls-files.ts';
 import { UserError } from './user-error.ts';
 
@@ -56,7 +58,9 @@ export async function workspaceTarget(values: {
   const here = realpathSync(process.cwd());
   const named = values.workspace ?? process.env.WARMSYNC_WORKSPACE;
   const agent = await agentHolding(here, values);
-  const workspace = named ?? agent?.workspace;
+  // The folder's warmsync.toml comes after the running agent, which knows what it syncs with.
+  const project = agent ? undefined : findProjectFile(here);
+  const workspace = named ?? agent?.workspace ?? project?.settings.workspace;
   if (!workspace)
     throw new UserError(
       `no agent runs on ${here} or a folder above it: run this in a synced folder, or give --workspace (or WARMSYNC_WORKSPACE)`,
@@ -65,8 +69,13 @@ export async function workspaceTarget(values: {
   if (!workspaceNameSchema.safeParse(workspace).success)
     throw new UserError(`invalid workspace name '${workspace}'`, 2);
   const server =
-    serverUrls(values.server ?? process.env.WARMSYNC_SERVER ?? agent?.server ?? 'http://127.0.0.1:7420')[0] ??
-    '';
+    serverUrls(
+      values.server ??
+        process.env.WARMSYNC_SERVER ??
+        agent?.server ??
+        project?.settings.server ??
+        'http://127.0.0.1:7420',
+    )[0] ?? '';
   if (!isHubUrl(server))
     throw new UserError(`--server must be a URL such as http://127.0.0.1:7420, not '${server}'`, 2);
   const target: WorkspaceTarget = { server, workspace };
@@ -75,6 +84,7 @@ export async function workspaceTarget(values: {
   const ca = readCaOption(values.ca);
   if (ca) target.ca = ca;
   if (agent && agent.workspace === workspace) target.root = agent.dir;
+  else if (project && project.settings.workspace === workspace) target.root = project.root;
   return target;
 }
 

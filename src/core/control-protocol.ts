@@ -27,6 +27,8 @@ export const agentStatusSchema = z.object({
   agent: z.string(),
   /** The agent's sync mode (see core/sync-mode.ts). */
   mode: z.string().optional(),
+  /** Concurrent edits merged three ways and pushed since the agent started. */
+  merges: z.number().optional(),
   state: z.enum(['running', 'paused', 'halted']),
   /** Why deletions are held, while they are. */
   halted: z.string().optional(),

@@ -1,6 +1,6 @@
 /**
  * The project file, `warmsync.toml` at a synced folder's root: the hub, the workspace, extra
- * ignores, sync modes and path rules, and pre-warm settings, shared by everyone who works
+ * ignores, sync modes and path rules, three-way merge and pre-warm settings, shared by everyone who works
  * on the folder. Parsed here, where it enters; flags and `WARMSYNC_*` variables override it.
  *
  * The file syncs like any other, so a peer can change it. It therefore holds nothing that would
@@ -50,6 +50,19 @@ const projectSchema = z
     sync_git: z.boolean().optional(),
     sync_node_modules: z.boolean().optional(),
     paths: z.array(pathRuleSchema).max(1_000).optional(),
+    merge: z
+      .object({
+        enabled: z.boolean().optional(),
+        max_bytes: z
+          .number()
+          .int()
+          .min(0)
+          .max(64 * 1024 * 1024)
+          .optional(),
+        except: z.array(z.string().min(1).max(4096)).max(1_000).optional(),
+      })
+      .strict()
+      .optional(),
     prewarm: z
       .object({
         enabled: z.boolean().optional(),

@@ -101,6 +101,8 @@ export const pushedChangeSchema = z.object({
   path: relativePathSchema,
   content: contentSchema,
   vector: vectorSchema,
+  /** The version is the agent's three-way merge of concurrent edits (counted and audited). */
+  merged: z.literal(true).optional(),
 });
 
 /** Header of a push envelope (chunk frames follow it). */

@@ -13,6 +13,7 @@ export interface ServerMetrics {
   syncBytes: Counter<'direction'>;
   syncOperations: Counter<'workspace' | 'result'>;
   conflicts: Counter<'workspace'>;
+  merges: Counter<'workspace'>;
   problems: Counter<'code'>;
   rejectedRequests: Counter<'reason'>;
   pushReplays: Counter;
@@ -63,6 +64,12 @@ export function createServerMetrics(live: {
     conflicts: new Counter({
       name: 'workspace_sync_conflicts_total',
       help: 'Concurrent edits settled by keeping a winner and a conflict copy (or modify over delete).',
+      labelNames: ['workspace'],
+      registers,
+    }),
+    merges: new Counter({
+      name: 'workspace_sync_merges_total',
+      help: 'Concurrent edits of a text file merged three ways (no conflict copy), as pushed by agents.',
       labelNames: ['workspace'],
       registers,
     }),

@@ -116,6 +116,9 @@ export async function handlePush(
     if (r.status === 'rejected' && r.code !== 'missing-chunks') deps.metrics.problems.inc({ code: r.code });
   }
   if (outcome.conflicts > 0) deps.metrics.conflicts.inc({ workspace }, outcome.conflicts);
+  const mergedPaths = new Set(header.changes.filter((c) => c.merged).map((c) => c.path));
+  const merges = results.filter((r) => r.status === 'accepted' && mergedPaths.has(r.path)).length;
+  if (merges > 0) deps.metrics.merges.inc({ workspace }, merges);
   if (outcome.entries.length > 0) {
     const first = outcome.entries[0]!.seq;
     const live: LiveHeader = {
@@ -146,7 +149,14 @@ export async function handlePush(
       .map((r) => ({
         workspace,
         agent: header.agent,
-        op: r.status === 'accepted' ? 'push' : r.status === 'conflict' ? 'conflict' : 'reject',
+        op:
+          r.status === 'accepted'
+            ? mergedPaths.has(r.path)
+              ? 'merge'
+              : 'push'
+            : r.status === 'conflict'
+              ? 'conflict'
+              : 'reject',
         path: r.path,
         bytes: sizeByPath.get(r.path) ?? 0,
         durationMs,

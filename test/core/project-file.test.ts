@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'bun:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { keyLine, ProjectFileError, parseProjectFile } from '../../src/core/project-file.ts';
 
 const fault = (text: string): { line: number | undefined; message: string } => {
@@ -117,4 +119,19 @@ describe('keyLine', () => {
     it(`finds ${path.join('.')} at line ${line}`, () => {
       expect(keyLine(text, path)).toBe(line);
     });
+});
+
+describe("the README's project files", () => {
+  it('parse as they are shown', () => {
+    const readme = readFileSync(join(import.meta.dir, '..', '..', 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/```toml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+    for (const block of blocks) expect(() => parseProjectFile(block)).not.toThrow();
+    // The error the README quotes is the one its example gives with a bad mode on that line.
+    const broken = blocks[0]!.replace('mode = "send-only"', 'mode = "sideways"');
+    const quoted = /`(warmsync\.toml:\d+: paths\.0\.mode: [^`]+)`/.exec(readme)?.[1];
+    expect(() => parseProjectFile(broken)).toThrow(
+      quoted!.replace('"two-way"|"send-only"', '"two-way"|"send-only"'),
+    );
+  });
 });

@@ -268,6 +268,25 @@ describe('the project file', () => {
     ).toBe(true);
   }, 90_000);
 
+  it('names the hub and workspace of the workspace commands run in its folder', async () => {
+    const hub = startHub();
+    const dir = tempDir('warmsync-tree-');
+    write(dir, 'warmsync.toml', `server = "${hub.url}"\nworkspace = "shop"\n`);
+    write(dir, 'a.txt', 'one');
+    const sync = startCli(['agent', dir, '--once', '--no-prewarm', '--state', tempDir('s-')], {
+      env: stateHome(),
+    });
+    expect(await sync.process.exited).toBe(0);
+    mkdirSync(join(dir, 'sub'));
+    const history = startCli(['history', '../a.txt', '--json'], {
+      cwd: join(dir, 'sub'),
+      env: { WARMSYNC_SERVER: undefined, WARMSYNC_WORKSPACE: undefined },
+    });
+    const output = await history.finished();
+    expect({ code: history.process.exitCode, output }).toMatchObject({ code: 0 });
+    expect(output).toContain('"a.txt"');
+  }, 60_000);
+
   it('adds its ignore patterns to the folder rules', async () => {
     const hub = startHub();
     const dir = tempDir('warmsync-tree-');

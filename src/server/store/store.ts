@@ -107,7 +107,7 @@ export interface WorkspaceSummary {
 export interface AuditRecord {
   workspace: string;
   agent: string;
-  op: 'push' | 'conflict' | 'reject' | 'resolve' | 'restore' | 'expire';
+  op: 'push' | 'merge' | 'conflict' | 'reject' | 'resolve' | 'restore' | 'expire';
   path: string;
   bytes: number;
   durationMs: number;
