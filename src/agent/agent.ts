@@ -17,12 +17,15 @@
  * cycles in one queue.
  */
 import type { AgentStatus } from '../core/control-protocol.ts';
+import type { EntryContent } from '../core/entry.ts';
 import type { FlushProgress } from '../core/flush.ts';
 import { describeFolding } from '../core/folding.ts';
 import { DEFAULT_IGNORE_OPTIONS } from '../core/ignore.ts';
+import { describeProgress, type ProgressCounts, type ProgressReport } from '../core/progress.ts';
 import type { Problem } from '../core/protocol.ts';
 import { ModeMap, policyOf } from '../core/sync-mode.ts';
 import type { AgentOptions, SyncSummary } from './agent-options.ts';
+import type { ApplyItem } from './applier.ts';
 import { ChunkCache } from './chunk-cache.ts';
 import { HubClient } from './client.ts';
 import { observeCycle, seesLocalDeletion } from './cycle-observe.ts';
@@ -67,6 +70,11 @@ const CACHE_BYTES = 32 * 1024 * 1024;
  */
 const PUSH_SLICE = 2_000;
 const BRANCH_SWITCH_SLICE = 20_000;
+/** A cycle moving at least this many files or bytes reports its progress. */
+const BATCH_PROGRESS_FILES = 200;
+const BATCH_PROGRESS_BYTES = 32 * 1024 * 1024;
+
+const sizeOf = (content: EntryContent) => (content.kind === 'file' ? content.size : 0);
 
 /**
  * One folder kept in sync with one workspace: builds its parts (see the file's comment) from
@@ -108,6 +116,9 @@ export class Agent {
   private readonly mergedWaiting = new Set<string>();
   /** Three-way merges pushed since start (status). */
   private mergesPushed = 0;
+  /** The large batch under way (an initial sync, a checkout), for progress. */
+  private batch: ProgressCounts | undefined;
+  private firstCycleDone = false;
 
   constructor(private readonly options: AgentOptions) {
     const log = (line: string) => this.log(line);
@@ -212,6 +223,7 @@ export class Agent {
       log,
       metrics: options.metrics,
       onApplied: options.onApplied,
+      onWritten: (bytes) => this.advanceBatch(1, bytes),
     });
     this.chunks = {
       dir: options.dir,
@@ -454,6 +466,7 @@ export class Agent {
       agent: this.agentId,
       mode: this.modes.uniform ? this.modes.agentMode : `${this.modes.agentMode}, with path rules`,
       merges: this.mergesPushed,
+      progress: this.progress(),
       state: this.hold.describe(),
       halted: held && `${held.deletions} deletion(s) held: ${held.reason}`,
       cursor: this.state.cursor,
@@ -532,13 +545,28 @@ export class Agent {
     // Slices: see PUSH_SLICE (a checkout over 20,000 files is the one case that cannot be a
     // single transaction).
     const sliceSize = this.options.pushSlice ?? (branchSwitch ? BRANCH_SWITCH_SLICE : PUSH_SLICE);
-    for (let i = 0; i < allowed.length; i += sliceSize) {
-      const slice = allowed.slice(i, i + sliceSize);
-      pushed += await this.pusher.push(slice, this.branch, branchSwitch, (path) =>
-        this.scheduler.markDirty(path),
-      );
+    this.beginBatch(allowed, applies, branchSwitch);
+    try {
+      for (let i = 0; i < allowed.length; i += sliceSize) {
+        const slice = allowed.slice(i, i + sliceSize);
+        pushed += await this.pusher.push(slice, this.branch, branchSwitch, (path) =>
+          this.scheduler.markDirty(path),
+        );
+        this.advanceBatch(
+          slice.length,
+          slice.reduce((n, p) => n + sizeOf(p.content), 0),
+        );
+      }
+    } finally {
+      if (applies.length === 0) this.batch = undefined;
     }
-    const applied = applies.length > 0 ? await this.writer.apply(applies, cause.remoteBatch ?? false) : 0;
+    let applied = 0;
+    try {
+      applied = applies.length > 0 ? await this.writer.apply(applies, cause.remoteBatch ?? false) : 0;
+    } finally {
+      this.batch = undefined;
+      if (paths === 'full') this.firstCycleDone = true;
+    }
     this.scheduler.scheduleDeferred();
     this.feed.advanceCursor(this.scheduler.dirtyCount());
     this.state.flush();
@@ -578,6 +606,38 @@ export class Agent {
     for (const path of written) this.mergedWaiting.add(path);
     const merging = new Set(merges.map((m) => m.entry.path));
     return pushes.filter((p) => !merging.has(p.path));
+  }
+
+  /** Progress of the large batch under way (files and bytes both ways), if one is. */
+  progress(): ProgressReport | undefined {
+    return this.batch && describeProgress(this.batch, performance.now());
+  }
+
+  /** A cycle with this much to move shows its progress (status --json, the terminal). */
+  private beginBatch(
+    pushes: readonly PendingPush[],
+    applies: readonly ApplyItem[],
+    branchSwitch: boolean,
+  ): void {
+    const files = pushes.length + applies.length;
+    const bytes =
+      pushes.reduce((n, p) => n + sizeOf(p.content), 0) +
+      applies.reduce((n, a) => n + sizeOf(a.entry.content), 0);
+    if (files < BATCH_PROGRESS_FILES && bytes < BATCH_PROGRESS_BYTES) return;
+    this.batch = {
+      label: !this.firstCycleDone ? 'initial sync' : branchSwitch ? 'branch switch' : 'large batch',
+      filesTotal: files,
+      filesDone: 0,
+      bytesTotal: bytes,
+      bytesDone: 0,
+      startedMs: performance.now(),
+    };
+  }
+
+  private advanceBatch(files: number, bytes: number): void {
+    if (!this.batch) return;
+    this.batch.filesDone = Math.min(this.batch.filesTotal, this.batch.filesDone + files);
+    this.batch.bytesDone = Math.min(this.batch.bytesTotal, this.batch.bytesDone + bytes);
   }
 
   private reportProblems(): void {

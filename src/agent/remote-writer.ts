@@ -42,6 +42,8 @@ export interface RemoteWriterDeps {
   log: (line: string) => void;
   metrics?: AgentMetrics;
   onApplied?: (event: AppliedEvent) => void;
+  /** Called for every version written, with its bytes (progress of a large batch). */
+  onWritten?: (bytes: number) => void;
 }
 
 /** Applies remote versions and keeps what could not be written (see the file's comment). */
@@ -199,6 +201,7 @@ export class RemoteWriter {
     if (bytes && content.kind === 'file') deps.cache.addFile(content.chunks, bytes);
     tally.applied++;
     tally.bytes += bytes?.length ?? 0;
+    deps.onWritten?.(content.kind === 'file' ? content.size : 0);
     deps.metrics?.applied.inc({ kind: content.kind });
     deps.onApplied?.({
       path: entry.path,

@@ -346,17 +346,20 @@ function resolveFolder(path: string): string {
   }
 }
 
-/** Progress of the initial sync on a terminal: bytes moved and the rate, redrawn in place. */
+/**
+ * Progress of the initial sync on a terminal, redrawn in place: while the tree is read, the paths
+ * known and bytes moved; once the batch is planned, files and bytes done of total, the rate and
+ * the time left (core/progress.ts).
+ */
 function startProgress(agent: Agent): { stop: () => void } {
   if (!process.stdout.isTTY) return { stop: () => {} };
-  const started = performance.now();
   const timer = setInterval(() => {
-    const seconds = (performance.now() - started) / 1000;
+    const batch = agent.progress();
     const moved = agent.bytes.in + agent.bytes.out;
-    const rate = moved / 1024 / 1024 / Math.max(seconds, 0.001);
-    process.stdout.write(
-      `\r[agent] initial sync: ${agent.state.bases.size} paths known, ${(moved / 1024 / 1024).toFixed(1)} MB moved, ${rate.toFixed(1)} MB/s   `,
-    );
+    const line = batch
+      ? batch.line
+      : `initial sync: reading the tree, ${agent.state.bases.size} paths known, ${(moved / 1_000_000).toFixed(1)} MB moved`;
+    process.stdout.write(`\r[agent] ${line}\x1b[K`);
   }, 250);
   return {
     stop: () => {

@@ -162,6 +162,7 @@ export function renderAgentStatus(s: AgentStatus): string {
     `agent ${s.agent} on ${s.dir} (workspace ${s.workspace} on ${s.server}): ${s.state}${s.mode ? `, ${s.mode}` : ''}`,
     `  cursor ${s.cursor}, head seen ${s.headSeen}, ${s.pendingRemote} remote change(s) pending, ${s.pendingLocal} local change(s) pending`,
   ];
+  if (s.progress) lines.push(`  ${s.progress.line}`);
   if (s.merges) lines.push(`  ${s.merges} concurrent edit(s) merged three ways`);
   if (s.halted) lines.push(`  halted: ${s.halted}; warmsync resume ${s.dir} --allow-deletes lets them go`);
   if (s.paths.length === 0) lines.push('  every path in sync');

@@ -29,6 +29,21 @@ export const agentStatusSchema = z.object({
   mode: z.string().optional(),
   /** Concurrent edits merged three ways and pushed since the agent started. */
   merges: z.number().optional(),
+  /** The large batch under way (an initial sync, a checkout): done of total, rate, time left. */
+  progress: z
+    .object({
+      label: z.string(),
+      filesTotal: z.number(),
+      filesDone: z.number(),
+      bytesTotal: z.number(),
+      bytesDone: z.number(),
+      bytesPerSecond: z.number(),
+      filesPerSecond: z.number(),
+      secondsLeft: z.number().optional(),
+      startedMs: z.number(),
+      line: z.string(),
+    })
+    .optional(),
   state: z.enum(['running', 'paused', 'halted']),
   /** Why deletions are held, while they are. */
   halted: z.string().optional(),
