@@ -25,16 +25,13 @@ const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 /** Signals a terminal sends to its whole foreground process group (Ctrl-C, Ctrl-\, hang-up). */
 const FROM_TERMINAL = new Set(['SIGINT', 'SIGQUIT', 'SIGHUP']);
 
-/** The names of the `@oven/bun-*` packages that can hold this machine's binary, best first. */
+/** The names of the `@oven/bun-*` packages that can hold this machine's binary. */
 function platformPackages() {
   const arch = { x64: 'x64', arm64: 'aarch64' }[process.arch];
   if (!arch) return [];
   switch (process.platform) {
-    case 'linux': {
-      const glibc = process.report?.getReport?.().header?.glibcVersionRuntime !== undefined;
-      const names = [`@oven/bun-linux-${arch}`, `@oven/bun-linux-${arch}-musl`];
-      return glibc ? names : names.reverse();
-    }
+    case 'linux':
+      return [`@oven/bun-linux-${arch}`, `@oven/bun-linux-${arch}-musl`];
     case 'android':
       return [`@oven/bun-linux-${arch}-android`];
     case 'darwin':
@@ -96,15 +93,24 @@ function findBun() {
   // nest them under it), and from here as well.
   const requires = bunDir ? [createRequire(join(bunDir, 'package.json')), ownRequire] : [ownRequire];
   const exe = process.platform === 'win32' ? 'bun.exe' : 'bun';
+  const found = [];
   for (const name of platformPackages()) {
     for (const require of requires) {
       const dir = packageDir(require, name);
-      if (!dir) continue;
-      const candidate = join(dir, 'bin', exe);
+      const candidate = dir && join(dir, 'bin', exe);
+      if (!candidate || tried.includes(candidate)) continue;
       tried.push(candidate);
-      if (isBinary(candidate)) return { bun: candidate, tried };
+      if (isBinary(candidate)) found.push({ name, candidate });
     }
   }
+  // npm installs only the package of this machine's C library; an installer that ignores the
+  // `libc` field may have put both, and then the running Node tells which one fits.
+  if (found.length > 1 && process.platform === 'linux') {
+    const musl = process.report?.getReport?.().header?.glibcVersionRuntime === undefined;
+    const fitting = found.find((f) => f.name.endsWith('-musl') === musl);
+    if (fitting) return { bun: fitting.candidate, tried };
+  }
+  if (found[0]) return { bun: found[0].candidate, tried };
   if (bunDir) {
     const candidate = join(bunDir, 'bin', 'bun.exe');
     tried.push(candidate);
