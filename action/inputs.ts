@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { workspaceNameSchema } from '../src/core/protocol.ts';
 
 /** Reads one input the way the runner passes it (`INPUT_<NAME>`), trimmed; empty means absent. */
 export type InputReader = (name: string) => string;
@@ -27,20 +28,32 @@ const roiReportInputs = z.object({
   issueTitle: optional.transform((s) => s ?? 'warmsync ROI report'),
 });
 
-const prewarmInputs = z.object({
-  mode: z.literal('prewarm'),
-  historyDepth: optional.pipe(positiveInteger('history-depth').default(200)),
-  serverUrl: optional.pipe(httpUrl('server-url').optional()),
-  workspace: optional,
-  token: optional,
-  npmCache: optional.transform((s) => s ?? '~/.npm'),
-  saveCache: optional.pipe(
-    z
-      .enum(['true', 'false'], { error: "input 'save-cache' must be 'true' or 'false'" })
-      .default('false')
-      .transform((s) => s === 'true'),
-  ),
-});
+const prewarmInputs = z
+  .object({
+    mode: z.literal('prewarm'),
+    historyDepth: optional.pipe(positiveInteger('history-depth').default(200)),
+    serverUrl: optional.pipe(httpUrl('server-url').optional()),
+    workspace: optional.pipe(
+      z
+        .string()
+        .refine((name) => workspaceNameSchema.safeParse(name).success, {
+          error:
+            "input 'workspace' must be a workspace name: 1-64 of A-Z a-z 0-9 . _ - starting alphanumeric",
+        })
+        .optional(),
+    ),
+    token: optional,
+    npmCache: optional.transform((s) => s ?? '~/.npm'),
+    saveCache: optional.pipe(
+      z
+        .enum(['true', 'false'], { error: "input 'save-cache' must be 'true' or 'false'" })
+        .default('false')
+        .transform((s) => s === 'true'),
+    ),
+  })
+  .refine((inputs) => !inputs.serverUrl || inputs.workspace, {
+    error: "input 'workspace' is required with 'server-url': the hub keeps snapshots per workspace",
+  });
 
 /** The Action's inputs, validated, as a union on `mode`. */
 export type ActionInputs = z.infer<typeof roiReportInputs> | z.infer<typeof prewarmInputs>;

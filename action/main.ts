@@ -83,7 +83,7 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
       });
       core.info(`Cache key: ${report.cacheKey} (${report.lockfiles.length} lockfiles)`);
       if (report.cacheSave) core.info(report.cacheSave.note);
-      if (report.snapshot) core.info(report.snapshot.note);
+      if (report.snapshot?.uploaded) core.info(report.snapshot.note);
       core.setOutput('cache-key', report.cacheKey);
       core.setOutput('lockfiles', report.lockfiles.map((f) => f.path).join('\n'));
       core.setOutput('hot-files', report.hotFiles.map((f) => f.path).join('\n'));
@@ -92,7 +92,12 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
       core.setOutput('hit-rate-estimate', estimate === undefined ? '' : estimate.toFixed(4));
       core.setOutput('warmed', String(report.warmed));
       core.setOutput('cache-saved', String(report.cacheSave?.saved ?? false));
+      core.setOutput('snapshot-uploaded', String(report.snapshot?.uploaded ?? false));
+      core.setOutput('lock-hash', report.snapshot?.lockHash ?? '');
       await core.summary.addRaw(report.summary, true).write();
+      // A hub was named, so an upload that did not happen fails the step (after the outputs and
+      // the summary are written): a green run must mean the snapshot is there.
+      if (report.snapshot && !report.snapshot.uploaded) core.setFailed(report.snapshot.note);
       return;
     }
     default: {

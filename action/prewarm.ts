@@ -63,7 +63,8 @@ export function expandHome(path: string): string {
  * The prewarm mode: the cache key from the lockfiles; the push's changed files plus the files the
  * co-change model predicts from the history; their npm imports against the declared dependencies
  * and the npm cache; the packages missing from the cache warmed into it; then, optionally, the
- * cache saved with actions/cache and a snapshot uploaded; and the job summary.
+ * cache saved with actions/cache and the lockfile's dependency snapshot uploaded to the hub; and
+ * the job summary.
  */
 export async function runPrewarm(run: PrewarmRun): Promise<PrewarmReport> {
   if (existsSync(join(run.repoDir, '.git', 'shallow'))) {
@@ -119,10 +120,14 @@ export async function runPrewarm(run: PrewarmRun): Promise<PrewarmReport> {
   const snapshot =
     run.serverUrl && run.workspace
       ? await uploadDependencySnapshot({
+          repoDir: run.repoDir,
           serverUrl: run.serverUrl,
           workspace: run.workspace,
           token: run.token,
-          cacheKey: key,
+          npmCache,
+          userconfig: run.userconfig,
+          workRoot: run.workRoot ?? tmpdir(),
+          log: run.log,
         })
       : undefined;
   const report = {

@@ -57,15 +57,6 @@ var __esm = (fn, res, err) => () => {
     throw err[0];
   return res;
 };
-var __exportCjs = (target, getters, setters) => {
-  for (var name in getters)
-    __defProp(target, name, {
-      get: getters[name],
-      set: setters[name],
-      enumerable: true,
-      configurable: true
-    });
-};
 var __require = /* @__PURE__ */ createRequire(import.meta.url);
 
 // node_modules/undici/lib/core/symbols.js
@@ -28216,6 +28207,42 @@ var require_verify = __commonJS(function(exports, module) {
   }
 });
 
+// node_modules/cacache/lib/index.js
+var require_lib4 = __commonJS(function(exports, module) {
+  var get = require_get();
+  var put = require_put();
+  var rm = require_rm2();
+  var verify = require_verify();
+  var { clearMemoized } = require_memoization();
+  var tmp = require_tmp();
+  var index = require_entry_index();
+  exports.index = {};
+  exports.index.compact = index.compact;
+  exports.index.insert = index.insert;
+  exports.ls = index.ls;
+  exports.ls.stream = index.lsStream;
+  exports.get = get;
+  exports.get.byDigest = get.byDigest;
+  exports.get.stream = get.stream;
+  exports.get.stream.byDigest = get.stream.byDigest;
+  exports.get.copy = get.copy;
+  exports.get.copy.byDigest = get.copy.byDigest;
+  exports.get.info = get.info;
+  exports.get.hasContent = get.hasContent;
+  exports.put = put;
+  exports.put.stream = put.stream;
+  exports.rm = rm.entry;
+  exports.rm.all = rm.all;
+  exports.rm.entry = exports.rm;
+  exports.rm.content = rm.content;
+  exports.clearMemoized = clearMemoized;
+  exports.tmp = {};
+  exports.tmp.mkdir = tmp.mkdir;
+  exports.tmp.withTmp = tmp.withTmp;
+  exports.verify = verify;
+  exports.verify.lastRun = verify.lastRun;
+});
+
 // node_modules/ms/index.js
 var require_ms = __commonJS(function(exports, module) {
   var s = 1000;
@@ -34293,28 +34320,6 @@ var require_commonjs3 = __commonJS(function(exports) {
   Object.defineProperty(exports, "ServerCallContextController", { enumerable: true, get: function() {
     return server_call_context_1.ServerCallContextController;
   } });
-});
-
-// node_modules/cacache/lib/index.js
-var exports_lib = {};
-__exportCjs(exports_lib, {
-  index: () => $index,
-  ls: () => $ls,
-  get: () => $get,
-  put: () => $put,
-  rm: () => $rm,
-  clearMemoized: () => $clearMemoized,
-  tmp: () => $tmp,
-  verify: () => $verify
-}, {
-  index: (value) => $index = value,
-  ls: (value) => $ls = value,
-  get: (value) => $get = value,
-  put: (value) => $put = value,
-  rm: (value) => $rm = value,
-  clearMemoized: (value) => $clearMemoized = value,
-  tmp: (value) => $tmp = value,
-  verify: (value) => $verify = value
 });
 
 // node_modules/@azure/storage-blob/dist/esm/generated/src/models/mappers.js
@@ -41591,6 +41596,7 @@ function datetime(args) {
 var anyString = /^[\s\S]{0,}$/;
 var integer = /^-?\d+$/;
 var number = /^-?\d+(?:\.\d+)?$/;
+var boolean = /^(?:true|false)$/i;
 var lowercase = /^[^A-Z]*$/;
 var uppercase = /^[^a-z]*$/;
 
@@ -42472,6 +42478,26 @@ var $ZodNumberFormat = /* @__PURE__ */ $constructor("$ZodNumberFormat", (inst, d
   $ZodCheckNumberFormat.init(inst, def);
   $ZodNumber.init(inst, def);
 });
+var $ZodBoolean = /* @__PURE__ */ $constructor("$ZodBoolean", (inst, def) => {
+  $ZodType.init(inst, def);
+  inst._zod.pattern = boolean;
+  inst._zod.parse = (payload, _ctx) => {
+    if (def.coerce)
+      try {
+        payload.value = Boolean(payload.value);
+      } catch (_) {}
+    const input = payload.value;
+    if (typeof input === "boolean")
+      return payload;
+    payload.issues.push({
+      expected: "boolean",
+      code: "invalid_type",
+      input,
+      inst
+    });
+    return payload;
+  };
+});
 var $ZodUnknown = /* @__PURE__ */ $constructor("$ZodUnknown", (inst, def) => {
   $ZodType.init(inst, def);
   inst._zod.parse = (payload) => payload;
@@ -42923,6 +42949,89 @@ var $ZodUnion = /* @__PURE__ */ $constructor("$ZodUnion", (inst, def) => {
     return Promise.all(results).then((results) => {
       return handleUnionResults(results, payload, inst, ctx);
     });
+  };
+});
+function discriminatorMap(def) {
+  const map = new Map;
+  for (const option of def.options) {
+    const values = option._zod.propValues?.[def.discriminator];
+    if (!values || values.size === 0)
+      throw new Error(`Invalid discriminated union option at index "${def.options.indexOf(option)}"`);
+    for (const value of values) {
+      if (map.has(value)) {
+        if (value !== undefined)
+          throw new Error(`Duplicate discriminator value "${String(value)}"`);
+        map.set(value, null);
+      } else {
+        map.set(value, option);
+      }
+    }
+  }
+  return map;
+}
+var $ZodDiscriminatedUnion = /* @__PURE__ */ $constructor("$ZodDiscriminatedUnion", (inst, def) => {
+  def.inclusive = false;
+  $ZodUnion.init(inst, def);
+  const _super = inst._zod.parse;
+  defineLazyInternal(inst, "propValues", (zod) => {
+    const propValues = {};
+    let undefinedCount = 0;
+    for (const option of zod.def.options) {
+      const pv = option._zod.propValues;
+      if (!pv || Object.keys(pv).length === 0)
+        throw new Error(`Invalid discriminated union option at index "${zod.def.options.indexOf(option)}"`);
+      if (pv[zod.def.discriminator]?.has(undefined))
+        undefinedCount++;
+      for (const [k, v] of Object.entries(pv)) {
+        if (!Object.prototype.hasOwnProperty.call(propValues, k)) {
+          assignProp(propValues, k, new Set);
+        }
+        for (const val of v) {
+          propValues[k].add(val);
+        }
+      }
+    }
+    if (!zod.def.unionFallback && undefinedCount > 1)
+      propValues[zod.def.discriminator]?.delete(undefined);
+    return propValues;
+  });
+  def.options.forEach((option, i) => {
+    const propShape = rawShape(option._zod.def);
+    if (propShape && !Object.prototype.hasOwnProperty.call(propShape, def.discriminator)) {
+      throw new Error(`Invalid discriminated union option at index "${i}"`);
+    }
+  });
+  const disc = cached(() => discriminatorMap(def));
+  inst._zod.parse = (payload, ctx) => {
+    const input = payload.value;
+    if (!isObject(input)) {
+      payload.issues.push({
+        code: "invalid_type",
+        expected: "object",
+        input,
+        inst
+      });
+      return payload;
+    }
+    const value = input?.[def.discriminator];
+    const opt = disc.value.get(value);
+    if (opt && (value !== undefined || ctx.direction !== "backward")) {
+      return opt._zod.run(payload, ctx);
+    }
+    if (def.unionFallback || ctx.direction === "backward") {
+      return _super(payload, ctx);
+    }
+    payload.issues.push({
+      code: "invalid_union",
+      errors: [],
+      note: "No matching discriminator",
+      discriminator: def.discriminator,
+      options: Array.from(disc.value.keys()).filter((value) => disc.value.get(value) !== null),
+      input,
+      path: [def.discriminator],
+      inst
+    });
+    return payload;
   };
 });
 var $ZodIntersection = /* @__PURE__ */ $constructor("$ZodIntersection", (inst, def) => {
@@ -44311,6 +44420,12 @@ function _int(Class, params) {
     ...normalizeParams(params)
   });
 }
+function _boolean(Class, params) {
+  return new Class({
+    type: "boolean",
+    ...normalizeParams(params)
+  });
+}
 function _unknown(Class) {
   return new Class({
     type: "unknown"
@@ -45192,6 +45307,9 @@ var numberProcessor = (schema, ctx, _json, params) => {
     if (rest.length)
       json.allOf = [...json.allOf ?? [], ...rest.map((m) => ({ multipleOf: m }))];
   }
+};
+var booleanProcessor = (_schema, _ctx, json, _params) => {
+  json.type = "boolean";
 };
 var neverProcessor = (_schema, _ctx, json, _params) => {
   json.not = {};
@@ -46159,6 +46277,14 @@ var ZodNumberFormat = /* @__PURE__ */ $constructor("ZodNumberFormat", (inst, def
 function int(params) {
   return _int(ZodNumberFormat, params);
 }
+var ZodBoolean = /* @__PURE__ */ $constructor("ZodBoolean", (inst, def) => {
+  $ZodBoolean.init(inst, def);
+  ZodType.init(inst, def);
+  inst._zod.processJSONSchema = (ctx, json, params) => booleanProcessor(inst, ctx, json, params);
+});
+function boolean2(params) {
+  return _boolean(ZodBoolean, params);
+}
 var ZodUnknown = /* @__PURE__ */ $constructor("ZodUnknown", (inst, def) => {
   $ZodUnknown.init(inst, def);
   ZodType.init(inst, def);
@@ -46277,6 +46403,18 @@ function union(options, params) {
   return new ZodUnion({
     type: "union",
     options,
+    ...normalizeParams(params)
+  });
+}
+var ZodDiscriminatedUnion = /* @__PURE__ */ $constructor("ZodDiscriminatedUnion", (inst, def) => {
+  ZodUnion.init(inst, def);
+  $ZodDiscriminatedUnion.init(inst, def);
+});
+function discriminatedUnion(discriminator, options, params) {
+  return new ZodDiscriminatedUnion({
+    type: "union",
+    options,
+    discriminator,
     ...normalizeParams(params)
   });
 }
@@ -46587,6 +46725,212 @@ function refine(fn, _params = {}) {
 function superRefine(fn, params) {
   return _superRefine(fn, params);
 }
+// src/core/limits.ts
+var MAX_BODY_BYTES = 64 * 1024 * 1024;
+var MAX_HEADER_BYTES = 32 * 1024 * 1024;
+var MAX_CHUNK_BYTES = 1024 * 1024;
+var MAX_MISSING_HASHES = 1e4;
+var MAX_FETCH_WANT = 1e4;
+var MAX_PUSH_CHANGES = 50000;
+var HUB_LIMITS = {
+  pushFrames: 200000,
+  pushInflatedBytes: 256 * 1024 * 1024,
+  pushesPerWorkspace: 8,
+  fetchReplyBytes: 16 * 1024 * 1024,
+  fetchRawBytes: 64 * 1024 * 1024,
+  liveMessageBytes: 8 * 1024 * 1024,
+  liveBacklogBytes: 16 * 1024 * 1024
+};
+
+// src/core/paths.ts
+var MAX_PATH_BYTES = 4096;
+var MAX_SEGMENT_BYTES = 255;
+var TEMP_FILE_PREFIX = ".warmsync-tmp-";
+var LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+function utf8Length(text) {
+  let bytes = 0;
+  for (let i = 0;i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 128)
+      bytes += 1;
+    else if (code < 2048)
+      bytes += 2;
+    else if (code >= 55296 && code <= 56319 && i + 1 < text.length) {
+      bytes += 4;
+      i++;
+    } else
+      bytes += 3;
+  }
+  return bytes;
+}
+function checkRelativePath(path, rules = { allowGit: false }) {
+  const fail = (code, reason) => ({ ok: false, code, reason });
+  if (path.length === 0)
+    return fail("empty", "path is empty");
+  if (path.length > MAX_PATH_BYTES / 3 && utf8Length(path) > MAX_PATH_BYTES)
+    return fail("too-long", "path is longer than 4096 bytes");
+  if (path.includes("\x00"))
+    return fail("nul", "path contains a NUL byte");
+  if (path.includes("\\"))
+    return fail("backslash", "path contains a backslash");
+  if (path.startsWith("/"))
+    return fail("absolute", "path is absolute");
+  if (/^[A-Za-z]:/.test(path))
+    return fail("drive-letter", "path starts with a drive letter");
+  if (/[\u0000-\u001f\u007f]/.test(path))
+    return fail("control-char", "path contains a control character");
+  if (LONE_SURROGATE.test(path))
+    return fail("lone-surrogate", "path is not valid Unicode (a lone surrogate)");
+  for (const segment of path.split("/")) {
+    if (segment === "")
+      return fail("empty-segment", "path has an empty segment ('//' or a trailing '/')");
+    if (segment === "." || segment === "..")
+      return fail("dot-segment", "path has a '.' or '..' segment");
+    if (segment.length > MAX_SEGMENT_BYTES / 3 && utf8Length(segment) > MAX_SEGMENT_BYTES)
+      return fail("too-long", "a path segment is over 255 bytes");
+    if (segment.startsWith(TEMP_FILE_PREFIX))
+      return fail("reserved", "path names a warmsync temporary file");
+    if (segment.toLowerCase() === ".git" && !rules.allowGit)
+      return fail("git-dir", "paths under .git/ do not sync");
+  }
+  return { ok: true, path };
+}
+
+// src/core/resolve.ts
+var HUB_ID = "~hub";
+
+// src/core/protocol.ts
+var sha256 = string2().regex(/^[0-9a-f]{64}$/, "must be a hex SHA-256");
+var workspaceNameSchema = string2().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "workspace names are 1-64 of A-Z a-z 0-9 . _ - and start alphanumeric");
+var agentIdSchema = string2().regex(/^[0-9a-f]{8,32}$/, "agent ids are 8-32 lower-case hex digits");
+var pushIdSchema = string2().regex(/^[0-9a-f]{32}$/, "push ids are 32 lower-case hex digits");
+var vectorKeySchema = union([agentIdSchema, literal(HUB_ID)]);
+var relativePathSchema = string2().superRefine((value, ctx) => {
+  const check = checkRelativePath(value, { allowGit: true });
+  if (!check.ok)
+    ctx.addIssue({ code: "custom", message: check.reason });
+});
+var vectorSchema = unknown().refine((value) => typeof value !== "object" || value === null || !Object.hasOwn(value, "__proto__"), {
+  message: "version-vector keys are agent ids (8-32 hex digits) or ~hub, not __proto__"
+}).pipe(record(vectorKeySchema, number2().int().nonnegative().max(Number.MAX_SAFE_INTEGER)));
+var MAX_CHUNKS_PER_FILE = 1e6;
+var contentSchema = discriminatedUnion("kind", [
+  object({
+    kind: literal("file"),
+    hash: sha256,
+    size: number2().int().nonnegative(),
+    exec: boolean2(),
+    chunks: array(tuple([sha256, number2().int().nonnegative()])).max(MAX_CHUNKS_PER_FILE),
+    mode: number2().int().min(0).max(511).optional()
+  }),
+  object({ kind: literal("dir") }),
+  object({
+    kind: literal("symlink"),
+    target: string2().min(1).max(4096).refine((t) => !t.includes("\x00"))
+  }),
+  object({ kind: literal("deleted") })
+]);
+var manifestEntrySchema = object({
+  path: relativePathSchema,
+  content: contentSchema,
+  vector: vectorSchema,
+  seq: number2().int().positive(),
+  agent: string2(),
+  branch: string2().max(256).optional()
+});
+var pushedChangeSchema = object({
+  path: relativePathSchema,
+  content: contentSchema,
+  vector: vectorSchema
+});
+var pushHeaderSchema = object({
+  agent: agentIdSchema,
+  branch: string2().max(256).optional(),
+  batch: _enum(["edits", "branch-switch"]).default("edits"),
+  pushId: pushIdSchema.optional(),
+  changes: array(pushedChangeSchema).max(MAX_PUSH_CHANGES)
+});
+var changeResultSchema = discriminatedUnion("status", [
+  object({ status: literal("accepted"), path: string2(), seq: number2(), vector: vectorSchema }),
+  object({ status: literal("unchanged"), path: string2() }),
+  object({
+    status: literal("conflict"),
+    path: string2(),
+    seq: number2(),
+    copyPath: string2().optional(),
+    reason: string2()
+  }),
+  object({ status: literal("rejected"), path: string2(), code: string2(), message: string2() })
+]);
+var pushResponseSchema = object({
+  head: number2(),
+  results: array(changeResultSchema),
+  missingChunks: array(sha256)
+});
+var epochSchema = string2().max(64);
+var changesResponseSchema = object({
+  head: number2(),
+  epoch: epochSchema,
+  entries: array(manifestEntrySchema),
+  more: boolean2()
+});
+var missingRequestSchema = object({ hashes: array(sha256).max(MAX_MISSING_HASHES) });
+var missingResponseSchema = object({ missing: array(sha256) });
+var fetchRequestSchema = object({
+  want: array(object({ hash: sha256, base: sha256.optional() })).min(1).max(MAX_FETCH_WANT)
+});
+var fetchReplyHeaderSchema = object({ missing: array(sha256) });
+var hubErrorSchema = object({ error: string2(), message: string2() });
+var WANTED_HASHES_MAX = 1000;
+var liveHeaderSchema = discriminatedUnion("type", [
+  object({ type: literal("hello"), head: number2(), epoch: epochSchema.optional() }),
+  object({
+    type: literal("entries"),
+    from: number2(),
+    to: number2(),
+    origin: string2(),
+    batch: _enum(["edits", "branch-switch"]),
+    entries: array(manifestEntrySchema)
+  }),
+  object({ type: literal("wanted"), hashes: array(sha256).max(WANTED_HASHES_MAX) })
+]);
+var problemSchema = object({
+  path: string2().max(4200),
+  code: string2().max(64),
+  message: string2().max(500)
+});
+var agentMessageSchema = discriminatedUnion("type", [
+  object({
+    type: literal("cursor"),
+    cursor: number2().int().nonnegative(),
+    pending: number2().int().nonnegative()
+  }),
+  object({ type: literal("problems"), problems: array(problemSchema).max(1000) }),
+  object({ type: literal("wanted"), hashes: array(sha256).max(WANTED_HASHES_MAX) })
+]);
+var statusSchema = object({
+  workspaces: array(object({
+    name: string2(),
+    head: number2(),
+    files: number2(),
+    bytes: number2(),
+    conflicts: number2(),
+    agents: array(object({
+      id: string2(),
+      cursor: number2(),
+      behind: number2(),
+      pending: number2(),
+      connectedForSeconds: number2(),
+      problems: array(problemSchema)
+    }))
+  })),
+  bytesIn: number2(),
+  bytesOut: number2()
+});
+function describeZodError(error) {
+  return error.issues.slice(0, 3).map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`).join("; ");
+}
+
 // action/inputs.ts
 var optional2 = string2().transform((s) => s.trim()).transform((s) => s === "" ? undefined : s);
 var httpUrl = (name) => url({ protocol: /^https?$/, error: `input '${name}' must be an http(s) URL` });
@@ -46604,10 +46948,14 @@ var prewarmInputs = object({
   mode: literal("prewarm"),
   historyDepth: optional2.pipe(positiveInteger("history-depth").default(200)),
   serverUrl: optional2.pipe(httpUrl("server-url").optional()),
-  workspace: optional2,
+  workspace: optional2.pipe(string2().refine((name) => workspaceNameSchema.safeParse(name).success, {
+    error: "input 'workspace' must be a workspace name: 1-64 of A-Z a-z 0-9 . _ - starting alphanumeric"
+  }).optional()),
   token: optional2,
   npmCache: optional2.transform((s) => s ?? "~/.npm"),
   saveCache: optional2.pipe(_enum(["true", "false"], { error: "input 'save-cache' must be 'true' or 'false'" }).default("false").transform((s) => s === "true"))
+}).refine((inputs) => !inputs.serverUrl || inputs.workspace, {
+  error: "input 'workspace' is required with 'server-url': the hub keeps snapshots per workspace"
 });
 function readInputs(read) {
   const mode = read("mode").trim();
@@ -46640,9 +46988,9 @@ function readInputs(read) {
 }
 
 // action/prewarm.ts
-import { existsSync as existsSync7 } from "node:fs";
+import { existsSync as existsSync9 } from "node:fs";
 import { homedir as homedir2, tmpdir } from "node:os";
-import { join as join12 } from "node:path";
+import { join as join15 } from "node:path";
 
 // src/prewarm/counter.ts
 function createTallyCounter() {
@@ -46661,44 +47009,11 @@ function createTallyCounter() {
 }
 
 // src/prewarm/warm-npm.ts
+var import_cacache = __toESM(require_lib4(), 1);
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir as mkdir2, readdir as readdir2, rm as rm3, stat as stat2, writeFile as writeFile2 } from "node:fs/promises";
+import { mkdir as mkdir2, readdir as readdir2, rm as rm2, stat as stat2, writeFile as writeFile2 } from "node:fs/promises";
 import { join as join4 } from "node:path";
-
-// node_modules/cacache/lib/index.js
-var get = require_get();
-var put = require_put();
-var rm2 = require_rm2();
-var verify = require_verify();
-var { clearMemoized } = require_memoization();
-var tmp = require_tmp();
-var index = require_entry_index();
-var $index = {};
-$index.compact = index.compact;
-$index.insert = index.insert;
-var $ls = index.ls;
-$ls.stream = index.lsStream;
-var $get = get;
-$get.byDigest = get.byDigest;
-$get.stream = get.stream;
-$get.stream.byDigest = get.stream.byDigest;
-$get.copy = get.copy;
-$get.copy.byDigest = get.copy.byDigest;
-$get.info = get.info;
-$get.hasContent = get.hasContent;
-var $put = put;
-$put.stream = put.stream;
-var $rm = rm2.entry;
-$rm.all = rm2.all;
-$rm.entry = $rm;
-$rm.content = rm2.content;
-var $clearMemoized = clearMemoized;
-var $tmp = {};
-$tmp.mkdir = tmp.mkdir;
-$tmp.withTmp = tmp.withTmp;
-var $verify = verify;
-$verify.lastRun = verify.lastRun;
 
 // src/prewarm/npm-specifier.ts
 import { builtinModules } from "node:module";
@@ -46747,7 +47062,7 @@ async function collectExpiredRuns(workRoot, ttlMs, now = Date.now()) {
     const folder = join4(workRoot, entry);
     const age = await stat2(folder).then((s) => now - s.mtimeMs, () => -1);
     if (age > ttlMs) {
-      await rm3(folder, { recursive: true, force: true });
+      await rm2(folder, { recursive: true, force: true });
       removed++;
     }
   }
@@ -46765,16 +47080,16 @@ function runNpm(npm, args, cwd, timeoutMs, env) {
   });
 }
 async function verifyAndPublish(privateCacache, sharedCacache) {
-  const entries = Object.values(await exports_lib.ls(privateCacache));
+  const entries = Object.values(await import_cacache.default.ls(privateCacache));
   if (entries.length === 0)
     throw new Error("npm left nothing in the cache");
   const verified = [];
   for (const entry of entries) {
-    const read = await exports_lib.get(privateCacache, entry.key);
+    const read = await import_cacache.default.get(privateCacache, entry.key);
     verified.push({ key: entry.key, ...read });
   }
   for (const entry of verified) {
-    await exports_lib.put(sharedCacache, entry.key, entry.data, {
+    await import_cacache.default.put(sharedCacache, entry.key, entry.data, {
       integrity: entry.integrity,
       metadata: entry.metadata,
       size: entry.size
@@ -46819,7 +47134,7 @@ async function warmOne(spec, options) {
     options.log(`prewarm: npm ${text} not warmed: ${reason}`);
     return { spec: text, ok: false, published: 0, reason };
   } finally {
-    await rm3(run, { recursive: true, force: true }).catch(() => {
+    await rm2(run, { recursive: true, force: true }).catch(() => {
       return;
     });
   }
@@ -50028,6 +50343,7 @@ function cacheKey(os, lockfiles) {
 }
 
 // action/npm-deps.ts
+var import_cacache2 = __toESM(require_lib4(), 1);
 import { existsSync as existsSync3, readFileSync as readFileSync2 } from "node:fs";
 import { join as join7 } from "node:path";
 
@@ -50618,7 +50934,7 @@ function manifestsAbove(path) {
 }
 async function npmPackagesInCache(npmCache) {
   const names = new Set;
-  const index = await exports_lib.ls(join7(npmCache, "_cacache")).catch(() => ({}));
+  const index = await import_cacache2.default.ls(join7(npmCache, "_cacache")).catch(() => ({}));
   for (const key of Object.keys(index)) {
     const match = /^make-fetch-happen:request-cache:https?:\/\/[^/]+\/(?:.*?\/)??((?:@[^/]+(?:\/|%2[fF]))?[^/@][^/]*)\/-\/[^/]+\.tgz$/.exec(key);
     if (match?.[1])
@@ -83078,11 +83394,587 @@ async function saveNpmCache(path, key) {
 }
 
 // action/snapshot.ts
-async function uploadDependencySnapshot(request) {
-  return {
-    uploaded: false,
-    note: `No dependency snapshot was uploaded to ${request.serverUrl} (workspace ${request.workspace}): snapshot upload is not available in this Action yet.`
+import { mkdtempSync, rmSync as rmSync2 } from "node:fs";
+import { join as join14 } from "node:path";
+
+// src/prewarm/npm-install.ts
+import { execFile as execFile2, spawnSync } from "node:child_process";
+import { createHash as createHash3, randomBytes as randomBytes2 } from "node:crypto";
+import { copyFileSync, existsSync as existsSync7, mkdirSync, readFileSync as readFileSync4, renameSync, rmSync } from "node:fs";
+import { join as join12 } from "node:path";
+
+// src/prewarm/package-lock.ts
+import { posix } from "node:path";
+var NAME = "[A-Za-z0-9~-][A-Za-z0-9._~-]*";
+var PACKAGE_PATH = new RegExp(`^node_modules/(?:@${NAME}/)?${NAME}(?:/node_modules/(?:@${NAME}/)?${NAME})*$`);
+var SHA512 = /^sha512-[A-Za-z0-9+/]{86}==$/;
+function isPackagePath(path) {
+  return path.length <= 4096 && PACKAGE_PATH.test(path);
+}
+var entrySchema = object({
+  name: string2().optional(),
+  integrity: string2().optional(),
+  link: boolean2().optional(),
+  inBundle: boolean2().optional(),
+  optional: boolean2().optional(),
+  hasInstallScript: boolean2().optional(),
+  bin: unknown().optional()
+});
+var lockfileSchema = object({
+  lockfileVersion: number2().int().min(2, "lockfiles older than npm 7 (version 1) are not read"),
+  packages: record(string2(), entrySchema)
+});
+function sha512Of(integrity) {
+  return integrity?.split(/\s+/).find((token) => SHA512.test(token));
+}
+function nameOf(path) {
+  return path.slice(path.lastIndexOf("node_modules/") + "node_modules/".length);
+}
+function normaliseBin(bin, name) {
+  let pairs = [];
+  if (typeof bin === "string")
+    pairs = [[name, bin]];
+  else if (Array.isArray(bin))
+    pairs = bin.map((file) => [posix.basename(String(file)), file]);
+  else if (bin && typeof bin === "object")
+    pairs = Object.entries(bin);
+  const clean = {};
+  for (const [key, value] of pairs) {
+    const base = posix.join("/", posix.basename(key.replace(/\\|:/g, "/"))).slice(1);
+    if (typeof value !== "string" || !base)
+      continue;
+    const target = posix.join("/", value.replace(/\\/g, "/")).slice(1);
+    if (target)
+      clean[base] = target;
+  }
+  return clean;
+}
+function readPackageLock(text) {
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: "package-lock.json is not JSON" };
+  }
+  const parsed = lockfileSchema.safeParse(json);
+  if (!parsed.success)
+    return { ok: false, reason: `package-lock.json: ${describeZodError(parsed.error)}` };
+  const packages = [];
+  for (const [path, entry] of Object.entries(parsed.data.packages)) {
+    if (path === "")
+      continue;
+    if (!isPackagePath(path))
+      return {
+        ok: false,
+        reason: `package-lock.json places a package at ${path.slice(0, 200)} (npm workspaces?)`
+      };
+    packages.push({
+      path,
+      sha512: sha512Of(entry.integrity),
+      optional: entry.optional ?? false,
+      inBundle: entry.inBundle ?? false,
+      link: entry.link ?? false,
+      hasInstallScript: entry.hasInstallScript ?? false,
+      bin: normaliseBin(entry.bin, entry.name ?? nameOf(path))
+    });
+  }
+  return { ok: true, packages };
+}
+
+// src/prewarm/snapshot-manifest.ts
+var SNAPSHOT_FORMAT = 2;
+var MAX_SNAPSHOT_PACKAGES = 200000;
+var sha2562 = string2().regex(/^[0-9a-f]{64}$/, "must be a hex SHA-256");
+var snapshotPackageSchema = object({
+  path: string2().refine(isPackagePath, "must be a package folder under node_modules"),
+  integrity: string2().regex(/^sha512-[A-Za-z0-9+/]{86}==$/, "must be a sha512 SRI"),
+  size: number2().int().nonnegative(),
+  chunks: array(tuple([sha2562, number2().int().positive()]))
+});
+var snapshotManifestSchema = object({
+  format: literal(SNAPSHOT_FORMAT),
+  lockHash: sha2562,
+  platform: string2().min(1).max(64),
+  packages: array(snapshotPackageSchema).max(MAX_SNAPSHOT_PACKAGES)
+}).superRefine((manifest, ctx) => {
+  const seen = new Set;
+  for (const [index, pkg] of manifest.packages.entries()) {
+    const problem = seen.has(pkg.path) ? `${pkg.path} is listed twice` : pkg.chunks.reduce((sum, [, size]) => sum + size, 0) !== pkg.size ? `${pkg.path}: chunk sizes do not add up to the tarball size` : undefined;
+    if (problem) {
+      ctx.addIssue({ code: "custom", path: ["packages", index], message: problem });
+      return;
+    }
+    seen.add(pkg.path);
+  }
+});
+function currentPlatform() {
+  const base = `${process.platform}-${process.arch}`;
+  if (process.platform !== "linux")
+    return base;
+  const report = process.report?.getReport();
+  return `${base}-${report?.header?.glibcVersionRuntime ? "glibc" : "musl"}`;
+}
+function snapshotChunks(manifest) {
+  const seen = new Set;
+  for (const pkg of manifest.packages)
+    for (const [hash] of pkg.chunks)
+      seen.add(hash);
+  return [...seen];
+}
+
+// src/prewarm/npm-install.ts
+var INSTALL_INPUTS = ["package.json", "package-lock.json"];
+
+class InstallError extends Error {
+  code;
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+    this.name = "InstallError";
+  }
+}
+function installPlatform() {
+  const probe = spawnSync("node", ["-p", PLATFORM_PROBE], { encoding: "utf8", timeout: 1e4 });
+  const platform = probe.status === 0 ? probe.stdout.trim() : "";
+  return platform || currentPlatform();
+}
+var PLATFORM_PROBE = "process.platform + '-' + process.arch + (process.platform === 'linux' ? (process.report.getReport().header.glibcVersionRuntime ? '-glibc' : '-musl') : '')";
+function readLockfile(dir) {
+  try {
+    const bytes = readFileSync4(join12(dir, "package-lock.json"));
+    return { bytes, hash: createHash3("sha256").update(bytes).digest("hex") };
+  } catch {
+    return;
+  }
+}
+function stageInstallInputs(project, staging) {
+  if (!existsSync7(join12(project, "package-lock.json")))
+    throw new InstallError("no-lockfile", `${project} has no package-lock.json`);
+  mkdirSync(staging, { recursive: true });
+  for (const name of INSTALL_INPUTS)
+    if (existsSync7(join12(project, name)))
+      copyFileSync(join12(project, name), join12(staging, name));
+}
+function npmCi(folder, options) {
+  const args = ["ci", "--no-audit", "--no-fund", "--loglevel=error"];
+  if (options.cache)
+    args.push("--cache", options.cache, "--prefer-offline");
+  return runNpm2("ci", folder, [...args, ...npmPolicyArgs(options.policy)], options);
+}
+function runNpm2(what, folder, args, options) {
+  return new Promise((resolve, reject) => {
+    execFile2(options.npm ?? "npm", args, {
+      cwd: folder,
+      env: npmPolicyEnv(options.policy, process.env),
+      timeout: options.timeoutMs ?? 600000,
+      killSignal: "SIGKILL",
+      maxBuffer: 64 * 1024 * 1024
+    }, (error, _out, stderr) => {
+      if (!error)
+        return resolve();
+      if (error.code === "ENOENT")
+        return reject(new InstallError("no-npm", "npm is not installed"));
+      const line = `${stderr}`.split(`
+`).find((l) => l.includes("ERR")) ?? error.message;
+      reject(new InstallError("npm-failed", `npm ${what} failed: ${line.trim()}`));
+    });
+  });
+}
+
+// src/prewarm/snapshot-upload.ts
+import { existsSync as existsSync8 } from "node:fs";
+import { join as join13 } from "node:path";
+
+// src/core/hash.ts
+import { createHash as createHash4 } from "node:crypto";
+function sha256Hex(bytes) {
+  return createHash4("sha256").update(bytes).digest("hex");
+}
+
+// src/core/chunk.ts
+var DEFAULT_CHUNK_PARAMS = {
+  minSize: 16 * 1024,
+  avgSize: 64 * 1024,
+  maxSize: 256 * 1024
+};
+var GEAR = (() => {
+  const table = new Uint32Array(256);
+  let state = 2654435769;
+  for (let i = 0;i < 256; i++) {
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    table[i] = state;
+  }
+  return table;
+})();
+function maskWithBits(bits) {
+  return (2 ** bits - 1) * 2 ** (32 - bits) >>> 0;
+}
+function findCutPoints(data, params = DEFAULT_CHUNK_PARAMS) {
+  const bits = Math.round(Math.log2(params.avgSize));
+  const strictMask = maskWithBits(bits + 1);
+  const looseMask = maskWithBits(bits - 1);
+  const cuts = [];
+  let start = 0;
+  const length = data.length;
+  while (start < length) {
+    const remaining = length - start;
+    if (remaining <= params.minSize) {
+      cuts.push(length);
+      break;
+    }
+    const end = start + Math.min(remaining, params.maxSize);
+    const normal = Math.min(start + params.avgSize, end);
+    let hash = 0;
+    let i = start + params.minSize;
+    let cut = end;
+    for (;i < normal; i++) {
+      hash = (hash << 1) + GEAR[data[i]] >>> 0;
+      if ((hash & strictMask) === 0) {
+        cut = i + 1;
+        break;
+      }
+    }
+    if (cut === end) {
+      for (;i < end; i++) {
+        hash = (hash << 1) + GEAR[data[i]] >>> 0;
+        if ((hash & looseMask) === 0) {
+          cut = i + 1;
+          break;
+        }
+      }
+    }
+    cuts.push(cut);
+    start = cut;
+  }
+  return cuts;
+}
+function chunkBytes(data, params = DEFAULT_CHUNK_PARAMS) {
+  const refs = [];
+  let offset = 0;
+  for (const cut of findCutPoints(data, params)) {
+    refs.push({ hash: sha256Hex(data.subarray(offset, cut)), offset, size: cut - offset });
+    offset = cut;
+  }
+  return refs;
+}
+
+// src/core/compress.ts
+import * as zlib2 from "node:zlib";
+var LEVEL = 3;
+var zstd = zlib2;
+var canCompress = typeof zstd.zstdCompressSync === "function";
+var levelParam = { [zlib2.constants.ZSTD_c_compressionLevel]: LEVEL };
+function compress2(bytes, dictionary) {
+  return zstd.zstdCompressSync(bytes, dictionary ? { params: levelParam, dictionary } : { params: levelParam });
+}
+
+// src/core/frames.ts
+var ENCODING_CODES = { raw: 0, zstd: 1, delta: 2 };
+class FrameError extends Error {
+  code;
+  inflated;
+  constructor(code, message, inflated = 0) {
+    super(message);
+    this.code = code;
+    this.inflated = inflated;
+    this.name = "FrameError";
+  }
+}
+var COMPRESSED_HEADER = 2147483648;
+var HEADER_COMPRESS_BYTES = 256;
+var MIN_COMPRESS_BYTES = 64;
+function makeFrame(hash, bytes, base) {
+  let best = { hash, encoding: "raw", payload: bytes };
+  if (!canCompress)
+    return best;
+  if (bytes.length >= MIN_COMPRESS_BYTES && looksCompressible(bytes)) {
+    const packed = compress2(bytes);
+    if (packed.length < best.payload.length)
+      best = { hash, encoding: "zstd", payload: packed };
+  }
+  if (base && base.hash !== hash) {
+    const delta = compress2(bytes, base.bytes);
+    if (delta.length < best.payload.length)
+      best = { hash, encoding: "delta", base: base.hash, payload: delta };
+  }
+  return best;
+}
+function looksCompressible(bytes) {
+  if (bytes.length < 16 * 1024)
+    return true;
+  const sample = bytes.subarray(0, 4096);
+  return compress2(sample).length < sample.length * 0.9;
+}
+function encodeEnvelope(header, frames) {
+  const plain = new TextEncoder().encode(JSON.stringify(header ?? null));
+  const packed = canCompress && plain.length >= HEADER_COMPRESS_BYTES ? compress2(plain) : undefined;
+  const json = packed && packed.length < plain.length ? packed : plain;
+  let size = 4 + json.length;
+  for (const f of frames)
+    size += 1 + 32 + (f.encoding === "delta" ? 32 : 0) + 4 + f.payload.length;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, json === plain ? json.length : (json.length | COMPRESSED_HEADER) >>> 0);
+  out.set(json, 4);
+  let at = 4 + json.length;
+  for (const f of frames) {
+    out[at] = ENCODING_CODES[f.encoding];
+    out.set(hexToBytes(f.hash), at + 1);
+    at += 33;
+    if (f.encoding === "delta") {
+      out.set(hexToBytes(f.base ?? ""), at);
+      at += 32;
+    }
+    view.setUint32(at, f.payload.length);
+    out.set(f.payload, at + 4);
+    at += 4 + f.payload.length;
+  }
+  return out;
+}
+function hexToBytes(hex) {
+  if (!/^[0-9a-f]{64}$/.test(hex))
+    throw new FrameError("malformed", "chunk hash is not 64 hex digits");
+  return Buffer.from(hex, "hex");
+}
+
+// src/prewarm/snapshot-check.ts
+function unverifiablePackages(packages) {
+  const problems = [];
+  for (const pkg of packages) {
+    if (pkg.link)
+      problems.push(`${pkg.path} is a linked folder, which no snapshot holds`);
+    else if (!pkg.inBundle && !pkg.sha512)
+      problems.push(`${pkg.path} has no sha512 integrity in the lockfile (a git, file or URL dependency?)`);
+  }
+  return problems;
+}
+
+// src/prewarm/snapshot-upload.ts
+class SnapshotUploadError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "SnapshotUploadError";
+  }
+}
+var ENVELOPE_BYTES = 8 * 1024 * 1024;
+var MISSING_BATCH = MAX_MISSING_HASHES;
+var UPLOADER = "00000000";
+function placedPackages(packages, installRoot) {
+  const problems = unverifiablePackages(packages);
+  if (problems.length > 0)
+    throw new SnapshotUploadError(`the lockfile cannot be snapshotted: ${problems[0]}`);
+  const placed = [];
+  for (const pkg of packages) {
+    if (pkg.inBundle)
+      continue;
+    if (existsSync8(join13(installRoot, pkg.path)))
+      placed.push(pkg);
+    else if (!pkg.optional)
+      throw new SnapshotUploadError(`npm ci did not install ${pkg.path}`);
+  }
+  return placed;
+}
+async function uploadSnapshot(client, input) {
+  const lock = readPackageLock(input.lockfile);
+  if (!lock.ok)
+    throw new SnapshotUploadError(lock.reason);
+  const placed = placedPackages(lock.packages, input.installRoot);
+  const { default: cacache } = await Promise.resolve().then(() => __toESM(require_lib4(), 1));
+  const cache = join13(input.npmCache, "_cacache");
+  const tarball = async (pkg) => {
+    try {
+      return await cacache.get.byDigest(cache, pkg.sha512 ?? "");
+    } catch (error) {
+      throw new SnapshotUploadError(`the tarball of ${pkg.path} is not in the npm cache ${input.npmCache} (${error.message})`);
+    }
   };
+  const packages = [];
+  const sources = new Map;
+  for (const pkg of placed) {
+    const bytes = await tarball(pkg);
+    const chunks = chunkBytes(bytes);
+    for (const chunk of chunks)
+      if (!sources.has(chunk.hash))
+        sources.set(chunk.hash, { pkg, ...chunk });
+    packages.push({
+      path: pkg.path,
+      integrity: pkg.sha512 ?? "",
+      size: bytes.length,
+      chunks: chunks.map((c) => [c.hash, c.size])
+    });
+  }
+  const manifest = {
+    format: SNAPSHOT_FORMAT,
+    lockHash: input.lockHash,
+    platform: input.platform ?? installPlatform(),
+    packages
+  };
+  const hashes = snapshotChunks(manifest);
+  const missing = [];
+  for (let i = 0;i < hashes.length; i += MISSING_BATCH)
+    missing.push(...await client.missing(hashes.slice(i, i + MISSING_BATCH)));
+  let bytesUploaded = 0;
+  let frames = [];
+  let pending = 0;
+  const send = async () => {
+    if (frames.length === 0)
+      return;
+    const reply = await client.push({ agent: UPLOADER, batch: "edits", changes: [] }, frames);
+    if (reply.missingChunks.length > 0)
+      throw new Error(`the hub refused ${reply.missingChunks.length} chunk(s) of the snapshot`);
+    frames = [];
+    pending = 0;
+  };
+  let open = {
+    pkg: undefined,
+    bytes: new Uint8Array
+  };
+  for (const hash of missing) {
+    const source = sources.get(hash);
+    if (!source)
+      throw new Error(`the hub asked for chunk ${hash.slice(0, 12)}, which the snapshot lacks`);
+    if (source.pkg !== open.pkg)
+      open = { pkg: source.pkg, bytes: await tarball(source.pkg) };
+    frames.push(makeFrame(hash, open.bytes.subarray(source.offset, source.offset + source.size)));
+    pending += source.size;
+    bytesUploaded += source.size;
+    if (pending >= ENVELOPE_BYTES)
+      await send();
+  }
+  await send();
+  await client.putSnapshot(input.lockHash, manifest);
+  return {
+    packages: packages.length,
+    bytes: packages.reduce((sum, p) => sum + p.size, 0),
+    chunks: hashes.length,
+    chunksUploaded: missing.length,
+    bytesUploaded
+  };
+}
+
+// action/hub-client.ts
+class HubRequestError extends Error {
+  status;
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+    this.name = "HubRequestError";
+  }
+}
+var BUSY_RETRIES = 5;
+function createSnapshotClient(options) {
+  const base = options.serverUrl.replace(/\/+$/, "");
+  const workspace = encodeURIComponent(options.workspace);
+  async function send(method, path, body, type) {
+    const headers = { "content-type": type };
+    if (options.token)
+      headers.authorization = `Bearer ${options.token}`;
+    for (let busy = 0;; busy++) {
+      let reply;
+      try {
+        reply = await fetch(`${base}${path}`, { method, headers, body });
+      } catch (error) {
+        const cause = error.cause?.message;
+        throw new HubRequestError(`cannot reach the warmsync hub at ${base}: ${cause ?? error.message}`, 0);
+      }
+      if (reply.ok)
+        return reply;
+      if (reply.status === 429 && busy < BUSY_RETRIES) {
+        const seconds = Number(reply.headers.get("retry-after"));
+        const delay = Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 30) * 1000 : 1000;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        continue;
+      }
+      throw new HubRequestError(await refusal(reply, path), reply.status);
+    }
+  }
+  async function json(reply, path, schema) {
+    let value;
+    try {
+      value = await reply.json();
+    } catch {
+      throw new HubRequestError(`the hub replied with something that is not JSON to ${path}`, reply.status);
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success)
+      throw new HubRequestError(`the hub's reply to ${path} is malformed: ${describeZodError(parsed.error)}`, reply.status);
+    return parsed.data;
+  }
+  return {
+    async missing(hashes) {
+      const path = "/v1/chunks/missing";
+      const reply = await send("POST", path, JSON.stringify({ hashes }), "application/json");
+      return (await json(reply, path, missingResponseSchema)).missing;
+    },
+    async push(header, frames) {
+      const path = `/v1/workspaces/${workspace}/push`;
+      const reply = await send("POST", path, encodeEnvelope(header, frames), "application/octet-stream");
+      return json(reply, path, pushResponseSchema);
+    },
+    async putSnapshot(lockHash, manifest) {
+      const path = `/v1/workspaces/${workspace}/snapshots/${lockHash}`;
+      await (await send("PUT", path, JSON.stringify(manifest), "application/json")).body?.cancel();
+    }
+  };
+}
+async function refusal(reply, path) {
+  let said;
+  try {
+    const parsed = hubErrorSchema.safeParse(JSON.parse(await reply.text()));
+    if (parsed.success)
+      said = parsed.data.message;
+  } catch {}
+  if (reply.status === 401)
+    return `the warmsync hub refused the token (401${said ? `: ${said}` : ""}); pass a token for the workspace in the 'token' input`;
+  return `the warmsync hub refused ${path}: ${reply.status} ${said ?? reply.statusText}`;
+}
+
+// action/snapshot.ts
+async function uploadDependencySnapshot(request) {
+  const where = `${request.serverUrl} (workspace ${request.workspace})`;
+  const lockfile = readLockfile(request.repoDir);
+  if (!lockfile)
+    return {
+      uploaded: false,
+      lockHash: undefined,
+      note: `No dependency snapshot was uploaded to ${where}: the repository has no package-lock.json at its root (only npm lockfiles are snapshotted).`
+    };
+  const short = lockfile.hash.slice(0, 12);
+  const build = mkdtempSync(join14(request.workRoot, "warmsync-snapshot-"));
+  try {
+    stageInstallInputs(request.repoDir, build);
+    request.log(`Installing lockfile ${short} with npm ci --ignore-scripts for the snapshot`);
+    await npmCi(build, {
+      cache: request.npmCache,
+      policy: { allowScripts: false, userconfig: request.userconfig }
+    });
+    const client = createSnapshotClient(request);
+    const report = await uploadSnapshot(client, {
+      installRoot: build,
+      lockfile: lockfile.bytes.toString("utf8"),
+      lockHash: lockfile.hash,
+      npmCache: request.npmCache
+    });
+    return {
+      uploaded: true,
+      lockHash: lockfile.hash,
+      note: `Dependency snapshot ${short} uploaded to ${where}: ${report.packages} package tarballs, ${report.bytes} bytes; ` + `${report.chunksUploaded} of ${report.chunks} chunks sent (${report.bytesUploaded} bytes), the rest were on the hub already.`
+    };
+  } catch (error) {
+    if (error instanceof InstallError || error instanceof SnapshotUploadError || error instanceof HubRequestError)
+      return {
+        uploaded: false,
+        lockHash: lockfile.hash,
+        note: `No dependency snapshot was uploaded to ${where}: ${error.message}`
+      };
+    throw error;
+  } finally {
+    rmSync2(build, { recursive: true, force: true });
+  }
 }
 
 // action/prewarm.ts
@@ -83090,10 +83982,10 @@ var PREDICTED_LIMIT = 20;
 function expandHome(path) {
   if (path === "~")
     return homedir2();
-  return path.startsWith("~/") ? join12(homedir2(), path.slice(2)) : path;
+  return path.startsWith("~/") ? join15(homedir2(), path.slice(2)) : path;
 }
 async function runPrewarm(run) {
-  if (existsSync7(join12(run.repoDir, ".git", "shallow"))) {
+  if (existsSync9(join15(run.repoDir, ".git", "shallow"))) {
     run.warn(`the checkout is shallow; history-depth ${run.historyDepth} needs the commit history: set 'fetch-depth: 0' on actions/checkout`);
   }
   const lockfiles = await findLockfiles(run.repoDir);
@@ -83122,7 +84014,7 @@ async function runPrewarm(run) {
   const hitRateEstimate = dependencies.imported.length === 0 ? undefined : dependencies.cached.length / dependencies.imported.length;
   const warmOutcomes = await warmNpm(dependencies.candidates.map((c) => ({ name: c.name, range: c.range ?? "" })), {
     sharedCache: npmCache,
-    workRoot: join12(run.workRoot ?? tmpdir(), "warmsync-prewarm"),
+    workRoot: join15(run.workRoot ?? tmpdir(), "warmsync-prewarm"),
     counter: createTallyCounter(),
     log: run.warn,
     userconfig: run.userconfig
@@ -83130,10 +84022,14 @@ async function runPrewarm(run) {
   const warmed = warmOutcomes.some((outcome) => outcome.ok && outcome.published > 0);
   const cacheSave = run.saveCache ? await saveNpmCache(run.npmCache, key) : undefined;
   const snapshot = run.serverUrl && run.workspace ? await uploadDependencySnapshot({
+    repoDir: run.repoDir,
     serverUrl: run.serverUrl,
     workspace: run.workspace,
     token: run.token,
-    cacheKey: key
+    npmCache,
+    userconfig: run.userconfig,
+    workRoot: run.workRoot ?? tmpdir(),
+    log: run.log
   }) : undefined;
   const report = {
     cacheKey: key,
@@ -83199,7 +84095,7 @@ function renderSummary(report, range) {
 }
 
 // action/roi-report.ts
-import { isAbsolute as isAbsolute2, join as join13 } from "node:path";
+import { isAbsolute as isAbsolute2, join as join16 } from "node:path";
 
 // src/roi/config.ts
 import { readFile as readFile2 } from "node:fs/promises";
@@ -83391,7 +84287,7 @@ function formatUsd(value) {
 function formatPercent(ratio) {
   return `${formatFixed(ratio * 100, 1)} %`;
 }
-function formatBytes(bytes) {
+function formatBytes2(bytes) {
   const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
   let value = bytes;
   let unit = 0;
@@ -83531,8 +84427,8 @@ function renderMarkdown(report) {
     metricRow("Conflict rate (conflicts per sync)", metrics.conflictRate, formatPercent),
     metricRow("Sync operations", metrics.syncOperations, count),
     metricRow("Sync conflicts", metrics.syncConflicts, count),
-    metricRow("Bytes received by the server", metrics.bytesIn, formatBytes),
-    metricRow("Bytes sent by the server", metrics.bytesOut, formatBytes),
+    metricRow("Bytes received by the server", metrics.bytesIn, formatBytes2),
+    metricRow("Bytes sent by the server", metrics.bytesOut, formatBytes2),
     "",
     "### Arithmetic",
     "",
@@ -83775,7 +84671,7 @@ async function upsertMonthComment(octokit, repo, issueNumber, marker, body) {
 // action/roi-report.ts
 async function runRoiReport(run) {
   const month = run.month === undefined ? previousMonth(run.now) : monthWindow(run.month);
-  const configFile = isAbsolute2(run.configPath) ? run.configPath : join13(run.workspaceDir, run.configPath);
+  const configFile = isAbsolute2(run.configPath) ? run.configPath : join16(run.workspaceDir, run.configPath);
   const config = await readRoiConfig(configFile);
   const prometheus = createPrometheusClient({ baseUrl: run.prometheusUrl });
   const report = await buildRoiReport({ prometheus, config, configSource: run.configPath, month });
@@ -83870,7 +84766,7 @@ async function main(env) {
       info(`Cache key: ${report.cacheKey} (${report.lockfiles.length} lockfiles)`);
       if (report.cacheSave)
         info(report.cacheSave.note);
-      if (report.snapshot)
+      if (report.snapshot?.uploaded)
         info(report.snapshot.note);
       setOutput("cache-key", report.cacheKey);
       setOutput("lockfiles", report.lockfiles.map((f) => f.path).join(`
@@ -83881,7 +84777,11 @@ async function main(env) {
       setOutput("hit-rate-estimate", estimate === undefined ? "" : estimate.toFixed(4));
       setOutput("warmed", String(report.warmed));
       setOutput("cache-saved", String(report.cacheSave?.saved ?? false));
+      setOutput("snapshot-uploaded", String(report.snapshot?.uploaded ?? false));
+      setOutput("lock-hash", report.snapshot?.lockHash ?? "");
       await summary.addRaw(report.summary, true).write();
+      if (report.snapshot && !report.snapshot.uploaded)
+        setFailed(report.snapshot.note);
       return;
     }
     default: {

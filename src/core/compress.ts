@@ -3,7 +3,9 @@
  * dictionary, which makes it a delta compressor: an edit anywhere in a chunk (several hunks too)
  * costs bytes in proportion to the edit, not to the chunk.
  *
- * `node:zlib`'s zstd exists in Bun and in Node 22.15 and later, so this stays runtime-neutral.
+ * `node:zlib`'s zstd exists in Bun and in Node 22.15 and later, so this stays runtime-neutral. On
+ * an older Node (the Action's code run by a Node 20) `canCompress` is false: senders then send
+ * frames and headers raw, which every receiver reads.
  */
 import * as zlib from 'node:zlib';
 
@@ -22,6 +24,9 @@ interface ZstdZlib {
 }
 
 const zstd = zlib as unknown as ZstdZlib;
+
+/** Whether this runtime has zstd; when it does not, `compress` and `decompress` throw. */
+export const canCompress = typeof (zstd as Partial<ZstdZlib>).zstdCompressSync === 'function';
 const levelParam = { [zlib.constants.ZSTD_c_compressionLevel]: LEVEL };
 
 export function compress(bytes: Uint8Array, dictionary?: Uint8Array): Uint8Array {

@@ -6,7 +6,7 @@
  * u8 encoding, 32-byte chunk hash, [32-byte base hash when the encoding is a delta], u32 payload
  * length, payload. Every length is bounds-checked before use: these bytes come from the network.
  */
-import { compress, decompress } from './compress.ts';
+import { canCompress, compress, decompress } from './compress.ts';
 import { sha256Hex } from './hash.ts';
 import { formatBytes, MAX_CHUNK_BYTES, MAX_HEADER_BYTES } from './limits.ts';
 
@@ -54,6 +54,7 @@ export function makeFrame(
   base?: { hash: string; bytes: Uint8Array },
 ): ChunkFrame {
   let best: ChunkFrame = { hash, encoding: 'raw', payload: bytes };
+  if (!canCompress) return best;
   // Invariant: callers only frame chunks (<= MAX_CHUNK_BYTES), so receivers can bound inflation.
   if (bytes.length >= MIN_COMPRESS_BYTES && looksCompressible(bytes)) {
     const packed = compress(bytes);
@@ -120,7 +121,7 @@ export function openFrame(
 export function encodeEnvelope(header: unknown, frames: readonly ChunkFrame[]): Uint8Array<ArrayBuffer> {
   const plain = new TextEncoder().encode(JSON.stringify(header ?? null));
   // Headers name paths, hashes and vectors for every change: worth compressing once they are long.
-  const packed = plain.length >= HEADER_COMPRESS_BYTES ? compress(plain) : undefined;
+  const packed = canCompress && plain.length >= HEADER_COMPRESS_BYTES ? compress(plain) : undefined;
   const json = packed && packed.length < plain.length ? packed : plain;
   let size = 4 + json.length;
   for (const f of frames) size += 1 + 32 + (f.encoding === 'delta' ? 32 : 0) + 4 + f.payload.length;

@@ -153,9 +153,13 @@ describe('mode prewarm on a repository with a history', () => {
     expect(second.outputs).toMatchObject({ 'hit-rate-estimate': '1.0000', warmed: 'false' });
   }, 60_000);
 
-  it('says plainly that no snapshot was uploaded when a server is given', async () => {
+  it('fails the step, saying why, when a server is given and there is no package-lock.json', async () => {
     const result = await run({ 'server-url': 'http://127.0.0.1:9/', workspace: 'demo' });
-    expect(result.exitCode).toBe(0);
-    expect(result.summary).toContain('No dependency snapshot was uploaded to http://127.0.0.1:9/');
+    expect(result.exitCode).toBe(1);
+    const reason =
+      'No dependency snapshot was uploaded to http://127.0.0.1:9/ (workspace demo): the repository has no package-lock.json at its root';
+    expect(result.stdout).toContain(`::error::${reason}`);
+    expect(result.summary).toContain(reason);
+    expect(result.outputs['snapshot-uploaded']).toBe('false');
   }, 60_000);
 });
