@@ -46729,6 +46729,8 @@ function superRefine(fn, params) {
 var MAX_BODY_BYTES = 64 * 1024 * 1024;
 var MAX_HEADER_BYTES = 32 * 1024 * 1024;
 var MAX_CHUNK_BYTES = 1024 * 1024;
+var MAX_FILE_BYTES = 1024 ** 4;
+var MAX_CHUNKS_PER_FILE = 1e6;
 var MAX_MISSING_HASHES = 1e4;
 var MAX_FETCH_WANT = 1e4;
 var MAX_PUSH_CHANGES = 50000;
@@ -46736,6 +46738,7 @@ var HUB_LIMITS = {
   pushFrames: 200000,
   pushInflatedBytes: 256 * 1024 * 1024,
   pushesPerWorkspace: 8,
+  pushesPerCredential: 4,
   fetchReplyBytes: 16 * 1024 * 1024,
   fetchRawBytes: 64 * 1024 * 1024,
   liveMessageBytes: 8 * 1024 * 1024,
@@ -46813,14 +46816,16 @@ var relativePathSchema = string2().superRefine((value, ctx) => {
 var vectorSchema = unknown().refine((value) => typeof value !== "object" || value === null || !Object.hasOwn(value, "__proto__"), {
   message: "version-vector keys are agent ids (8-32 hex digits) or ~hub, not __proto__"
 }).pipe(record(vectorKeySchema, number2().int().nonnegative().max(Number.MAX_SAFE_INTEGER)));
-var MAX_CHUNKS_PER_FILE = 1e6;
 var contentSchema = discriminatedUnion("kind", [
   object({
     kind: literal("file"),
     hash: sha256,
-    size: number2().int().nonnegative(),
+    size: number2().int().nonnegative().max(MAX_FILE_BYTES, "a file is at most 1 TiB (1099511627776 bytes)"),
     exec: boolean2(),
-    chunks: array(tuple([sha256, number2().int().nonnegative()])).max(MAX_CHUNKS_PER_FILE),
+    chunks: array(tuple([
+      sha256,
+      number2().int().nonnegative().max(MAX_CHUNK_BYTES, "a chunk is at most 1 MiB (1048576 bytes)")
+    ])).max(MAX_CHUNKS_PER_FILE, `a file has at most ${MAX_CHUNKS_PER_FILE} chunks`),
     mode: number2().int().min(0).max(511).optional()
   }),
   object({ kind: literal("dir") }),
@@ -46841,7 +46846,8 @@ var manifestEntrySchema = object({
 var pushedChangeSchema = object({
   path: relativePathSchema,
   content: contentSchema,
-  vector: vectorSchema
+  vector: vectorSchema,
+  merged: literal(true).optional()
 });
 var pushHeaderSchema = object({
   agent: agentIdSchema,
@@ -46872,7 +46878,8 @@ var changesResponseSchema = object({
   head: number2(),
   epoch: epochSchema,
   entries: array(manifestEntrySchema),
-  more: boolean2()
+  more: boolean2(),
+  floor: number2().int().nonnegative().optional()
 });
 var missingRequestSchema = object({ hashes: array(sha256).max(MAX_MISSING_HASHES) });
 var missingResponseSchema = object({ missing: array(sha256) });
