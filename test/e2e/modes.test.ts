@@ -4,7 +4,7 @@
  * `warmsync.toml`. `warmsync flush` is the barrier between steps.
  */
 import { afterEach, describe, expect, it } from 'bun:test';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { AgentStatus } from '../../src/core/control-protocol.ts';
 import { cleanup, startHub, tempDir, waitUntil } from '../helpers/harness.ts';
@@ -147,6 +147,48 @@ describe('the common case: sources two-way, node_modules sent from the container
     expect(await hubHolds(hub, 'shop', 'node_modules/dep/index.js', 'version 2')).toBe(true);
     expect((await livePaths(hub, 'shop')).filter((path) => path.includes('.conflict-'))).toEqual([]);
   }, 120_000);
+});
+
+describe('a recreated container', () => {
+  it('on an empty folder with no state only receives: the workspace keeps every file', async () => {
+    const hub = startHub();
+    const first = tempDir('warmsync-container-');
+    for (let i = 0; i < 30; i++) write(first, `src/f${i}.ts`, `export const n = ${i};`);
+    const a = await startAgentProcess(hub, first, ['--workspace', 'w']);
+    await flush(a);
+    await a.process.kill();
+    // The container is recreated: a new, empty folder and a fresh state folder.
+    const fresh = await startAgentProcess(hub, tempDir('warmsync-container-'), ['--workspace', 'w']);
+    await flush(fresh);
+    expect((await livePaths(hub, 'w')).filter((p) => p.startsWith('src/'))).toHaveLength(30);
+    expect(readdirSync(join(fresh.dir, 'src'))).toHaveLength(30);
+  }, 90_000);
+
+  it('on its old state with the folder emptied (a lost volume) holds the deletions', async () => {
+    const hub = startHub();
+    const dir = tempDir('warmsync-container-');
+    for (let i = 0; i < 12; i++) write(dir, `f${i}.txt`, `${i}`);
+    const env = stateHome();
+    const state = tempDir('warmsync-state-');
+    const args = [
+      'agent',
+      dir,
+      '--server',
+      hub.url,
+      '--workspace',
+      'w',
+      '--state',
+      state,
+      '--no-prewarm',
+      '--once',
+    ];
+    expect(await startCli(args, { env }).process.exited).toBe(0);
+    for (const name of readdirSync(dir)) rmSync(join(dir, name), { force: true });
+    const again = startCli(args, { env });
+    await again.process.exited;
+    expect(await again.finished()).toContain('whole content');
+    expect(await livePaths(hub, 'w')).toHaveLength(12);
+  }, 90_000);
 });
 
 describe('--mode receive-only', () => {
