@@ -17,15 +17,14 @@
  * cycles in one queue.
  */
 import type { AgentStatus } from '../core/control-protocol.ts';
-import type { EntryContent } from '../core/entry.ts';
 import type { FlushProgress } from '../core/flush.ts';
 import { describeFolding } from '../core/folding.ts';
 import { DEFAULT_IGNORE_OPTIONS } from '../core/ignore.ts';
-import { describeProgress, type ProgressCounts, type ProgressReport } from '../core/progress.ts';
+import type { ProgressReport } from '../core/progress.ts';
 import type { Problem } from '../core/protocol.ts';
 import { ModeMap, policyOf } from '../core/sync-mode.ts';
 import type { AgentOptions, SyncSummary } from './agent-options.ts';
-import type { ApplyItem } from './applier.ts';
+import { BatchProgress, sizeOf } from './batch-progress.ts';
 import { ChunkCache } from './chunk-cache.ts';
 import { HubClient } from './client.ts';
 import { observeCycle, seesLocalDeletion } from './cycle-observe.ts';
@@ -37,8 +36,8 @@ import { GitFollower } from './git-follow.ts';
 import { IntentSettler } from './intent-settler.ts';
 import { Limiter } from './limiter.ts';
 import { type LocalChunksDeps, offerChunks, openInlineFrames } from './local-chunks.ts';
-import { LocalTree, type Observation } from './local-tree.ts';
-import { type PendingPush, Pusher } from './pusher.ts';
+import { LocalTree } from './local-tree.ts';
+import { Pusher } from './pusher.ts';
 import { RemoteFeed, transientHubFailure } from './remote-feed.ts';
 import { RemoteWriter } from './remote-writer.ts';
 import { Scheduler } from './scheduler.ts';
@@ -70,11 +69,6 @@ const CACHE_BYTES = 32 * 1024 * 1024;
  */
 const PUSH_SLICE = 2_000;
 const BRANCH_SWITCH_SLICE = 20_000;
-/** A cycle moving at least this many files or bytes reports its progress. */
-const BATCH_PROGRESS_FILES = 200;
-const BATCH_PROGRESS_BYTES = 32 * 1024 * 1024;
-
-const sizeOf = (content: EntryContent) => (content.kind === 'file' ? content.size : 0);
 
 /**
  * One folder kept in sync with one workspace: builds its parts (see the file's comment) from
@@ -112,13 +106,8 @@ export class Agent {
   /** Paths `warmsync revert` asked to bring back to the workspace's version in the next cycle. */
   private readonly reverting = new Set<string>();
   private readonly merger: TextMerger;
-  /** Paths whose three-way merge is written and whose push is next (it is marked as a merge). */
-  private readonly mergedWaiting = new Set<string>();
-  /** Three-way merges pushed since start (status). */
-  private mergesPushed = 0;
   /** The large batch under way (an initial sync, a checkout), for progress. */
-  private batch: ProgressCounts | undefined;
-  private firstCycleDone = false;
+  private readonly batch = new BatchProgress();
 
   constructor(private readonly options: AgentOptions) {
     const log = (line: string) => this.log(line);
@@ -223,7 +212,7 @@ export class Agent {
       log,
       metrics: options.metrics,
       onApplied: options.onApplied,
-      onWritten: (bytes) => this.advanceBatch(1, bytes),
+      onWritten: (bytes) => this.batch.advance(1, bytes),
     });
     this.chunks = {
       dir: options.dir,
@@ -264,6 +253,9 @@ export class Agent {
           breaker: new CircuitBreaker(),
         },
         log,
+        known: (path) => this.feed.pending.get(path) ?? this.state.withheld.get(path),
+        policyOf: (path) => this.parts.policyOf(path, false),
+        write: (merges, obsOf) => this.writer.writeMerged(merges, obsOf),
       },
       options.merge,
     );
@@ -465,7 +457,7 @@ export class Agent {
       dir: this.options.dir,
       agent: this.agentId,
       mode: this.modes.uniform ? this.modes.agentMode : `${this.modes.agentMode}, with path rules`,
-      merges: this.mergesPushed,
+      merges: this.merger.pushed,
       progress: this.progress(),
       state: this.hold.describe(),
       halted: held && `${held.deletions} deletion(s) held: ${held.reason}`,
@@ -538,34 +530,32 @@ export class Agent {
     if (paths === 'full') this.intents.dropUnobservedWrites(observed);
     const recovered = this.intents.takeRecovered();
     if (recovered > 0) this.log(`${recovered} push(es) or write(s) whose outcome was lost had taken effect`);
-    const toPush = await this.mergeConcurrentEdits(pushes, observed);
+    const toPush = await this.merger.mergeConcurrentEdits(pushes, observed);
     const allowed = this.hold.guard(toPush, paths === 'full', this.state.bases);
     reserveCounters(this.parts, allowed);
     let pushed = 0;
     // Slices: see PUSH_SLICE (a checkout over 20,000 files is the one case that cannot be a
     // single transaction).
     const sliceSize = this.options.pushSlice ?? (branchSwitch ? BRANCH_SWITCH_SLICE : PUSH_SLICE);
-    this.beginBatch(allowed, applies, branchSwitch);
+    this.batch.begin(
+      [...allowed.map((p) => p.content), ...applies.map((a) => a.entry.content)],
+      branchSwitch,
+    );
+    let applied = 0;
     try {
       for (let i = 0; i < allowed.length; i += sliceSize) {
         const slice = allowed.slice(i, i + sliceSize);
         pushed += await this.pusher.push(slice, this.branch, branchSwitch, (path) =>
           this.scheduler.markDirty(path),
         );
-        this.advanceBatch(
+        this.batch.advance(
           slice.length,
           slice.reduce((n, p) => n + sizeOf(p.content), 0),
         );
       }
-    } finally {
-      if (applies.length === 0) this.batch = undefined;
-    }
-    let applied = 0;
-    try {
       applied = applies.length > 0 ? await this.writer.apply(applies, cause.remoteBatch ?? false) : 0;
     } finally {
-      this.batch = undefined;
-      if (paths === 'full') this.firstCycleDone = true;
+      this.batch.end(paths === 'full');
     }
     this.scheduler.scheduleDeferred();
     this.feed.advanceCursor(this.scheduler.dirtyCount());
@@ -577,67 +567,9 @@ export class Agent {
     return { pushed, applied, problems: this.problems() };
   }
 
-  /**
-   * Local edits of two-way text files that a newer remote version waits for: merged three ways
-   * where the edits are disjoint (text-merger.ts), the merge written here and pushed by the next
-   * cycle. Returns the pushes that go on as they are, a merge's own push marked as one.
-   */
-  private async mergeConcurrentEdits(
-    pushes: PendingPush[],
-    observed: ReadonlyMap<string, Observation>,
-  ): Promise<PendingPush[]> {
-    for (const push of pushes)
-      if (this.mergedWaiting.delete(push.path)) {
-        push.merged = true;
-        this.mergesPushed++;
-      }
-    const known = (path: string) => this.feed.pending.get(path) ?? this.state.withheld.get(path);
-    const twoWay = (p: PendingPush) => {
-      const policy = this.parts.policyOf(p.path, false);
-      return (
-        policy.push && policy.apply && !policy.overwriteLocal && !p.merged && known(p.path) !== undefined
-      );
-    };
-    const candidates = pushes.filter(twoWay);
-    if (candidates.length === 0) return pushes;
-    const { merges } = await this.merger.split(candidates, known);
-    if (merges.length === 0) return pushes;
-    const written = await this.writer.writeMerged(merges, (path) => observed.get(path)!);
-    for (const path of written) this.mergedWaiting.add(path);
-    const merging = new Set(merges.map((m) => m.entry.path));
-    return pushes.filter((p) => !merging.has(p.path));
-  }
-
   /** Progress of the large batch under way (files and bytes both ways), if one is. */
   progress(): ProgressReport | undefined {
-    return this.batch && describeProgress(this.batch, performance.now());
-  }
-
-  /** A cycle with this much to move shows its progress (status --json, the terminal). */
-  private beginBatch(
-    pushes: readonly PendingPush[],
-    applies: readonly ApplyItem[],
-    branchSwitch: boolean,
-  ): void {
-    const files = pushes.length + applies.length;
-    const bytes =
-      pushes.reduce((n, p) => n + sizeOf(p.content), 0) +
-      applies.reduce((n, a) => n + sizeOf(a.entry.content), 0);
-    if (files < BATCH_PROGRESS_FILES && bytes < BATCH_PROGRESS_BYTES) return;
-    this.batch = {
-      label: !this.firstCycleDone ? 'initial sync' : branchSwitch ? 'branch switch' : 'large batch',
-      filesTotal: files,
-      filesDone: 0,
-      bytesTotal: bytes,
-      bytesDone: 0,
-      startedMs: performance.now(),
-    };
-  }
-
-  private advanceBatch(files: number, bytes: number): void {
-    if (!this.batch) return;
-    this.batch.filesDone = Math.min(this.batch.filesTotal, this.batch.filesDone + files);
-    this.batch.bytesDone = Math.min(this.batch.bytesTotal, this.batch.bytesDone + bytes);
+    return this.batch.report();
   }
 
   private reportProblems(): void {

@@ -17,8 +17,10 @@ import { chunkBytes } from '../core/chunk.ts';
 import type { EntryContent, ManifestEntry } from '../core/entry.ts';
 import { fileHashFromChunks } from '../core/hash.ts';
 import { MERGE_MAX_BYTES, mergeableText, mergeText } from '../core/merge-text.ts';
+import type { ModePolicy } from '../core/sync-mode.ts';
 import { compareVectors } from '../core/vector.ts';
 import { assemble, type GatherDeps, gatherChunks } from './chunk-gatherer.ts';
+import type { Observation } from './local-tree.ts';
 import type { PendingPush } from './pusher.ts';
 import type { AgentState } from './state.ts';
 
@@ -40,21 +42,64 @@ export interface MergedWrite {
   bytes: Uint8Array;
 }
 
+export interface TextMergerDeps {
+  dir: string;
+  state: AgentState;
+  gather: GatherDeps;
+  log: (line: string) => void;
+  /** The newer remote version waiting for a path (pending, or withheld by its mode), if any. */
+  known: (path: string) => ManifestEntry | undefined;
+  /** What the path's sync mode allows: only two-way paths are merged. */
+  policyOf: (path: string) => ModePolicy;
+  /** Writes merges over the local edits (remote-writer.ts); resolves to the paths written. */
+  write: (merges: readonly MergedWrite[], obsOf: (path: string) => Observation) => Promise<string[]>;
+}
+
 export class TextMerger {
   private readonly except: Ignore | undefined;
+  /** Paths whose merge is written and whose push is next (it is marked as a merge). */
+  private readonly waiting = new Set<string>();
+  /** Merges pushed since start (status). */
+  pushed = 0;
 
   constructor(
-    private readonly deps: {
-      dir: string;
-      state: AgentState;
-      gather: GatherDeps;
-      log: (line: string) => void;
-    },
+    private readonly deps: TextMergerDeps,
     private readonly settings: MergeSettings = {},
   ) {
     this.except = settings.except?.length
       ? ignore({ ignorecase: false }).add([...settings.except])
       : undefined;
+  }
+
+  /**
+   * A cycle's pushes, with the local edits of two-way text files that a newer remote version
+   * waits for merged three ways where the edits are disjoint: each merge is written here and
+   * pushed by the next cycle, that push marked as a merge. Returns the pushes that go on now.
+   */
+  async mergeConcurrentEdits<P extends PendingPush>(
+    pushes: P[],
+    observed: ReadonlyMap<string, Observation>,
+  ): Promise<P[]> {
+    for (const push of pushes)
+      if (this.waiting.delete(push.path)) {
+        push.merged = true;
+        this.pushed++;
+      }
+    const { known } = this.deps;
+    const twoWay = (p: PendingPush) => {
+      const policy = this.deps.policyOf(p.path);
+      return (
+        policy.push && policy.apply && !policy.overwriteLocal && !p.merged && known(p.path) !== undefined
+      );
+    };
+    const candidates = pushes.filter(twoWay);
+    if (candidates.length === 0) return pushes;
+    const { merges } = await this.split(candidates, known);
+    if (merges.length === 0) return pushes;
+    const written = await this.deps.write(merges, (path) => observed.get(path)!);
+    for (const path of written) this.waiting.add(path);
+    const merging = new Set(merges.map((m) => m.entry.path));
+    return pushes.filter((p) => !merging.has(p.path));
   }
 
   /**
