@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { chunkBytes } from '../core/chunk.ts';
-import type { EntryContent, ManifestEntry } from '../core/entry.ts';
+import { type EntryContent, type ManifestEntry, sameContent } from '../core/entry.ts';
 import { fileHashFromChunks } from '../core/hash.ts';
 import { MERGE_MAX_BYTES, mergeableText, mergeText } from '../core/merge-text.ts';
 import type { ModePolicy } from '../core/sync-mode.ts';
@@ -96,8 +96,11 @@ export class TextMerger {
     if (candidates.length === 0) return pushes;
     const { merges } = await this.split(candidates, known);
     if (merges.length === 0) return pushes;
-    const written = await this.deps.write(merges, (path) => observed.get(path)!);
-    for (const path of written) this.waiting.add(path);
+    const written = new Set(await this.deps.write(merges, (path) => observed.get(path)!));
+    // A merge that came out as the remote version needs no push (the next cycle finds agreement).
+    for (const m of merges)
+      if (written.has(m.entry.path) && !sameContent(m.entry.content, m.remote.content))
+        this.waiting.add(m.entry.path);
     const merging = new Set(merges.map((m) => m.entry.path));
     return pushes.filter((p) => !merging.has(p.path));
   }

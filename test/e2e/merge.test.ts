@@ -80,6 +80,21 @@ describe('three-way merge', () => {
     expect(b.localStatus().merges).toBe(1);
   }, 60_000);
 
+  it('takes the remote version when it already holds the local edit, with nothing to merge', async () => {
+    const { hub, dirA, dirB, head, restartB } = await offlinePair();
+    const before = await head();
+    const both = BASE.replace('return 1;', 'return 10;').replace('return 2;', 'return 20;');
+    writeFileSync(join(dirA, 'lib.ts'), both);
+    await waitUntil(async () => (await head()) > before, 'A to push its edit');
+    writeFileSync(join(dirB, 'lib.ts'), BASE.replace('return 2;', 'return 20;'));
+    const b = await restartB();
+    await waitConverged([dirA, dirB]);
+    expect(readFileSync(join(dirB, 'lib.ts'), 'utf8')).toBe(both);
+    expect(copies(dirB)).toEqual([]);
+    expect(hub.store.auditRows('test').filter((r) => r.op === 'merge' || r.op === 'conflict')).toEqual([]);
+    expect(b.localStatus().merges).toBe(0);
+  }, 60_000);
+
   it('keeps a conflict copy when the edits overlap', async () => {
     const { dirA, dirB, head, restartB } = await offlinePair();
     const before = await head();
