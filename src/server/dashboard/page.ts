@@ -41,7 +41,19 @@ button { border: 1px solid var(--line); background: var(--bg); color: var(--fg);
 button:hover, button:focus-visible { border-color: var(--accent); }
 button:disabled { opacity: .5; cursor: progress; }
 .status { color: var(--muted); font-size: .85rem; }
-.histogram { width: 100%; max-width: 36rem; height: auto; }
+.histogram { width: 100%; max-width: 26rem; height: auto; }
+@media (max-width: 640px) {
+  main { padding: .5rem; gap: .5rem; }
+  section { padding: .5rem .75rem; }
+  table, tbody, tr, td { display: block; width: 100%; }
+  thead { position: absolute; left: -9999px; }
+  tr { border-bottom: 1px solid var(--line); padding: .35rem 0; }
+  td { border: 0; padding: .1rem 0; overflow-wrap: anywhere; }
+  td code, td time { white-space: normal; }
+  td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); }
+  td:empty { display: none; }
+  tbody th { display: block; border: 0; padding: .1rem 0 0; }
+}
 .histogram .bar { fill: var(--accent); } .histogram text { fill: var(--fg); font-size: 12px; }
 form.inline { display: inline; }
 .login { max-width: 26rem; margin: 10vh auto; padding: 1.25rem; background: var(--card); border: 1px solid var(--line); border-radius: 8px; }

@@ -42,7 +42,13 @@ const time = (iso: string) =>
 function table(caption: string, headers: string[], rows: string[][], empty: string): string {
   if (rows.length === 0) return `<p class="empty">${escapeHtml(empty)}</p>`;
   const head = headers.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join('');
-  const body = rows.map((r) => `<tr>${r.map((cell) => `<td>${cell}</td>`).join('')}</tr>`).join('');
+  // data-label: on a phone each row becomes a card, and each cell shows its column's name.
+  const body = rows
+    .map(
+      (r) =>
+        `<tr>${r.map((cell, i) => `<td data-label="${escapeHtml(headers[i] ?? '')}">${cell}</td>`).join('')}</tr>`,
+    )
+    .join('');
   return `<table><caption>${escapeHtml(caption)}</caption><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
@@ -101,8 +107,9 @@ export function agentsSection(data: DashboardData): string {
 }
 
 function bucketLabel(b: LatencyBucket, previous: number): string {
-  if (!Number.isFinite(b.le)) return `> ${humanSeconds(previous)}`;
-  return `≤ ${humanSeconds(b.le)}`;
+  const exact = (seconds: number) => (seconds < 1 ? `${seconds * 1000} ms` : `${seconds} s`);
+  if (!Number.isFinite(b.le)) return `> ${exact(previous)}`;
+  return `≤ ${exact(b.le)}`;
 }
 
 export function latencySection(data: DashboardData): string {
