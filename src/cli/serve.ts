@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { DEFAULT_HISTORY_DAYS } from '../core/history.ts';
 import { DEFAULT_COPIES_PER_PATH } from '../core/settle.ts';
 import { loadOrCreateAdminToken } from '../server/admin-token.ts';
+import type { SyncServer } from '../server/app.ts';
 import { isLoopbackHost } from '../server/origin.ts';
 import { parseRedisUrl } from '../server/redis-connect.ts';
 import { startEmbeddedServer } from '../server/start.ts';
@@ -155,7 +156,7 @@ export const serveCommand: Command = {
       log(
         `serving plain HTTP on ${flags.host}: the credential and file content cross the network unencrypted; give --tls-cert and --tls-key, or put a TLS proxy in front`,
       );
-    let server: { url: string; stop(): Promise<void> };
+    let server: { url: string; sync: SyncServer; stop(): Promise<void> };
     try {
       server = flags.postgres
         ? await startReplica(flags, flags.postgres, token, tls, log)
@@ -171,6 +172,10 @@ export const serveCommand: Command = {
       ? `replica on postgres${flags.redis ? ' + redis' : ''}, chunks in ${flags.chunks ?? join(flags.data, 'chunks')}`
       : `data in ${flags.data}`;
     log(`listening on ${server.url} (${where}${tls ? `; TLS ${tls.summary}` : ''})`);
+    // As Jupyter does: a link that logs this browser in once, so the credential never goes in a URL.
+    log(
+      `dashboard: open ${server.url}/login?code=${server.sync.dashboard.issueLoginCode()} (the link works once, for 10 minutes; after that, log in with a credential)`,
+    );
     await new Promise<void>((resolve) => {
       const stop = () => {
         log('stopping');

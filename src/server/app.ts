@@ -34,6 +34,7 @@ import type { ServerMetrics } from '../metrics/server-metrics.ts';
 import { Authenticator, WorkspaceChunks } from './access.ts';
 import type { LiveBus } from './bus.ts';
 import { mountCredentialRoutes } from './credential-routes.ts';
+import { type Dashboard, mountDashboard } from './dashboard/routes.ts';
 import type { GcReport } from './gc.ts';
 import { Hub } from './hub.ts';
 import { mountLiveRoute } from './live.ts';
@@ -93,6 +94,8 @@ export interface SyncServer {
   limits: Readonly<HubLimits>;
   /** False when the hub asks no credential: it must then listen on loopback only. */
   authenticated: boolean;
+  /** The browser dashboard at `/`: its sessions and the one-time login codes `serve` prints. */
+  dashboard: Dashboard;
 }
 
 const CHANGES_PAGE = 5000;
@@ -487,6 +490,14 @@ export function createServer(deps: ServerDeps): SyncServer {
     principalOf,
   });
   mountLiveRoute(app, { hub, metrics: deps.metrics, stateOf, log: deps.log });
+  const dashboard = mountDashboard(app, {
+    ...deps,
+    hub,
+    authenticator,
+    settle: settleDeps,
+    allowedHosts: deps.allowedHosts ?? [],
+    reject,
+  });
 
-  return { app, hub, websocket, limits, authenticated: deps.token !== undefined };
+  return { app, hub, websocket, limits, authenticated: deps.token !== undefined, dashboard };
 }

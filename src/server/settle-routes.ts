@@ -29,7 +29,7 @@ export interface SettleRouteDeps extends SettleDeps {
 }
 
 /** Who a hub-side change is recorded as in the audit log. */
-function actorOf(principal: Principal): string {
+export function actorOf(principal: Principal): string {
   if (principal.kind === 'admin') return 'admin';
   return principal.agent ?? `credential:${principal.id}`;
 }

@@ -30,6 +30,7 @@ const PROGRAMS = [
   'openssl',
   'shellcheck',
   'debootstrap',
+  'chromium',
   'cc',
   'pkg-config',
   'fusermount3',

@@ -22,6 +22,8 @@ interface RouteCase {
   /** What the workspace credentials get: read-write and read-only for `test`, and one for `other`. */
   workspace: { readWrite: number; readOnly: number; otherWorkspace: number };
   request: (url: string, headers: Record<string, string>) => Promise<number>;
+  /** What a request without a valid credential gets, when not 401 (the dashboard's pages). */
+  withoutCredential?: number;
 }
 
 /** Statuses for a route no workspace credential may use, and for one any of them may. */
@@ -40,6 +42,38 @@ const call =
         headers: { ...headers, ...(type ? { 'content-type': type } : {}) },
       })
     ).status;
+
+/**
+ * A dashboard request: the credential in `headers` (if any) is typed into the login form, and the
+ * request then goes with the session cookie and CSRF token that login gave, or with none.
+ */
+const inSession =
+  (method: string, path: string, body?: string, type?: string) =>
+  async (url: string, headers: Record<string, string>) => {
+    const token = /^Bearer (.+)$/.exec(headers.authorization ?? '')?.[1];
+    const session: Record<string, string> = {};
+    if (token) {
+      const login = await fetch(`${url}/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        body: new URLSearchParams({ token }),
+      });
+      const cookie = login.headers.get('set-cookie')?.split(';')[0];
+      if (cookie) {
+        const page = await (await fetch(`${url}/`, { headers: { cookie } })).text();
+        session.cookie = cookie;
+        session['x-csrf-token'] = /name="csrf-token" content="([^"]+)"/.exec(page)?.[1] ?? '';
+      }
+    }
+    const reply = await fetch(`${url}${path}`, {
+      method,
+      body,
+      redirect: 'manual',
+      headers: { ...session, ...(type ? { 'content-type': type } : {}) },
+    });
+    await reply.body?.cancel();
+    return reply.status;
+  };
 
 /** Opens the live socket with these headers: 101 when it opened, else the refusal's status. */
 async function upgrade(url: string, headers: Record<string, string>): Promise<number> {
@@ -145,6 +179,49 @@ const ROUTES: Record<string, RouteCase> = {
       'application/json',
     ),
   },
+  // The dashboard: a session, made by logging in with the credential, stands for it.
+  'GET /': { expected: 200, workspace: scoped(200), request: inSession('GET', '/'), withoutCredential: 302 },
+  'GET /login': {
+    expected: 200,
+    workspace: scoped(200),
+    request: inSession('GET', '/login'),
+    withoutCredential: 200,
+  },
+  'POST /login': {
+    expected: 303,
+    workspace: scoped(303),
+    // Typing the credential into the form is the request itself.
+    request: async (url, headers) => {
+      const token = /^Bearer (.+)$/.exec(headers.authorization ?? '')?.[1] ?? '';
+      const reply = await fetch(`${url}/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        body: new URLSearchParams({ token }),
+      });
+      return reply.status;
+    },
+  },
+  'POST /logout': { expected: 303, workspace: scoped(303), request: inSession('POST', '/logout') },
+  'GET /dashboard/snapshot': {
+    expected: 200,
+    workspace: scoped(200),
+    request: inSession('GET', '/dashboard/snapshot'),
+  },
+  'GET /dashboard/events': {
+    expected: 200,
+    workspace: scoped(200),
+    request: inSession('GET', '/dashboard/events'),
+  },
+  'POST /dashboard/resolve': {
+    expected: 200,
+    workspace: writes(200),
+    request: inSession(
+      'POST',
+      '/dashboard/resolve',
+      JSON.stringify({ workspace: 'test', path: 'a.txt', keep: 'both' }),
+      'application/json',
+    ),
+  },
 };
 
 /** Makes a workspace credential with the admin one and returns its token. */
@@ -173,12 +250,13 @@ describe('the authorisation matrix', () => {
     ['the credential without its scheme', { authorization: TOKEN }],
     ['the right credential', { authorization: `Bearer ${TOKEN}` }],
   ];
-  for (const [route, { expected, request }] of Object.entries(ROUTES)) {
+  for (const [route, { expected, request, withoutCredential }] of Object.entries(ROUTES)) {
     for (const [name, headers] of credentials) {
       const open = route === 'GET /healthz' || name === 'the right credential';
-      it(`${route} with ${name}: ${open ? expected : 401}`, async () => {
+      const status = open ? expected : (withoutCredential ?? 401);
+      it(`${route} with ${name}: ${status}`, async () => {
         const hub = startHub({ token: TOKEN });
-        expect(await request(hub.url, headers)).toBe(open ? expected : 401);
+        expect(await request(hub.url, headers)).toBe(status);
       });
     }
   }
@@ -249,6 +327,26 @@ describe('browser requests', () => {
     expect(await upgrade(hub.url, { host: 'evil.example' })).toBe(403);
     // Load balancers probe /healthz under any name.
     expect((await fetch(`${hub.url}/healthz`, { headers: { host: 'evil.example' } })).status).toBe(200);
+  });
+
+  it('refuses a dashboard POST from a foreign origin, even with a session and its CSRF token', async () => {
+    const hub = startHub({ token: TOKEN });
+    const login = await fetch(`${hub.url}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      body: new URLSearchParams({ token: TOKEN }),
+    });
+    const cookie = login.headers.get('set-cookie')?.split(';')[0] ?? '';
+    const page = await (await fetch(`${hub.url}/`, { headers: { cookie } })).text();
+    const csrf = /name="csrf-token" content="([^"]+)"/.exec(page)?.[1] ?? '';
+    for (const path of ['/dashboard/resolve', '/logout', '/login']) {
+      const reply = await fetch(`${hub.url}${path}`, {
+        method: 'POST',
+        headers: { ...evil, cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
+        body: JSON.stringify({ workspace: 'test', path: 'a.txt', keep: 'both' }),
+      });
+      expect(reply.status, path).toBe(403);
+    }
   });
 
   it('answers a host name given with --allow-host, and its own origin', async () => {
@@ -344,6 +442,24 @@ describe('warmsync serve', () => {
       ).toBe(200);
       expect((await fetch(`${url}/v1/status`)).status).toBe(401);
       expect(await Bun.file(join(data, 'admin-token')).exists()).toBe(false);
+    } finally {
+      await hub.stop();
+    }
+  });
+
+  it('prints a dashboard link whose one-time code logs a browser in once', async () => {
+    const data = join(tempDir('warmsync-hubdata-'), 'data');
+    const port = await freePort();
+    const hub = serve(['--data', data, '--port', String(port), '--token', TOKEN]);
+    try {
+      await waitUntil(() => hub.output().includes('/login?code='), 'the dashboard link');
+      const link = /(http:\/\/\S+\/login\?code=\S+)/.exec(hub.output())?.[1] ?? '';
+      expect(link).toStartWith(`http://127.0.0.1:${port}/login?code=`);
+      expect(hub.output()).not.toContain(TOKEN);
+      const first = await fetch(link, { redirect: 'manual' });
+      expect(first.status).toBe(303);
+      expect(first.headers.get('set-cookie')).toContain('HttpOnly');
+      expect((await fetch(link, { redirect: 'manual' })).status).toBe(401);
     } finally {
       await hub.stop();
     }

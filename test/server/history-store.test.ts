@@ -196,3 +196,35 @@ describe('migration of a database made before history', () => {
     expect((await store.changesSince('w', 0, 10)).floor).toBe(0);
   });
 });
+
+describe.each(makers)('%s store recent audit rows', (_name, make) => {
+  const row = (workspace: string, path: string, bytes: number) => ({
+    workspace,
+    agent: A,
+    op: 'push' as const,
+    path,
+    bytes,
+    durationMs: 1.5,
+    detail: '',
+  });
+
+  it('reads the newest rows first, of one workspace or of all, at most the limit, with their time', async () => {
+    const store = await make();
+    open.push(store);
+    await store.audit([row('w', 'one.txt', 1), row('v', 'two.txt', 2)]);
+    await store.audit([row('w', 'three.txt', 3)]);
+    const ofW = await store.recentAudit('w', 10);
+    expect(ofW.map((r) => r.path)).toEqual(['three.txt', 'one.txt']);
+    expect(ofW[0]).toMatchObject({
+      workspace: 'w',
+      agent: A,
+      op: 'push',
+      bytes: 3,
+      durationMs: 1.5,
+      detail: '',
+    });
+    expect(Number.isNaN(Date.parse(ofW[0]?.at ?? ''))).toBe(false);
+    expect((await store.recentAudit(undefined, 2)).map((r) => r.path)).toEqual(['three.txt', 'two.txt']);
+    expect(await store.recentAudit('none', 10)).toEqual([]);
+  });
+});

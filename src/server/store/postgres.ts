@@ -30,6 +30,7 @@ import {
 } from './postgres-history.ts';
 import { ensureAuditPartitions, migrate } from './postgres-schema.ts';
 import {
+  type AuditEvent,
   type AuditRecord,
   type CommitOutcome,
   type CommitRequest,
@@ -348,6 +349,38 @@ export class PostgresStore implements Store {
     return row
       ? { workspace, lockHash, manifest: row.manifest, createdAt: row.created_at.toISOString() }
       : undefined;
+  }
+
+  async recentAudit(workspace: string | undefined, limit: number): Promise<AuditEvent[]> {
+    await this.start();
+    // By time first: the partitions are by time, and ids are only ordered within one replica's
+    // sequence cache.
+    const rows = await this.guard(() =>
+      this.pool.query<{
+        at: Date;
+        workspace: string;
+        agent: string;
+        op: AuditEvent['op'];
+        path: string;
+        bytes: string;
+        duration_ms: number;
+        detail: string;
+      }>(
+        `SELECT at, workspace, agent, op, path, bytes, duration_ms, detail FROM audit
+         WHERE $1::text IS NULL OR workspace = $1 ORDER BY at DESC, id DESC LIMIT $2`,
+        [workspace ?? null, limit],
+      ),
+    );
+    return rows.rows.map((r) => ({
+      at: r.at.toISOString(),
+      workspace: r.workspace,
+      agent: r.agent,
+      op: r.op,
+      path: r.path,
+      bytes: Number(r.bytes),
+      durationMs: r.duration_ms,
+      detail: r.detail,
+    }));
   }
 
   /** Audit rows of a workspace with the partition that holds each (for operators and tests). */

@@ -16,6 +16,7 @@ import type { PathVersion } from '../../core/history.ts';
 import type { ConflictRecord } from '../../core/settle.ts';
 import type { RedisClient } from '../redis-connect.ts';
 import type {
+  AuditEvent,
   AuditRecord,
   CommitOutcome,
   CommitRequest,
@@ -130,6 +131,10 @@ export class RedisManifestCache implements Store {
 
   audit(records: readonly AuditRecord[]): Promise<void> {
     return this.durable.audit(records);
+  }
+
+  recentAudit(workspace: string | undefined, limit: number): Promise<AuditEvent[]> {
+    return this.durable.recentAudit(workspace, limit);
   }
 
   /** Snapshots are read once per cold start: not worth caching, so the durable store answers. */

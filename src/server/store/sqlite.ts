@@ -24,6 +24,7 @@ import {
   settleConflicts,
 } from './sqlite-history.ts';
 import {
+  type AuditEvent,
   type AuditRecord,
   type CommitOutcome,
   type CommitRequest,
@@ -371,6 +372,17 @@ export class SqliteStore implements Store {
       .query('SELECT manifest, created_at AS createdAt FROM snapshots WHERE workspace = ? AND lock_hash = ?')
       .get(workspace, lockHash) as { manifest: string; createdAt: string } | null;
     return row ? { workspace, lockHash, ...row } : undefined;
+  }
+
+  async recentAudit(workspace: string | undefined, limit: number): Promise<AuditEvent[]> {
+    const columns = 'at, workspace, agent, op, path, bytes, duration_ms AS durationMs, detail';
+    return (
+      workspace === undefined
+        ? this.db.query(`SELECT ${columns} FROM audit ORDER BY id DESC LIMIT ?`).all(limit)
+        : this.db
+            .query(`SELECT ${columns} FROM audit WHERE workspace = ? ORDER BY id DESC LIMIT ?`)
+            .all(workspace, limit)
+    ) as AuditEvent[];
   }
 
   /** Rows of the audit log, newest last (for status and tests). */

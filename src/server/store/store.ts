@@ -114,6 +114,11 @@ export interface AuditRecord {
   detail: string;
 }
 
+/** An audit row as read back: the record with the hub's time (ISO 8601) it was written at. */
+export interface AuditEvent extends AuditRecord {
+  at: string;
+}
+
 /**
  * A dependency snapshot's manifest as stored: the JSON text the hub validated on upload, kept
  * verbatim so a download returns exactly what was checked.
@@ -165,6 +170,8 @@ export interface Store {
   entry(workspace: string, path: string): Promise<ManifestEntry | undefined>;
   workspaces(): Promise<WorkspaceSummary[]>;
   audit(records: readonly AuditRecord[]): Promise<void>;
+  /** The newest `limit` audit rows, newest first: of one workspace, or of all when it is undefined. */
+  recentAudit(workspace: string | undefined, limit: number): Promise<AuditEvent[]>;
   /** Stores (or replaces) the snapshot manifest of `(workspace, lockHash)`. */
   putSnapshot(workspace: string, lockHash: string, manifest: string): Promise<void>;
   /** The snapshot manifest of `(workspace, lockHash)`, if one was stored. */
