@@ -1,6 +1,6 @@
 /**
  * `warmsync prewarm --warm`: hands each ecosystem's candidates to its warmer (npm's cache, a wheel
- * folder for pip, a module cache for Go), one after the other, and gathers what landed. Every
+ * folder for pip, a module cache for Go), one ecosystem after the other, and gathers what landed. Every
  * failure becomes a line in `problems`; nothing here throws for a package.
  */
 import { tmpdir } from 'node:os';
@@ -17,11 +17,17 @@ export interface WarmTargets {
   pipCache: string;
   /** Simple index URL; undefined: the one in the user's pip configuration. */
   pipIndexUrl: string | undefined;
+  /** The shared module cache (`GOMODCACHE=DIR GOPROXY=off GOFLAGS=-mod=mod`). */
+  goCache: string;
+  /** GOPROXY; undefined: the user's. */
+  goproxy: string | undefined;
+  /** The workspace's go.sum hashes, which a warmed module must match where it lists them. */
+  goSums: ReadonlyMap<string, string>;
 }
 
 /**
  * Warms `candidates` into `targets`, counting attempts and hits on `counter`. Resolves with the
- * specs that landed, npm's first, then pip's.
+ * specs that landed: npm's, then pip's, then Go's.
  */
 export async function warmCandidates(
   candidates: readonly Candidate[],
@@ -60,7 +66,21 @@ export async function warmCandidates(
     });
     warmed.push(...outcomes.filter((o) => o.ok).map((o) => o.spec));
   }
-  for (const other of candidates.filter((c) => c.ecosystem === 'go'))
-    problems.push(`warm: go ${other.name} skipped, Go modules are not warmed yet`);
+  const go = of('go');
+  if (go.length > 0) {
+    const { warmGo } = await import('../prewarm/warm-go.ts');
+    const outcomes = await warmGo(
+      go.map((spec) => ({ path: spec.name, version: spec.range })),
+      {
+        sharedCache: targets.goCache,
+        workRoot,
+        counter,
+        log,
+        goproxy: targets.goproxy,
+        sums: targets.goSums,
+      },
+    );
+    warmed.push(...outcomes.filter((o) => o.ok).map((o) => o.spec));
+  }
   return warmed;
 }

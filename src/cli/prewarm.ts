@@ -4,7 +4,7 @@
  * both, as text or JSON.
  */
 import { realpathSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { type Candidate, findCandidates } from '../prewarm/candidates.ts';
 import { createCoChangeModel, createRecencyModel, type Prediction } from '../prewarm/cochange.ts';
 import { createTallyCounter } from '../prewarm/counter.ts';
+import { parseGoSum } from '../prewarm/go-sum.ts';
 import type { PathFilter } from '../prewarm/path-filter.ts';
 import type { Command } from './command.ts';
 import { npmPolicyFromFlags } from './npm-flags.ts';
@@ -30,7 +31,8 @@ Options:
   DIR                 workspace folder (default: the current folder)
   --from-history N    commits of history to learn from (default 1000; 0 skips prediction)
   --warm              fetch the candidates into warmsync's shared caches (never into
-                      node_modules or a virtualenv): npm packages with npm, wheels with pip
+                      node_modules, a virtualenv or Go's own module cache): npm packages
+                      with npm, wheels with pip, modules with go mod download
   --npm-cache DIR     the shared npm cache to warm (default: ~/.cache/warmsync/npm); point
                       npm at it with --cache or npm_config_cache to install from it
   --npmrc FILE        the npm config warming uses (registry, auth); default your own
@@ -38,6 +40,11 @@ Options:
   --pip-cache DIR     the shared wheel folder to warm (default: ~/.cache/warmsync/pip/wheels);
                       install from it with pip install --no-index --find-links DIR NAME
   --pip-index-url URL the simple index wheels come from (default: your pip configuration's)
+  --go-cache DIR      the shared Go module cache to warm (default: ~/.cache/warmsync/go/mod);
+                      build from it with GOMODCACHE=DIR GOFLAGS=-mod=mod (GOPROXY=off offline)
+  --goproxy URL       the module proxy modules come from (default: your GOPROXY); checksum
+                      settings (GOSUMDB, GONOSUMDB, GOPRIVATE) are yours, and modules DIR/go.sum
+                      lists must match it
   --json              print one JSON document instead of text
   -h, --help          show this help
 
@@ -59,6 +66,8 @@ const Flags = z.object({
   npmrc: z.string().min(1, '--npmrc needs a file').optional(),
   pipCache: z.string().min(1, '--pip-cache needs a folder'),
   pipIndexUrl: z.url({ error: '--pip-index-url must be a URL' }).optional(),
+  goCache: z.string().min(1, '--go-cache needs a folder'),
+  goproxy: z.string().min(1, '--goproxy needs a URL').optional(),
 });
 
 /** What `warmsync prewarm` found, as printed with `--json`. */
@@ -82,6 +91,8 @@ const OPTIONS = {
   npmrc: { type: 'string' },
   'pip-cache': { type: 'string' },
   'pip-index-url': { type: 'string' },
+  'go-cache': { type: 'string' },
+  goproxy: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -106,6 +117,8 @@ function parseFlags(args: string[]): z.infer<typeof Flags> | 'help' {
     npmrc: parsed.values.npmrc,
     pipCache: parsed.values['pip-cache'] ?? join(homedir(), '.cache', 'warmsync', 'pip', 'wheels'),
     pipIndexUrl: parsed.values['pip-index-url'],
+    goCache: parsed.values['go-cache'] ?? join(homedir(), '.cache', 'warmsync', 'go', 'mod'),
+    goproxy: parsed.values.goproxy,
   });
   if (!flags.success) throw new UserError(`prewarm: ${flags.error.issues[0]?.message}`, 2);
   return flags.data;
@@ -195,7 +208,7 @@ export const prewarmCommand: Command = {
     const prediction = await predictHotSet(workspace, flags.fromHistory, filter, problems);
     const candidates = findCandidates(scan.imported, scan.dependencies);
     // Warming runs no package code whatever the flags say: `npm cache add` of registry versions,
-    // `pip download` of wheels.
+    // `pip download` of wheels, `go mod download`.
     const warmed = flags.warm
       ? await (await import('./prewarm-warm.ts')).warmCandidates(
           candidates,
@@ -208,6 +221,9 @@ export const prewarmCommand: Command = {
             ).userconfig,
             pipCache: resolve(flags.pipCache),
             pipIndexUrl: flags.pipIndexUrl,
+            goCache: resolve(flags.goCache),
+            goproxy: flags.goproxy,
+            goSums: parseGoSum(await readFile(join(workspace, 'go.sum'), 'utf8').catch(() => '')),
           },
           createTallyCounter(),
           problems,

@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PrewarmReport } from '../../src/cli/prewarm.ts';
+import { addModule, proxyUrl } from './go-proxy.ts';
 import { startIndex, type TestIndex } from './pypi-index.ts';
 
 const entry = join(import.meta.dir, '../../src/cli/prewarm.ts');
@@ -40,10 +41,12 @@ beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'warmsync-cli-warm-'));
   index = await startIndex();
   await index.addWheel('warm-cli-wheel', '1.0');
+  await addModule(join(scratch, 'proxy'), 'example.com/warmcli', 'v1.0.0');
 }, 60_000);
 
 afterAll(async () => {
   await index.stop();
+  await Bun.spawn(['chmod', '-R', 'u+w', scratch]).exited;
   await rm(scratch, { recursive: true, force: true });
 });
 
@@ -67,5 +70,43 @@ describe('warmsync prewarm --warm', () => {
     expect(report.warmed).toEqual(['warm-cli-wheel>=1']);
     expect(await readdir(wheels)).toEqual(['warm_cli_wheel-1.0-py3-none-any.whl']);
     expect((await readdir(project)).sort()).toEqual(['app.py', 'requirements.txt']);
+  }, 60_000);
+
+  it('warms the Go candidates into the module cache, checked against the go.sum', async () => {
+    const project = await mkdtemp(join(scratch, 'go-'));
+    await writeFile(
+      join(project, 'go.mod'),
+      'module example.com/app\n\ngo 1.19\n\nrequire example.com/warmcli v1.0.0\n',
+    );
+    await writeFile(
+      join(project, 'main.go'),
+      'package main\n\nimport _ "example.com/warmcli"\n\nfunc main() {}\n',
+    );
+    const modCache = join(scratch, 'go-mod');
+    const warmInto = (cache: string) => [
+      project,
+      '--warm',
+      '--go-cache',
+      cache,
+      '--goproxy',
+      proxyUrl(join(scratch, 'proxy')),
+      '--from-history',
+      '0',
+      '--json',
+    ];
+    const env = { GOSUMDB: 'off', GOMODCACHE: join(scratch, 'own-mod'), GOCACHE: join(scratch, 'gocache') };
+    const report = await runPrewarm(warmInto(modCache), env);
+    expect(report.warmed).toEqual(['example.com/warmcli@v1.0.0']);
+    expect(await readdir(join(modCache, 'cache', 'download', 'example.com', 'warmcli', '@v'))).toContain(
+      'v1.0.0.zip',
+    );
+    // A go.sum that disagrees stops the module from being published.
+    await writeFile(
+      join(project, 'go.sum'),
+      'example.com/warmcli v1.0.0 h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n',
+    );
+    const refused = await runPrewarm(warmInto(join(scratch, 'go-mod-2')), env);
+    expect(refused.warmed).toEqual([]);
+    expect(refused.problems.some((p) => p.includes('go.sum lists'))).toBe(true);
   }, 60_000);
 });
