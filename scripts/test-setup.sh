@@ -2,11 +2,11 @@
 # The first step of `npm test`: checks that the programs the suite runs are on this machine (real
 # Prometheus, Redis and PostgreSQL servers, rsync and zstd for the benchmarks' baselines, a C
 # compiler and FUSE for the case-insensitive test file system, debootstrap for the dev container
-# tests, a headless Chromium for the dashboard's browser tests...). When some are missing it
-# installs them if it may (root on Debian or Ubuntu: one `apt-get update`, then one
-# non-interactive `apt-get install`), and otherwise stops at once with one line naming them and
-# the command that installs them. It changes nothing when all are there, so running it again
-# costs a few milliseconds.
+# tests, a headless Chromium for the dashboard's browser tests, pip, venv and the Go toolchain for
+# the pre-warming tests...). When some are missing it installs them if it may (root on Debian or
+# Ubuntu: one `apt-get update`, then one non-interactive `apt-get install`), and otherwise stops at
+# once with one line naming them and the command that installs them. It changes nothing when all
+# are there, so running it again costs a few milliseconds.
 set -euo pipefail
 
 # Debian package names of the missing programs, in the order checked.
@@ -28,6 +28,13 @@ check() {
   need cc gcc
   need pkg-config pkg-config
   need fusermount3 fuse3
+  need go golang-go
+  need python3 python3
+  # Debian ships pip and venv apart from the interpreter.
+  if command -v python3 >/dev/null 2>&1; then
+    python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+    python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
+  fi
   # The FUSE headers and library the test file system is compiled against.
   if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists fuse3; then missing+=(libfuse3-dev); fi
   # Debian keeps initdb and postgres off PATH, one folder per major version.

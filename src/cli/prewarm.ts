@@ -4,21 +4,22 @@
  * both, as text or JSON.
  */
 import { realpathSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { type Candidate, findCandidates } from '../prewarm/candidates.ts';
 import { createCoChangeModel, createRecencyModel, type Prediction } from '../prewarm/cochange.ts';
 import { createTallyCounter } from '../prewarm/counter.ts';
+import { parseGoSum } from '../prewarm/go-sum.ts';
 import type { PathFilter } from '../prewarm/path-filter.ts';
 import type { Command } from './command.ts';
 import { npmPolicyFromFlags } from './npm-flags.ts';
 import { SNAPSHOT_HELP, wantsSnapshot } from './prewarm-snapshot-help.ts';
 import { UserError } from './user-error.ts';
 
-const HELP = `Usage: warmsync prewarm [DIR] [--from-history N] [--warm [--npm-cache DIR] [--npmrc FILE]] [--json]
+const HELP = `Usage: warmsync prewarm [DIR] [--from-history N] [--warm [warm options]] [--json]
 
 Predicts what a workspace will need next and lists it:
   hot set      files likely to change next, from co-change rules mined from the last N commits
@@ -29,12 +30,21 @@ Predicts what a workspace will need next and lists it:
 Options:
   DIR                 workspace folder (default: the current folder)
   --from-history N    commits of history to learn from (default 1000; 0 skips prediction)
-  --warm              fetch the npm candidates into the shared npm cache (never into
-                      node_modules), using npm's configured registry
+  --warm              fetch the candidates into warmsync's shared caches (never into
+                      node_modules, a virtualenv or Go's own module cache): npm packages
+                      with npm, wheels with pip, modules with go mod download
   --npm-cache DIR     the shared npm cache to warm (default: ~/.cache/warmsync/npm); point
                       npm at it with --cache or npm_config_cache to install from it
   --npmrc FILE        the npm config warming uses (registry, auth); default your own
                       (npm_config_userconfig or ~/.npmrc), never one in DIR
+  --pip-cache DIR     the shared wheel folder to warm (default: ~/.cache/warmsync/pip/wheels);
+                      install from it with pip install --no-index --find-links DIR NAME
+  --pip-index-url URL the simple index wheels come from (default: your pip configuration's)
+  --go-cache DIR      the shared Go module cache to warm (default: ~/.cache/warmsync/go/mod);
+                      build from it with GOMODCACHE=DIR GOFLAGS=-mod=mod (GOPROXY=off offline)
+  --goproxy URL       the module proxy modules come from (default: your GOPROXY); checksum
+                      settings (GOSUMDB, GONOSUMDB, GOPRIVATE) are yours, and modules DIR/go.sum
+                      lists must match it
   --json              print one JSON document instead of text
   -h, --help          show this help
 
@@ -54,6 +64,10 @@ const Flags = z.object({
   warm: z.boolean(),
   npmCache: z.string().min(1, '--npm-cache needs a folder'),
   npmrc: z.string().min(1, '--npmrc needs a file').optional(),
+  pipCache: z.string().min(1, '--pip-cache needs a folder'),
+  pipIndexUrl: z.url({ error: '--pip-index-url must be a URL' }).optional(),
+  goCache: z.string().min(1, '--go-cache needs a folder'),
+  goproxy: z.string().min(1, '--goproxy needs a URL').optional(),
 });
 
 /** What `warmsync prewarm` found, as printed with `--json`. */
@@ -75,6 +89,10 @@ const OPTIONS = {
   warm: { type: 'boolean' },
   'npm-cache': { type: 'string' },
   npmrc: { type: 'string' },
+  'pip-cache': { type: 'string' },
+  'pip-index-url': { type: 'string' },
+  'go-cache': { type: 'string' },
+  goproxy: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -97,6 +115,10 @@ function parseFlags(args: string[]): z.infer<typeof Flags> | 'help' {
     warm: parsed.values.warm ?? false,
     npmCache: parsed.values['npm-cache'] ?? join(homedir(), '.cache', 'warmsync', 'npm'),
     npmrc: parsed.values.npmrc,
+    pipCache: parsed.values['pip-cache'] ?? join(homedir(), '.cache', 'warmsync', 'pip', 'wheels'),
+    pipIndexUrl: parsed.values['pip-index-url'],
+    goCache: parsed.values['go-cache'] ?? join(homedir(), '.cache', 'warmsync', 'go', 'mod'),
+    goproxy: parsed.values.goproxy,
   });
   if (!flags.success) throw new UserError(`prewarm: ${flags.error.issues[0]?.message}`, 2);
   return flags.data;
@@ -161,35 +183,6 @@ function renderText(report: PrewarmReport): string {
   return lines.join('\n');
 }
 
-/**
- * Warms the npm candidates into the shared cache; the other ecosystems are listed as problems
- * until they have warmers. Returns the specs that landed.
- */
-async function warmCandidates(
-  candidates: Candidate[],
-  npmCache: string,
-  userconfig: string,
-  problems: string[],
-): Promise<string[]> {
-  const npm = candidates.filter((c) => c.ecosystem === 'npm');
-  for (const other of candidates.filter((c) => c.ecosystem !== 'npm')) {
-    problems.push(`warm: ${other.ecosystem} ${other.name} skipped, only npm caches are warmed so far`);
-  }
-  if (npm.length === 0) return [];
-  const { warmNpm } = await import('../prewarm/warm-npm.ts');
-  const outcomes = await warmNpm(
-    npm.map((c) => ({ name: c.name, range: c.range ?? '' })),
-    {
-      sharedCache: npmCache,
-      workRoot: join(tmpdir(), 'warmsync-prewarm'),
-      counter: createTallyCounter(),
-      log: (message) => problems.push(message),
-      userconfig,
-    },
-  );
-  return outcomes.filter((outcome) => outcome.ok).map((outcome) => outcome.spec);
-}
-
 /** The `prewarm` sub-command. */
 export const prewarmCommand: Command = {
   summary: 'predict the files and packages a workspace will need next',
@@ -214,14 +207,25 @@ export const prewarmCommand: Command = {
     const problems = [...scan.problems];
     const prediction = await predictHotSet(workspace, flags.fromHistory, filter, problems);
     const candidates = findCandidates(scan.imported, scan.dependencies);
-    // Warming runs no scripts whatever the flags say (`npm cache add` of registry versions only).
+    // Warming runs no package code whatever the flags say: `npm cache add` of registry versions,
+    // `pip download` of wheels, `go mod download`.
     const warmed = flags.warm
-      ? await warmCandidates(
+      ? await (await import('./prewarm-warm.ts')).warmCandidates(
           candidates,
-          resolve(flags.npmCache),
-          npmPolicyFromFlags({ allowScripts: false, npmrc: flags.npmrc }, realpathSync(workspace), (note) =>
-            problems.push(note),
-          ).userconfig,
+          {
+            npmCache: resolve(flags.npmCache),
+            userconfig: npmPolicyFromFlags(
+              { allowScripts: false, npmrc: flags.npmrc },
+              realpathSync(workspace),
+              (note) => problems.push(note),
+            ).userconfig,
+            pipCache: resolve(flags.pipCache),
+            pipIndexUrl: flags.pipIndexUrl,
+            goCache: resolve(flags.goCache),
+            goproxy: flags.goproxy,
+            goSums: parseGoSum(await readFile(join(workspace, 'go.sum'), 'utf8').catch(() => '')),
+          },
+          createTallyCounter(),
           problems,
         )
       : [];
