@@ -34,6 +34,9 @@ const PROGRAMS = [
   'cc',
   'pkg-config',
   'fusermount3',
+  'go',
+  // The stub answers `python3 -m pip --version` and `python3 -m venv --help` too.
+  'python3',
 ];
 /** The one check the stubs cannot answer: PostgreSQL's folder on this machine's disk. */
 const hasPostgres =
