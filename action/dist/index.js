@@ -46889,6 +46889,7 @@ var fetchRequestSchema = object({
 var fetchReplyHeaderSchema = object({ missing: array(sha256) });
 var hubErrorSchema = object({ error: string2(), message: string2() });
 var WANTED_HASHES_MAX = 1000;
+var traceparentSchema = string2().regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/).optional().catch(undefined);
 var liveHeaderSchema = discriminatedUnion("type", [
   object({ type: literal("hello"), head: number2(), epoch: epochSchema.optional() }),
   object({
@@ -46897,7 +46898,8 @@ var liveHeaderSchema = discriminatedUnion("type", [
     to: number2(),
     origin: string2(),
     batch: _enum(["edits", "branch-switch"]),
-    entries: array(manifestEntrySchema)
+    entries: array(manifestEntrySchema),
+    trace: traceparentSchema
   }),
   object({ type: literal("wanted"), hashes: array(sha256).max(WANTED_HASHES_MAX) })
 ]);

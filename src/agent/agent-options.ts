@@ -8,6 +8,7 @@ import type { IgnoreOptions } from '../core/ignore.ts';
 import type { Problem } from '../core/protocol.ts';
 import type { ModeMap } from '../core/sync-mode.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
+import type { Traces } from '../traces/traces.ts';
 import type { MergeSettings } from './text-merger.ts';
 
 /** How an agent is set up: the `warmsync agent` flags, or a test's choices. */
@@ -54,6 +55,8 @@ export interface AgentOptions {
   modes?: ModeMap;
   /** Three-way merge of concurrent text edits (default on; see text-merger.ts). */
   merge?: MergeSettings;
+  /** Spans of pushes and applies (`agent --otlp`); none without it. */
+  traces?: Traces;
 }
 
 /** A remote version written to disk. */

@@ -59,6 +59,8 @@ interface CycleCause {
   fromWatcher?: boolean;
   /** The cycle takes a whole deletion burst: it is not held back again. */
   releasing?: boolean;
+  /** The hub's fan-out span of the notification that caused the cycle (tracing only). */
+  trace?: string;
 }
 
 const CACHE_BYTES = 32 * 1024 * 1024;
@@ -125,6 +127,10 @@ export class Agent {
       log,
     });
     this.git = new GitFollower(options.dir, this.tree);
+    const traces = options.traces?.with({
+      'warmsync.workspace': options.workspace,
+      'warmsync.agent': this.state.agentId,
+    });
     this.client = new HubClient({
       server: options.server,
       workspace: options.workspace,
@@ -135,6 +141,7 @@ export class Agent {
         this.bytes[direction] += n;
         options.metrics?.bytes.inc({ direction }, n);
       },
+      traceparent: traces && (() => traces.active()?.traceparent()),
     });
     this.scheduler = new Scheduler({
       debounceMs: options.debounceMs ?? 0,
@@ -172,7 +179,7 @@ export class Agent {
           this.enqueue(async () => {
             const paths = await this.feed.receive(header, () => this.intents.catchUp());
             await openInlineFrames(this.chunks, frames);
-            return this.cycle(paths, { remoteBatch: header.batch === 'branch-switch' });
+            return this.cycle(paths, { remoteBatch: header.batch === 'branch-switch', trace: header.trace });
           }).catch(report);
         },
         wanted: (hashes) => {
@@ -192,6 +199,7 @@ export class Agent {
       streamFrom: options.streamFilesFrom,
       metrics: options.metrics,
       onPushed: options.onPushed,
+      traces,
     });
     this.writer = new RemoteWriter({
       dir: options.dir,
@@ -213,6 +221,7 @@ export class Agent {
       metrics: options.metrics,
       onApplied: options.onApplied,
       onWritten: (bytes) => this.batch.advance(1, bytes),
+      traces,
     });
     this.chunks = {
       dir: options.dir,
@@ -553,7 +562,8 @@ export class Agent {
           slice.reduce((n, p) => n + sizeOf(p.content), 0),
         );
       }
-      applied = applies.length > 0 ? await this.writer.apply(applies, cause.remoteBatch ?? false) : 0;
+      applied =
+        applies.length > 0 ? await this.writer.apply(applies, cause.remoteBatch ?? false, cause.trace) : 0;
     } finally {
       this.batch.end(paths === 'full');
     }

@@ -66,6 +66,8 @@ export interface HubClientOptions {
   agentId: string;
   /** Counts bytes crossing the connection, for progress and metrics. */
   onBytes?: (direction: 'in' | 'out', bytes: number) => void;
+  /** The span a request is part of, sent as its `traceparent` header (`agent --otlp`). */
+  traceparent?: () => string | undefined;
 }
 
 /**
@@ -315,6 +317,8 @@ export class HubClient {
     const headers: Record<string, string> = {};
     if (type) headers['content-type'] = type;
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    const traceparent = this.options.traceparent?.();
+    if (traceparent) headers.traceparent = traceparent;
     if (body !== undefined)
       this.options.onBytes?.('out', typeof body === 'string' ? body.length : body.length);
     for (let busy = 0; ; busy++) {

@@ -10,6 +10,7 @@ import { collisionKey } from '../core/paths.ts';
 import type { ChangeResult, Problem, PushHeader } from '../core/protocol.ts';
 import type { VersionVector } from '../core/vector.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
+import { countByStatus, type SpanHandle, type Traces, withSpan } from '../traces/traces.ts';
 import type { ChunkCache } from './chunk-cache.ts';
 import type { HubClient } from './client.ts';
 import { HubError } from './client.ts';
@@ -42,6 +43,8 @@ export interface PusherDeps {
   streamFrom?: number;
   metrics?: AgentMetrics;
   onPushed?: (event: { paths: string[]; bytes: number; conflicts: string[] }) => void;
+  /** A `push` span per batch; its requests carry it as their traceparent (see HubClient). */
+  traces?: Traces;
 }
 
 export class Pusher {
@@ -115,7 +118,9 @@ export class Pusher {
     recheck: (path: string) => void,
   ): Promise<number> {
     try {
-      return await this.pushBatch(pushesIn, branch, branchSwitch, recheck);
+      return await withSpan(this.deps.traces, 'push', { root: true }, (span) =>
+        this.pushBatch(pushesIn, branch, branchSwitch, recheck, span),
+      );
     } catch (error) {
       if (!(error instanceof HubError) || error.status !== 403) throw error;
       // The credential may not change the workspace (read-only, another agent's): every edit of
@@ -169,8 +174,10 @@ export class Pusher {
     branch: string | undefined,
     branchSwitch: boolean,
     recheck: (path: string) => void,
+    span?: SpanHandle,
   ): Promise<number> {
     let pushes = pushesIn;
+    span?.set(pushAttributes(pushesIn));
     const started = performance.now();
     const frames: ChunkFrame[] = [];
     const sending = new Set<string>();
@@ -321,6 +328,11 @@ export class Pusher {
       `pushed ${accepted} change(s), ${bytes} chunk bytes, in ${Math.round(performance.now() - started)} ms${conflicts.length ? `; conflicts: ${conflicts.join(', ')}` : ''}`,
     );
     this.deps.onPushed?.({ paths: pushes.map((p) => p.path), bytes, conflicts });
+    span?.set({
+      ...countByStatus(response.results),
+      'warmsync.bytes': bytes,
+      'warmsync.frames': frames.length,
+    });
     return accepted;
   }
 }
@@ -335,6 +347,15 @@ function commitOrder(pushes: readonly PendingPush[]): PendingPush[] {
     ...pushes.filter((p) => p.content.kind === 'deleted'),
     ...pushes.filter((p) => p.content.kind !== 'deleted'),
   ];
+}
+
+/** What a push span says before the push is sent: how many paths, the first few, their size. */
+function pushAttributes(pushes: readonly PendingPush[]) {
+  return {
+    'warmsync.changes': pushes.length,
+    'warmsync.paths': pushes.slice(0, 10).map((p) => p.path),
+    'warmsync.size': pushes.reduce((n, p) => n + (p.content.kind === 'file' ? p.content.size : 0), 0),
+  };
 }
 
 function identity(content: EntryContent): string {

@@ -10,6 +10,7 @@ import { afterApplyFailure, deferralDelayMs } from '../core/apply-outcome.ts';
 import { exists, type ManifestEntry } from '../core/entry.ts';
 import { type Problem, WANTED_HASHES_MAX } from '../core/protocol.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
+import { type SpanHandle, type Traces, withSpan } from '../traces/traces.ts';
 import type { AppliedEvent } from './agent-options.ts';
 import { type ApplyItem, applyBatch, type ItemOutcome } from './applier.ts';
 import type { ChunkCache } from './chunk-cache.ts';
@@ -44,6 +45,8 @@ export interface RemoteWriterDeps {
   onApplied?: (event: AppliedEvent) => void;
   /** Called for every version written, with its bytes (progress of a large batch). */
   onWritten?: (bytes: number) => void;
+  /** An `apply` span per batch; its chunk fetches carry it as their traceparent. */
+  traces?: Traces;
 }
 
 /** Applies remote versions and keeps what could not be written (see the file's comment). */
@@ -75,8 +78,17 @@ export class RemoteWriter {
     }));
   }
 
-  /** Writes `items` and records every outcome; resolves to how many were written. */
-  async apply(items: ApplyItem[], remoteBatch: boolean): Promise<number> {
+  /**
+   * Writes `items` and records every outcome; resolves to how many were written. `trace` is the
+   * hub's fan-out span that announced them, which the apply span is a child of.
+   */
+  async apply(items: ApplyItem[], remoteBatch: boolean, trace?: string): Promise<number> {
+    return withSpan(this.deps.traces, 'apply', { root: true, parent: trace }, (span) =>
+      this.applyItems(items, remoteBatch, span),
+    );
+  }
+
+  private async applyItems(items: ApplyItem[], remoteBatch: boolean, span?: SpanHandle): Promise<number> {
     const { deps } = this;
     const started = performance.now();
     const tally = { applied: 0, bytes: 0 };
@@ -113,6 +125,13 @@ export class RemoteWriter {
       deps.log(`${missingChunks.size} chunk(s) could not be had from the hub; their files wait`);
     }
     deps.metrics?.applyDuration.observe((performance.now() - started) / 1000);
+    span?.set({
+      'warmsync.items': items.length,
+      'warmsync.paths': items.slice(0, 10).map((i) => i.entry.path),
+      'warmsync.applied': tally.applied,
+      'warmsync.bytes': tally.bytes,
+      'warmsync.missing_chunks': missingChunks.size,
+    });
     if (tally.applied > 0) {
       deps.log(
         `applied ${tally.applied} change(s)${remoteBatch ? ' of a branch switch' : ''}, ${tally.bytes} bytes, in ${Math.round(performance.now() - started)} ms`,

@@ -20,6 +20,7 @@ import type { Command } from './command.ts';
 import { NPM_FLAGS_HELP, npmPolicyFromFlags } from './npm-flags.ts';
 import { checkBinding, readProjectFile, resolveTarget } from './project.ts';
 import { readCaOption } from './tls-files.ts';
+import { otlpFlagSchema, startTraces, stopTraces } from './traces.ts';
 import { UserError } from './user-error.ts';
 
 const HELP = `Usage: warmsync agent DIR --server URL --workspace NAME [options]
@@ -57,6 +58,9 @@ Options:
   --metrics-port PORT   serve Prometheus metrics on 127.0.0.1:PORT/metrics
   --no-prewarm          no background pre-warming: no node_modules restore at start, no
                         warming of newly imported npm packages
+  --otlp URL            send traces of pushes and applies to this OpenTelemetry collector
+                        over OTLP/HTTP, e.g. http://127.0.0.1:4318 (or WARMSYNC_OTLP); off
+                        by default
 ${NPM_FLAGS_HELP}
 
 Pre-warming (on unless --no-prewarm): when DIR has a package-lock.json and no node_modules,
@@ -100,6 +104,7 @@ const flagsSchema = z.object({
   'npm-cache': z.string().min(1).optional(),
   'allow-scripts': z.boolean(),
   npmrc: z.string().min(1).optional(),
+  otlp: otlpFlagSchema,
 });
 
 export const agentCommand: Command = {
@@ -127,6 +132,7 @@ export const agentCommand: Command = {
         'npm-cache': { type: 'string' },
         'allow-scripts': { type: 'boolean', default: false },
         npmrc: { type: 'string' },
+        otlp: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       true,
@@ -161,6 +167,7 @@ export const agentCommand: Command = {
       'sync-git': values['sync-git'] || settings.sync_git === true,
       'sync-node-modules': values['sync-node-modules'] || settings.sync_node_modules === true,
       'no-prewarm': values['no-prewarm'] || settings.prewarm?.enabled === false,
+      otlp: values.otlp ?? (process.env.WARMSYNC_OTLP || undefined),
     });
     checkBinding(dir, { ...target, server: flags.server, workspace: flags.workspace });
     const ca = readCaOption(flags.ca);
@@ -205,6 +212,7 @@ export const agentCommand: Command = {
             metrics,
           });
     let initialSyncDone = false;
+    const traces = await startTraces(flags.otlp, 'warmsync-agent', log);
     const agent = new Agent({
       dir,
       server: flags.server,
@@ -234,6 +242,7 @@ export const agentCommand: Command = {
       onPushed: prewarm && ((event) => initialSyncDone && prewarm.noteChanged(event.paths)),
       onApplied: prewarm && ((event) => initialSyncDone && prewarm.noteChanged([event.path])),
       otherProblems: prewarm && (() => prewarm.problems()),
+      traces,
     });
     agentRef = agent;
     let endpoint: MetricsEndpoint | undefined;
@@ -272,6 +281,7 @@ export const agentCommand: Command = {
         control?.close();
         endpoint?.stop();
         await Promise.allSettled([agent.stop(), prewarm?.stop()]);
+        await stopTraces(traces, log);
       })();
       return stopping;
     };
@@ -288,6 +298,7 @@ export const agentCommand: Command = {
         for (const p of problems) console.error(`warmsync: ${p.path}: ${p.message}`);
         await agent.stop();
         endpoint?.stop();
+        await stopTraces(traces, log);
         const unsynced = agent.unsynced();
         if (unsynced.length > 0)
           log(`not in sync with workspace ${flags.workspace}: ${describeUnsynced(unsynced)}`);
@@ -314,6 +325,7 @@ export const agentCommand: Command = {
       control?.close();
       await agent.stop().catch(() => {});
       endpoint?.stop();
+      await stopTraces(traces, log);
       if (error instanceof HubError) throw new UserError(error.message);
       throw error;
     }

@@ -13,9 +13,11 @@ import { parseRedisUrl } from '../server/redis-connect.ts';
 import { startEmbeddedServer } from '../server/start.ts';
 import { startScaleServer } from '../server/start-scale.ts';
 import { parseS3Url } from '../server/store/chunks-s3.ts';
+import type { Traces } from '../traces/traces.ts';
 import { parseFlags, validateFlags } from './args.ts';
 import type { Command } from './command.ts';
 import { readServerTls, type ServerTls } from './tls-files.ts';
+import { otlpFlagSchema, startTraces, stopTraces } from './traces.ts';
 import { UserError } from './user-error.ts';
 
 const HELP = `Usage: warmsync serve [--data DIR] [--host 127.0.0.1] [--port 7420] [--token TOKEN]
@@ -53,6 +55,9 @@ Options:
                           it and below every connected agent's cursor are dropped too
   --conflict-copies N     conflict copies kept per path (default 10); past it the oldest is
                           deleted (and kept in history)
+  --otlp URL              send traces of pushes, commits, fan-outs and chunk fetches to this
+                          OpenTelemetry collector over OTLP/HTTP, e.g. http://127.0.0.1:4318
+                          (or WARMSYNC_OTLP); off by default
 
 Scale-out:
   --postgres URL          postgres://USER:PASSWORD@HOST:PORT/DB (or WARMSYNC_POSTGRES); replicas
@@ -109,6 +114,7 @@ const flagsSchema = z.object({
     .optional(),
   's3-endpoint': z.string().url().optional(),
   's3-region': z.string().min(1).optional(),
+  otlp: otlpFlagSchema,
 });
 
 type Flags = z.infer<typeof flagsSchema>;
@@ -134,6 +140,7 @@ export const serveCommand: Command = {
       chunks: { type: 'string' },
       's3-endpoint': { type: 'string' },
       's3-region': { type: 'string' },
+      otlp: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     });
     if (values.help) {
@@ -145,6 +152,7 @@ export const serveCommand: Command = {
       token: values.token ?? process.env.WARMSYNC_TOKEN,
       postgres: values.postgres ?? process.env.WARMSYNC_POSTGRES,
       redis: values.redis ?? process.env.WARMSYNC_REDIS,
+      otlp: values.otlp ?? (process.env.WARMSYNC_OTLP || undefined),
     });
     if (!flags.postgres && (flags.redis || flags.chunks))
       throw new UserError('--redis and --chunks are for scale-out replicas: give --postgres too', 2);
@@ -156,12 +164,14 @@ export const serveCommand: Command = {
       log(
         `serving plain HTTP on ${flags.host}: the credential and file content cross the network unencrypted; give --tls-cert and --tls-key, or put a TLS proxy in front`,
       );
+    const traces = await startTraces(flags.otlp, 'warmsync-hub', log);
     let server: { url: string; sync: SyncServer; stop(): Promise<void> };
     try {
       server = flags.postgres
-        ? await startReplica(flags, flags.postgres, token, tls, log)
-        : startEmbedded(flags, token, tls, log);
+        ? await startReplica(flags, flags.postgres, token, tls, log, traces)
+        : startEmbedded(flags, token, tls, log, traces);
     } catch (error) {
+      await stopTraces(traces, log);
       const code = (error as { code?: string }).code;
       if (code === 'EADDRINUSE') throw new UserError(`port ${flags.port} on ${flags.host} is already in use`);
       throw new UserError(
@@ -179,7 +189,11 @@ export const serveCommand: Command = {
     await new Promise<void>((resolve) => {
       const stop = () => {
         log('stopping');
-        server.stop().then(resolve, resolve);
+        server
+          .stop()
+          .catch(() => {})
+          .then(() => stopTraces(traces, log))
+          .then(resolve, resolve);
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
@@ -238,6 +252,7 @@ function startEmbedded(
   token: string | undefined,
   tls: ServerTls | undefined,
   log: (line: string) => void,
+  traces: Traces | undefined,
 ) {
   return startEmbeddedServer({
     dataDir: flags.data,
@@ -251,6 +266,7 @@ function startEmbedded(
     copiesPerPath: flags['conflict-copies'],
     tls,
     log,
+    traces,
   });
 }
 
@@ -260,6 +276,7 @@ function startReplica(
   token: string | undefined,
   tls: ServerTls | undefined,
   log: (line: string) => void,
+  traces: Traces | undefined,
 ) {
   return startScaleServer({
     postgres,
@@ -276,5 +293,6 @@ function startReplica(
     copiesPerPath: flags['conflict-copies'],
     tls,
     log,
+    traces,
   });
 }

@@ -180,6 +180,17 @@ export const hubErrorSchema = z.object({ error: z.string(), message: z.string() 
 /** Chunk hashes in one `wanted` message: enough for a large file's worth of lost chunks. */
 export const WANTED_HASHES_MAX = 1000;
 
+/**
+ * A W3C trace context (`version-traceid-parentid-flags`, lower-case hex), as `--otlp` tracing
+ * passes it from one process to the next. One that does not parse is dropped, never the message
+ * that carries it: tracing must not cost a notification.
+ */
+export const traceparentSchema = z
+  .string()
+  .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/)
+  .optional()
+  .catch(undefined);
+
 /** Hub -> agent over the live WebSocket. Binary messages are envelopes with an `entries` header. */
 export const liveHeaderSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('hello'), head: z.number(), epoch: epochSchema.optional() }),
@@ -190,6 +201,8 @@ export const liveHeaderSchema = z.discriminatedUnion('type', [
     origin: z.string(),
     batch: z.enum(['edits', 'branch-switch']),
     entries: z.array(manifestEntrySchema),
+    /** The hub's fan-out span, when it traces: peers make their apply span its child. */
+    trace: traceparentSchema,
   }),
   /**
    * Chunks another agent of the workspace could not get (lost or damaged on the hub): an agent

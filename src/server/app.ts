@@ -31,6 +31,8 @@ import {
 } from '../core/protocol.ts';
 import { DEFAULT_COPIES_PER_PATH } from '../core/settle.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
+import { traceRequests } from '../traces/hono.ts';
+import type { Traces } from '../traces/traces.ts';
 import { Authenticator, WorkspaceChunks } from './access.ts';
 import type { LiveBus } from './bus.ts';
 import { mountCredentialRoutes } from './credential-routes.ts';
@@ -84,6 +86,8 @@ export interface ServerDeps {
   collectGarbage?: () => Promise<GcReport>;
   /** Probes the backing services for `/healthz` (default: the embedded store, always up). */
   health?: () => Promise<HealthReport>;
+  /** Spans of pushes, commits, fan-outs and chunk fetches (`serve --otlp`); none without it. */
+  traces?: Traces;
 }
 
 export interface SyncServer {
@@ -320,6 +324,8 @@ export function createServer(deps: ServerDeps): SyncServer {
   app.use('/v1/workspaces/:ws/changes', compress({ encoding: 'gzip', threshold: 4096 }));
   // A push's answer names every path with its new vector: the same text the push carried.
   app.use('/v1/workspaces/:ws/push', compress({ encoding: 'gzip', threshold: 1024 }));
+  if (deps.traces) app.use('/v1/workspaces/:ws/push', traceRequests(deps.traces, 'push'));
+  if (deps.traces) app.use('/v1/chunks/fetch', traceRequests(deps.traces, 'fetch'));
   app.get('/v1/workspaces/:ws/changes', async (c) => {
     const ws = parse(workspaceNameSchema, c.req.param('ws'));
     if (!ws.ok) return badRequest(c, `workspace: ${ws.message}`);
@@ -469,6 +475,11 @@ export function createServer(deps: ServerDeps): SyncServer {
     }
     const reply = encodeEnvelope({ missing }, frames);
     deps.metrics.countBytes('out', reply.length);
+    deps.traces?.active()?.set({
+      'warmsync.chunks': frames.length,
+      'warmsync.missing': missing.length,
+      'warmsync.bytes': reply.length,
+    });
     return c.body(reply, 200, { 'content-type': 'application/octet-stream' });
   });
 

@@ -16,6 +16,7 @@ import { formatBytes } from '../core/limits.ts';
 import { checkRelativePath } from '../core/paths.ts';
 import type { ChangeResult, LiveHeader, PushHeader, PushResponse } from '../core/protocol.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
+import { countByStatus, type SpanHandle, type Traces, withSpan } from '../traces/traces.ts';
 import type { Hub } from './hub.ts';
 import { capConflictCopies, type SettleDeps } from './settle.ts';
 import type { ChunkStore } from './store/chunks-fs.ts';
@@ -33,6 +34,8 @@ export interface PushDeps {
   recordUploads?: (hashes: readonly string[]) => Promise<void>;
   /** Hub-side changes (the cap on conflict copies); without it copies are not capped. */
   settle?: SettleDeps;
+  /** Spans of the commit and the fan-out, inside the request's span (see traces/hono.ts). */
+  traces?: Traces;
 }
 
 /** A push over one of the hub's bounds: answered 413 with this message, and nothing committed. */
@@ -88,16 +91,22 @@ export async function handlePush(
     accepted.length <= INLINE_MAX_CHANGES
       ? await previousVersions(deps.store, workspace, accepted)
       : undefined;
+  const traced = { 'warmsync.workspace': workspace, 'warmsync.agent': header.agent };
+  deps.traces
+    ?.active()
+    ?.set({ ...traced, 'warmsync.changes': header.changes.length, 'warmsync.frames': frames.length });
   const outcome: CommitOutcome =
     accepted.length > 0
-      ? await deps.store.commit({
-          workspace,
-          agent: header.agent,
-          branch: header.branch,
-          changes: accepted,
-          pushId: header.pushId,
-          rejected: results,
-        })
+      ? await withSpan(deps.traces, 'commit', { attributes: traced, describe: describeCommit }, () =>
+          deps.store.commit({
+            workspace,
+            agent: header.agent,
+            branch: header.branch,
+            changes: accepted,
+            pushId: header.pushId,
+            rejected: results,
+          }),
+        )
       : {
           head: (await deps.store.changesSince(workspace, Number.MAX_SAFE_INTEGER, 1)).head,
           results: [],
@@ -121,21 +130,35 @@ export async function handlePush(
   if (merges > 0) deps.metrics.merges.inc({ workspace }, merges);
   if (outcome.entries.length > 0) {
     const first = outcome.entries[0]!.seq;
-    const live: LiveHeader = {
-      type: 'entries',
-      from: first,
-      to: outcome.head,
-      origin: header.agent,
-      batch: header.batch,
-      entries: outcome.entries,
-    };
     const inline = previous ? await inlineFrames(deps.chunks, outcome.entries, received.bytes, previous) : [];
-    deps.hub.broadcast(
-      workspace,
-      encodeEnvelope(live, inline),
-      { from: first, to: outcome.head, origin: header.agent, receivedAt },
-      encodeEnvelope(...forOrigin(live, inline, outcome.results)),
-    );
+    const fanOut = (span?: SpanHandle) => {
+      const live: LiveHeader = {
+        type: 'entries',
+        from: first,
+        to: outcome.head,
+        origin: header.agent,
+        batch: header.batch,
+        entries: outcome.entries,
+        // Peers' apply spans are children of this one (only when tracing).
+        ...(span ? { trace: span.traceparent() } : {}),
+      };
+      const message = encodeEnvelope(live, inline);
+      deps.hub.broadcast(
+        workspace,
+        message,
+        { from: first, to: outcome.head, origin: header.agent, receivedAt },
+        encodeEnvelope(...forOrigin(live, inline, outcome.results)),
+      );
+      span?.set({
+        'warmsync.entries': live.entries.length,
+        'warmsync.frames': inline.length,
+        'warmsync.bytes': message.length,
+        'warmsync.peers': deps.hub.connected().filter((a) => a.workspace === workspace).length,
+      });
+    };
+    // Untraced, the broadcast follows the commit with no extra turn of the event loop.
+    if (deps.traces) await deps.traces.span('fan-out', { attributes: traced }, fanOut);
+    else fanOut();
   }
   if (deps.settle && outcome.conflictCopies.length > 0)
     await capConflictCopies(deps.settle, workspace, new Set(outcome.conflictCopies.map((c) => c.path)));
@@ -168,7 +191,16 @@ export async function handlePush(
               : '',
       })),
   );
+  deps.traces?.active()?.set(countByStatus(results));
   return { head: outcome.head, results, missingChunks: [...missing] };
+}
+
+function describeCommit(outcome: CommitOutcome) {
+  return {
+    'warmsync.entries': outcome.entries.length,
+    'warmsync.conflicts': outcome.conflicts,
+    'warmsync.head': outcome.head,
+  };
 }
 
 /**

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import type { HubLimits } from '../core/limits.ts';
 import { createServerMetrics } from '../metrics/server-metrics.ts';
+import type { Traces } from '../traces/traces.ts';
 import { createServer, type HealthReport } from './app.ts';
 import { RedisBus } from './bus.ts';
 import { collectGarbage } from './gc.ts';
@@ -47,6 +48,8 @@ export interface ScaleServerOptions {
   /** Conflict copies kept per path (default 10). */
   copiesPerPath?: number;
   log?: (line: string) => void;
+  /** Spans of pushes, commits, fan-outs and fetches (`serve --otlp`). */
+  traces?: Traces;
 }
 
 export type RunningScaleServer = RunningServer<Store> & { postgres: PostgresStore };
@@ -102,6 +105,7 @@ export async function startScaleServer(options: ScaleServerOptions): Promise<Run
     log,
     historyDays: options.historyDays,
     copiesPerPath: options.copiesPerPath,
+    traces: options.traces,
     // A shared chunk folder is swept on request (POST /v1/gc); object storage keeps its own
     // lifecycle rules. Expiry needs no chunk sweep, so it runs on request with either.
     collectGarbage: () =>

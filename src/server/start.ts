@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HubLimits } from '../core/limits.ts';
 import { createServerMetrics } from '../metrics/server-metrics.ts';
+import type { Traces } from '../traces/traces.ts';
 import { createServer, type SyncServer } from './app.ts';
 import { collectGarbage } from './gc.ts';
 import { isLoopbackHost } from './origin.ts';
@@ -43,6 +44,8 @@ export interface EmbeddedServerOptions {
   /** Conflict copies kept per path (default 10). */
   copiesPerPath?: number;
   log?: (line: string) => void;
+  /** Spans of pushes, commits, fan-outs and fetches (`serve --otlp`). */
+  traces?: Traces;
 }
 
 const GC_INTERVAL_MS = 6 * 3600_000;
@@ -102,6 +105,7 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): RunningServ
     historyDays: options.historyDays,
     copiesPerPath: options.copiesPerPath,
     collectGarbage: () => collect(),
+    traces: options.traces,
   });
   hubCount = () => sync.hub.count();
   const collect = () =>
