@@ -30,6 +30,7 @@ const PROGRAMS = [
   'openssl',
   'shellcheck',
   'debootstrap',
+  'dockerd',
   'cc',
   'pkg-config',
   'fusermount3',
