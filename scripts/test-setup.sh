@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The first step of `npm test`: checks that the programs the suite runs are on this machine (real
 # Prometheus, Redis and PostgreSQL servers, rsync and zstd for the benchmarks' baselines, a C
-# compiler and FUSE for the case-insensitive test file system, debootstrap for the dev container
-# tests, a headless Chromium for the dashboard's browser tests, pip, venv and the Go toolchain for
-# the pre-warming tests...). When some are missing it installs them if it may (root on Debian or
-# Ubuntu: one `apt-get update`, then one non-interactive `apt-get install`), and otherwise stops at
-# once with one line naming them and the command that installs them. It changes nothing when all
-# are there, so running it again costs a few milliseconds.
+# compiler and FUSE for the case-insensitive test file system, debootstrap and Docker for the dev
+# container tests, a headless Chromium for the dashboard's browser tests, pip, venv and the Go
+# toolchain for the pre-warming tests...). When some are missing it installs them if it may (root
+# on Debian or Ubuntu: one `apt-get update`, then one non-interactive `apt-get install`), and
+# otherwise stops at once with one line naming them and the command that installs them. It changes
+# nothing when all are there, so running it again costs a few milliseconds.
 set -euo pipefail
 
 # Debian package names of the missing programs, in the order checked.
@@ -25,6 +25,7 @@ check() {
   need shellcheck shellcheck
   need debootstrap debootstrap
   need chromium chromium
+  need dockerd docker.io
   need cc gcc
   need pkg-config pkg-config
   need fusermount3 fuse3

@@ -31,6 +31,7 @@ const PROGRAMS = [
   'shellcheck',
   'debootstrap',
   'chromium',
+  'dockerd',
   'cc',
   'pkg-config',
   'fusermount3',

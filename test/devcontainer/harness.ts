@@ -61,7 +61,7 @@ async function machineRegistry(): Promise<string> {
 }
 
 /** `npm pack` of this checkout: the tarball the `version` option installs. */
-async function packCheckout(destination: string): Promise<string> {
+export async function packCheckout(destination: string): Promise<string> {
   const result = await runHost(['npm', 'pack', '--silent', '--pack-destination', destination], {
     cwd: repoRoot,
     timeoutMs: 2 * MINUTE,

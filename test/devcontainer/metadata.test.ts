@@ -77,7 +77,7 @@ describe('devcontainer feature shell scripts', () => {
     async () => {
       await ensureShellcheck();
       const scripts = shellScripts(featureRoot);
-      expect(scripts.length).toBeGreaterThanOrEqual(6);
+      expect(scripts.length).toBeGreaterThanOrEqual(5);
       const result = await runHost(['shellcheck', '--external-sources', ...scripts]);
       if (result.exitCode !== 0) console.error(result.stdout + result.stderr);
       expect(result.exitCode).toBe(0);
