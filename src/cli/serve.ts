@@ -165,12 +165,23 @@ export const serveCommand: Command = {
         `serving plain HTTP on ${flags.host}: the credential and file content cross the network unencrypted; give --tls-cert and --tls-key, or put a TLS proxy in front`,
       );
     const traces = await startTraces(flags.otlp, 'warmsync-hub', log);
+    // The signal handlers are in place before the hub listens, so a stop asked for as soon as
+    // the start-up line appears (a supervisor, a test) is always a clean one.
+    let stopAsked: () => void = () => {};
+    const stopRequest = new Promise<void>((resolve) => {
+      stopAsked = resolve;
+    });
+    const onSignal = () => stopAsked();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     let server: { url: string; sync: SyncServer; stop(): Promise<void> };
     try {
       server = flags.postgres
         ? await startReplica(flags, flags.postgres, token, tls, log, traces)
         : startEmbedded(flags, token, tls, log, traces);
     } catch (error) {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
       await stopTraces(traces, log);
       const code = (error as { code?: string }).code;
       if (code === 'EADDRINUSE') throw new UserError(`port ${flags.port} on ${flags.host} is already in use`);
@@ -186,18 +197,10 @@ export const serveCommand: Command = {
     log(
       `dashboard: open ${server.url}/login?code=${server.sync.dashboard.issueLoginCode()} (the link works once, for 10 minutes; after that, log in with a credential)`,
     );
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        log('stopping');
-        server
-          .stop()
-          .catch(() => {})
-          .then(() => stopTraces(traces, log))
-          .then(resolve, resolve);
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    await stopRequest;
+    log('stopping');
+    await server.stop().catch(() => {});
+    await stopTraces(traces, log).catch(() => {});
     return 0;
   },
 };
