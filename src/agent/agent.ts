@@ -58,6 +58,8 @@ interface CycleCause {
 }
 
 const CACHE_BYTES = 32 * 1024 * 1024;
+/** What the chunk cache keeps after a bulk cycle (see ChunkCache.trim). */
+const CACHE_BYTES_AFTER_BULK = 8 * 1024 * 1024;
 /**
  * Changes per push request. A first sync goes in slices of 2,000 so that peers start fetching the
  * first slice while the next is uploaded; a checkout goes whole (one transaction) up to 20,000,
@@ -520,6 +522,7 @@ export class Agent {
     this.state.flush();
     // After a large batch (a first sync, a checkout) hand the freed memory back to the system:
     // an idle agent on a big tree should not keep the peak of its first sync.
+    if (observed.size > 5000 || pushed + applied > 1000) this.cache.trim(CACHE_BYTES_AFTER_BULK);
     if (observed.size > 5000) Bun.gc(true);
     this.reportProblems();
     return { pushed, applied, problems: this.problems() };
