@@ -508,8 +508,10 @@ export class Agent {
     reserveCounters(this.parts, allowed);
     let pushed = 0;
     // Slices: see PUSH_SLICE (a checkout over 20,000 files is the one case that cannot be a
-    // single transaction).
-    const sliceSize = this.options.pushSlice ?? (branchSwitch ? BRANCH_SWITCH_SLICE : PUSH_SLICE);
+    // single transaction). A watcher cycle is one change of the user's (a folder moved, copied
+    // or removed) and goes whole too, so a peer gets a move's deletions with its additions.
+    const whole = branchSwitch || paths !== 'full';
+    const sliceSize = this.options.pushSlice ?? (whole ? BRANCH_SWITCH_SLICE : PUSH_SLICE);
     for (let i = 0; i < allowed.length; i += sliceSize) {
       const slice = allowed.slice(i, i + sliceSize);
       pushed += await this.pusher.push(slice, this.branch, branchSwitch, (path) =>
