@@ -22,7 +22,7 @@ import {
   type StagedWrite,
   stageContent,
 } from './apply.ts';
-import { assemble, type GatherDeps, gatherChunks } from './chunk-gatherer.ts';
+import { assemble, donorsOf, type GatherDeps, gatherChunks } from './chunk-gatherer.ts';
 import type { Durability } from './durability.ts';
 import type { Limiter } from './limiter.ts';
 import { type Observation, STREAMED_FILE_BYTES } from './local-tree.ts';
@@ -79,10 +79,17 @@ export async function applyBatch(
   const touched: string[] = [];
   const slices: ApplyItem[][] = [];
   for (let i = 0; i < writes.length; i += APPLY_SLICE) slices.push(writes.slice(i, i + APPLY_SLICE));
+  // The files this batch deletes are removed only after its writes: until then they may give
+  // the content a move brings back at other paths.
+  const donors = donorsOf(
+    deps.gather,
+    deletes.map((a) => a.entry.path),
+  );
   const fetchSlice = (slice: readonly ApplyItem[]) => {
     const pending = gatherChunks(
       deps.gather,
       slice.map((a) => a.entry),
+      donors,
     );
     pending.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
     return pending;
