@@ -64,6 +64,8 @@ interface CycleCause {
 }
 
 const CACHE_BYTES = 32 * 1024 * 1024;
+/** What the chunk cache keeps after a bulk cycle (see ChunkCache.trim). */
+const CACHE_BYTES_AFTER_BULK = 8 * 1024 * 1024;
 /**
  * Changes per push request. A first sync goes in slices of 2,000 so that peers start fetching the
  * first slice while the next is uploaded; a checkout goes whole (one transaction) up to 20,000,
@@ -544,8 +546,10 @@ export class Agent {
     reserveCounters(this.parts, allowed);
     let pushed = 0;
     // Slices: see PUSH_SLICE (a checkout over 20,000 files is the one case that cannot be a
-    // single transaction).
-    const sliceSize = this.options.pushSlice ?? (branchSwitch ? BRANCH_SWITCH_SLICE : PUSH_SLICE);
+    // single transaction). A watcher cycle is one change of the user's (a folder moved, copied
+    // or removed) and goes whole too, so a peer gets a move's deletions with its additions.
+    const whole = branchSwitch || paths !== 'full';
+    const sliceSize = this.options.pushSlice ?? (whole ? BRANCH_SWITCH_SLICE : PUSH_SLICE);
     this.batch.begin(
       [...allowed.map((p) => p.content), ...applies.map((a) => a.entry.content)],
       branchSwitch,
@@ -572,6 +576,7 @@ export class Agent {
     this.state.flush();
     // After a large batch (a first sync, a checkout) hand the freed memory back to the system:
     // an idle agent on a big tree should not keep the peak of its first sync.
+    if (observed.size > 5000 || pushed + applied > 1000) this.cache.trim(CACHE_BYTES_AFTER_BULK);
     if (observed.size > 5000) Bun.gc(true);
     this.reportProblems();
     return { pushed, applied, problems: this.problems() };

@@ -22,8 +22,9 @@ import {
   type StagedWrite,
   stageContent,
 } from './apply.ts';
-import { assemble, type GatherDeps, gatherChunks } from './chunk-gatherer.ts';
+import { assemble, donorsOf, type GatherDeps, gatherChunks } from './chunk-gatherer.ts';
 import type { Durability } from './durability.ts';
+import { applyFolderMove, findFolderMoves } from './folder-move.ts';
 import type { Limiter } from './limiter.ts';
 import { type Observation, STREAMED_FILE_BYTES } from './local-tree.ts';
 import { respellingsOf } from './respell.ts';
@@ -67,22 +68,42 @@ export async function applyBatch(
   const allWrites = items
     .filter((a) => exists(a.entry.content))
     .sort((a, b) => pathDepth(a.entry.path) - pathDepth(b.entry.path));
-  const writes = allWrites.filter((a) => !isStreamed(a));
-  const streamed = allWrites.filter(isStreamed);
-  const deletes = items
+  let writes = allWrites.filter((a) => !isStreamed(a));
+  let streamed = allWrites.filter(isStreamed);
+  let deletes = items
     .filter((a) => !exists(a.entry.content))
     .sort((a, b) => pathDepth(b.entry.path) - pathDepth(a.entry.path));
+  /** Paths renamed into place or removed: their folders are flushed before the caller records them. */
+  const touched: string[] = [];
+  // A folder moved on the peer is moved here in one rename where the disk allows (folder-move.ts).
+  const moved = new Set<ApplyItem>();
+  for (const move of findFolderMoves(allWrites, deletes, deps.folding)) {
+    const flush = applyFolderMove(deps.dir, move, settle);
+    if (!flush) continue;
+    touched.push(...flush);
+    for (const item of [...move.writes, ...move.deletes]) moved.add(item);
+  }
+  if (moved.size > 0) {
+    writes = writes.filter((a) => !moved.has(a));
+    streamed = streamed.filter((a) => !moved.has(a));
+    deletes = deletes.filter((a) => !moved.has(a));
+  }
   const checked: CheckedFolders = new Set();
   const spellings = new Spellings(deps.dir, deps.folding);
   const respellings = respellingsOf(writes, deletes, deps.folding);
-  /** Paths renamed into place or removed: their folders are flushed before the caller records them. */
-  const touched: string[] = [];
   const slices: ApplyItem[][] = [];
   for (let i = 0; i < writes.length; i += APPLY_SLICE) slices.push(writes.slice(i, i + APPLY_SLICE));
+  // The files this batch deletes are removed only after its writes: until then they may give
+  // the content a move brings back at other paths.
+  const donors = donorsOf(
+    deps.gather,
+    deletes.map((a) => a.entry.path),
+  );
   const fetchSlice = (slice: readonly ApplyItem[]) => {
     const pending = gatherChunks(
       deps.gather,
       slice.map((a) => a.entry),
+      donors,
     );
     pending.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
     return pending;

@@ -33,6 +33,19 @@ export class ChunkCache {
     }
   }
 
+  /**
+   * Keeps only the most recently used chunks, up to `maxBytes`. After a bulk transfer (a first
+   * sync, a checkout) the cache is full of chunks that happened to pass last, which are rarely
+   * the delta bases of the next edits; an idle agent on a big tree should not hold them.
+   */
+  trim(maxBytes: number): void {
+    for (const [key, old] of this.entries) {
+      if (this.bytes <= maxBytes) break;
+      this.entries.delete(key);
+      this.bytes -= old.length;
+    }
+  }
+
   /** Caches each chunk of a file whose bytes were just read or written. */
   addFile(chunks: ReadonlyArray<readonly [string, number]>, bytes: Uint8Array): void {
     let offset = 0;

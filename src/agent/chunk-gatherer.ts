@@ -1,7 +1,7 @@
 /**
  * Finding the bytes of every chunk a batch of remote versions needs: chunks already in memory,
- * chunks of the local copy of a large file's previous version, and the rest from the hub,
- * verified chunk by chunk.
+ * chunks of the local copy of a large file's previous version or of a file the batch deletes (a
+ * move), and the rest from the hub, verified chunk by chunk.
  */
 import type { ManifestEntry } from '../core/entry.ts';
 import type { ChunkCache } from './chunk-cache.ts';
@@ -19,12 +19,32 @@ export interface GatherDeps {
 }
 
 /**
+ * Local copies that may hold wanted chunks besides each path's own previous version: by chunk
+ * hash, a path whose base lists it. The applier names the files its batch deletes, which are
+ * still on disk while the batch's files are written: a folder moved on a peer arrives as the
+ * deletion of the old paths and the same content at the new ones, and is copied from the old
+ * files instead of fetched again.
+ */
+export type ChunkDonors = ReadonlyMap<string, string>;
+
+/** The donors of the versions a batch deletes (see ChunkDonors). */
+export function donorsOf(deps: Pick<GatherDeps, 'baseOf'>, deleted: readonly string[]): Map<string, string> {
+  const donors = new Map<string, string>();
+  for (const path of deleted) {
+    const base = deps.baseOf(path)?.content;
+    if (base?.kind === 'file') for (const [hash] of base.chunks) donors.set(hash, path);
+  }
+  return donors;
+}
+
+/**
  * Bytes for every chunk of the files to write: from memory, local copies, then the hub. A chunk
  * that none of them can give is simply absent from the result: only the files that need it wait.
  */
 export async function gatherChunks(
   deps: GatherDeps,
   entries: readonly ManifestEntry[],
+  donors: ChunkDonors = new Map(),
 ): Promise<Map<string, Uint8Array>> {
   const out = new Map<string, Uint8Array>();
   /** Chunks of local copies read for this batch (large files), usable as delta bases too. */
@@ -41,6 +61,11 @@ export async function gatherChunks(
       readChunksOf(deps.dir, entry.path, baseChunks, (h) => want.has(h), local);
     }
     for (const [index, [hash]] of entry.content.chunks.entries()) {
+      const donor = donors.get(hash);
+      if (donor !== undefined && !out.has(hash) && !deps.cache.has(hash) && !local.has(hash)) {
+        const chunks = deps.baseOf(donor)?.content;
+        if (chunks?.kind === 'file') readChunksOf(deps.dir, donor, chunks.chunks, (h) => h === hash, local);
+      }
       const found = deps.cache.get(hash) ?? local.get(hash);
       if (found) out.set(hash, found);
       else if (!out.has(hash)) wanted.set(hash, baseChunks[index]?.[0]);

@@ -62,16 +62,16 @@ export async function observeCycle(
     return out;
   }
   let rulesChanged = false;
+  const newFolders: string[] = [];
   await Promise.all(
     [...paths].map(async (path) => {
       if (IgnoreRules.isIgnoreFile(path)) rulesChanged = true;
       const obs = await tree.observe(path, state.base(path), fromWatcher, batch);
       out.set(path, obs);
-      // A new folder's files may have been written before the watcher saw the folder.
-      if (obs.content.kind === 'dir' && state.base(path)?.content.kind !== 'dir')
-        deps.scheduler.wantFullScan();
+      if (obs.content.kind === 'dir' && state.base(path)?.content.kind !== 'dir') newFolders.push(path);
     }),
   );
+  await observeContentsOfNewFolders(deps, out, newFolders, batch);
   await observeContentsOfGoneFolders(deps, out, batch);
   if (rulesChanged) deps.scheduler.wantFullScan();
   for (const [path, obs] of out) {
@@ -79,6 +79,32 @@ export async function observeCycle(
     if (tree.rules.isIgnored(path, isDir) && !pending.has(path)) out.delete(path);
   }
   return out;
+}
+
+/**
+ * A new folder's files may have been written (or moved in with it) before the watcher watched it,
+ * so no event names them: each new folder is walked, in the same cycle, so that a moved folder's
+ * files arrive in the batch that deletes them at the old place (a peer then takes their content
+ * from its old copies) and a copied one needs no scan of the whole tree. A folder below another
+ * new one is walked with it; an ignored one is not walked.
+ */
+async function observeContentsOfNewFolders(
+  deps: ObserveDeps,
+  out: Map<string, Observation>,
+  folders: readonly string[],
+  batch: ObserveBatch,
+): Promise<void> {
+  const { tree, state } = deps;
+  const walked: string[] = [];
+  for (const folder of [...folders].sort((a, b) => a.length - b.length)) {
+    if (walked.some((w) => folder.startsWith(`${w}/`))) continue;
+    if (tree.rules.isIgnored(folder, true)) continue;
+    walked.push(folder);
+    const { found, unknownFolders } = await tree.scanFolder(folder, (p) => state.base(p), batch);
+    for (const [path, obs] of found) if (!out.has(path)) out.set(path, obs);
+    // What could not be listed stays as it was: its paths are simply not observed this cycle.
+    if (unknownFolders.size > 0) deps.scheduler.wantFullScan();
+  }
 }
 
 /**
@@ -100,9 +126,11 @@ async function observeContentsOfGoneFolders(
     )
     .map(([path]) => `${path}/`);
   if (gone.length === 0) return;
-  const inside = [...state.bases]
-    .filter(([path, base]) => exists(base.content) && !out.has(path) && gone.some((g) => path.startsWith(g)))
-    .map(([path]) => path);
+  // Paths first: only the bases below a gone folder are unpacked.
+  const inside: string[] = [];
+  for (const path of state.bases.keys())
+    if (!out.has(path) && gone.some((g) => path.startsWith(g)) && exists(state.base(path)!.content))
+      inside.push(path);
   await Promise.all(
     inside.map(async (path) => out.set(path, await tree.observe(path, state.base(path), false, batch))),
   );
@@ -110,13 +138,40 @@ async function observeContentsOfGoneFolders(
 
 /**
  * True when the cycle sees a local deletion: a path whose base exists is observed deleted (and
- * not merely unknown). Such watcher cycles wait for the deletion burst to end.
+ * not merely unknown), and its content did not turn up elsewhere in the same cycle. Such watcher
+ * cycles wait for the deletion burst to end, so that one `rm -rf` is judged as one batch. A move
+ * (`mv a b`, a folder renamed) arrives whole in one event and loses no content: its deletions go
+ * at once, in the batch that adds the same content at the new paths.
  */
 export function seesLocalDeletion(observed: ReadonlyMap<string, Observation>, state: AgentState): boolean {
+  let arrived: Arrivals | undefined;
   for (const [path, obs] of observed) {
     if (obs.content.kind !== 'deleted' || obs.unknown) continue;
     const base = state.base(path);
-    if (base !== undefined && exists(base.content)) return true;
+    if (base === undefined || !exists(base.content)) continue;
+    arrived ??= arrivals(observed, state);
+    if (base.content.kind === 'file' && arrived.hashes.has(base.content.hash)) continue;
+    if (base.content.kind === 'dir' && arrived.folders) continue;
+    return true;
   }
   return false;
+}
+
+interface Arrivals {
+  /** Content hashes of the files observed at paths whose base does not hold them. */
+  hashes: Set<string>;
+  /** A folder was observed where the base has none. */
+  folders: boolean;
+}
+
+function arrivals(observed: ReadonlyMap<string, Observation>, state: AgentState): Arrivals {
+  const out: Arrivals = { hashes: new Set(), folders: false };
+  for (const [path, obs] of observed) {
+    if (obs.unknown) continue;
+    const base = state.base(path)?.content;
+    if (obs.content.kind === 'file' && (base?.kind !== 'file' || base.hash !== obs.content.hash))
+      out.hashes.add(obs.content.hash);
+    else if (obs.content.kind === 'dir' && base?.kind !== 'dir') out.folders = true;
+  }
+  return out;
 }

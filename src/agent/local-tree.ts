@@ -81,6 +81,18 @@ export interface LocalTreeOptions {
  */
 export const STREAMED_FILE_BYTES = 64 * 1024 * 1024;
 
+/** What one walk shares across its folders. */
+interface WalkContext {
+  rules: IgnoreRules;
+  walked: ObserveBatch;
+  baseOf: (path: string) => BaseRecord | undefined;
+  found: Map<string, Observation>;
+  unknownFolders: Set<string>;
+  tempFiles: string[];
+  /** File bytes kept so far (SCAN_BYTES_BUDGET). */
+  keptBytes: number;
+}
+
 export class LocalTree {
   rules: IgnoreRules;
   readonly problems = new Map<string, Problem>();
@@ -142,80 +154,110 @@ export class LocalTree {
       this.options.ignore,
       this.options.repoExcludes,
     );
-    let keptBytes = 0;
     const tempFiles: string[] = [];
-    const walk = async (folder: string): Promise<void> => {
-      const absolute = folder === '' ? this.root : join(this.root, folder);
-      let names: Dirent[];
-      try {
-        names = readdirSync(absolute, { withFileTypes: true });
-      } catch (error) {
-        // Gone since its parent was listed: simply absent. Anything else: unknown, never deleted.
-        if (isAbsent(error)) {
-          found.delete(folder);
-          return;
-        }
-        unknownFolders.add(folder);
-        this.report(folder, 'unreadable', `cannot list folder: ${(error as Error).message}`);
-        return;
-      }
-      if (this.problems.get(folder)?.code === 'unreadable') this.problems.delete(folder);
-      walked.spellings.seed(
-        folder,
-        names.map((d) => d.name),
-      );
-      const ruleText: string[] = [];
-      for (const ignoreName of IGNORE_FILE_NAMES) {
-        if (!names.some((d) => d.name === ignoreName && d.isFile())) continue;
-        try {
-          const ruleFile = join(absolute, ignoreName);
-          ruleText.push(new TextDecoder().decode(readRegularFile(ruleFile).bytes));
-        } catch {
-          // An unreadable ignore file is treated as empty; the file itself is reported when observed.
-        }
-      }
-      if (ruleText.length > 0) rules.setFolderRules(folder, ruleText.join('\n'));
-      const subfolders: string[] = [];
-      await Promise.all(
-        names.map(async (dirent) => {
-          const path = folder === '' ? dirent.name : `${folder}/${dirent.name}`;
-          if (dirent.name.startsWith(TEMP_FILE_PREFIX)) {
-            tempFiles.push(path);
-            return;
-          }
-          const isDir = dirent.isDirectory();
-          if (rules.isIgnored(path, isDir)) return;
-          const check = checkRelativePath(path, { allowGit: this.options.allowGit });
-          if (!check.ok) {
-            this.report(path, `invalid-path:${check.code}`, check.reason);
-            return;
-          }
-          if (isDir) {
-            found.set(path, { content: { kind: 'dir' } });
-            subfolders.push(path);
-            return;
-          }
-          // The walk only descends real folders, so every ancestor here is already checked.
-          const observation = await this.observe(path, baseOf(path), false, walked);
-          if (observation.unknown) {
-            found.set(path, observation);
-            return;
-          }
-          if (observation.content.kind === 'deleted') return;
-          // Bytes read for hashing are kept (a changed file is then uploaded from exactly what was
-          // hashed) up to a budget; past it, a push reads the file again and re-describes it.
-          if (observation.bytes && keptBytes + observation.bytes.length <= SCAN_BYTES_BUDGET) {
-            keptBytes += observation.bytes.length;
-            found.set(path, observation);
-          } else found.set(path, { content: observation.content, stat: observation.stat });
-        }),
-      );
-      await Promise.all(subfolders.map(walk));
-    };
-    await walk('');
+    await this.walk('', { rules, walked, baseOf, found, unknownFolders, tempFiles, keptBytes: 0 });
     this.temps.sweep(tempFiles);
     this.rules = rules;
     return { found, unknownFolders };
+  }
+
+  /**
+   * Walks the folder `folder` (not the whole tree) under the current rules, as `scan` does: for a
+   * folder that just appeared (made, copied or moved in), whose contents may all have arrived
+   * before the watcher watched it. Ignore files found in it join the current rules. Ancestors
+   * are checked through `batch`; `unknownFolders` as in `scan`.
+   */
+  async scanFolder(
+    folder: string,
+    baseOf: (path: string) => BaseRecord | undefined,
+    batch: ObserveBatch,
+  ): Promise<{ found: Map<string, Observation>; unknownFolders: Set<string> }> {
+    const found = new Map<string, Observation>();
+    const unknownFolders = new Set<string>();
+    const tempFiles: string[] = [];
+    const context = {
+      rules: this.rules,
+      walked: batch,
+      baseOf,
+      found,
+      unknownFolders,
+      tempFiles,
+      keptBytes: 0,
+    };
+    await this.walk(folder, context);
+    this.temps.sweep(tempFiles);
+    return { found, unknownFolders };
+  }
+
+  /** One folder of a walk and, recursively, its subfolders (see `scan`). */
+  private async walk(folder: string, walk: WalkContext): Promise<void> {
+    const { rules, walked, baseOf, found, unknownFolders, tempFiles } = walk;
+    const absolute = folder === '' ? this.root : join(this.root, folder);
+    let names: Dirent[];
+    try {
+      names = readdirSync(absolute, { withFileTypes: true });
+    } catch (error) {
+      // Gone since its parent was listed: simply absent. Anything else: unknown, never deleted.
+      if (isAbsent(error)) {
+        found.delete(folder);
+        return;
+      }
+      unknownFolders.add(folder);
+      this.report(folder, 'unreadable', `cannot list folder: ${(error as Error).message}`);
+      return;
+    }
+    if (this.problems.get(folder)?.code === 'unreadable') this.problems.delete(folder);
+    walked.spellings.seed(
+      folder,
+      names.map((d) => d.name),
+    );
+    const ruleText: string[] = [];
+    for (const ignoreName of IGNORE_FILE_NAMES) {
+      if (!names.some((d) => d.name === ignoreName && d.isFile())) continue;
+      try {
+        const ruleFile = join(absolute, ignoreName);
+        ruleText.push(new TextDecoder().decode(readRegularFile(ruleFile).bytes));
+      } catch {
+        // An unreadable ignore file is treated as empty; the file itself is reported when observed.
+      }
+    }
+    if (ruleText.length > 0) rules.setFolderRules(folder, ruleText.join('\n'));
+    const subfolders: string[] = [];
+    await Promise.all(
+      names.map(async (dirent) => {
+        const path = folder === '' ? dirent.name : `${folder}/${dirent.name}`;
+        if (dirent.name.startsWith(TEMP_FILE_PREFIX)) {
+          tempFiles.push(path);
+          return;
+        }
+        const isDir = dirent.isDirectory();
+        if (rules.isIgnored(path, isDir)) return;
+        const check = checkRelativePath(path, { allowGit: this.options.allowGit });
+        if (!check.ok) {
+          this.report(path, `invalid-path:${check.code}`, check.reason);
+          return;
+        }
+        if (isDir) {
+          found.set(path, { content: { kind: 'dir' } });
+          subfolders.push(path);
+          return;
+        }
+        // The walk only descends real folders, so every ancestor here is already checked.
+        const observation = await this.observe(path, baseOf(path), false, walked);
+        if (observation.unknown) {
+          found.set(path, observation);
+          return;
+        }
+        if (observation.content.kind === 'deleted') return;
+        // Bytes read for hashing are kept (a changed file is then uploaded from exactly what was
+        // hashed) up to a budget; past it, a push reads the file again and re-describes it.
+        if (observation.bytes && walk.keptBytes + observation.bytes.length <= SCAN_BYTES_BUDGET) {
+          walk.keptBytes += observation.bytes.length;
+          found.set(path, observation);
+        } else found.set(path, { content: observation.content, stat: observation.stat });
+      }),
+    );
+    await Promise.all(subfolders.map((sub) => this.walk(sub, walk)));
   }
 
   /**

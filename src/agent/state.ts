@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { EntryContent, ManifestEntry } from '../core/entry.ts';
 import type { Intent } from '../core/intent.ts';
 import type { VersionVector } from '../core/vector.ts';
+import { BaseTable } from './base-table.ts';
 
 export interface StatStamp {
   size: number;
@@ -59,9 +60,9 @@ interface BaseRow {
 export class AgentState {
   private readonly db: Database;
   readonly agentId: string;
-  readonly bases = new Map<string, BaseRecord>();
+  /** Every path's base, packed in memory (see base-table.ts); the set ones are written by `flush`. */
+  readonly bases = new BaseTable();
   private cursorValue: number;
-  private readonly dirty = new Map<string, BaseRecord | null>();
   readonly deferred = new Map<string, DeferredVersion>();
   private readonly deferredDirty = new Set<string>();
   /**
@@ -130,10 +131,11 @@ export class AgentState {
     }>) {
       this.intents.set(row.path, JSON.parse(row.record) as Intent);
     }
+    // Row by row: the whole table as one array of rows would be the agent's peak at start.
     for (const row of this.db
       .query('SELECT path, content, vector, stat, stat_at, own_write FROM base')
-      .all() as BaseRow[]) {
-      this.bases.set(row.path, {
+      .iterate() as IterableIterator<BaseRow>) {
+      this.bases.load(row.path, {
         content: JSON.parse(row.content) as EntryContent,
         vector: JSON.parse(row.vector) as VersionVector,
         stat: row.stat ? (JSON.parse(row.stat) as StatStamp) : undefined,
@@ -209,7 +211,6 @@ export class AgentState {
   /** Records `path`'s base; whatever was intended for the path is settled with it. */
   setBase(path: string, record: BaseRecord): void {
     this.bases.set(path, record);
-    this.dirty.set(path, record);
     this.dropIntent(path);
   }
 
@@ -249,12 +250,24 @@ export class AgentState {
 
   /** Writes the changed bases, deferred and withheld versions and intents, the cursor and the counter in one transaction. */
   flush(): void {
+    const fresh = this.bases.takeFresh();
+    try {
+      this.write(fresh);
+    } catch (error) {
+      this.bases.restoreFresh(fresh);
+      throw error;
+    }
+    this.deferredDirty.clear();
+    this.withheldDirty.clear();
+    this.intentsDirty.clear();
+  }
+
+  private write(fresh: ReadonlyMap<string, BaseRecord>): void {
     const upsert = this.db.query(
       'INSERT OR REPLACE INTO base (path, content, vector, stat, stat_at, own_write) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.db.transaction(() => {
-      for (const [path, record] of this.dirty) {
-        if (!record) continue;
+      for (const [path, record] of fresh) {
         upsert.run(
           path,
           JSON.stringify(record.content),
@@ -290,10 +303,6 @@ export class AgentState {
       this.setMeta('cursor', String(this.cursorValue));
       this.setMeta('counter', String(this.counterValue));
     })();
-    this.dirty.clear();
-    this.deferredDirty.clear();
-    this.withheldDirty.clear();
-    this.intentsDirty.clear();
   }
 
   close(): void {

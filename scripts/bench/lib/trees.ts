@@ -166,8 +166,12 @@ export class MirrorWatch {
       if (name === null || name === undefined || !this.done) return;
       const path = String(name);
       const want = this.pending.get(path);
-      if (want === undefined) return;
-      if (holds(this.root, path, want)) this.pending.delete(path);
+      if (want === undefined) {
+        // A folder renamed or removed whole names only itself: look at what is expected below it.
+        const below = `${path}/`;
+        for (const [p, w] of this.pending)
+          if (p.startsWith(below) && holds(this.root, p, w)) this.pending.delete(p);
+      } else if (holds(this.root, path, want)) this.pending.delete(path);
       this.settle();
     });
   }
@@ -189,7 +193,7 @@ export class MirrorWatch {
         if (!this.done) return;
         for (const [path, want] of this.pending) if (holds(this.root, path, want)) this.pending.delete(path);
         this.settle();
-        if (!this.done) {
+        if (this.done) {
           if (performance.now() - started > timeoutMs) {
             this.done = undefined;
             reject(
@@ -199,7 +203,8 @@ export class MirrorWatch {
             );
             return;
           }
-          timer = setTimeout(poll, this.pending.size <= 8 ? 1 : 10);
+          // Events do the work; polling is the fallback, kept light while many paths are pending.
+          timer = setTimeout(poll, this.pending.size <= 8 ? 1 : 100);
         }
       };
       this.done = (at) => {
