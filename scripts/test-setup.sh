@@ -32,7 +32,10 @@ check() {
   need go golang-go
   need python3 python3
   # Debian ships pip and venv apart from the interpreter.
-  if command -v python3 >/dev/null 2>&1; then
+  # Without python3 both are missing too: asked for now, so one install brings all three.
+  if ! command -v python3 >/dev/null 2>&1; then
+    missing+=(python3-pip python3-venv)
+  else
     python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
     python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
   fi

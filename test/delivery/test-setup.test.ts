@@ -118,6 +118,14 @@ describe('test-setup.sh', () => {
     expect(result.aptCalls).toEqual([]);
   });
 
+  it('asks for pip and venv with python3 when there is no python3, so one install brings all three', () => {
+    if (!isDebian) return;
+    const result = runSetup({ uid: 1000, without: ['python3'] });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toStartWith('test-setup: missing python3 python3-pip python3-venv');
+    expect(result.aptCalls).toEqual([]);
+  });
+
   it('asks for the packages by name where there is no apt-get', () => {
     const result = runSetup({ uid: 0, without: ['rsync'], aptGet: 'absent' });
     expect(result.exitCode).toBe(1);
