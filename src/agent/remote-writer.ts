@@ -12,7 +12,7 @@ import { type Problem, WANTED_HASHES_MAX } from '../core/protocol.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { type SpanHandle, type Traces, withSpan } from '../traces/traces.ts';
 import type { AppliedEvent } from './agent-options.ts';
-import { type ApplyItem, applyBatch, type ItemOutcome } from './applier.ts';
+import { type ApplierDeps, type ApplyItem, applyBatch, type ItemOutcome } from './applier.ts';
 import type { ChunkCache } from './chunk-cache.ts';
 import type { HubClient } from './client.ts';
 import type { Durability } from './durability.ts';
@@ -100,24 +100,8 @@ export class RemoteWriter {
         ({ entry }) => [entry.path, { op: 'apply', content: entry.content, vector: entry.vector }] as const,
       ),
     );
-    await applyBatch(
-      {
-        dir: deps.dir,
-        folding: deps.tree.folding,
-        limiter: deps.limiter,
-        durability: deps.durability,
-        streamFrom: deps.streamFrom,
-        gather: {
-          dir: deps.dir,
-          baseOf: (p: string) => deps.state.base(p),
-          cache: deps.cache,
-          client: deps.client,
-          breaker: this.breaker,
-        },
-      },
-      items,
-      ({ entry }, outcome) =>
-        outcome.ok ? this.written(entry, outcome, tally) : this.failed(entry, outcome, missingChunks),
+    await applyBatch(this.applierDeps(), items, ({ entry }, outcome) =>
+      outcome.ok ? this.written(entry, outcome, tally) : this.failed(entry, outcome, missingChunks),
     );
     if (missingChunks.size > 0) {
       // Ask the workspace's other agents to upload them again (the hub lost or dropped them).
@@ -162,20 +146,7 @@ export class RemoteWriter {
       if (m.entry.content.kind === 'file') deps.cache.addFile(m.entry.content.chunks, m.bytes);
     const written: string[] = [];
     await applyBatch(
-      {
-        dir: deps.dir,
-        folding: deps.tree.folding,
-        limiter: deps.limiter,
-        durability: deps.durability,
-        streamFrom: deps.streamFrom,
-        gather: {
-          dir: deps.dir,
-          baseOf: (p: string) => deps.state.base(p),
-          cache: deps.cache,
-          client: deps.client,
-          breaker: this.breaker,
-        },
-      },
+      this.applierDeps(),
       merges.map((m) => ({ entry: m.entry, obs: obsOf(m.entry.path) })),
       ({ entry }, outcome) => {
         const { remote } = byPath.get(entry.path)!;
@@ -196,6 +167,25 @@ export class RemoteWriter {
     if (written.length > 0)
       deps.log(`merged ${written.length} concurrent edit(s): ${written.slice(0, 5).join(', ')}`);
     return written;
+  }
+
+  /** What the applier writes with (the folding probed at start is read at each batch). */
+  private applierDeps(): ApplierDeps {
+    const { deps } = this;
+    return {
+      dir: deps.dir,
+      folding: deps.tree.folding,
+      limiter: deps.limiter,
+      durability: deps.durability,
+      streamFrom: deps.streamFrom,
+      gather: {
+        dir: deps.dir,
+        baseOf: (p: string) => deps.state.base(p),
+        cache: deps.cache,
+        client: deps.client,
+        breaker: this.breaker,
+      },
+    };
   }
 
   private written(

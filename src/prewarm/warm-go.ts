@@ -15,19 +15,12 @@
  * GONOSUMDB, GOPRIVATE and GOINSECURE are the user's, as they set them.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import { z } from 'zod';
 import type { PrewarmCounter } from './counter.ts';
 import { goModHash, zipHash } from './go-sum.ts';
-import {
-  collectExpiredRunFolders,
-  makeRunFolder,
-  mapLimited,
-  publishFile,
-  removeRunFolder,
-  type WarmOutcome,
-} from './warm-runs.ts';
+import { makeRunFolder, publishFile, removeRunFolder, type WarmOutcome, warmEach } from './warm-runs.ts';
 
 /** A module version to warm; an empty version means `latest`. */
 export interface GoSpec {
@@ -193,10 +186,6 @@ async function warmOne(spec: GoSpec, options: GoWarmOptions): Promise<WarmOutcom
  *   counter, log: console.warn,
  * });
  */
-export async function warmGo(specs: readonly GoSpec[], options: GoWarmOptions): Promise<WarmOutcome[]> {
-  await mkdir(options.workRoot, { recursive: true }).catch(() => undefined);
-  await collectExpiredRunFolders(options.workRoot, RUN_PREFIX, options.runTtlMs ?? 15 * 60_000).catch(
-    () => 0,
-  );
-  return mapLimited(specs, options.concurrency ?? 4, (spec) => warmOne(spec, options));
+export function warmGo(specs: readonly GoSpec[], options: GoWarmOptions): Promise<WarmOutcome[]> {
+  return warmEach(specs, options, RUN_PREFIX, (spec) => warmOne(spec, options));
 }

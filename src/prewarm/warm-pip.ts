@@ -20,14 +20,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PrewarmCounter } from './counter.ts';
 import { pinnedVersion, pipRequirement } from './pip-specifier.ts';
-import {
-  collectExpiredRunFolders,
-  makeRunFolder,
-  mapLimited,
-  publishFile,
-  removeRunFolder,
-  type WarmOutcome,
-} from './warm-runs.ts';
+import { makeRunFolder, publishFile, removeRunFolder, type WarmOutcome, warmEach } from './warm-runs.ts';
 import { checkWheel } from './wheel-check.ts';
 
 /** A distribution to warm: name and declared range (empty means the latest version). */
@@ -149,10 +142,6 @@ async function warmOne(spec: PipSpec, options: PipWarmOptions): Promise<WarmOutc
  *   counter, log: console.warn,
  * });
  */
-export async function warmPip(specs: readonly PipSpec[], options: PipWarmOptions): Promise<WarmOutcome[]> {
-  await mkdir(options.workRoot, { recursive: true }).catch(() => undefined);
-  await collectExpiredRunFolders(options.workRoot, RUN_PREFIX, options.runTtlMs ?? 15 * 60_000).catch(
-    () => 0,
-  );
-  return mapLimited(specs, options.concurrency ?? 4, (spec) => warmOne(spec, options));
+export function warmPip(specs: readonly PipSpec[], options: PipWarmOptions): Promise<WarmOutcome[]> {
+  return warmEach(specs, options, RUN_PREFIX, (spec) => warmOne(spec, options));
 }

@@ -120,3 +120,19 @@ export interface WarmOutcome {
   /** One sentence when `ok` is false. */
   reason?: string;
 }
+
+/**
+ * The frame every warmer's entry point shares: the work root made, its expired run folders (of
+ * `prefix`) collected, then `warmOne` for each spec, at most `concurrency` at a time. Resolves with
+ * one outcome per spec, in order; never rejects (each `warmOne` turns its failures into outcomes).
+ */
+export async function warmEach<S>(
+  specs: readonly S[],
+  options: { workRoot: string; runTtlMs?: number; concurrency?: number },
+  prefix: string,
+  warmOne: (spec: S) => Promise<WarmOutcome>,
+): Promise<WarmOutcome[]> {
+  await mkdir(options.workRoot, { recursive: true }).catch(() => undefined);
+  await collectExpiredRunFolders(options.workRoot, prefix, options.runTtlMs ?? 15 * 60_000).catch(() => 0);
+  return mapLimited(specs, options.concurrency ?? 4, warmOne);
+}
