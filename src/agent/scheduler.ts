@@ -23,6 +23,14 @@ export const DELETION_QUIET_MS = 50;
 export const DELETION_BURST_MAX_MS = 1000;
 
 /** The work of one watcher flush. */
+/**
+ * A safety rescan waits this many times the CPU time the last full cycle took, so that rescans
+ * cost at most 0.1% of a core however big the tree: on 100,000 files a full cycle costs a few
+ * seconds of CPU, so an idle agent rescans about once an hour, and the watcher's events (or a
+ * watch that failed, which asks for a scan at once) carry every change in between.
+ */
+export const RESCAN_SPACING = 1000;
+
 export interface FlushWork {
   /** Paths the watcher named. */
   paths: Set<string>;
@@ -131,7 +139,10 @@ export class Scheduler {
     return wanted;
   }
 
-  /** How long the last full scan took: rescans are spaced in proportion. */
+  /**
+   * What the last full cycle cost, in CPU milliseconds (the scan, git's view of the tree, the
+   * plan and the state's writes, not the scan's wall time alone): rescans are spaced in proportion.
+   */
   noteScanDuration(ms: number): void {
     this.lastScanMs = ms;
   }
@@ -173,12 +184,12 @@ export class Scheduler {
   /** Schedules the next full rescan, then the one after it, until stopped. */
   scheduleRescan(): void {
     if (this.stopped) return;
-    // Keep rescans under ~0.25% of a core: wait at least 400x as long as the last scan took.
+    // Keep rescans under 0.1% of a core: wait at least RESCAN_SPACING times what the last cost.
     // Polling is the only detector where no events arrive, so it runs at least every second.
     const floor = this.deps.polling()
       ? Math.min(this.deps.rescanMinMs ?? 1000, 1000)
       : (this.deps.rescanMinMs ?? 5000);
-    const interval = Math.max(floor, this.lastScanMs * 400);
+    const interval = Math.max(floor, this.lastScanMs * RESCAN_SPACING);
     this.rescanTimer = setTimeout(async () => {
       await this.deps.rescan();
       this.scheduleRescan();

@@ -10,6 +10,7 @@ import {
   CHECKOUT_SETTLE_MS,
   classifyWatchEvent,
   type FlushWork,
+  RESCAN_SPACING,
   Scheduler,
   type SchedulerDeps,
   type WatchEvent,
@@ -199,13 +200,13 @@ describe('rescans', () => {
     await waitUntil(() => rescans() >= 3, 'three rescans', 2000);
   });
 
-  it('are spaced 400 times as long as the last scan took', async () => {
+  it(`are spaced ${RESCAN_SPACING} times what the last full cycle cost`, async () => {
     const { scheduler, rescans } = schedulerOn({ rescanMinMs: 10 });
-    scheduler.noteScanDuration(1);
+    scheduler.noteScanDuration(0.5);
     scheduler.scheduleRescan();
-    await sleep(200);
+    await sleep(250);
     expect(rescans()).toBe(0);
-    await waitUntil(() => rescans() === 1, 'the rescan after 400 ms', 2000);
+    await waitUntil(() => rescans() === 1, `the rescan after ${RESCAN_SPACING / 2} ms`, 2000);
   });
 
   it('come at least every second when polling, whatever the floor', async () => {
