@@ -61,6 +61,7 @@ export async function largeFile(options: BenchOptions): Promise<Row[]> {
     const peakMirror: number[] = [];
     const rsyncMs: number[] = [];
     const rsyncBytes: number[] = [];
+    const legs: string[] = [];
     for (let r = 0; r < options.runs; r++) {
       await session.quiet(2000, 120_000);
       // A different region each run (and different bytes), all near the middle.
@@ -76,6 +77,7 @@ export async function largeFile(options: BenchOptions): Promise<Row[]> {
         samples.mirror = Math.max(samples.mirror, readProc(mirrorAgent.pid).rssBytes);
       };
       const bytes0 = session.total();
+      const traffic0 = session.traffic();
       const started = performance.now();
       const fd = openSync(join(source, name), 'r+');
       try {
@@ -88,6 +90,7 @@ export async function largeFile(options: BenchOptions): Promise<Row[]> {
       await session.quiet(1000, 60_000);
       sample();
       const wire = session.total() - bytes0;
+      legs.push(legsSince(traffic0, session.traffic()));
       const source_ = Math.max(samples.source, readProc(sourceAgent.pid).hwmBytes);
       const mirror_ = Math.max(samples.mirror, readProc(mirrorAgent.pid).hwmBytes);
       changeMs.push(ms);
@@ -98,7 +101,7 @@ export async function largeFile(options: BenchOptions): Promise<Row[]> {
       rsyncMs.push(baseline.ms);
       rsyncBytes.push(baseline.wireBytes);
       options.log(
-        `large-file: change ${r + 1}: mirror has it at ${(ms / 1000).toFixed(2)} s, ${(wire / MiB).toFixed(2)} MiB on the wire, peak RSS source ${(source_ / MiB).toFixed(0)} / mirror ${(mirror_ / MiB).toFixed(0)} MiB; rsync -a ${(baseline.ms / 1000).toFixed(2)} s, ${(baseline.wireBytes / MiB).toFixed(2)} MiB`,
+        `large-file: change ${r + 1}: mirror has it at ${(ms / 1000).toFixed(2)} s, ${(wire / MiB).toFixed(2)} MiB on the wire (${legs.at(-1)}), peak RSS source ${(source_ / MiB).toFixed(0)} / mirror ${(mirror_ / MiB).toFixed(0)} MiB; rsync -a ${(baseline.ms / 1000).toFixed(2)} s, ${(baseline.wireBytes / MiB).toFixed(2)} MiB`,
       );
     }
     await run(['cmp', join(source, name), join(mirror, name)]);
@@ -139,7 +142,7 @@ export async function largeFile(options: BenchOptions): Promise<Row[]> {
       {
         bench,
         metric: 'wire bytes of that change, both legs',
-        note: `the region holds ${REGION_BYTES / MiB} MiB; rsync -a ${(median(rsyncBytes) / MiB).toFixed(2)} MiB`,
+        note: `the region holds ${REGION_BYTES / MiB} MiB; first run ${legs[0]}`,
         value: wire,
         unit: 'B',
         baseline: { name: 'rsync -a --stats, sent + received', value: median(rsyncBytes) },
@@ -153,6 +156,20 @@ export async function largeFile(options: BenchOptions): Promise<Row[]> {
     await daemon.stop();
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** Bytes each agent moved between two readings of the session's counters, by leg. */
+function legsSince(
+  before: ReadonlyMap<string, { up: number; down: number }>,
+  after: ReadonlyMap<string, { up: number; down: number }>,
+): string {
+  const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
+  return [...after]
+    .map(([name, { up, down }]) => {
+      const was = before.get(name) ?? { up: 0, down: 0 };
+      return `${name} up ${kib(up - was.up)}, down ${kib(down - was.down)}`;
+    })
+    .join('; ');
 }
 
 /**
