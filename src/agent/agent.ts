@@ -511,7 +511,7 @@ export class Agent {
       return await this.cycleOf('full', cause);
     } finally {
       const used = process.cpuUsage(cpu);
-      this.scheduler.noteScanDuration((used.user + used.system) / 1000);
+      this.scheduler.noteCycleCost((used.user + used.system) / 1000);
     }
   }
 

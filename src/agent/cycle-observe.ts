@@ -16,8 +16,8 @@ export interface ObserveDeps {
   state: AgentState;
   /** Remote versions waiting, by path: each is observed by a full scan, ignored or not. */
   pending: ReadonlyMap<string, ManifestEntry>;
-  /** Told when what was seen calls for a full scan next (a new folder, a changed ignore file). */
-  scheduler: Pick<Scheduler, 'wantFullScan'>;
+  /** Told when what was seen calls for a full scan next (a new folder, a changed ignore file), and how long a scan took. */
+  scheduler: Pick<Scheduler, 'wantFullScan' | 'noteScanDuration'>;
 }
 
 /**
@@ -34,7 +34,9 @@ export async function observeCycle(
   const out = new Map<string, Observation>();
   const batch = tree.batch();
   if (paths === 'full') {
+    const started = performance.now();
     const { found, unknownFolders } = await tree.scan((p) => state.base(p));
+    deps.scheduler.noteScanDuration(performance.now() - started);
     for (const [path, obs] of found) out.set(path, obs);
     const unknownBelow = (path: string) =>
       unknownFolders.size > 0 && ancestorPaths(path).some((folder) => unknownFolders.has(folder));
