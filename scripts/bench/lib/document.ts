@@ -88,7 +88,7 @@ timed from the POST that triggers it.
 **Idle + checkout.** A generated git repository of 100,000 small source files (100 a folder) with a branch that
 rewrites 3,000 of them. One agent on the work tree, one on a mirror. Idle: 60 s without
 edits; CPU share of one core over the whole 60 s from \`utime + stime\` in \`/proc/<pid>/stat\` (the three 20 s windows
-are in the note: a periodic full rescan lands in one of them), RSS sampled each second from \`/proc/<pid>/status\`
+are in the note: a rescan or a garbage collection lands in one of them), RSS sampled each second from \`/proc/<pid>/status\`
 (VmHWM since start, which includes the initial sync, is in the note). Baseline: a bare Bun process with a recursive
 \`fs.watch\` on the same tree over the same seconds. Checkout: from the start of \`git checkout\` until the mirror holds
 every rewritten file; the agent logs are searched for EMFILE. Baseline: the checkout's own time plus one \`rsync -a\`
