@@ -282,10 +282,8 @@ export class PostgresStore implements Store {
     await this.start();
     return this.guard(async () => {
       const rows = await this.pool.query<Record<keyof WorkspaceSummary, string>>(
-        `SELECT w.name AS name, w.head AS head, w.conflicts AS conflicts,
-           COUNT(e.path) AS files, COALESCE(SUM(e.bytes), 0) AS bytes
-         FROM workspaces w LEFT JOIN entries e ON e.workspace = w.name AND e.live
-         GROUP BY w.name ORDER BY w.name`,
+        `SELECT name, head, conflicts, live_files AS files, live_bytes AS bytes
+         FROM workspaces ORDER BY name`,
       );
       return rows.rows.map((r) => ({
         name: r.name,

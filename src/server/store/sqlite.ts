@@ -23,6 +23,7 @@ import {
   recordConflicts,
   settleConflicts,
 } from './sqlite-history.ts';
+import { keepWorkspaceTotals } from './sqlite-totals.ts';
 import {
   type AuditEvent,
   type AuditRecord,
@@ -135,6 +136,7 @@ export class SqliteStore implements Store {
     if (!columns.some((c) => c.name === 'epoch'))
       this.db.exec('ALTER TABLE workspaces ADD COLUMN epoch TEXT');
     migrateHistory(this.db, new Date().toISOString());
+    keepWorkspaceTotals(this.db);
   }
 
   async commit(request: CommitRequest): Promise<CommitOutcome> {
@@ -331,10 +333,8 @@ export class SqliteStore implements Store {
   async workspaces(): Promise<WorkspaceSummary[]> {
     return this.db
       .query(
-        `SELECT w.name AS name, w.head AS head, w.conflicts AS conflicts,
-           (SELECT COUNT(*) FROM entries e WHERE e.workspace = w.name AND e.live = 1) AS files,
-           (SELECT COALESCE(SUM(bytes), 0) FROM entries e WHERE e.workspace = w.name AND e.live = 1) AS bytes
-         FROM workspaces w ORDER BY w.name`,
+        `SELECT name, head, conflicts, live_files AS files, live_bytes AS bytes
+         FROM workspaces ORDER BY name`,
       )
       .all() as WorkspaceSummary[];
   }
