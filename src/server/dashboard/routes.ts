@@ -25,6 +25,7 @@ import { contentSecurityPolicy, dashboardPage, loginPage } from './page.ts';
 import { renderSections } from './render.ts';
 import { csrfMatches, type Session, SessionBook } from './sessions.ts';
 import { dashboardData, type SnapshotDeps } from './snapshot.ts';
+import { SnapshotFeed } from './snapshot-feed.ts';
 
 export const SESSION_COOKIE = 'warmsync_session';
 /** How often the event stream sends a snapshot. */
@@ -54,6 +55,13 @@ const resolveBodySchema = z.object({
 export function mountDashboard(app: Hono, deps: DashboardDeps): Dashboard {
   const sessions = deps.sessions ?? new SessionBook();
   const sessionOf = new WeakMap<Request, Session>();
+  const feed = new SnapshotFeed(
+    async (principal) => {
+      const data = await dashboardData(deps, principal);
+      return JSON.stringify({ data, sections: renderSections(data) });
+    },
+    { maxAgeMs: SNAPSHOT_EVERY_MS - 100 },
+  );
 
   /** The session of a request, or undefined; a revoked credential's session ends here. */
   const lookup = async (c: Context): Promise<Session | undefined> => {
@@ -189,11 +197,7 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): Dashboard {
           await stream.writeSSE({ event: 'end', data: 'session ended' });
           return;
         }
-        const data = await dashboardData(deps, session.principal);
-        await stream.writeSSE({
-          event: 'snapshot',
-          data: JSON.stringify({ data, sections: renderSections(data) }),
-        });
+        await stream.writeSSE({ event: 'snapshot', data: await feed.latest(session.principal) });
         await stream.sleep(SNAPSHOT_EVERY_MS);
       }
     });
