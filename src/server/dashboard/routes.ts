@@ -41,7 +41,7 @@ export interface DashboardDeps extends SnapshotDeps {
 
 export interface Dashboard {
   /** A single-use login code for the admin, for the URL `serve` prints (see SessionBook). */
-  issueLoginCode(): string;
+  issueLoginCode(): Promise<string>;
   sessions: SessionBook;
 }
 
@@ -53,7 +53,7 @@ const resolveBodySchema = z.object({
 
 /** Adds the dashboard's routes to `app`. */
 export function mountDashboard(app: Hono, deps: DashboardDeps): Dashboard {
-  const sessions = deps.sessions ?? new SessionBook();
+  const sessions = deps.sessions ?? new SessionBook(deps.store.sessions);
   const sessionOf = new WeakMap<Request, Session>();
   const feed = new SnapshotFeed(
     async (principal) => {
@@ -65,10 +65,10 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): Dashboard {
 
   /** The session of a request, or undefined; a revoked credential's session ends here. */
   const lookup = async (c: Context): Promise<Session | undefined> => {
-    const session = sessions.get(getCookie(c, SESSION_COOKIE));
+    const session = await sessions.get(getCookie(c, SESSION_COOKIE));
     if (!session) return undefined;
     if (!(await stillValid(session.principal))) {
-      sessions.end(session.id);
+      await sessions.end(session.id);
       return undefined;
     }
     return session;
@@ -146,7 +146,7 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): Dashboard {
   app.get('/login', async (c) => {
     const code = c.req.query('code');
     if (code === undefined) return html(c, (nonce) => loginPage(nonce));
-    const session = sessions.redeemCode(code);
+    const session = await sessions.redeemCode(code);
     if (!session) {
       deps.reject('unauthorised');
       return html(
@@ -167,12 +167,12 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): Dashboard {
       deps.reject('unauthorised');
       return html(c, (nonce) => loginPage(nonce, 'That credential is not one this hub knows.'), 401);
     }
-    return startSession(c, sessions.create(principal));
+    return startSession(c, await sessions.create(principal));
   });
 
-  app.post('/logout', needSession(false), needCsrf, (c) => {
+  app.post('/logout', needSession(false), needCsrf, async (c) => {
     const session = sessionOf.get(c.req.raw) as Session;
-    sessions.end(session.id);
+    await sessions.end(session.id);
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
     return c.redirect('/login', 303);
   });
@@ -192,8 +192,8 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): Dashboard {
       while (open && !stream.aborted) {
         // The session may end meanwhile (logout, expiry, a revoked credential): the page then
         // goes to the login form rather than showing what it may no longer read.
-        if (sessions.get(session.id) === undefined || !(await stillValid(session.principal))) {
-          sessions.end(session.id);
+        if ((await sessions.get(session.id)) === undefined || !(await stillValid(session.principal))) {
+          await sessions.end(session.id);
           await stream.writeSSE({ event: 'end', data: 'session ended' });
           return;
         }

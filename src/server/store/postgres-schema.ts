@@ -163,6 +163,20 @@ const MIGRATIONS: readonly string[] = [
      FOR EACH STATEMENT EXECUTE FUNCTION warmsync_entries_totals();
    CREATE TRIGGER entries_totals_delete AFTER DELETE ON entries REFERENCING OLD TABLE AS old_rows
      FOR EACH STATEMENT EXECUTE FUNCTION warmsync_entries_totals();`,
+  // 8: dashboard sessions and one-time login codes, by the SHA-256 of their ids, shared by the
+  // replicas so that a load balancer may send a browser's requests to any of them.
+  `CREATE TABLE IF NOT EXISTS dashboard_sessions (
+     id_hash TEXT PRIMARY KEY,
+     principal JSONB NOT NULL,
+     csrf TEXT NOT NULL,
+     expires_at BIGINT NOT NULL
+   );
+   CREATE INDEX IF NOT EXISTS dashboard_sessions_by_expiry ON dashboard_sessions (expires_at);
+   CREATE TABLE IF NOT EXISTS dashboard_login_codes (
+     code_hash TEXT PRIMARY KEY,
+     principal JSONB NOT NULL,
+     expires_at BIGINT NOT NULL
+   );`,
 ];
 
 /**

@@ -23,6 +23,7 @@ import {
   recordConflicts,
   settleConflicts,
 } from './sqlite-history.ts';
+import { SESSIONS_SCHEMA, SqliteSessions } from './sqlite-sessions.ts';
 import { keepWorkspaceTotals } from './sqlite-totals.ts';
 import {
   type AuditEvent,
@@ -116,6 +117,7 @@ export class SqliteStore implements Store {
   private readonly db: Database;
   private readonly synchronous: 'FULL' | 'NORMAL';
   readonly access: SqliteAccess;
+  readonly sessions: SqliteSessions;
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     this.db = new Database(file, { create: true, strict: true });
@@ -129,8 +131,10 @@ export class SqliteStore implements Store {
     );
     this.db.exec(SCHEMA);
     this.db.exec(ACCESS_SCHEMA);
+    this.db.exec(SESSIONS_SCHEMA);
     backfillChunkRefs(this.db);
     this.access = new SqliteAccess(this.db);
+    this.sessions = new SqliteSessions(this.db);
     const columns = this.db.query('PRAGMA table_info(workspaces)').all() as Array<{ name: string }>;
     // A database made before workspaces had epochs: they get one on their next commit.
     if (!columns.some((c) => c.name === 'epoch'))
