@@ -5,6 +5,10 @@
  * /proc. Baseline in the same invocation: a bare Bun WebSocket server relaying a message of the
  * same size to the same number of clients (the transport's floor).
  *
+ * Dashboard variant: the same single-hub run with open dashboard pages (live event streams on
+ * one logged-in session, scripts/bench/dashboard-viewers.ts), run alternately with the plain one,
+ * so that the cost of the page's live update shows beside the same run's figures without it.
+ *
  * Scale-out variant (when redis-server and PostgreSQL are installed): the same clients spread over
  * three `warmsync serve` replicas sharing PostgreSQL, Redis and a chunk folder, the editing agent on
  * the first replica, beside the single-process figure of the same run.
@@ -19,6 +23,7 @@ import { scratchDir } from './lib/trees.ts';
 
 const CLIENTS_SCRIPT = resolve(import.meta.dir, 'fan-out-clients.ts');
 const FLOOR_SCRIPT = resolve(import.meta.dir, 'fan-out-floor.ts');
+const VIEWERS_SCRIPT = resolve(import.meta.dir, 'dashboard-viewers.ts');
 
 interface Delivery {
   /** Edit until the last client had it, per edit. */
@@ -29,23 +34,43 @@ interface Delivery {
   messageBytes: number;
   rssBytes: number;
   hwmBytes: number;
+  /** The hub's CPU time over the edits' wall time (share of one core). */
+  cpuShare: number;
 }
 
 export async function fanOut(options: BenchOptions): Promise<Row[]> {
   const clients = options.quick ? 200 : 1000;
   const edits = options.quick ? 5 : 20;
+  const pages = options.quick ? 3 : DASHBOARD_PAGES;
   const scratch = scratchDir('fan-out');
   try {
     const ours: Delivery[] = [];
     const floor: Delivery[] = [];
+    const watched: Delivery[] = [];
+    const unwatched: Delivery[] = [];
+    const treeFiles = options.quick ? 2000 : DASHBOARD_TREE_FILES;
     for (let r = 0; r < options.runs; r++) {
       const a = await warmsyncOnce(join(scratch, `run${r}`), clients, edits);
       ours.push(a);
       const b = await floorOnce(clients, edits, a.messageBytes);
       floor.push(b);
       options.log(
-        `fan-out run ${r + 1}: all ${clients} p50 ${median(a.allMs).toFixed(1)} ms p95 ${percentile(a.allMs, 0.95).toFixed(1)} ms, RSS ${(a.rssBytes / 1048576).toFixed(0)} MB; floor p95 ${percentile(b.allMs, 0.95).toFixed(1)} ms`,
+        `fan-out run ${r + 1}: all ${clients} p50 ${median(a.allMs).toFixed(1)} ms p95 ${percentile(a.allMs, 0.95).toFixed(1)} ms, RSS ${(a.rssBytes / 1048576).toFixed(0)} MB, hub CPU ${(a.cpuShare * 100).toFixed(1)} %; floor p95 ${percentile(b.allMs, 0.95).toFixed(1)} ms`,
       );
+      if (options.singleReplica) continue;
+      for (const [into, open] of [
+        [unwatched, 0],
+        [watched, pages],
+      ] as const) {
+        const d = await warmsyncOnce(join(scratch, `pages${open}-${r}`), clients, edits, {
+          dashboardPages: open,
+          treeFiles,
+        });
+        into.push(d);
+        options.log(
+          `fan-out run ${r + 1} on a ${treeFiles}-file workspace, ${open} dashboard pages open: p50 ${median(d.allMs).toFixed(1)} ms p95 ${percentile(d.allMs, 0.95).toFixed(1)} ms, hub CPU ${(d.cpuShare * 100).toFixed(1)} %`,
+        );
+      }
     }
     const scaled = options.singleReplica ? [] : await scaleOutRuns(scratch, clients, edits, options);
     const p = (d: Delivery[], f: (x: Delivery) => number) => median(d.map(f));
@@ -82,6 +107,7 @@ export async function fanOut(options: BenchOptions): Promise<Row[]> {
         baseline: { name: 'bare Bun WebSocket relay', value: p(floor, (d) => median(d.clientP95)) },
         runs: options.runs,
       },
+      ...dashboardRows(watched, unwatched, pages, treeFiles),
       ...scaled.map(
         (d, i): Row => ({
           bench,
@@ -113,6 +139,36 @@ export async function fanOut(options: BenchOptions): Promise<Row[]> {
   }
 }
 
+/** Open pages in the dashboard variant: a team's screens and a few tabs left open. */
+const DASHBOARD_PAGES = 10;
+/**
+ * Files in the dashboard variant's workspace: what a page shows of a workspace (its file count and
+ * bytes) must not cost the hub more on a big one.
+ */
+const DASHBOARD_TREE_FILES = 20_000;
+
+/** The dashboard variant's rows, each against the runs without a page of the same invocation. */
+function dashboardRows(watched: Delivery[], plain: Delivery[], pages: number, treeFiles: number): Row[] {
+  if (watched.length === 0) return [];
+  const p = (d: Delivery[], f: (x: Delivery) => number) => median(d.map(f));
+  const bench = 'fan-out';
+  const against = 'no page open, same workspace, same run';
+  const figures: Array<[string, (x: Delivery) => number, string]> = [
+    ['edit until every agent has it, p50', (d) => median(d.allMs), 'ms'],
+    ['edit until every agent has it, p95', (d) => percentile(d.allMs, 0.95), 'ms'],
+    ['hub CPU over the edits, share of one core', (d) => d.cpuShare * 100, '%'],
+  ];
+  return figures.map(([metric, f, unit]) => ({
+    bench,
+    metric: `${metric}, ${pages} dashboard pages open`,
+    note: `${treeFiles}-file workspace; live event streams of one logged-in session`,
+    value: p(watched, f),
+    unit,
+    baseline: { name: against, value: p(plain, f) },
+    runs: watched.length,
+  }));
+}
+
 function parseArrival(line: string): { bytes: number; min: number; p50: number; p95: number; max: number } {
   const [, , bytes, min, p50, p95, max] = line.split(' ').map(Number);
   return { bytes: bytes!, min: min!, p50: p50!, p95: p95!, max: max! };
@@ -122,10 +178,22 @@ async function warmsyncOnce(
   scratch: string,
   clients: number,
   edits: number,
-  scaleOut?: { postgres: string; redis: string },
+  variant: {
+    scaleOut?: { postgres: string; redis: string };
+    /** Open dashboard pages (live event streams). */
+    dashboardPages?: number;
+    /** Small files the workspace holds besides the edited one. */
+    treeFiles?: number;
+  } = {},
 ): Promise<Delivery> {
+  const { scaleOut, dashboardPages = 0, treeFiles = 0 } = variant;
   const source = join(scratch, 'source');
   mkdirSync(source, { recursive: true });
+  for (let i = 0; i < treeFiles; i++) {
+    const folder = join(source, 'tree', `d${Math.floor(i / 100)}`);
+    if (i % 100 === 0) mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, `f${i}.ts`), `export const value${i} = ${i};\n`);
+  }
   const file = join(source, 'note.txt');
   writeFileSync(file, 'edit 0\n'.repeat(100));
   // Runs against one shared PostgreSQL each get a workspace of their own.
@@ -157,6 +225,15 @@ async function warmsyncOnce(
     );
     children.push(crowd);
     await crowd.waitFor(/^ready /, 120_000);
+    if (dashboardPages > 0) {
+      const login = /dashboard: open (\S+)/.exec(await serve.waitFor(/dashboard: open /))![1]!;
+      const viewers = spawnChild(
+        [BUN, VIEWERS_SCRIPT, login, String(dashboardPages)],
+        join(scratch, 'viewers.log'),
+      );
+      children.push(viewers);
+      await viewers.waitFor(/^ready /, 60_000);
+    }
     await Bun.sleep(500);
     const out: Delivery = {
       allMs: [],
@@ -165,7 +242,10 @@ async function warmsyncOnce(
       messageBytes: 0,
       rssBytes: 0,
       hwmBytes: 0,
+      cpuShare: 0,
     };
+    const cpuBefore = readProc(serve.pid).cpuSeconds;
+    const wallBefore = nowMs();
     for (let k = 1; k <= edits; k++) {
       const at = nowMs();
       writeFileSync(file, `edit ${k}\n`.repeat(100));
@@ -177,7 +257,9 @@ async function warmsyncOnce(
       out.rssBytes = Math.max(out.rssBytes, readProc(serve.pid).rssBytes);
       await Bun.sleep(200);
     }
-    out.hwmBytes = readProc(serve.pid).hwmBytes;
+    const after = readProc(serve.pid);
+    out.cpuShare = (after.cpuSeconds - cpuBefore) / ((nowMs() - wallBefore) / 1000);
+    out.hwmBytes = after.hwmBytes;
     return out;
   } finally {
     for (const c of children) await c.stop();
@@ -194,7 +276,15 @@ async function floorOnce(clients: number, edits: number, messageBytes: number): 
     children.push(crowd);
     await crowd.waitFor(/^ready /, 120_000);
     await Bun.sleep(500);
-    const out: Delivery = { allMs: [], clientP50: [], clientP95: [], messageBytes, rssBytes: 0, hwmBytes: 0 };
+    const out: Delivery = {
+      allMs: [],
+      clientP50: [],
+      clientP95: [],
+      messageBytes,
+      rssBytes: 0,
+      hwmBytes: 0,
+      cpuShare: 0,
+    };
     for (let k = 1; k <= edits; k++) {
       const body = new Uint8Array(Math.max(2, messageBytes)).fill(32);
       body[0] = k & 0xff;
@@ -238,8 +328,7 @@ async function scaleOutRuns(
     const runs: Delivery[] = [];
     for (let r = 0; r < options.runs; r++) {
       const d = await warmsyncOnce(join(scratch, `replicas${r}`), clients, edits, {
-        postgres: services[0].url,
-        redis: services[1].url,
+        scaleOut: { postgres: services[0].url, redis: services[1].url },
       });
       runs.push(d);
       options.log(

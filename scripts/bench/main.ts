@@ -22,6 +22,7 @@ import { idle } from './idle.ts';
 import { initialSync } from './initial-sync.ts';
 import { largeFile } from './large-file.ts';
 import { renderDocument } from './lib/document.ts';
+import { keptSectionsOf } from './lib/kept-sections.ts';
 import { REPO_ROOT, run } from './lib/procs.ts';
 import type { Row } from './lib/report.ts';
 import { renderTable } from './lib/report.ts';
@@ -100,9 +101,10 @@ if (failures.length > 0)
   console.log(`\nFailed benches:\n${failures.map((f) => `- ${f.split('\n')[0]}`).join('\n')}`);
 console.log(`\nSuite time: ${seconds.toFixed(0)} s`);
 if (!values['no-write'] && !quick && values.only === undefined) {
+  const document = join(REPO_ROOT, 'BENCHMARKS.md');
   writeFileSync(
-    join(REPO_ROOT, 'BENCHMARKS.md'),
-    await renderDocument({ table, rows, runs, seconds, failures }),
+    document,
+    await renderDocument({ table, rows, runs, seconds, failures, kept: keptSectionsOf(document) }),
   );
   log('wrote BENCHMARKS.md');
 }

@@ -194,9 +194,16 @@ export const serveCommand: Command = {
       : `data in ${flags.data}`;
     log(`listening on ${server.url} (${where}${tls ? `; TLS ${tls.summary}` : ''})`);
     // As Jupyter does: a link that logs this browser in once, so the credential never goes in a URL.
-    log(
-      `dashboard: open ${server.url}/login?code=${server.sync.dashboard.issueLoginCode()} (the link works once, for 10 minutes; after that, log in with a credential)`,
-    );
+    // The code lives in the store, so that any replica redeems it; a store that is down now (a
+    // replica may start before its database) leaves the credential login.
+    const code = await server.sync.dashboard.issueLoginCode().catch((error: Error) => {
+      log(`dashboard: no login link (${error.message}); log in at ${server.url}/login with a credential`);
+      return undefined;
+    });
+    if (code !== undefined)
+      log(
+        `dashboard: open ${server.url}/login?code=${code} (the link works once, for 10 minutes; after that, log in with a credential)`,
+      );
     await stopRequest;
     log('stopping');
     await server.stop().catch(() => {});

@@ -51,7 +51,7 @@ describe('the dashboard in Chromium', () => {
     const { page } = browser;
     await page.setViewport(1440, 900);
 
-    await page.navigate(`${hub.url}/login?code=${hub.sync.dashboard.issueLoginCode()}`);
+    await page.navigate(`${hub.url}/login?code=${await hub.sync.dashboard.issueLoginCode()}`);
     expect(await page.evaluate<string>('location.pathname')).toBe('/');
     await page.waitFor(`document.body.dataset.snapshotAt`, 'the first snapshot over the event stream');
     expect(
@@ -114,7 +114,7 @@ describe('the dashboard in Chromium', () => {
     const hub = startHub({ token: TOKEN });
     browser = await launchChromium();
     const { page } = browser;
-    const link = `${hub.url}/login?code=${hub.sync.dashboard.issueLoginCode()}`;
+    const link = `${hub.url}/login?code=${await hub.sync.dashboard.issueLoginCode()}`;
     await page.navigate(link);
     expect(await page.evaluate<string>('location.pathname')).toBe('/');
     await page.evaluate(`document.querySelector('form[action="/logout"] button').click()`);

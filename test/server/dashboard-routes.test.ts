@@ -186,7 +186,7 @@ describe('the pages', () => {
 
   it('exchange the one-time code for a session once', async () => {
     const hub = startHub({ token: TOKEN });
-    const code = hub.sync.dashboard.issueLoginCode();
+    const code = await hub.sync.dashboard.issueLoginCode();
     const first = await fetch(`${hub.url}/login?code=${code}`, { redirect: 'manual' });
     expect(first.status).toBe(303);
     expect(first.headers.get('location')).toBe('/');

@@ -20,6 +20,8 @@ export async function renderDocument(result: {
   runs: number;
   seconds: number;
   failures: readonly string[];
+  /** Sections of the old file the run does not make (see kept-sections.ts), kept after the table. */
+  kept?: string;
 }): Promise<string> {
   const commit = await firstLine(['git', '-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD']);
   const rsync = await firstLine(['rsync', '--version']);
@@ -53,7 +55,7 @@ Targets met: ${met.length} of ${targets.length}.
 
 ${result.table}
 ${boundNote}${result.failures.length > 0 ? `\nBenches that failed in this run:\n${result.failures.map((f) => `- ${f.split('\n')[0]}`).join('\n')}\n` : ''}
-## What each bench does
+${result.kept ? `${result.kept}\n` : ''}## What each bench does
 
 **Edit replay.** ${REPLAY_VERSIONS.length} published versions of \`${REPLAY_PACKAGE}\` (${REPLAY_VERSIONS[0]} to ${REPLAY_VERSIONS[REPLAY_VERSIONS.length - 1]}, fetched once with \`npm pack\`)
 are applied in order to a source folder the way \`git checkout\` does: files whose bytes changed are rewritten in
@@ -83,7 +85,10 @@ notification with a cursor message as the agent does, and timestamps its arrival
 notification, so arrival means the client holds the new content. Figures: from the edit's \`writeFile\` until the
 last client has it (p50/p95 over the edits), and the serve process's VmHWM from \`/proc/<pid>/status\`. Baseline: a bare
 Bun WebSocket server (\`scripts/bench/fan-out-floor.ts\`) relaying a message of the same size to as many clients,
-timed from the POST that triggers it.
+timed from the POST that triggers it. *Dashboard pages*: the same single-hub run on a workspace of 20,000
+small files, alternating with one that also holds ten live dashboard event streams of one logged-in session
+(\`scripts/bench/dashboard-viewers.ts\`, logging in with the link \`serve\` prints); the ratio is to the run
+without a page, and the hub's CPU share over the edits comes from \`/proc/<pid>/stat\`.
 
 **Idle + checkout.** A generated git repository of 100,000 small source files (100 a folder) with a branch that
 rewrites 3,000 of them. One agent on the work tree, one on a mirror. Idle: 60 s without

@@ -25,6 +25,7 @@ import { contentSecurityPolicy, dashboardPage, loginPage } from './page.ts';
 import { renderSections } from './render.ts';
 import { csrfMatches, type Session, SessionBook } from './sessions.ts';
 import { dashboardData, type SnapshotDeps } from './snapshot.ts';
+import { SnapshotFeed } from './snapshot-feed.ts';
 
 export const SESSION_COOKIE = 'warmsync_session';
 /** How often the event stream sends a snapshot. */
@@ -40,7 +41,7 @@ export interface DashboardDeps extends SnapshotDeps {
 
 export interface Dashboard {
   /** A single-use login code for the admin, for the URL `serve` prints (see SessionBook). */
-  issueLoginCode(): string;
+  issueLoginCode(): Promise<string>;
   sessions: SessionBook;
 }
 
@@ -52,15 +53,22 @@ const resolveBodySchema = z.object({
 
 /** Adds the dashboard's routes to `app`. */
 export function mountDashboard(app: Hono, deps: DashboardDeps): Dashboard {
-  const sessions = deps.sessions ?? new SessionBook();
+  const sessions = deps.sessions ?? new SessionBook(deps.store.sessions);
   const sessionOf = new WeakMap<Request, Session>();
+  const feed = new SnapshotFeed(
+    async (principal) => {
+      const data = await dashboardData(deps, principal);
+      return JSON.stringify({ data, sections: renderSections(data) });
+    },
+    { maxAgeMs: SNAPSHOT_EVERY_MS - 100 },
+  );
 
   /** The session of a request, or undefined; a revoked credential's session ends here. */
   const lookup = async (c: Context): Promise<Session | undefined> => {
-    const session = sessions.get(getCookie(c, SESSION_COOKIE));
+    const session = await sessions.get(getCookie(c, SESSION_COOKIE));
     if (!session) return undefined;
     if (!(await stillValid(session.principal))) {
-      sessions.end(session.id);
+      await sessions.end(session.id);
       return undefined;
     }
     return session;
@@ -138,7 +146,7 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): Dashboard {
   app.get('/login', async (c) => {
     const code = c.req.query('code');
     if (code === undefined) return html(c, (nonce) => loginPage(nonce));
-    const session = sessions.redeemCode(code);
+    const session = await sessions.redeemCode(code);
     if (!session) {
       deps.reject('unauthorised');
       return html(
@@ -159,12 +167,12 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): Dashboard {
       deps.reject('unauthorised');
       return html(c, (nonce) => loginPage(nonce, 'That credential is not one this hub knows.'), 401);
     }
-    return startSession(c, sessions.create(principal));
+    return startSession(c, await sessions.create(principal));
   });
 
-  app.post('/logout', needSession(false), needCsrf, (c) => {
+  app.post('/logout', needSession(false), needCsrf, async (c) => {
     const session = sessionOf.get(c.req.raw) as Session;
-    sessions.end(session.id);
+    await sessions.end(session.id);
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
     return c.redirect('/login', 303);
   });
@@ -184,16 +192,12 @@ export function mountDashboard(app: Hono, deps: DashboardDeps): Dashboard {
       while (open && !stream.aborted) {
         // The session may end meanwhile (logout, expiry, a revoked credential): the page then
         // goes to the login form rather than showing what it may no longer read.
-        if (sessions.get(session.id) === undefined || !(await stillValid(session.principal))) {
-          sessions.end(session.id);
+        if ((await sessions.get(session.id)) === undefined || !(await stillValid(session.principal))) {
+          await sessions.end(session.id);
           await stream.writeSSE({ event: 'end', data: 'session ended' });
           return;
         }
-        const data = await dashboardData(deps, session.principal);
-        await stream.writeSSE({
-          event: 'snapshot',
-          data: JSON.stringify({ data, sections: renderSections(data) }),
-        });
+        await stream.writeSSE({ event: 'snapshot', data: await feed.latest(session.principal) });
         await stream.sleep(SNAPSHOT_EVERY_MS);
       }
     });

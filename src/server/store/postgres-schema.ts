@@ -126,6 +126,57 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (workspace, copy_path)
    );
    CREATE INDEX IF NOT EXISTS conflicts_open ON conflicts (workspace, path) WHERE settled_seq IS NULL;`,
+  // 7: each workspace's live file count and bytes, kept by statement triggers on entries (one
+  // update of the workspace row per statement, not per row: a first sync's slice writes
+  // thousands of entries in one statement), so that reading them costs one row, not a scan.
+  // The lock keeps other replicas' writes out between the count and the triggers.
+  `LOCK TABLE entries IN SHARE ROW EXCLUSIVE MODE;
+   ALTER TABLE workspaces ADD COLUMN live_files BIGINT NOT NULL DEFAULT 0,
+     ADD COLUMN live_bytes BIGINT NOT NULL DEFAULT 0;
+   UPDATE workspaces w SET live_files = t.files, live_bytes = t.bytes
+     FROM (SELECT workspace, COUNT(*) AS files, SUM(bytes) AS bytes FROM entries WHERE live GROUP BY workspace) t
+     WHERE w.name = t.workspace;
+   CREATE OR REPLACE FUNCTION warmsync_entries_totals() RETURNS trigger LANGUAGE plpgsql AS $$
+   BEGIN
+     IF TG_OP = 'INSERT' THEN
+       UPDATE workspaces w SET live_files = w.live_files + d.files, live_bytes = w.live_bytes + d.bytes
+         FROM (SELECT workspace, COUNT(*) AS files, SUM(bytes) AS bytes FROM new_rows WHERE live
+               GROUP BY workspace) d WHERE w.name = d.workspace;
+     ELSIF TG_OP = 'DELETE' THEN
+       UPDATE workspaces w SET live_files = w.live_files - d.files, live_bytes = w.live_bytes - d.bytes
+         FROM (SELECT workspace, COUNT(*) AS files, SUM(bytes) AS bytes FROM old_rows WHERE live
+               GROUP BY workspace) d WHERE w.name = d.workspace;
+     ELSE
+       UPDATE workspaces w SET live_files = w.live_files + d.files, live_bytes = w.live_bytes + d.bytes
+         FROM (SELECT workspace, SUM(f) AS files, SUM(b) AS bytes FROM (
+                 SELECT workspace, 1 AS f, bytes AS b FROM new_rows WHERE live
+                 UNION ALL SELECT workspace, -1, -bytes FROM old_rows WHERE live) changed
+               GROUP BY workspace) d
+         WHERE w.name = d.workspace AND (d.files <> 0 OR d.bytes <> 0);
+     END IF;
+     RETURN NULL;
+   END $$;
+   CREATE TRIGGER entries_totals_insert AFTER INSERT ON entries REFERENCING NEW TABLE AS new_rows
+     FOR EACH STATEMENT EXECUTE FUNCTION warmsync_entries_totals();
+   CREATE TRIGGER entries_totals_update AFTER UPDATE ON entries
+     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+     FOR EACH STATEMENT EXECUTE FUNCTION warmsync_entries_totals();
+   CREATE TRIGGER entries_totals_delete AFTER DELETE ON entries REFERENCING OLD TABLE AS old_rows
+     FOR EACH STATEMENT EXECUTE FUNCTION warmsync_entries_totals();`,
+  // 8: dashboard sessions and one-time login codes, by the SHA-256 of their ids, shared by the
+  // replicas so that a load balancer may send a browser's requests to any of them.
+  `CREATE TABLE IF NOT EXISTS dashboard_sessions (
+     id_hash TEXT PRIMARY KEY,
+     principal JSONB NOT NULL,
+     csrf TEXT NOT NULL,
+     expires_at BIGINT NOT NULL
+   );
+   CREATE INDEX IF NOT EXISTS dashboard_sessions_by_expiry ON dashboard_sessions (expires_at);
+   CREATE TABLE IF NOT EXISTS dashboard_login_codes (
+     code_hash TEXT PRIMARY KEY,
+     principal JSONB NOT NULL,
+     expires_at BIGINT NOT NULL
+   );`,
 ];
 
 /**

@@ -18,7 +18,7 @@ import type { ConflictRecord } from '../../core/settle.ts';
 import type { VersionVector } from '../../core/vector.ts';
 import { type ManifestView, planCommit, UNKNOWN } from './commit-plan.ts';
 import { entryChunks, manifestChunks } from './credentials.ts';
-import { insertChunkRefs, PostgresAccess } from './postgres-access.ts';
+import { insertChunkRefs, type PgRunner, PostgresAccess } from './postgres-access.ts';
 import {
   expireHistory,
   historyChunks,
@@ -29,6 +29,7 @@ import {
   settleConflicts,
 } from './postgres-history.ts';
 import { ensureAuditPartitions, migrate } from './postgres-schema.ts';
+import { PostgresSessions } from './postgres-sessions.ts';
 import {
   type AuditEvent,
   type AuditRecord,
@@ -72,6 +73,7 @@ const MAX_PLAN_ROUNDS = 8;
 export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
   readonly access: PostgresAccess;
+  readonly sessions: PostgresSessions;
   private ready: Promise<void> | undefined;
   private readonly refresh: ReturnType<typeof setInterval>;
 
@@ -92,10 +94,12 @@ export class PostgresStore implements Store {
       options.partitionRefreshMs ?? 6 * 3600_000,
     );
     this.refresh.unref?.();
-    this.access = new PostgresAccess(async (text, values) => {
+    const run: PgRunner = async (text, values) => {
       await this.start();
       return this.guard(() => this.pool.query(text, values));
-    });
+    };
+    this.access = new PostgresAccess(run);
+    this.sessions = new PostgresSessions(run);
   }
 
   /** Runs the migrations (once; again after a failure). Throws ServiceUnavailableError when down. */
@@ -282,10 +286,8 @@ export class PostgresStore implements Store {
     await this.start();
     return this.guard(async () => {
       const rows = await this.pool.query<Record<keyof WorkspaceSummary, string>>(
-        `SELECT w.name AS name, w.head AS head, w.conflicts AS conflicts,
-           COUNT(e.path) AS files, COALESCE(SUM(e.bytes), 0) AS bytes
-         FROM workspaces w LEFT JOIN entries e ON e.workspace = w.name AND e.live
-         GROUP BY w.name ORDER BY w.name`,
+        `SELECT name, head, conflicts, live_files AS files, live_bytes AS bytes
+         FROM workspaces ORDER BY name`,
       );
       return rows.rows.map((r) => ({
         name: r.name,

@@ -62,9 +62,11 @@ export class RedisManifestCache implements Store {
   ) {
     this.ttl = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
     this.access = durable.access;
+    this.sessions = durable.sessions;
   }
 
   readonly access: Store['access'];
+  readonly sessions: Store['sessions'];
 
   async commit(request: CommitRequest): Promise<CommitOutcome> {
     const outcome = await this.durable.commit(request);

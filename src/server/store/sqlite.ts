@@ -23,6 +23,8 @@ import {
   recordConflicts,
   settleConflicts,
 } from './sqlite-history.ts';
+import { SESSIONS_SCHEMA, SqliteSessions } from './sqlite-sessions.ts';
+import { keepWorkspaceTotals } from './sqlite-totals.ts';
 import {
   type AuditEvent,
   type AuditRecord,
@@ -115,6 +117,7 @@ export class SqliteStore implements Store {
   private readonly db: Database;
   private readonly synchronous: 'FULL' | 'NORMAL';
   readonly access: SqliteAccess;
+  readonly sessions: SqliteSessions;
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     this.db = new Database(file, { create: true, strict: true });
@@ -128,13 +131,16 @@ export class SqliteStore implements Store {
     );
     this.db.exec(SCHEMA);
     this.db.exec(ACCESS_SCHEMA);
+    this.db.exec(SESSIONS_SCHEMA);
     backfillChunkRefs(this.db);
     this.access = new SqliteAccess(this.db);
+    this.sessions = new SqliteSessions(this.db);
     const columns = this.db.query('PRAGMA table_info(workspaces)').all() as Array<{ name: string }>;
     // A database made before workspaces had epochs: they get one on their next commit.
     if (!columns.some((c) => c.name === 'epoch'))
       this.db.exec('ALTER TABLE workspaces ADD COLUMN epoch TEXT');
     migrateHistory(this.db, new Date().toISOString());
+    keepWorkspaceTotals(this.db);
   }
 
   async commit(request: CommitRequest): Promise<CommitOutcome> {
@@ -331,10 +337,8 @@ export class SqliteStore implements Store {
   async workspaces(): Promise<WorkspaceSummary[]> {
     return this.db
       .query(
-        `SELECT w.name AS name, w.head AS head, w.conflicts AS conflicts,
-           (SELECT COUNT(*) FROM entries e WHERE e.workspace = w.name AND e.live = 1) AS files,
-           (SELECT COALESCE(SUM(bytes), 0) FROM entries e WHERE e.workspace = w.name AND e.live = 1) AS bytes
-         FROM workspaces w ORDER BY w.name`,
+        `SELECT name, head, conflicts, live_files AS files, live_bytes AS bytes
+         FROM workspaces ORDER BY name`,
       )
       .all() as WorkspaceSummary[];
   }

@@ -9,6 +9,7 @@ import type { PushedChange } from '../../core/resolve.ts';
 import type { ConflictRecord, HubWrite } from '../../core/settle.ts';
 import { mergeVectors, type VersionVector } from '../../core/vector.ts';
 import type { AccessStore } from './credentials.ts';
+import type { SessionStore } from './sessions.ts';
 
 export interface CommitRequest {
   workspace: string;
@@ -134,6 +135,7 @@ export interface StoredSnapshot {
 export interface Store {
   /** Workspace credentials and chunk references, in the same database. */
   readonly access: AccessStore;
+  readonly sessions: SessionStore;
   /** Applies the changes in one transaction, deciding each with the core resolution rules. */
   commit(request: CommitRequest): Promise<CommitOutcome>;
   /**
