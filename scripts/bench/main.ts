@@ -5,7 +5,7 @@
  * writes BENCHMARKS.md.
  *
  * Usage: bun scripts/bench/main.ts [--only NAME[,NAME]] [--quick] [--runs N] [--no-write]
- * Names: edit-replay, initial-sync, fan-out, idle (the suite), and fsync-cost, which reruns
+ * Names: edit-replay, initial-sync, fan-out, idle, large-file (the suite), and fsync-cost, which reruns
  * initial-sync and edit-replay with and without --no-fsync, and auth-cost, which reruns edit-replay
  * and fan-out with and without credentials, and hub-durability, which prices the hub's flushes;
  * those three run only when named.
@@ -20,6 +20,7 @@ import { fsyncCost } from './fsync-cost.ts';
 import { hubDurability } from './hub-durability.ts';
 import { idle } from './idle.ts';
 import { initialSync } from './initial-sync.ts';
+import { largeFile } from './large-file.ts';
 import { renderDocument } from './lib/document.ts';
 import { keptSectionsOf } from './lib/kept-sections.ts';
 import { REPO_ROOT, run } from './lib/procs.ts';
@@ -31,6 +32,7 @@ const BENCHES: Record<string, (options: BenchOptions) => Promise<Row[]>> = {
   'initial-sync': initialSync,
   'fan-out': fanOut,
   idle,
+  'large-file': largeFile,
   'fsync-cost': fsyncCost,
   'auth-cost': authCost,
   'hub-durability': hubDurability,

@@ -31,7 +31,7 @@ export interface AgentOptions {
    * lands mid-save (the file changes while read, or was just emptied) is retried a few ms later.
    */
   debounceMs?: number;
-  /** Shortest interval between full rescans (default 5 s; longer for big trees). */
+  /** Shortest interval between full rescans; unset, at least 5 s and 1000x a full cycle's CPU time. */
   rescanMinMs?: number;
   /** Changes per push request (default 2,000, or 20,000 for a checkout; the hub refuses more than 50,000). */
   pushSlice?: number;

@@ -497,13 +497,26 @@ export class Agent {
   // ---- the cycle -----------------------------------------------------------------------------
 
   private async cycle(paths: Set<string> | 'full', cause: CycleCause = {}): Promise<SyncSummary> {
-    const fromWatcher = cause.fromWatcher ?? false;
     if (this.hold.paused) {
       // Paused: what the watcher names waits for resume, whose full cycle looks at everything.
       if (paths !== 'full') for (const path of paths) this.scheduler.markDirty(path);
       return { pushed: 0, applied: 0, problems: this.problems() };
     }
     if (paths !== 'full' && this.scheduler.takeFullScan()) paths = 'full';
+    if (paths !== 'full') return this.cycleOf(paths, cause);
+    // The whole cycle's CPU time, not the scan's wall time: git's view of the tree, the plan and
+    // the state's writes cost as much as the scan, and the rescans are spaced by what they cost.
+    const cpu = process.cpuUsage();
+    try {
+      return await this.cycleOf('full', cause);
+    } finally {
+      const used = process.cpuUsage(cpu);
+      this.scheduler.noteCycleCost((used.user + used.system) / 1000);
+    }
+  }
+
+  private async cycleOf(paths: Set<string> | 'full', cause: CycleCause): Promise<SyncSummary> {
+    const fromWatcher = cause.fromWatcher ?? false;
     // A push whose answer was lost is settled before anything is decided on a stale base: the
     // path may have been deleted or edited back since, and its version may be on the hub.
     if (this.intents.pushOpen()) await this.intents.catchUp();

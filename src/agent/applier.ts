@@ -30,6 +30,7 @@ import { type Observation, STREAMED_FILE_BYTES } from './local-tree.ts';
 import { respellingsOf } from './respell.ts';
 import { Spellings } from './spelling.ts';
 import type { StatStamp } from './state.ts';
+import { VerifiedReader } from './tree-fs.ts';
 
 /** Remote files written per slice while the next slice's chunks are fetched. */
 const APPLY_SLICE = 1000;
@@ -240,12 +241,33 @@ async function writeStreamed(
 /** Raw bytes of chunks gathered and held at once while a streamed file is written. */
 const STREAM_WINDOW_BYTES = 32 * 1024 * 1024;
 
+/**
+ * Writes every chunk of a large file into `temp`: the chunks its local copy still holds (the
+ * previous version's, by the base's chunk list) are copied through one reused buffer, each
+ * checked against its hash; the others are gathered window by window and let go once written.
+ */
 async function fillStreamed(gather: GatherDeps, entry: ManifestEntry, temp: string): Promise<boolean> {
   if (entry.content.kind !== 'file') return false;
   const chunks = entry.content.chunks;
+  const base = gather.baseOf(entry.path)?.content;
+  /** Where each chunk of the previous version sits in the local copy. */
+  const local = new Map<string, number>();
+  if (base?.kind === 'file') {
+    let at = 0;
+    for (const [hash, size] of base.chunks) {
+      if (!local.has(hash)) local.set(hash, at);
+      at += size;
+    }
+  }
+  const reader = local.size > 0 ? VerifiedReader.open(gather.dir, entry.path) : undefined;
   const fd = openSync(temp, 'r+');
   try {
+    const offsets: number[] = [];
     let offset = 0;
+    for (const [, size] of chunks) {
+      offsets.push(offset);
+      offset += size;
+    }
     for (let start = 0; start < chunks.length; ) {
       let end = start;
       let windowBytes = 0;
@@ -253,19 +275,30 @@ async function fillStreamed(gather: GatherDeps, entry: ManifestEntry, temp: stri
         windowBytes += chunks[end]![1];
         end++;
       }
-      const window = chunks.slice(start, end);
-      const got = await gatherChunks(gather, [{ ...entry, content: { ...entry.content, chunks: window } }]);
-      for (const [hash, size] of window) {
-        const bytes = got.get(hash);
-        if (bytes?.length !== size) return false;
-        writeSync(fd, bytes, 0, size, offset);
-        offset += size;
+      const rest: number[] = [];
+      for (let i = start; i < end; i++) {
+        const [hash, size] = chunks[i]!;
+        const at = local.get(hash);
+        const bytes = at === undefined ? undefined : reader?.read(at, size, hash);
+        if (bytes) writeSync(fd, bytes, 0, size, offsets[i]!);
+        else rest.push(i);
+      }
+      if (rest.length > 0) {
+        const window = rest.map((i) => chunks[i]!);
+        const got = await gatherChunks(gather, [{ ...entry, content: { ...entry.content, chunks: window } }]);
+        for (const i of rest) {
+          const [hash, size] = chunks[i]!;
+          const bytes = got.get(hash);
+          if (bytes?.length !== size) return false;
+          writeSync(fd, bytes, 0, size, offsets[i]!);
+        }
       }
       start = end;
     }
     return true;
   } finally {
     closeSync(fd);
+    reader?.close();
   }
 }
 

@@ -23,6 +23,16 @@ export const DELETION_QUIET_MS = 50;
 export const DELETION_BURST_MAX_MS = 1000;
 
 /** The work of one watcher flush. */
+/**
+ * A safety rescan waits this many times the CPU time the last full cycle took, so that rescans
+ * cost at most 0.1% of a core however big the tree: on 100,000 files a full cycle costs a few
+ * seconds of CPU, so an idle agent rescans about once an hour, and the watcher's events (or a
+ * watch that failed, which asks for a scan at once) carry every change in between.
+ */
+export const RESCAN_SPACING = 1000;
+/** The shortest interval between safety rescans when no floor is given. */
+const DEFAULT_RESCAN_MIN_MS = 5000;
+
 export interface FlushWork {
   /** Paths the watcher named. */
   paths: Set<string>;
@@ -35,7 +45,10 @@ export interface FlushWork {
 export interface SchedulerDeps {
   /** Quiet time before a burst of watcher events is handled (0: at once). */
   debounceMs: number;
-  /** Shortest interval between full rescans (default 5 s, or 1 s at most when polling). */
+  /**
+   * Shortest interval between full rescans (1 s at most when polling). Given, it replaces the
+   * CPU budget of the default (at least 5 s, and RESCAN_SPACING times a full cycle's CPU).
+   */
   rescanMinMs?: number;
   /** Whether changes are found by polling; asked each time (the watcher may fall back to it). */
   polling: () => boolean;
@@ -89,6 +102,7 @@ export class Scheduler {
   private deletionBurst = new Set<string>();
   private deletionBurstStarted = 0;
   private lastScanMs = 0;
+  private lastCycleCpuMs = 0;
   private stopped = false;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private rescanTimer: ReturnType<typeof setTimeout> | undefined;
@@ -131,9 +145,17 @@ export class Scheduler {
     return wanted;
   }
 
-  /** How long the last full scan took: rescans are spaced in proportion. */
+  /** How long the last full scan took (wall time): polling rescans are spaced in proportion. */
   noteScanDuration(ms: number): void {
     this.lastScanMs = ms;
+  }
+
+  /**
+   * What the last full cycle cost in CPU milliseconds (the scan, git's view of the tree, the plan
+   * and the state's writes, not the scan's wall time alone): safety rescans are spaced by it.
+   */
+  noteCycleCost(cpuMs: number): void {
+    this.lastCycleCpuMs = cpuMs;
   }
 
   /** Paths the watcher named that no cycle has taken yet (the cursor message reports them). */
@@ -173,12 +195,16 @@ export class Scheduler {
   /** Schedules the next full rescan, then the one after it, until stopped. */
   scheduleRescan(): void {
     if (this.stopped) return;
-    // Keep rescans under ~0.25% of a core: wait at least 400x as long as the last scan took.
-    // Polling is the only detector where no events arrive, so it runs at least every second.
-    const floor = this.deps.polling()
-      ? Math.min(this.deps.rescanMinMs ?? 1000, 1000)
-      : (this.deps.rescanMinMs ?? 5000);
-    const interval = Math.max(floor, this.lastScanMs * 400);
+    // Polling is the only detector where no events arrive: it runs at least every second, and at
+    // most ~0.25% of a core goes to it (400x the last scan's time). Where events arrive, the
+    // rescan is only a safety net: under 0.1% of a core (RESCAN_SPACING times the last full
+    // cycle's CPU), unless a floor was given (--rescan-ms), which trades CPU for a closer net.
+    const floor = this.deps.rescanMinMs;
+    const interval = this.deps.polling()
+      ? Math.max(Math.min(floor ?? 1000, 1000), this.lastScanMs * 400)
+      : floor !== undefined
+        ? Math.max(floor, this.lastScanMs * 400)
+        : Math.max(DEFAULT_RESCAN_MIN_MS, this.lastScanMs * 400, this.lastCycleCpuMs * RESCAN_SPACING);
     this.rescanTimer = setTimeout(async () => {
       await this.deps.rescan();
       this.scheduleRescan();

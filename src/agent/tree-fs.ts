@@ -168,6 +168,54 @@ export function readChunkAt(root: string, path: string, offset: number, size: nu
   }
 }
 
+/**
+ * Chunks read out of one tree file at their offsets, each checked against its hash, through one
+ * buffer reused from read to read: copying a large file's unchanged chunks this way allocates
+ * nothing per chunk (a fresh buffer for each of a 4 GiB file's 65,000 chunks left the garbage
+ * collector far behind, the process peaking at three times its working set).
+ */
+export class VerifiedReader {
+  private scratch = new Uint8Array(0);
+
+  private constructor(private readonly fd: number) {}
+
+  /** Opens tree-relative `path` as `readChunkAt` does; undefined when it is not a regular file of the tree. */
+  static open(root: string, path: string): VerifiedReader | undefined {
+    if (!checkAncestors(root, path).ok) return undefined;
+    let fd: number;
+    try {
+      fd = openSync(join(root, path), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch {
+      return undefined;
+    }
+    if (!fstatSync(fd).isFile()) {
+      closeSync(fd);
+      return undefined;
+    }
+    return new VerifiedReader(fd);
+  }
+
+  /**
+   * The `size` bytes at `offset` when they hash to `hash`, else undefined. The bytes are valid
+   * only until the next read.
+   */
+  read(offset: number, size: number, hash: string): Uint8Array | undefined {
+    if (this.scratch.length < size) this.scratch = new Uint8Array(size);
+    const bytes = this.scratch.subarray(0, size);
+    let got = 0;
+    while (got < size) {
+      const n = readSync(this.fd, bytes, got, size - got, offset + got);
+      if (n === 0) return undefined;
+      got += n;
+    }
+    return sha256Hex(bytes) === hash ? bytes : undefined;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
 /** Reads the file at tree-relative `path` after checking its ancestors; throws when it cannot. */
 export function readTreeFile(root: string, path: string, verdicts?: FolderVerdicts): Uint8Array {
   const access = checkAncestors(root, path, verdicts);

@@ -52,7 +52,9 @@ Options:
   --poll                do not use filesystem events (network or bind mounts)
   --no-fsync            do not flush remote versions to disk before they become visible
                         (only for throwaway trees: a power loss can then tear a file)
-  --rescan-ms MS        shortest interval between safety rescans (default 5000)
+  --rescan-ms MS        shortest interval between safety rescans (default: at least 5000,
+                        and 1000x the CPU time of the last full cycle, so that they cost
+                        at most 0.1% of a core)
   --concurrency N       file operations in flight (default 64)
   --npm-cache DIR       the shared npm cache pre-warming fills (default ~/.cache/warmsync/npm)
   --metrics-port PORT   serve Prometheus metrics on 127.0.0.1:PORT/metrics
@@ -97,7 +99,7 @@ const flagsSchema = z.object({
   'sync-node-modules': z.boolean(),
   poll: z.boolean(),
   'no-fsync': z.boolean(),
-  'rescan-ms': z.coerce.number().int().min(100),
+  'rescan-ms': z.coerce.number().int().min(100).optional(),
   concurrency: z.coerce.number().int().min(1).max(4096),
   'no-prewarm': z.boolean(),
   'metrics-port': z.coerce.number().int().min(0).max(65535).optional(),
@@ -125,7 +127,7 @@ export const agentCommand: Command = {
         'sync-node-modules': { type: 'boolean', default: false },
         poll: { type: 'boolean', default: false },
         'no-fsync': { type: 'boolean', default: false },
-        'rescan-ms': { type: 'string', default: '5000' },
+        'rescan-ms': { type: 'string' },
         concurrency: { type: 'string', default: '64' },
         'no-prewarm': { type: 'boolean', default: false },
         'metrics-port': { type: 'string' },

@@ -138,3 +138,78 @@ it('streams a file larger than memory would hold: both agents stay far below its
   // streamed, the agents measure about 270-310 MiB here, bounded by their windows and buffers.
   for (const peak of peaks) expect(peak).toBeLessThan(size * 0.75);
 }, 300_000);
+
+/** SHA-256 of a file, read 16 MiB at a time ('' when it cannot be read). */
+function hashOfFile(path: string): string {
+  const h = createHash('sha256');
+  const piece = Buffer.alloc(16 * 1024 * 1024);
+  try {
+    const rd = openSync(path, 'r');
+    try {
+      for (let n = readSync(rd, piece); n > 0; n = readSync(rd, piece)) h.update(piece.subarray(0, n));
+    } finally {
+      closeSync(rd);
+    }
+  } catch {
+    return '';
+  }
+  return h.digest('hex');
+}
+
+it('syncs a file past 2 GiB, and an edit across the 2 GiB offset', async () => {
+  const hub = startHub();
+  const source = tempDir('warmsync-tree-');
+  const mirror = tempDir('warmsync-tree-');
+  const GiB = 1024 * 1024 * 1024;
+  const size = 2 * GiB + 3 * 1024 * 1024;
+  // Sparse, with random bytes at the start, across 2^31 (where a signed 32-bit offset or length
+  // would wrap) and at the end; the holes read as zeros and chunk like any content.
+  const path = join(source, 'huge.img');
+  const fd = openSync(path, 'w');
+  const region = (at: number, length: number) => {
+    const bytes = randomBytes(length);
+    writeSync(fd, bytes, 0, length, at);
+    return { at, bytes };
+  };
+  region(0, 1024 * 1024);
+  region(2 * GiB - 512 * 1024, 1024 * 1024);
+  const tail = region(size - 1024 * 1024, 1024 * 1024);
+  closeSync(fd);
+  expect(statSync(path).size).toBe(size);
+  const agent = (dir: string) =>
+    startCli([
+      'agent',
+      dir,
+      '--server',
+      hub.url,
+      '--workspace',
+      'test',
+      '--state',
+      tempDir(),
+      '--no-prewarm',
+    ]);
+  agent(source);
+  agent(mirror);
+  const onMirror = join(mirror, 'huge.img');
+  // The region last written is compared first, so the whole file is hashed only once it is there.
+  const holds = ({ at, bytes }: { at: number; bytes: Buffer }) => {
+    if (!existsSync(onMirror) || statSync(onMirror).size !== size) return false;
+    const got = Buffer.alloc(bytes.length);
+    const rd = openSync(onMirror, 'r');
+    try {
+      readSync(rd, got, 0, got.length, at);
+    } finally {
+      closeSync(rd);
+    }
+    return got.equals(bytes);
+  };
+  await waitUntil(() => holds(tail), 'the 2 GiB + 3 MiB file on the mirror', 600_000);
+  expect(hashOfFile(onMirror)).toBe(hashOfFile(path));
+  // Overwritten in place across the 2 GiB offset: the mirror takes the rest from its own copy.
+  const edit = openSync(path, 'r+');
+  const across = { at: 2 * GiB - 100_000, bytes: randomBytes(256 * 1024) };
+  writeSync(edit, across.bytes, 0, across.bytes.length, across.at);
+  closeSync(edit);
+  await waitUntil(() => holds(across), 'the edit across 2 GiB on the mirror', 600_000);
+  expect(hashOfFile(onMirror)).toBe(hashOfFile(path));
+}, 1_500_000);

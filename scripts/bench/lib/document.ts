@@ -93,18 +93,30 @@ without a page, and the hub's CPU share over the edits comes from \`/proc/<pid>/
 **Idle + checkout.** A generated git repository of 100,000 small source files (100 a folder) with a branch that
 rewrites 3,000 of them. One agent on the work tree, one on a mirror. Idle: 60 s without
 edits; CPU share of one core over the whole 60 s from \`utime + stime\` in \`/proc/<pid>/stat\` (the three 20 s windows
-are in the note: a periodic full rescan lands in one of them), RSS sampled each second from \`/proc/<pid>/status\`
+are in the note: a rescan or a garbage collection lands in one of them), RSS sampled each second from \`/proc/<pid>/status\`
 (VmHWM since start, which includes the initial sync, is in the note). Baseline: a bare Bun process with a recursive
 \`fs.watch\` on the same tree over the same seconds. Checkout: from the start of \`git checkout\` until the mirror holds
 every rewritten file; the agent logs are searched for EMFILE. Baseline: the checkout's own time plus one \`rsync -a\`
 run of the tree to a loopback daemon that held the previous state.
+
+**Large file.** One 4 GiB file of pseudo-random bytes (AES-128-CTR of zeros under a fixed key, so every run
+has the same bytes and content-defined chunking cuts real, distinct chunks; 256 MiB with \`--quick\`), synced from a
+source agent to a mirror agent through the hub, each behind its own byte-counting proxy. *First sync*: the
+mirror agent already runs; from the source agent's spawn until the mirror's file has its full size and its last
+MiB, then \`cmp\`. *Change*: 1 MiB overwritten in place near the middle (a different offset and different bytes each
+run), from the write until the mirror's file holds the new bytes; the agents' peak RSS while it syncs is the larger
+of VmHWM (reset through \`/proc/PID/clear_refs\` just before the write) and VmRSS sampled every 20 ms; wire bytes are
+everything the proxies carried, both agents and both directions, until they are quiet for 1 s. The mirror is
+compared with \`cmp\` after the last change. Baselines: \`rsync -a\` of the file to a loopback rsync daemon, into an
+empty folder for the first sync and onto the previous version for each change (rsync's delta transfer; its
+\`--stats\` bytes sent and received).
 
 ## How to reproduce
 
 \`\`\`sh
 apt-get install -y rsync zstd git     # the baselines; npm fetches the fixtures on the first run
 npm run bench                          # the whole suite (about 15 minutes on 2 cores), rewrites this file
-bun scripts/bench/main.ts --only edit-replay          # one bench: edit-replay, initial-sync, fan-out, idle
+bun scripts/bench/main.ts --only edit-replay          # one bench: edit-replay, initial-sync, fan-out, idle, large-file
 bun scripts/bench/main.ts --only fan-out --quick      # smoke run: smaller inputs, one run, this file untouched
 bun scripts/bench/main.ts --only fsync-cost,auth-cost,hub-durability --runs 5 --no-write   # the cost sections
 bun scripts/bench/main.ts --runs 5                    # more runs per median
