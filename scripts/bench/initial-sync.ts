@@ -104,8 +104,9 @@ async function installedTreeRows(options: BenchOptions): Promise<Row[]> {
         value: median(warm) / 1000,
         unit: 's',
         baseline: { name: 'rsync -a to loopback daemon', value: rsync },
-        target: '<= 1.0x rsync -a',
-        met: median(warm) / 1000 <= rsync,
+        // The hub already holds every chunk: only the mirror's fetch and writes are left.
+        target: '<= 0.8x rsync -a',
+        met: median(warm) / 1000 <= 0.8 * rsync,
         runs: options.runs,
       },
       {
