@@ -83677,7 +83677,10 @@ var LEVEL = 3;
 var zstd = zlib2;
 var canCompress = typeof zstd.zstdCompressSync === "function";
 var levelParam = { [zlib2.constants.ZSTD_c_compressionLevel]: LEVEL };
+var bunCompress = globalThis.Bun?.zstdCompressSync;
 function compress2(bytes, dictionary) {
+  if (!dictionary && bunCompress)
+    return bunCompress(bytes, { level: LEVEL });
   return zstd.zstdCompressSync(bytes, dictionary ? { params: levelParam, dictionary } : { params: levelParam });
 }
 

@@ -3,13 +3,14 @@
  * - cold: the mirror agent is running, the hub is empty; the clock starts when the source agent is
  *   started and stops when the mirror holds every file (then `sync`);
  * - warm: the hub already holds the tree; a fresh mirror agent on an empty folder catches up.
+ * - generated: the same empty-hub sync of a generated 100,000-file, 1 GB tree.
  * Baselines in the same invocation: `rsync -a` to a loopback rsync daemon, and `cp -a` (the
  * disk's floor), each followed by `sync` before the clock stops.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchOptions } from './edit-replay.ts';
-import { installedTree } from './lib/fixtures.ts';
+import { generatedTree, installedTree } from './lib/fixtures.ts';
 import { run } from './lib/procs.ts';
 import type { Row } from './lib/report.ts';
 import { rsyncTo, startRsyncDaemon } from './lib/rsyncd.ts';
@@ -19,8 +20,15 @@ import { countTree, scratchDir } from './lib/trees.ts';
 
 const AGENT_ARGS = ['--sync-node-modules'];
 const QUICK_SUBSET = ['lodash', 'rxjs', 'moment'];
+/** Files of the generated tree (about 1 GB); `--quick` uses a small one. */
+const GENERATED_FILES = 100_000;
+const GENERATED_FILES_QUICK = 2_000;
 
 export async function initialSync(options: BenchOptions): Promise<Row[]> {
+  return [...(await installedTreeRows(options)), ...(await generatedTreeRows(options))];
+}
+
+async function installedTreeRows(options: BenchOptions): Promise<Row[]> {
   const tree = await installedTree();
   const scratch = scratchDir('initial-sync');
   try {
@@ -96,8 +104,9 @@ export async function initialSync(options: BenchOptions): Promise<Row[]> {
         value: median(warm) / 1000,
         unit: 's',
         baseline: { name: 'rsync -a to loopback daemon', value: rsync },
-        target: '<= 1.0x rsync -a',
-        met: median(warm) / 1000 <= rsync,
+        // The hub already holds every chunk: only the mirror's fetch and writes are left.
+        target: '<= 0.8x rsync -a',
+        met: median(warm) / 1000 <= 0.8 * rsync,
         runs: options.runs,
       },
       {
@@ -114,6 +123,75 @@ export async function initialSync(options: BenchOptions): Promise<Row[]> {
         value: median(wire),
         unit: 'B',
         baseline: { name: 'rsync -a', value: median(rsyncBytes) },
+        runs: options.runs,
+      },
+    ];
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The empty-hub sync of a generated tree far larger than the installed one, and rsync -a of it,
+ * alternating run by run, from one copy of the cached tree.
+ */
+async function generatedTreeRows(options: BenchOptions): Promise<Row[]> {
+  const tree = generatedTree(options.quick ? GENERATED_FILES_QUICK : GENERATED_FILES);
+  const scratch = scratchDir('initial-sync-generated');
+  try {
+    const source = join(scratch, 'source');
+    await run(['cp', '-a', tree.path, source]);
+    const size = await countTree(source);
+    if (size.files !== tree.files || size.bytes !== tree.bytes)
+      throw new Error(`the generated tree in ${tree.path} is damaged: remove it and its .complete marker`);
+    options.log(`initial-sync generated: ${size.files} files, ${(size.bytes / 1024 / 1024).toFixed(1)} MB`);
+    await run(['sync']);
+    const cold: number[] = [];
+    const rsyncMs: number[] = [];
+    for (let r = 0; r < options.runs; r++) {
+      const run_ = join(scratch, `run${r}`);
+      const mirror = join(run_, 'mirror');
+      mkdirSync(mirror, { recursive: true });
+      const session = await startSession(run_);
+      try {
+        await session.addAgent(mirror, 'mirror', AGENT_ARGS);
+        await run(['sync']);
+        const started = performance.now();
+        await session.addAgent(source, 'source', AGENT_ARGS, false);
+        await waitComplete(mirror, size, true);
+        await run(['sync']);
+        cold.push(performance.now() - started);
+      } finally {
+        await session.stop();
+      }
+      await expectSame(source, mirror);
+      rmSync(run_, { recursive: true, force: true });
+
+      const dest = join(scratch, `rsync${r}`);
+      const daemon = await startRsyncDaemon(join(scratch, `rsyncd${r}`), dest);
+      await run(['sync']);
+      const started = performance.now();
+      await rsyncTo(daemon, source, ['-a']);
+      await run(['sync']);
+      rsyncMs.push(performance.now() - started);
+      await daemon.stop();
+      await expectSame(source, dest);
+      rmSync(dest, { recursive: true, force: true });
+      options.log(
+        `initial-sync generated run ${r + 1}: cold ${(cold[r]! / 1000).toFixed(2)} s, rsync -a ${(rsyncMs[r]! / 1000).toFixed(2)} s`,
+      );
+    }
+    const rsync = median(rsyncMs) / 1000;
+    return [
+      {
+        bench: 'initial sync',
+        metric: 'empty hub, generated tree: source agent start to mirror complete',
+        note: `${size.files} files, ${(size.bytes / 1024 / 1024).toFixed(0)} MB`,
+        value: median(cold) / 1000,
+        unit: 's',
+        baseline: { name: 'rsync -a to loopback daemon', value: rsync },
+        target: '<= 1.0x rsync -a',
+        met: median(cold) / 1000 <= rsync,
         runs: options.runs,
       },
     ];
@@ -160,15 +238,24 @@ async function warmsyncOnce(
   }
 }
 
-/** Polls until the mirror holds as many regular files and bytes as the source. */
-async function waitComplete(mirror: string, size: { files: number; bytes: number }): Promise<void> {
+/**
+ * Polls until the mirror holds as many regular files and bytes as the source. `spaced`: a walk of
+ * a 100,000-file mirror costs a large share of a core, so polls are spaced four walks apart (the
+ * clock is then late by at most that much) rather than taking CPU from the processes measured.
+ */
+async function waitComplete(
+  mirror: string,
+  size: { files: number; bytes: number },
+  spaced = false,
+): Promise<void> {
   const started = performance.now();
   for (;;) {
+    const walkStarted = performance.now();
     const now = await countTree(mirror);
     if (now.files === size.files && now.bytes === size.bytes) return;
-    if (performance.now() - started > 600_000)
-      throw new Error(`mirror incomplete after 10 min: ${now.files}/${size.files} files`);
-    await Bun.sleep(50);
+    if (performance.now() - started > 1_800_000)
+      throw new Error(`mirror incomplete after 30 min: ${now.files}/${size.files} files`);
+    await Bun.sleep(spaced ? Math.max(50, 4 * (performance.now() - walkStarted)) : 50);
   }
 }
 

@@ -569,11 +569,18 @@ export class Agent {
     );
     let applied = 0;
     try {
+      const recheck = (path: string) => this.scheduler.markDirty(path);
       for (let i = 0; i < allowed.length; i += sliceSize) {
         const slice = allowed.slice(i, i + sliceSize);
-        pushed += await this.pusher.push(slice, this.branch, branchSwitch, (path) =>
-          this.scheduler.markDirty(path),
-        );
+        // The next slice's chunks go up while this one commits (see Pusher.sendAhead); its
+        // failure only leaves them to its own push, which is why it is not reported.
+        const next = allowed.slice(i + sliceSize, i + 2 * sliceSize);
+        const ahead = next.length > 0 ? this.pusher.sendAhead(next, recheck).catch(() => {}) : undefined;
+        try {
+          pushed += await this.pusher.push(slice, this.branch, branchSwitch, recheck);
+        } finally {
+          await ahead;
+        }
         this.batch.advance(
           slice.length,
           slice.reduce((n, p) => n + sizeOf(p.content), 0),

@@ -169,16 +169,39 @@ export class Pusher {
     return true;
   }
 
-  private async pushBatch(
-    pushesIn: PendingPush[],
-    branch: string | undefined,
-    branchSwitch: boolean,
+  /**
+   * Uploads, ahead of their push, the chunks of changes that are to be pushed once the push in
+   * flight is answered: a first sync goes in slices, and this lets the next slice be read,
+   * framed and stored on the hub while the one before it commits. Only chunk-only envelopes are
+   * sent (the hub flushes them before it answers), so nothing is committed out of order; the
+   * slice's own push then finds its chunks known and sends its changes alone. A failure here
+   * costs nothing but time: that push sends whatever is still unknown.
+   */
+  async sendAhead(pushes: PendingPush[], recheck: (path: string) => void): Promise<void> {
+    const { frames } = await this.frameChanges(pushes, recheck);
+    await this.uploadChunkEnvelopes(packFrames(frames));
+  }
+
+  /** Chunk-only envelopes, a few at a time, so the hub verifies and stores one while the next is sent. */
+  private async uploadChunkEnvelopes(groups: readonly ChunkFrame[][]): Promise<void> {
+    const uploads = new Limiter(3);
+    await uploads.map(groups, async (group) => {
+      const reply = await this.deps.client.push(
+        { agent: this.deps.agentId, batch: 'edits', changes: [] },
+        group,
+      );
+      this.rememberSent(group, reply.missingChunks);
+    });
+  }
+
+  /**
+   * The frames of the chunks the hub lacks among `pushes`' files (read now where the observation
+   * kept no bytes), their hashes, and the files too large to hold, to be uploaded streamed.
+   */
+  private async frameChanges(
+    pushes: readonly PendingPush[],
     recheck: (path: string) => void,
-    span?: SpanHandle,
-  ): Promise<number> {
-    let pushes = pushesIn;
-    span?.set(pushAttributes(pushesIn));
-    const started = performance.now();
+  ): Promise<{ frames: ChunkFrame[]; sending: ReadonlySet<string>; streamed: PendingPush[] }> {
     const frames: ChunkFrame[] = [];
     const sending = new Set<string>();
     let unknownChunks: string[] = [];
@@ -227,18 +250,24 @@ export class Pusher {
         sending.add(frame.hash);
       }
     }
+    return { frames, sending, streamed };
+  }
+
+  private async pushBatch(
+    pushesIn: PendingPush[],
+    branch: string | undefined,
+    branchSwitch: boolean,
+    recheck: (path: string) => void,
+    span?: SpanHandle,
+  ): Promise<number> {
+    let pushes = pushesIn;
+    span?.set(pushAttributes(pushesIn));
+    const started = performance.now();
+    const { frames, sending, streamed } = await this.frameChanges(pushes, recheck);
     const groups = packFrames(frames);
     const last = groups.pop() ?? [];
-    // Chunk-only envelopes go ahead of the commit, a few at a time, so the hub verifies and stores
-    // one while the next is being sent.
-    const uploads = new Limiter(3);
-    await uploads.map(groups, async (group) => {
-      const reply = await this.deps.client.push(
-        { agent: this.deps.agentId, batch: 'edits', changes: [] },
-        group,
-      );
-      this.rememberSent(group, reply.missingChunks);
-    });
+    // Chunk-only envelopes go ahead of the commit; the last one carries the changes.
+    await this.uploadChunkEnvelopes(groups);
     for (const p of streamed) {
       const known = (hash: string) => this.knownChunks.has(hash) || sending.has(hash);
       // Changed since it was described: the next cycle describes it again.

@@ -29,7 +29,18 @@ const zstd = zlib as unknown as ZstdZlib;
 export const canCompress = typeof (zstd as Partial<ZstdZlib>).zstdCompressSync === 'function';
 const levelParam = { [zlib.constants.ZSTD_c_compressionLevel]: LEVEL };
 
+/**
+ * Bun's own zstd binding where the code runs under Bun (not in the Action's Node): the same
+ * format at the same level, without node:zlib's set-up of a stream object per call, which is most
+ * of the cost for a first sync's thousands of small chunks (5,000 source files: 313 ms against
+ * 695 ms, measured). It takes no dictionary, so deltas stay with node:zlib.
+ */
+const bunCompress = (
+  globalThis as { Bun?: { zstdCompressSync?: (data: Uint8Array, options: { level: number }) => Uint8Array } }
+).Bun?.zstdCompressSync;
+
 export function compress(bytes: Uint8Array, dictionary?: Uint8Array): Uint8Array {
+  if (!dictionary && bunCompress) return bunCompress(bytes, { level: LEVEL });
   return zstd.zstdCompressSync(
     bytes,
     dictionary ? { params: levelParam, dictionary } : { params: levelParam },

@@ -4,7 +4,7 @@
  * once its bytes are flushed.
  */
 import { afterEach, describe, expect, it } from 'bun:test';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeEnvelope, makeFrame } from '../../src/core/frames.ts';
 import { fileHashFromChunks, sha256Hex } from '../../src/core/hash.ts';
@@ -12,6 +12,7 @@ import { createServerMetrics } from '../../src/metrics/server-metrics.ts';
 import { createServer } from '../../src/server/app.ts';
 import { listen, stopListening } from '../../src/server/start.ts';
 import { FolderChunkStore } from '../../src/server/store/chunks-fs.ts';
+import { flushFileSystem } from '../../src/server/store/filesystem-flush.ts';
 import { SqliteStore } from '../../src/server/store/sqlite.ts';
 import type { CommitOutcome, CommitRequest } from '../../src/server/store/store.ts';
 import { cleanup, onCleanup, tempDir } from '../helpers/harness.ts';
@@ -20,15 +21,30 @@ afterEach(cleanup);
 
 const AGENT = '0a1b2c3d';
 
-/** What happened, in order: each chunk put, each flush begun and finished, each commit. */
-type Event = 'put' | 'flush' | 'flushed' | { commit: number };
+/**
+ * What happened, in order: each chunk put, each flush begun and finished, each flush of the whole
+ * filesystem (with how many chunks were under their names then), each commit.
+ */
+type Event = 'put' | 'flush' | 'flushed' | { syncfs: number } | { commit: number };
+
+/** Chunk files under their own names (not temporary ones) in a chunk folder. */
+function namedChunks(root: string): number {
+  return readdirSync(root, { recursive: true, withFileTypes: true }).filter(
+    (d) => d.isFile() && /^[0-9a-f]{64}$/.test(d.name),
+  ).length;
+}
 
 class RecordingChunks extends FolderChunkStore {
   constructor(
     root: string,
     readonly events: Event[],
   ) {
-    super(root);
+    super(root, {
+      flushFileSystem: async (path) => {
+        events.push({ syncfs: namedChunks(root) });
+        return flushFileSystem(path);
+      },
+    });
   }
   override async put(hash: string, bytes: Uint8Array): Promise<void> {
     this.events.push('put');
@@ -101,7 +117,22 @@ describe("a push's chunks", () => {
     expect(reply.status).toBe(200);
     const { results } = (await reply.json()) as { results: Array<{ status: string }> };
     expect(results.map((r) => r.status)).toEqual(['accepted']);
-    expect(hub.events).toEqual([...Array(50).fill('put'), 'flush', 'flushed', { commit: 0 }]);
+    // 50 chunks: the filesystem is flushed once before any chunk is under its name, once after.
+    expect(hub.events).toEqual([
+      ...Array(50).fill('put'),
+      'flush',
+      { syncfs: 0 },
+      { syncfs: 50 },
+      'flushed',
+      { commit: 0 },
+    ]);
+  });
+
+  it('of a small push are flushed file by file, without a flush of the whole filesystem', async () => {
+    const hub = startRecordingHub();
+    const reply = await push(hub.url, manyChunkPush(3));
+    expect(reply.status).toBe(200);
+    expect(hub.events).toEqual(['put', 'put', 'put', 'flush', 'flushed', { commit: 0 }]);
   });
 
   it('of a push that commits nothing (chunks sent ahead) are flushed before it is answered', async () => {
@@ -163,6 +194,25 @@ describe('FolderChunkStore', () => {
     expect(existsSync(join(root, hash.slice(0, 2), hash))).toBe(true);
     expect(await new FolderChunkStore(root).get(hash)).toEqual(bytes);
     expect(store.unflushed).toBe(0);
+  });
+
+  it('flushes a large pass file by file when the filesystem cannot be flushed whole', async () => {
+    const root = tempDir('warmsync-chunks-');
+    let asked = 0;
+    const store = new FolderChunkStore(root, {
+      flushFileSystem: async () => {
+        asked++;
+        return false;
+      },
+    });
+    const chunks = Array.from({ length: 20 }, (_, i) => chunk(`chunk ${i}`));
+    for (const { hash, bytes } of chunks) await store.put(hash, bytes);
+    await store.flush();
+    expect(asked).toBe(1);
+    expect(store.unflushed).toBe(0);
+    expect(namedChunks(root)).toBe(20);
+    const reader = new FolderChunkStore(root);
+    for (const { hash, bytes } of chunks) expect(await reader.get(hash)).toEqual(bytes);
   });
 
   it('resolves a flush only once every chunk put before it is durable, also those an earlier flush took', async () => {

@@ -77,7 +77,11 @@ folder of its own, with \`--sync-node-modules\` for the \`node_modules\` folders
 mirror agent already runs; the clock starts when the source agent process is spawned and stops when the mirror holds
 every file with its full size, then \`sync\`. *Hub has it*: the source agent is stopped, and a new agent on a new empty
 folder is spawned. Both mirrors are checked byte for byte with \`diff -r\` afterwards (not timed). Baselines: \`rsync -a\`
-to a loopback rsync daemon into an empty folder, and \`cp -a\` on the same disk, each followed by \`sync\`.
+to a loopback rsync daemon into an empty folder, and \`cp -a\` on the same disk, each followed by \`sync\`. *Generated tree*: the
+same empty-hub sync of a generated tree of 100,000 files and about 1 GB (\`scripts/bench/lib/fixtures.ts\`, made once
+from a fixed seed: sources of 0.2 to 10 KB, 100 to a folder, and one file in 400 of 100 KB to 10 MB, half of those
+incompressible), run alternately with \`rsync -a\` of it to a loopback daemon; the mirror is polled four walks of it
+apart, so that the poll does not take a core from the processes measured (\`--quick\`: 2,000 files).
 
 **Fan-out.** One \`warmsync serve\`, one CLI agent whose folder is edited, and 1,000 live-protocol clients in one
 separate process (\`scripts/bench/fan-out-clients.ts\`): each has its own WebSocket and agent id, answers every

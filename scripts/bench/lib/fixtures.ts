@@ -2,9 +2,10 @@
  * Inputs of the benches, built once and cached under CACHE_DIR so reruns are offline:
  * - successive published versions of ajv (npm pack), for the edit replay;
  * - a large installed dependency tree (npm install), for the initial sync;
- * - a generated 100,000-file git repository with two branches, for the idle and checkout bench.
+ * - a generated 100,000-file git repository with two branches, for the idle and checkout bench;
+ * - a generated 100,000-file, 1 GB tree of sources and larger files, for the initial sync.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from './procs.ts';
 import { CACHE_DIR } from './trees.ts';
@@ -74,16 +75,21 @@ export async function installedTree(): Promise<string> {
   return join(folder, 'node_modules');
 }
 
-/** Deterministic pseudo-random source text (mulberry32), so every run builds the same tree. */
-function textGenerator(seed: number): (bytes: number) => string {
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so every run builds the same tree. */
+function randomGenerator(seed: number): () => number {
   let s = seed >>> 0;
-  const next = () => {
+  return () => {
     s = (s + 0x6d2b79f5) >>> 0;
     let t = s;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Deterministic pseudo-random source text, so every run builds the same tree. */
+function textGenerator(seed: number): (bytes: number) => string {
+  const next = randomGenerator(seed);
   const words = [
     'const',
     'value',
@@ -153,4 +159,68 @@ export async function checkoutRepo(files: number, changed: number): Promise<Chec
   // The marker sits beside the repository, not in it, so it never becomes part of the synced tree.
   writeFileSync(`${path}.complete`, '');
   return { path, files, changedFiles: changed };
+}
+
+export interface GeneratedTree {
+  path: string;
+  files: number;
+  bytes: number;
+}
+
+/**
+ * A project-like tree of `files` files, built once per size from a fixed seed and cached: source
+ * files of 0.2 to 10 KB, 100 to a folder, and one in 400 a larger file of 100 KB to 10 MB (most
+ * near the small end), half of them text and half incompressible bytes (images, archives, native
+ * binaries). At 100,000 files it holds about 1 GB.
+ */
+export function generatedTree(files: number): GeneratedTree {
+  const path = join(CACHE_DIR, `generated-tree-${files}`);
+  const marker = `${path}.complete`;
+  if (existsSync(marker)) return { path, files, ...JSON.parse(readFileSync(marker, 'utf8')) };
+  console.error(`generating a ${files}-file tree for the initial-sync bench (once)`);
+  const building = `${path}.building`;
+  rmSync(building, { recursive: true, force: true });
+  const next = randomGenerator(7);
+  const text = textGenerator(11);
+  let bytes = 0;
+  for (let i = 0; i < files; i++) {
+    const folder = join(
+      building,
+      `pkg${Math.floor(i / 10_000)}`,
+      `mod${Math.floor(i / 1000) % 10}`,
+      `part${Math.floor(i / 100) % 10}`,
+    );
+    if (i % 100 === 0) mkdirSync(folder, { recursive: true });
+    let content: string | Uint8Array;
+    let name: string;
+    if (i % 400 === 199) {
+      const size = 100 * 1024 + Math.floor(next() ** 4 * 9.9 * 1024 * 1024);
+      if (i % 800 === 199) {
+        name = `asset${i % 100}.bin`;
+        content = randomBytes(next, size);
+      } else {
+        name = `bundle${i % 100}.js`;
+        content = text(size);
+      }
+    } else {
+      name = `file${i % 100}.ts`;
+      content = text(200 + Math.floor(next() * 9800));
+    }
+    writeFileSync(join(folder, name), content);
+    bytes += typeof content === 'string' ? Buffer.byteLength(content) : content.length;
+  }
+  rmSync(path, { recursive: true, force: true });
+  renameSync(building, path);
+  // Beside the tree, not in it, so that it never becomes part of the synced files.
+  writeFileSync(marker, JSON.stringify({ bytes }));
+  return { path, files, bytes };
+}
+
+/** `size` incompressible bytes. */
+function randomBytes(next: () => number, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  const words = new Uint32Array(out.buffer, 0, size >>> 2);
+  for (let i = 0; i < words.length; i++) words[i] = (next() * 4294967296) >>> 0;
+  for (let i = words.length * 4; i < size; i++) out[i] = Math.floor(next() * 256);
+  return out;
 }

@@ -8,8 +8,9 @@
  * commits anything that names the chunk: the temporary files are flushed to disk together, then
  * renamed into place, then their folders are flushed. So a file under a chunk's name always holds
  * the chunk's full bytes, after a power loss too (a name whose bytes were lost would be taken for a
- * stored chunk and never asked for again), and a push of many chunks costs one pass of flushes
- * that run side by side, not one flush after each chunk.
+ * stored chunk and never asked for again). A pass of a few chunks flushes each file and folder
+ * (side by side); a larger one, a first sync's push of thousands, flushes the whole filesystem
+ * once before the renames and once after (syncfs), which costs about what one file's flush does.
  */
 import {
   mkdirSync,
@@ -24,6 +25,7 @@ import {
 import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isSha256Hex, sha256Hex } from '../../core/hash.ts';
+import { type FileSystemFlush, flushFileSystem } from './filesystem-flush.ts';
 
 export interface ChunkStore {
   has(hash: string): Promise<boolean>;
@@ -48,10 +50,17 @@ export interface FolderChunkStoreOptions {
    * that committed entries name. Only the benches turn it off, to price the flushes.
    */
   fsync?: boolean;
+  /** How a large pass flushes the whole filesystem (default: syncfs, see filesystem-flush.ts). */
+  flushFileSystem?: FileSystemFlush;
 }
 
 /** Flushes in flight at once: enough for the filesystem to commit them together. */
 const FLUSH_PARALLEL = 16;
+/**
+ * Passes of more chunks than this flush the whole filesystem instead of each file. syncfs also
+ * writes back whatever else is dirty on the disk, which a single edit's chunk should not wait for.
+ */
+const FLUSH_EACH_UP_TO = 8;
 
 export class FolderChunkStore implements ChunkStore {
   private totalBytes = 0;
@@ -64,12 +73,16 @@ export class FolderChunkStore implements ChunkStore {
   private readonly fsync: boolean;
   /** A folder was made in the root since the last flush: the root must be flushed too. */
   private rootChanged = false;
+  /** Chunk folders known to exist (none is ever removed), so that a put makes no mkdir call for them. */
+  private readonly folders = new Set<string>();
+  private readonly flushFileSystem: FileSystemFlush;
 
   constructor(
     private readonly root: string,
     options: FolderChunkStoreOptions = {},
   ) {
     this.fsync = options.fsync ?? true;
+    this.flushFileSystem = options.flushFileSystem ?? flushFileSystem;
     mkdirSync(root, { recursive: true });
     this.totalBytes = this.measure();
   }
@@ -124,7 +137,11 @@ export class FolderChunkStore implements ChunkStore {
       return;
     }
     const target = this.pathOf(hash);
-    if (mkdirSync(dirname(target), { recursive: true }) !== undefined) this.rootChanged = true;
+    const folder = dirname(target);
+    if (!this.folders.has(folder)) {
+      if (mkdirSync(folder, { recursive: true }) !== undefined) this.rootChanged = true;
+      this.folders.add(folder);
+    }
     const temp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
     writeFileSync(temp, bytes);
     this.staged.set(hash, { temp, size: bytes.length });
@@ -153,7 +170,10 @@ export class FolderChunkStore implements ChunkStore {
     const batch = [...this.staged];
     const rootChanged = this.rootChanged;
     this.rootChanged = false;
-    if (this.fsync) await inBatches(batch, ([, { temp }]) => syncPath(temp, 'r+'));
+    // Many chunks: one flush of the filesystem makes all their bytes durable; when it cannot be
+    // had (no syncfs here), every file is flushed on its own, as for a small pass.
+    const whole = this.fsync && batch.length > FLUSH_EACH_UP_TO && (await this.flushFileSystem(this.root));
+    if (this.fsync && !whole) await inBatches(batch, ([, { temp }]) => syncPath(temp, 'r+'));
     const folders = new Set<string>();
     for (const [hash, { temp, size }] of batch) {
       const target = this.pathOf(hash);
@@ -167,7 +187,9 @@ export class FolderChunkStore implements ChunkStore {
     }
     if (rootChanged) folders.add(this.root);
     // A failure here (an I/O error) fails the push, which commits nothing; the agent sends it again.
-    if (this.fsync) await inBatches([...folders], (folder) => syncPath(folder, 'r'));
+    if (!this.fsync) return;
+    if (whole && (await this.flushFileSystem(this.root))) return;
+    await inBatches([...folders], (folder) => syncPath(folder, 'r'));
   }
 
   sizeBytes(): number {
