@@ -66,7 +66,7 @@ export async function handlePush(
   // Durable before anything names them: the commit below, and this push's answer, after which
   // the agent takes them as stored and names them in its next pushes without sending them again.
   await deps.chunks.flush();
-  await deps.recordUploads?.([...received.sizes.keys()]);
+  const uploaded = [...received.sizes.keys()];
   const results: ChangeResult[] = [];
   const accepted: PushHeader['changes'] = [];
   const missing = new Set<string>(received.bad);
@@ -87,6 +87,8 @@ export async function handlePush(
       results.push({ status: 'rejected', path: change.path, code: problem.code, message: problem.message });
     } else accepted.push(change);
   }
+  // The uploads are recorded in the commit's transaction when there is a commit, else on their own.
+  if (accepted.length === 0) await deps.recordUploads?.(uploaded);
   const previous =
     accepted.length <= INLINE_MAX_CHANGES
       ? await previousVersions(deps.store, workspace, accepted)
@@ -105,6 +107,7 @@ export async function handlePush(
             changes: accepted,
             pushId: header.pushId,
             rejected: results,
+            uploads: deps.recordUploads ? uploaded : undefined,
           }),
         )
       : {
