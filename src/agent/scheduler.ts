@@ -103,8 +103,7 @@ export class Scheduler {
   /** When the rescans began waiting for git's lock (undefined: they are not waiting). */
   private rescanPutOffSince: number | undefined;
   private stopped = false;
-  /** The flush scheduled: a timer, or for no quiet time at all, an immediate. */
-  private flushTimer: { cancel(): void } | undefined;
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private rescanTimer: ReturnType<typeof setTimeout> | undefined;
   private deletionTimer: ReturnType<typeof setTimeout> | undefined;
   private deferralTimer: ReturnType<typeof setTimeout> | undefined;
@@ -167,17 +166,11 @@ export class Scheduler {
    */
   scheduleFlush(delayMs = this.deps.debounceMs): void {
     if (this.stopped) return;
-    this.flushTimer?.cancel();
-    const wait = this.gitTouched ? Math.max(delayMs, GIT_QUIET_MS) : delayMs;
-    // A timer of 0 ms waits about a millisecond; an immediate runs once the events at hand
-    // (those of the same write, read together) are noted.
-    if (wait <= 0) {
-      const immediate = setImmediate(() => this.flush());
-      this.flushTimer = { cancel: () => clearImmediate(immediate) };
-    } else {
-      const timer = setTimeout(() => this.flush(), wait);
-      this.flushTimer = { cancel: () => clearTimeout(timer) };
-    }
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = setTimeout(
+      () => this.flush(),
+      this.gitTouched ? Math.max(delayMs, GIT_QUIET_MS) : delayMs,
+    );
   }
 
   private async flush(): Promise<void> {
@@ -287,8 +280,7 @@ export class Scheduler {
   /** Cancels every timer; nothing is scheduled any more. */
   stop(): void {
     this.stopped = true;
-    this.flushTimer?.cancel();
-    for (const timer of [this.rescanTimer, this.deferralTimer, this.deletionTimer])
+    for (const timer of [this.flushTimer, this.rescanTimer, this.deferralTimer, this.deletionTimer])
       if (timer) clearTimeout(timer);
   }
 }
