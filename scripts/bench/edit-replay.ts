@@ -147,8 +147,8 @@ export async function editReplay(options: BenchOptions): Promise<Row[]> {
           name: 'rsync -az run after the edit',
           value: median(rsyncRuns.map((x) => percentile(x.editMs, 0.95))),
         },
-        target: '<= 10 ms',
-        met: p95 <= 10,
+        target: '<= 6 ms',
+        met: p95 <= 6,
         runs: options.runs,
       },
       {

@@ -5,7 +5,7 @@
  * writes BENCHMARKS.md.
  *
  * Usage: bun scripts/bench/main.ts [--only NAME[,NAME]] [--quick] [--runs N] [--no-write]
- * Names: edit-replay, initial-sync, fan-out, idle, large-file (the suite), and fsync-cost, which reruns
+ * Names: edit-replay, initial-sync, fan-out, idle, checkout, large-file (the suite), and fsync-cost, which reruns
  * initial-sync and edit-replay with and without --no-fsync, and auth-cost, which reruns edit-replay
  * and fan-out with and without credentials, and hub-durability, which prices the hub's flushes;
  * those three run only when named.
@@ -14,6 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { authCost } from './auth-cost.ts';
+import { checkout } from './checkout.ts';
 import { type BenchOptions, editReplay } from './edit-replay.ts';
 import { fanOut } from './fan-out.ts';
 import { fsyncCost } from './fsync-cost.ts';
@@ -32,6 +33,7 @@ const BENCHES: Record<string, (options: BenchOptions) => Promise<Row[]>> = {
   'initial-sync': initialSync,
   'fan-out': fanOut,
   idle,
+  checkout,
   'large-file': largeFile,
   'fsync-cost': fsyncCost,
   'auth-cost': authCost,

@@ -521,8 +521,11 @@ export class Agent {
     // path may have been deleted or edited back since, and its version may be on the hub.
     if (this.intents.pushOpen()) await this.intents.catchUp();
     // ---- git follows git: what git tracks or excludes may have changed (see git-follow.ts).
-    const regit = cause.gitTouched || paths === 'full' ? await this.git.refresh() : undefined;
-    if (regit?.rulesChanged) paths = 'full';
+    // For the paths of a checkout, git is asked (`git ls-files`, a process of its own) while they
+    // are observed: only their ignore verdicts wait for its answer.
+    const regitting = cause.gitTouched || paths === 'full' ? this.git.refresh() : undefined;
+    regitting?.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
+    let regit = paths === 'full' ? await regitting : undefined;
     // ----
     let branchSwitch = false;
     if (cause.gitTouched) {
@@ -532,7 +535,15 @@ export class Agent {
       branchSwitch = before !== this.branch;
       if (branchSwitch) this.log(`branch switch ${before ?? '(none)'} -> ${this.branch ?? '(none)'}`);
     }
-    const observed = await observeCycle(this.parts, paths, fromWatcher);
+    let observed = await observeCycle(this.parts, paths, fromWatcher, regitting);
+    if (paths !== 'full' && regitting) {
+      regit = await regitting;
+      // Git's exclude files changed: any path may have a new verdict, so the whole tree is looked at.
+      if (regit?.rulesChanged) {
+        paths = 'full';
+        observed = await observeCycle(this.parts, paths, fromWatcher);
+      }
+    }
     if (fromWatcher && !cause.releasing && !branchSwitch && paths !== 'full') {
       if (seesLocalDeletion(observed, this.state)) {
         this.scheduler.holdDeletionBurst(observed.keys());

@@ -74,8 +74,10 @@ export async function applyBatch(
   let deletes = items
     .filter((a) => !exists(a.entry.content))
     .sort((a, b) => pathDepth(b.entry.path) - pathDepth(a.entry.path));
-  /** Paths renamed into place or removed: their folders are flushed before the caller records them. */
+  /** Paths made or removed: they and their folders are flushed before the caller records them. */
   const touched: string[] = [];
+  /** Staged files renamed into place, their contents already flushed: only their folders are. */
+  const renamed: string[] = [];
   // A folder moved on the peer is moved here in one rename where the disk allows (folder-move.ts).
   const moved = new Set<ApplyItem>();
   for (const move of findFolderMoves(allWrites, deletes, deps.folding)) {
@@ -153,12 +155,13 @@ export async function applyBatch(
         ),
       );
     }
-    // One flush makes every staged file of the slice durable before any of them becomes visible.
-    deps.durability.flush(staged.map((s) => s.write.temp));
+    // One flush makes every staged file of the slice durable before any of them becomes visible;
+    // their names are made durable with the folders they are renamed into (see `touched`).
+    await deps.durability.flushContents(staged.map((s) => s.write.temp));
     for (const { item, write, bytes } of staged) {
       const outcome = finishWrite(write);
       if (outcome.ok) {
-        touched.push(write.absolute);
+        renamed.push(write.absolute);
         spellings.added(write.path);
       }
       settle(item, withBytes(outcome, bytes));
@@ -166,7 +169,7 @@ export async function applyBatch(
   }
   for (const item of streamed) {
     const outcome = await writeStreamed(deps, item, checked, spellings, respellings.get(item.entry.path));
-    if (outcome.ok) touched.push(join(deps.dir, item.entry.path));
+    if (outcome.ok) renamed.push(join(deps.dir, item.entry.path));
     settle(item, outcome);
   }
   for (const level of groupByDepth(deletes)) {
@@ -190,7 +193,7 @@ export async function applyBatch(
     );
   }
   // The renames and removals reach the disk before the caller's state records them as bases.
-  deps.durability.flush(touched);
+  deps.durability.flush(touched, renamed);
 }
 
 /**
@@ -232,7 +235,7 @@ async function writeStreamed(
     tryUnlinkTemp(temp);
     return missing;
   }
-  deps.durability.flush([temp]);
+  await deps.durability.flushContents([temp]);
   const finished = finishWrite(outcome.staged);
   if (finished.ok) spellings.added(item.entry.path);
   return withBytes(finished, undefined);

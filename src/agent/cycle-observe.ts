@@ -23,17 +23,21 @@ export interface ObserveDeps {
 /**
  * Observes the paths of a cycle. `fromWatcher`: the paths were named by filesystem events, so
  * their content is read even when their stat looks unchanged; paths named by the hub are read
- * only when their stat changed (the stat cache proves the rest equal to their base).
+ * only when their stat changed (the stat cache proves the rest equal to their base). `gitView`:
+ * what git tracks is being read again; the named paths are observed meanwhile, and nothing is
+ * judged by the ignore rules before it is in.
  */
 export async function observeCycle(
   deps: ObserveDeps,
   paths: Set<string> | 'full',
   fromWatcher: boolean,
+  gitView?: Promise<unknown>,
 ): Promise<Map<string, Observation>> {
   const { tree, state, pending } = deps;
   const out = new Map<string, Observation>();
   const batch = tree.batch();
   if (paths === 'full') {
+    await gitView;
     const started = performance.now();
     const { found, unknownFolders } = await tree.scan((p) => state.base(p));
     deps.scheduler.noteScanDuration(performance.now() - started);
@@ -71,6 +75,7 @@ export async function observeCycle(
       if (obs.content.kind === 'dir' && state.base(path)?.content.kind !== 'dir') newFolders.push(path);
     }),
   );
+  await gitView;
   await observeContentsOfNewFolders(deps, out, newFolders, batch);
   await observeContentsOfGoneFolders(deps, out, batch);
   if (rulesChanged) deps.scheduler.wantFullScan();

@@ -18,14 +18,18 @@ export async function currentBranch(root: string): Promise<string | undefined> {
   }
 }
 
-/** True while git holds its index lock (a checkout or commit is being written). */
+/**
+ * True while git holds its index lock (a checkout, pull or commit is being written) or is moving
+ * HEAD (which a checkout does right after it lets go of the index).
+ */
 export async function gitBusy(root: string): Promise<boolean> {
-  try {
-    await stat(join(root, '.git', 'index.lock'));
-    return true;
-  } catch {
-    return false;
-  }
+  const held = (name: string) =>
+    stat(join(root, '.git', name)).then(
+      () => true,
+      () => false,
+    );
+  const [index, head] = await Promise.all([held('index.lock'), held('HEAD.lock')]);
+  return index || head;
 }
 
 /** Paths git tracks in the work tree; empty when DIR is not a git work tree. */

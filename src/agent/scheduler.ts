@@ -12,8 +12,19 @@ import { TEMP_FILE_PREFIX } from '../core/paths.ts';
 
 /** How long a path that looked mid-write is left alone before it is read again. */
 export const SETTLE_MS = 3;
-/** A checkout is settled once git's index lock has been gone and events quiet for this long. */
-export const CHECKOUT_SETTLE_MS = 60;
+/**
+ * Quiet time after git touched its index or HEAD before a cycle looks: git lets go of its index
+ * lock once every file of a checkout is written, and moves HEAD right after (well under a
+ * millisecond later), so a few milliseconds of quiet see the whole operation, branch included.
+ */
+export const GIT_QUIET_MS = 4;
+/**
+ * While git holds its index lock, the lock's removal (a watcher event) starts the cycle; this is
+ * only the fallback interval at which the lock is looked at again, should that event be missed.
+ */
+export const GIT_BUSY_RECHECK_MS = 250;
+/** Rescans wait for git's lock at most this long (see `putOffRescan`). */
+export const RESCAN_GIT_WAIT_MAX_MS = 60_000;
 /**
  * Watcher cycles that see deletions wait until deletions have been quiet this long (at most
  * DELETION_BURST_MAX_MS), so that a `rm -rf` arrives as one cycle and the safety halt judges it
@@ -103,6 +114,8 @@ export class Scheduler {
   private deletionBurstStarted = 0;
   private lastScanMs = 0;
   private lastCycleCpuMs = 0;
+  /** When the rescans began waiting for git's lock (undefined: they are not waiting). */
+  private rescanPutOffSince: number | undefined;
   private stopped = false;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private rescanTimer: ReturnType<typeof setTimeout> | undefined;
@@ -168,21 +181,26 @@ export class Scheduler {
     return this.dirty.size + this.deletionBurst.size;
   }
 
-  /** Schedules a flush after `delayMs` of quiet, or after a checkout's settling time if git is at work. */
+  /**
+   * Schedules a flush after `delayMs` of quiet (at least GIT_QUIET_MS once git touched its files).
+   * Every watcher event comes here, so the removal of git's index lock, the last thing a checkout
+   * or a pull does to the tree, starts the cycle that takes the whole operation.
+   */
   scheduleFlush(delayMs = this.deps.debounceMs): void {
     if (this.stopped) return;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = setTimeout(
       () => this.flush(),
-      this.gitTouched ? Math.max(delayMs, CHECKOUT_SETTLE_MS) : delayMs,
+      this.gitTouched ? Math.max(delayMs, GIT_QUIET_MS) : delayMs,
     );
   }
 
   private async flush(): Promise<void> {
     this.flushTimer = undefined;
-    // A checkout in progress: its files are still changing; wait until git lets go of its index.
+    // A checkout in progress: its files are still being written, and nothing of it is taken
+    // until git lets go of its index (the event of the lock's removal schedules the flush again).
     if (this.gitTouched && (await this.deps.gitBusy())) {
-      this.scheduleFlush(CHECKOUT_SETTLE_MS);
+      if (!this.flushTimer) this.scheduleFlush(GIT_BUSY_RECHECK_MS);
       return;
     }
     const work: FlushWork = { paths: this.dirty, full: this.fullScanWanted, gitTouched: this.gitTouched };
@@ -206,9 +224,27 @@ export class Scheduler {
         ? Math.max(floor, this.lastScanMs * 400)
         : Math.max(DEFAULT_RESCAN_MIN_MS, this.lastScanMs * 400, this.lastCycleCpuMs * RESCAN_SPACING);
     this.rescanTimer = setTimeout(async () => {
+      if (await this.putOffRescan()) {
+        this.scheduleRescan();
+        return;
+      }
       await this.deps.rescan();
       this.scheduleRescan();
     }, interval);
+  }
+
+  /**
+   * A scan in the middle of a checkout would push files git is still writing, so rescans wait
+   * while git holds its lock; a lock held for RESCAN_GIT_WAIT_MAX_MS is taken as left behind by
+   * a git that died, and rescans go on (the files of a live checkout are taken again when it ends).
+   */
+  private async putOffRescan(): Promise<boolean> {
+    if (!(await this.deps.gitBusy())) {
+      this.rescanPutOffSince = undefined;
+      return false;
+    }
+    this.rescanPutOffSince ??= Date.now();
+    return Date.now() - this.rescanPutOffSince < RESCAN_GIT_WAIT_MAX_MS;
   }
 
   /**

@@ -66,7 +66,7 @@ export async function handlePush(
   // Durable before anything names them: the commit below, and this push's answer, after which
   // the agent takes them as stored and names them in its next pushes without sending them again.
   await deps.chunks.flush();
-  await deps.recordUploads?.([...received.sizes.keys()]);
+  const uploaded = [...received.sizes.keys()];
   const results: ChangeResult[] = [];
   const accepted: PushHeader['changes'] = [];
   const missing = new Set<string>(received.bad);
@@ -87,6 +87,8 @@ export async function handlePush(
       results.push({ status: 'rejected', path: change.path, code: problem.code, message: problem.message });
     } else accepted.push(change);
   }
+  // The uploads are recorded in the commit's transaction when there is a commit, else on their own.
+  if (accepted.length === 0) await deps.recordUploads?.(uploaded);
   const previous =
     accepted.length <= INLINE_MAX_CHANGES
       ? await previousVersions(deps.store, workspace, accepted)
@@ -105,6 +107,7 @@ export async function handlePush(
             changes: accepted,
             pushId: header.pushId,
             rejected: results,
+            uploads: deps.recordUploads ? uploaded : undefined,
           }),
         )
       : {
@@ -130,7 +133,9 @@ export async function handlePush(
   if (merges > 0) deps.metrics.merges.inc({ workspace }, merges);
   if (outcome.entries.length > 0) {
     const first = outcome.entries[0]!.seq;
-    const inline = previous ? await inlineFrames(deps.chunks, outcome.entries, received.bytes, previous) : [];
+    const inline = previous
+      ? await inlineFrames(deps.chunks, outcome.entries, received, frames, previous)
+      : [];
     const fanOut = (span?: SpanHandle) => {
       const live: LiveHeader = {
         type: 'entries',
@@ -291,15 +296,21 @@ async function previousVersions(store: Store, workspace: string, changes: PushHe
 /**
  * Frames for small files of the new entries, each a delta against the chunk at the same position
  * of the path's previous version (which an up-to-date peer holds on disk) when that is smaller.
+ * A frame the push brought that a peer can open the same way (compressed whole, or a delta
+ * against that very chunk) is passed on as it came, verified already: the common case of an
+ * edit, whose agent made its delta against the version the hub holds.
  */
 async function inlineFrames(
   chunks: ChunkStore,
   entries: readonly ManifestEntry[],
-  received: ReadonlyMap<string, Uint8Array>,
+  received: { bytes: ReadonlyMap<string, Uint8Array>; sizes: ReadonlyMap<string, number> },
+  pushed: readonly ChunkFrame[],
   previous: ReadonlyMap<string, ManifestEntry>,
 ): Promise<ChunkFrame[]> {
   const frames: ChunkFrame[] = [];
   const seen = new Set<string>();
+  // Only frames that were opened and verified (a damaged one has no size recorded).
+  const verified = new Map(pushed.filter((f) => received.sizes.has(f.hash)).map((f) => [f.hash, f]));
   for (const entry of entries) {
     if (entry.content.kind !== 'file' || entry.content.size > INLINE_FILE_BYTES) continue;
     const before = previous.get(entry.path)?.content;
@@ -307,9 +318,15 @@ async function inlineFrames(
     for (const [index, [hash]] of entry.content.chunks.entries()) {
       if (seen.has(hash)) continue;
       seen.add(hash);
-      const bytes = received.get(hash) ?? (await chunks.get(hash));
-      if (!bytes) continue;
       const baseHash = beforeChunks[index]?.[0];
+      const sent = verified.get(hash);
+      // A raw frame is made again: the uploader may have had no compressor (the Action on Node).
+      if (sent && (sent.encoding === 'zstd' || (sent.encoding === 'delta' && sent.base === baseHash))) {
+        frames.push(sent);
+        continue;
+      }
+      const bytes = received.bytes.get(hash) ?? (await chunks.get(hash));
+      if (!bytes) continue;
       const baseBytes = baseHash ? await chunks.get(baseHash) : undefined;
       frames.push(
         makeFrame(hash, bytes, baseHash && baseBytes ? { hash: baseHash, bytes: baseBytes } : undefined),

@@ -7,9 +7,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitBusy } from '../../src/agent/git.ts';
 import {
-  CHECKOUT_SETTLE_MS,
   classifyWatchEvent,
   type FlushWork,
+  GIT_QUIET_MS,
   RESCAN_SPACING,
   Scheduler,
   type SchedulerDeps,
@@ -123,26 +123,59 @@ describe('flushes', () => {
 });
 
 describe('checkouts', () => {
-  it('waits the settling time after git touches its index, and says git was at work', async () => {
+  it('waits a short quiet time after git touches its index, and says git was at work', async () => {
     const { scheduler, flushes } = schedulerOn();
     const noted = Date.now();
     scheduler.noteWatchEvent('.git/index');
     scheduler.noteWatchEvent('src/a.ts');
     await waitUntil(() => flushes.length > 0, 'a flush');
-    expect(flushes[0]!.at - noted).toBeGreaterThanOrEqual(CHECKOUT_SETTLE_MS - 5);
+    expect(flushes[0]!.at - noted).toBeGreaterThanOrEqual(GIT_QUIET_MS - 1);
     expect(flushes[0]!.gitTouched).toBe(true);
     expect([...flushes[0]!.paths]).toEqual(['src/a.ts']);
   });
 
-  it('holds the flush while git holds its index lock', async () => {
+  it('holds the flush while git holds its index lock, and flushes once the lock is removed', async () => {
     const { scheduler, flushes, dir } = schedulerOn();
     mkdirSync(join(dir, '.git'));
     writeFileSync(join(dir, '.git', 'index.lock'), '');
     scheduler.noteWatchEvent('.git/index.lock');
-    await sleep(CHECKOUT_SETTLE_MS * 4);
+    scheduler.noteWatchEvent('src/a.ts');
+    // Events of files git is still writing come and go; none of them lets a flush through.
+    for (let i = 0; i < 5; i++) {
+      await sleep(GIT_QUIET_MS * 3);
+      scheduler.noteWatchEvent('src/b.ts');
+    }
+    await sleep(GIT_QUIET_MS * 3);
     expect(flushes).toEqual([]);
+    // Git renames its lock over the index: the watcher names both.
     rmSync(join(dir, '.git', 'index.lock'));
+    scheduler.noteWatchEvent('.git/index.lock');
+    scheduler.noteWatchEvent('.git/index');
     await waitUntil(() => flushes.length > 0, 'the flush once git is done');
+    expect(flushes[0]!.gitTouched).toBe(true);
+    expect([...flushes[0]!.paths].sort()).toEqual(['src/a.ts', 'src/b.ts']);
+  });
+
+  it('holds the flush while git moves HEAD', async () => {
+    const { scheduler, flushes, dir } = schedulerOn();
+    mkdirSync(join(dir, '.git'));
+    writeFileSync(join(dir, '.git', 'HEAD.lock'), '');
+    scheduler.noteWatchEvent('.git/index');
+    await sleep(GIT_QUIET_MS * 5);
+    expect(flushes).toEqual([]);
+    rmSync(join(dir, '.git', 'HEAD.lock'));
+    scheduler.noteWatchEvent('.git/HEAD');
+    await waitUntil(() => flushes.length > 0, 'the flush once HEAD has moved');
+  });
+
+  it('looks at the lock again on its own when its removal is never named', async () => {
+    const { scheduler, flushes, dir } = schedulerOn();
+    mkdirSync(join(dir, '.git'));
+    writeFileSync(join(dir, '.git', 'index.lock'), '');
+    scheduler.noteWatchEvent('.git/index.lock');
+    await sleep(GIT_QUIET_MS * 5);
+    rmSync(join(dir, '.git', 'index.lock'));
+    await waitUntil(() => flushes.length > 0, 'the fallback flush');
     expect(flushes[0]!.gitTouched).toBe(true);
   });
 });
@@ -234,6 +267,19 @@ describe('rescans', () => {
     const { scheduler, rescans } = schedulerOn({ rescanMinMs: 60_000, polling: () => true });
     scheduler.scheduleRescan();
     await waitUntil(() => rescans() === 1, 'a polling rescan', 2000);
+  });
+});
+
+describe('rescans during a checkout', () => {
+  it('wait while git holds its index lock, and run again once it is gone', async () => {
+    const { scheduler, dir, rescans } = schedulerOn({ rescanMinMs: 20 });
+    mkdirSync(join(dir, '.git'));
+    writeFileSync(join(dir, '.git', 'index.lock'), '');
+    scheduler.scheduleRescan();
+    await sleep(150);
+    expect(rescans()).toBe(0);
+    rmSync(join(dir, '.git', 'index.lock'));
+    await waitUntil(() => rescans() > 0, 'a rescan once git is done');
   });
 });
 

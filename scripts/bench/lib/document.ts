@@ -115,6 +115,14 @@ compared with \`cmp\` after the last change. Baselines: \`rsync -a\` of the file
 empty folder for the first sync and onto the previous version for each change (rsync's delta transfer; its
 \`--stats\` bytes sent and received).
 
+**Git checkout.** A clone of this repository (its own history, no other project's) at the 21st newest commit of
+its first-parent history, one agent on the clone and one on an empty mirror. Each of the next 20 commits is checked
+out in turn (\`git checkout --detach\`), and timed from git's exit until the mirror holds every path \`git diff
+--name-only\` names between the two commits with the new bytes (or is gone), seen as in the edit replay. Figures: p50
+and p95 over the 20 checkouts, the median of those over the runs. Baseline: the same checkouts in another clone, each
+followed by one \`rsync -a --delete --exclude=/.git\` run of the work tree to a loopback rsync daemon, timed from git's
+exit until rsync is done.
+
 ## How to reproduce
 
 \`\`\`sh

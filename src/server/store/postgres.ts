@@ -139,6 +139,8 @@ export class PostgresStore implements Store {
     );
     const head = Number(locked.rows[0]?.head ?? 0);
     const expired = locked.rows[0]?.expired_vector ?? undefined;
+    if (request.uploads && request.uploads.length > 0)
+      await insertChunkRefs(client, workspace, request.uploads);
     // Under the workspace lock, so a push sent again while its first copy commits waits for it.
     const recorded = request.pushId ? await recordedAnswer(client, request, request.pushId) : undefined;
     if (recorded) return replayedOutcome(head, recorded);

@@ -157,6 +157,7 @@ export class SqliteStore implements Store {
       head: number;
       expired_vector: string | null;
     };
+    if (request.uploads && request.uploads.length > 0) insertChunkRefs(this.db, workspace, request.uploads);
     const recorded = request.pushId ? this.recordedAnswer(request, request.pushId) : undefined;
     if (recorded) return replayedOutcome(ws.head, recorded);
     // The immediate transaction holds SQLite's write lock, so the view reads the latest manifest.

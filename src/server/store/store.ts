@@ -24,6 +24,11 @@ export interface CommitRequest {
   pushId?: string;
   /** Results the hub decided before the commit (refused paths), kept in the recorded answer. */
   rejected?: readonly ChangeResult[];
+  /**
+   * Chunks the push uploaded, recorded as the workspace's (Access.referenceChunks) in the same
+   * transaction, so that a push costs one flush of the store, not one for them and one for it.
+   */
+  uploads?: readonly string[];
 }
 
 export interface CommitOutcome {
