@@ -74,10 +74,8 @@ export async function applyBatch(
   let deletes = items
     .filter((a) => !exists(a.entry.content))
     .sort((a, b) => pathDepth(b.entry.path) - pathDepth(a.entry.path));
-  /** Paths made or removed: they and their folders are flushed before the caller records them. */
+  /** Paths renamed into place or removed: their folders are flushed before the caller records them. */
   const touched: string[] = [];
-  /** Staged files renamed into place, their contents already flushed: only their folders are. */
-  const renamed: string[] = [];
   // A folder moved on the peer is moved here in one rename where the disk allows (folder-move.ts).
   const moved = new Set<ApplyItem>();
   for (const move of findFolderMoves(allWrites, deletes, deps.folding)) {
@@ -155,13 +153,12 @@ export async function applyBatch(
         ),
       );
     }
-    // One flush makes every staged file of the slice durable before any of them becomes visible;
-    // their names are made durable with the folders they are renamed into (see `touched`).
-    await deps.durability.flushContents(staged.map((s) => s.write.temp));
+    // One flush makes every staged file of the slice durable before any of them becomes visible.
+    deps.durability.flush(staged.map((s) => s.write.temp));
     for (const { item, write, bytes } of staged) {
       const outcome = finishWrite(write);
       if (outcome.ok) {
-        renamed.push(write.absolute);
+        touched.push(write.absolute);
         spellings.added(write.path);
       }
       settle(item, withBytes(outcome, bytes));
@@ -169,7 +166,7 @@ export async function applyBatch(
   }
   for (const item of streamed) {
     const outcome = await writeStreamed(deps, item, checked, spellings, respellings.get(item.entry.path));
-    if (outcome.ok) renamed.push(join(deps.dir, item.entry.path));
+    if (outcome.ok) touched.push(join(deps.dir, item.entry.path));
     settle(item, outcome);
   }
   for (const level of groupByDepth(deletes)) {
@@ -193,7 +190,7 @@ export async function applyBatch(
     );
   }
   // The renames and removals reach the disk before the caller's state records them as bases.
-  deps.durability.flush(touched, renamed);
+  deps.durability.flush(touched);
 }
 
 /**
@@ -235,7 +232,7 @@ async function writeStreamed(
     tryUnlinkTemp(temp);
     return missing;
   }
-  await deps.durability.flushContents([temp]);
+  deps.durability.flush([temp]);
   const finished = finishWrite(outcome.staged);
   if (finished.ok) spellings.added(item.entry.path);
   return withBytes(finished, undefined);
