@@ -503,16 +503,7 @@ export class Agent {
       return { pushed: 0, applied: 0, problems: this.problems() };
     }
     if (paths !== 'full' && this.scheduler.takeFullScan()) paths = 'full';
-    if (paths !== 'full') return this.cycleOf(paths, cause);
-    // The whole cycle's CPU time, not the scan's wall time: git's view of the tree, the plan and
-    // the state's writes cost as much as the scan, and the rescans are spaced by what they cost.
-    const cpu = process.cpuUsage();
-    try {
-      return await this.cycleOf('full', cause);
-    } finally {
-      const used = process.cpuUsage(cpu);
-      this.scheduler.noteCycleCost((used.user + used.system) / 1000);
-    }
+    return this.cycleOf(paths, cause);
   }
 
   private async cycleOf(paths: Set<string> | 'full', cause: CycleCause): Promise<SyncSummary> {

@@ -34,13 +34,6 @@ export const DELETION_QUIET_MS = 50;
 export const DELETION_BURST_MAX_MS = 1000;
 
 /** The work of one watcher flush. */
-/**
- * A safety rescan waits this many times the CPU time the last full cycle took, so that rescans
- * cost at most 0.1% of a core however big the tree: on 100,000 files a full cycle costs a few
- * seconds of CPU, so an idle agent rescans about once an hour, and the watcher's events (or a
- * watch that failed, which asks for a scan at once) carry every change in between.
- */
-export const RESCAN_SPACING = 1000;
 /** The shortest interval between safety rescans when no floor is given. */
 const DEFAULT_RESCAN_MIN_MS = 5000;
 
@@ -57,8 +50,8 @@ export interface SchedulerDeps {
   /** Quiet time before a burst of watcher events is handled (0: at once). */
   debounceMs: number;
   /**
-   * Shortest interval between full rescans (1 s at most when polling). Given, it replaces the
-   * CPU budget of the default (at least 5 s, and RESCAN_SPACING times a full cycle's CPU).
+   * Shortest interval between full rescans (1 s at most when polling; default 5 s). Rescans are
+   * also spaced 400 times the last scan's time, so they cost at most ~0.25% of a core.
    */
   rescanMinMs?: number;
   /** Whether changes are found by polling; asked each time (the watcher may fall back to it). */
@@ -113,7 +106,6 @@ export class Scheduler {
   private deletionBurst = new Set<string>();
   private deletionBurstStarted = 0;
   private lastScanMs = 0;
-  private lastCycleCpuMs = 0;
   /** When the rescans began waiting for git's lock (undefined: they are not waiting). */
   private rescanPutOffSince: number | undefined;
   private stopped = false;
@@ -163,14 +155,6 @@ export class Scheduler {
     this.lastScanMs = ms;
   }
 
-  /**
-   * What the last full cycle cost in CPU milliseconds (the scan, git's view of the tree, the plan
-   * and the state's writes, not the scan's wall time alone): safety rescans are spaced by it.
-   */
-  noteCycleCost(cpuMs: number): void {
-    this.lastCycleCpuMs = cpuMs;
-  }
-
   /** Paths the watcher named that no cycle has taken yet (the cursor message reports them). */
   dirtyCount(): number {
     return this.dirty.size;
@@ -213,16 +197,14 @@ export class Scheduler {
   /** Schedules the next full rescan, then the one after it, until stopped. */
   scheduleRescan(): void {
     if (this.stopped) return;
-    // Polling is the only detector where no events arrive: it runs at least every second, and at
-    // most ~0.25% of a core goes to it (400x the last scan's time). Where events arrive, the
-    // rescan is only a safety net: under 0.1% of a core (RESCAN_SPACING times the last full
-    // cycle's CPU), unless a floor was given (--rescan-ms), which trades CPU for a closer net.
+    // Polling is the only detector where no events arrive: it runs at least every second. Where
+    // events arrive, the rescan is the safety net that repairs a change the events missed, every
+    // 5 s or more (--rescan-ms). Either way at most ~0.25% of a core goes to it (400x the last
+    // scan's time).
     const floor = this.deps.rescanMinMs;
     const interval = this.deps.polling()
       ? Math.max(Math.min(floor ?? 1000, 1000), this.lastScanMs * 400)
-      : floor !== undefined
-        ? Math.max(floor, this.lastScanMs * 400)
-        : Math.max(DEFAULT_RESCAN_MIN_MS, this.lastScanMs * 400, this.lastCycleCpuMs * RESCAN_SPACING);
+      : Math.max(floor ?? DEFAULT_RESCAN_MIN_MS, this.lastScanMs * 400);
     this.rescanTimer = setTimeout(async () => {
       if (await this.putOffRescan()) {
         this.scheduleRescan();

@@ -52,9 +52,8 @@ Options:
   --poll                do not use filesystem events (network or bind mounts)
   --no-fsync            do not flush remote versions to disk before they become visible
                         (only for throwaway trees: a power loss can then tear a file)
-  --rescan-ms MS        shortest interval between safety rescans (default: at least 5000,
-                        and 1000x the CPU time of the last full cycle, so that they cost
-                        at most 0.1% of a core)
+  --rescan-ms MS        shortest interval between safety rescans (default 5000; at least
+                        400x the last scan's time)
   --concurrency N       file operations in flight (default 64)
   --npm-cache DIR       the shared npm cache pre-warming fills (default ~/.cache/warmsync/npm)
   --metrics-port PORT   serve Prometheus metrics on 127.0.0.1:PORT/metrics
