@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { Principal } from '../../src/core/credential.ts';
 import { csrfMatches, SessionBook } from '../../src/server/dashboard/sessions.ts';
 import { PostgresStore } from '../../src/server/store/postgres.ts';
@@ -19,7 +18,6 @@ const READER: Principal = { kind: 'workspace', id: '0123456789abcdef', workspace
 
 let postgres: PostgresService;
 const open: Store[] = [];
-let dbCount = 0;
 
 beforeAll(async () => {
   postgres = await startPostgres();
@@ -30,17 +28,6 @@ afterAll(async () => {
   await stopAllServices();
   await cleanup();
 });
-
-async function freshDatabase(): Promise<string> {
-  const name = `sessions_${++dbCount}`;
-  const admin = new pg.Client({ connectionString: postgres.url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(postgres.url);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 async function openPostgres(url: string): Promise<Store> {
   const store = new PostgresStore({ url });
@@ -58,7 +45,7 @@ const makers: Array<[string, () => Promise<Store>]> = [
       return store;
     },
   ],
-  ['postgres', async () => openPostgres(await freshDatabase())],
+  ['postgres', async () => openPostgres(await postgres.freshDatabase())],
 ];
 
 describe.each(makers)('%s store: SessionBook', (_name, make) => {
@@ -187,7 +174,7 @@ describe('SessionBook on a SQLite file', () => {
 
 describe('two replicas on one PostgreSQL database', () => {
   it('share sessions and codes: a code redeems once, on either, and a logout on one ends it on both', async () => {
-    const url = await freshDatabase();
+    const url = await postgres.freshDatabase();
     const a = new SessionBook((await openPostgres(url)).sessions);
     const b = new SessionBook((await openPostgres(url)).sessions);
     const code = await a.issueCode(ADMIN);

@@ -17,7 +17,6 @@ import { type PostgresService, startPostgres, stopAllServices } from '../helpers
 
 let postgres: PostgresService;
 const open: Store[] = [];
-let dbCount = 0;
 
 beforeAll(async () => {
   postgres = await startPostgres();
@@ -29,24 +28,12 @@ afterAll(async () => {
   await cleanup();
 });
 
-/** A PostgreSQL database of its own for each store, so workspaces never meet. */
-async function freshDatabase(): Promise<string> {
-  const name = `history_${++dbCount}`;
-  const admin = new pg.Client({ connectionString: postgres.url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(postgres.url);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
 const makers: Array<[string, () => Promise<Store>]> = [
   ['sqlite', async () => new SqliteStore(join(tempDir(), 'warmsync.db'))],
   [
     'postgres',
     async () => {
-      const store = new PostgresStore({ url: await freshDatabase() });
+      const store = new PostgresStore({ url: await postgres.freshDatabase() });
       await store.start();
       return store;
     },
@@ -177,7 +164,7 @@ describe('migration of a database made before history', () => {
   });
 
   it('postgres: a database at migration 5 moves to 6 and keeps its entries', async () => {
-    const url = await freshDatabase();
+    const url = await postgres.freshDatabase();
     const first = new PostgresStore({ url });
     await first.start();
     await push(first, A, 'p.txt', 'one', { [A]: 1 });

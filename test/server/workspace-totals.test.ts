@@ -18,7 +18,6 @@ import { type PostgresService, startPostgres, stopAllServices } from '../helpers
 
 let postgres: PostgresService;
 const open: Store[] = [];
-let dbCount = 0;
 
 beforeAll(async () => {
   postgres = await startPostgres();
@@ -29,17 +28,6 @@ afterAll(async () => {
   await stopAllServices();
   await cleanup();
 });
-
-async function freshDatabase(): Promise<string> {
-  const name = `totals_${++dbCount}`;
-  const admin = new pg.Client({ connectionString: postgres.url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(postgres.url);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 async function openPostgres(url: string): Promise<PostgresStore> {
   const store = new PostgresStore({ url });
@@ -57,7 +45,7 @@ const makers: Array<[string, () => Promise<Store>]> = [
       return store;
     },
   ],
-  ['postgres', async () => openPostgres(await freshDatabase())],
+  ['postgres', async () => openPostgres(await postgres.freshDatabase())],
 ];
 
 const A = 'aaaaaaaa';
@@ -141,7 +129,7 @@ describe('a database made before the totals were kept', () => {
   });
 
   it('postgres: gets them counted by the migration, then kept', async () => {
-    const url = await freshDatabase();
+    const url = await postgres.freshDatabase();
     const first = await openPostgres(url);
     await put(first, 'w', 'a.txt', 'aaaa', 1);
     await put(first, 'w', 'b.txt', 'bb', 2);
