@@ -10,6 +10,7 @@
  * fresh object, except that the last one read is returned again while nothing changed it, so
  * `state.base(p) === state.base(p)` holds as it did when records were kept whole.
  */
+import type { KnownBases } from '../core/deletion-guard.ts';
 import type { ChunkSpec, EntryContent } from '../core/entry.ts';
 import type { VersionVector } from '../core/vector.ts';
 import type { BaseRecord } from './state.ts';
@@ -50,6 +51,12 @@ class PackedBase {
     readonly statMode: number,
     readonly statAt: number,
   ) {}
+}
+
+/** A file or a symlink (see core/deletion-guard.ts isLiveFile). */
+function isLiveKind(bits: number): boolean {
+  const kind = bits & 3;
+  return kind === KIND_FILE || kind === KIND_SYMLINK;
 }
 
 function pack(record: BaseRecord): PackedBase {
@@ -154,8 +161,9 @@ function unpack(p: PackedBase): BaseRecord {
  * bases.set('a.txt', record);
  * bases.get('a.txt'); // the same record, until the next takeFresh()
  */
-export class BaseTable implements ReadonlyMap<string, BaseRecord> {
+export class BaseTable implements ReadonlyMap<string, BaseRecord>, KnownBases {
   private readonly packed = new Map<string, PackedBase>();
+  private liveFilesValue = 0;
   /** Records set since the last `takeFresh`, as given: the ones the state has yet to write. */
   private fresh = new Map<string, BaseRecord>();
   private lastPath: string | undefined;
@@ -163,6 +171,11 @@ export class BaseTable implements ReadonlyMap<string, BaseRecord> {
 
   get size(): number {
     return this.packed.size;
+  }
+
+  /** Bases that exist and are not folders, counted as they are set (the safety halt's denominator). */
+  get liveFiles(): number {
+    return this.liveFilesValue;
   }
 
   has(path: string): boolean {
@@ -182,7 +195,7 @@ export class BaseTable implements ReadonlyMap<string, BaseRecord> {
 
   /** Sets `path`'s base: kept whole until `takeFresh`, packed at once for the long run. */
   set(path: string, record: BaseRecord): this {
-    this.packed.set(path, pack(record));
+    this.putPacked(path, pack(record));
     this.fresh.set(path, record);
     if (path === this.lastPath) this.lastPath = this.lastRecord = undefined;
     return this;
@@ -190,7 +203,14 @@ export class BaseTable implements ReadonlyMap<string, BaseRecord> {
 
   /** Loads a record read from disk: packed only, as it needs no writing. */
   load(path: string, record: BaseRecord): void {
-    this.packed.set(path, pack(record));
+    this.putPacked(path, pack(record));
+  }
+
+  private putPacked(path: string, packed: PackedBase): void {
+    const before = this.packed.get(path);
+    if (before && isLiveKind(before.bits)) this.liveFilesValue--;
+    if (isLiveKind(packed.bits)) this.liveFilesValue++;
+    this.packed.set(path, packed);
   }
 
   /** The records set since the last call (to be written); afterwards they are kept packed only. */

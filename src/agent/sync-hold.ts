@@ -3,8 +3,7 @@
  * pushed or applied until resume) and the safety halt (a cycle's mass deletion is held until
  * `resume --allow-deletes`; the decisions are core/deletion-guard.ts's).
  */
-import { type GuardedPush, guardDeletions, type HaltState } from '../core/deletion-guard.ts';
-import type { EntryContent } from '../core/entry.ts';
+import { type GuardedPush, guardDeletions, type HaltState, type KnownBases } from '../core/deletion-guard.ts';
 
 /** Pause and halt of one agent (see the file's comment). */
 export class SyncHold {
@@ -45,11 +44,7 @@ export class SyncHold {
   }
 
   /** The safety halt over a cycle's pushes: the pushes that may go. */
-  guard<P extends GuardedPush>(
-    pushes: readonly P[],
-    full: boolean,
-    bases: ReadonlyMap<string, { content: EntryContent }>,
-  ): P[] {
+  guard<P extends GuardedPush>(pushes: readonly P[], full: boolean, bases: KnownBases): P[] {
     const outcome = guardDeletions(pushes, full, this.halt, bases);
     const held = outcome.halt.held;
     if (outcome.announce === 'cleared') this.log('halt cleared: no deletion is held any more');

@@ -112,6 +112,23 @@ describe('BaseTable', () => {
     expect(table.takeFresh().get('p')).toBe(CASES[5]![1]);
   });
 
+  it('counts its live files (files and links) as records are set, replaced and loaded', () => {
+    const table = new BaseTable();
+    for (const [name, record] of CASES) table.set(name, record);
+    const live = CASES.filter(([, r]) => r.content.kind !== 'dir' && r.content.kind !== 'deleted');
+    expect(table.liveFiles).toBe(live.length);
+    const tombstone = CASES[6]![1];
+    table.set(CASES[0]![0], tombstone); // a file deleted
+    table.set(CASES[4]![0], CASES[5]![1]); // a folder replaced by a link
+    table.set(CASES[5]![0], CASES[5]![1]); // a link set again
+    expect(table.liveFiles).toBe(live.length);
+    table.load('more', CASES[1]![1]);
+    expect(table.liveFiles).toBe(live.length + 1);
+    expect(table.liveFiles).toBe(
+      [...table.values()].filter((r) => r.content.kind !== 'dir' && r.content.kind !== 'deleted').length,
+    );
+  });
+
   it('comes back whole from the state database', () => {
     const dir = mkdtempSync(join(tmpdir(), 'base-table-'));
     dirs.push(dir);
@@ -121,6 +138,7 @@ describe('BaseTable', () => {
     const again = new AgentState(dir);
     for (const [name, record] of CASES) expect(again.base(name)).toEqual(record);
     expect(again.bases.size).toBe(CASES.length);
+    expect(again.bases.liveFiles).toBe(5); // four files and a link
     again.close();
   });
 });

@@ -5,6 +5,7 @@ import {
   guardDeletions,
   type HaltState,
   judgeDeletions,
+  knownBasesOf,
 } from '../../src/core/deletion-guard.ts';
 import { DELETED, type EntryContent } from '../../src/core/entry.ts';
 
@@ -65,7 +66,7 @@ describe('guardDeletions', () => {
     chunks: [],
   });
   /** 150 known files, f0 to f149. */
-  const bases = new Map(Array.from({ length: 150 }, (_, i) => [`f${i}`, { content: file(i) }]));
+  const bases = knownBasesOf(new Map(Array.from({ length: 150 }, (_, i) => [`f${i}`, { content: file(i) }])));
   const deleting = (n: number): GuardedPush[] =>
     Array.from({ length: n }, (_, i) => ({ path: `f${i}`, content: DELETED }));
   const edit: GuardedPush = { path: 'f149', content: file(999) };
