@@ -7,9 +7,9 @@
 import { exists, type ManifestEntry } from '../core/entry.ts';
 import { IgnoreRules } from '../core/ignore.ts';
 import { ancestorPaths } from '../core/paths.ts';
-import type { LocalTree, Observation, ObserveBatch } from './local-tree.ts';
+import type { LocalTree, MovedBases, Observation, ObserveBatch } from './local-tree.ts';
 import type { Scheduler } from './scheduler.ts';
-import type { AgentState } from './state.ts';
+import type { AgentState, BaseRecord } from './state.ts';
 
 export interface ObserveDeps {
   tree: LocalTree;
@@ -67,17 +67,29 @@ export async function observeCycle(
   }
   let rulesChanged = false;
   const newFolders: string[] = [];
-  await Promise.all(
-    [...paths].map(async (path) => {
-      if (IgnoreRules.isIgnoreFile(path)) rulesChanged = true;
-      const obs = await tree.observe(path, state.base(path), fromWatcher, batch);
-      out.set(path, obs);
-      if (obs.content.kind === 'dir' && state.base(path)?.content.kind !== 'dir') newFolders.push(path);
-    }),
+  const observeNamed = (named: readonly string[], movedFrom?: MovedBases) =>
+    Promise.all(
+      named.map(async (path) => {
+        if (IgnoreRules.isIgnoreFile(path)) rulesChanged = true;
+        const obs = await tree.observe(path, state.base(path), fromWatcher, batch, movedFrom);
+        out.set(path, obs);
+        if (obs.content.kind === 'dir' && state.base(path)?.content.kind !== 'dir') newFolders.push(path);
+      }),
+    );
+  // Known folders first: one found gone (moved away) lends its files' bases to the new paths, so
+  // a moved folder's files are known by their stat instead of read again.
+  const named = [...paths];
+  const wasFolder = (path: string) => state.base(path)?.content.kind === 'dir';
+  await observeNamed(named.filter(wasFolder));
+  const goneInside = basesBelowGoneFolders(deps, out);
+  const movedFrom = movedBasesOf(state, goneInside);
+  await observeNamed(
+    named.filter((path) => !wasFolder(path)),
+    movedFrom,
   );
   await gitView;
-  await observeContentsOfNewFolders(deps, out, newFolders, batch);
-  await observeContentsOfGoneFolders(deps, out, batch);
+  await observeContentsOfNewFolders(deps, out, newFolders, batch, movedFrom);
+  await observeContentsOfGoneFolders(deps, out, goneInside, batch);
   if (rulesChanged) deps.scheduler.wantFullScan();
   for (const [path, obs] of out) {
     const isDir = obs.content.kind === 'dir' || state.base(path)?.content.kind === 'dir';
@@ -98,6 +110,7 @@ async function observeContentsOfNewFolders(
   out: Map<string, Observation>,
   folders: readonly string[],
   batch: ObserveBatch,
+  movedFrom: MovedBases | undefined,
 ): Promise<void> {
   const { tree, state } = deps;
   const walked: string[] = [];
@@ -105,7 +118,13 @@ async function observeContentsOfNewFolders(
     if (walked.some((w) => folder.startsWith(`${w}/`))) continue;
     if (tree.rules.isIgnored(folder, true)) continue;
     walked.push(folder);
-    const { found, unknownFolders } = await tree.scanFolder(folder, (p) => state.base(p), batch);
+    const { found, unknownFolders } = await tree.scanFolder(
+      folder,
+      (p) => state.base(p),
+      batch,
+      movedFrom,
+      out,
+    );
     for (const [path, obs] of found) if (!out.has(path)) out.set(path, obs);
     // What could not be listed stays as it was: its paths are simply not observed this cycle.
     if (unknownFolders.size > 0) deps.scheduler.wantFullScan();
@@ -113,31 +132,59 @@ async function observeContentsOfNewFolders(
 }
 
 /**
- * A folder moved away or removed takes its contents with it, but the watcher names only the
- * folder. Its contents are observed in the same cycle, so their deletions travel in the same
- * batch as the folder's and a peer removes the folder instead of finding it not empty. A folder
- * whose state is unknown is not gone: its contents are left alone.
+ * The paths whose bases lie below a folder this cycle observed gone (moved away or removed), not
+ * observed themselves yet: the watcher names only the folder. A folder whose state is unknown is
+ * not gone: its contents are left alone.
  */
-async function observeContentsOfGoneFolders(
-  deps: ObserveDeps,
-  out: Map<string, Observation>,
-  batch: ObserveBatch,
-): Promise<void> {
-  const { tree, state } = deps;
+function basesBelowGoneFolders(deps: ObserveDeps, out: ReadonlyMap<string, Observation>): string[] {
+  const { state } = deps;
   const gone = [...out]
     .filter(
       ([path, obs]) =>
         !obs.unknown && obs.content.kind === 'deleted' && state.base(path)?.content.kind === 'dir',
     )
     .map(([path]) => `${path}/`);
-  if (gone.length === 0) return;
+  if (gone.length === 0) return [];
+  // Outermost folders only: each base path is tested against as few prefixes as can be.
+  const outermost = gone.filter((g) => !gone.some((other) => other !== g && g.startsWith(other)));
   // Paths first: only the bases below a gone folder are unpacked.
   const inside: string[] = [];
   for (const path of state.bases.keys())
-    if (!out.has(path) && gone.some((g) => path.startsWith(g)) && exists(state.base(path)!.content))
+    if (outermost.some((g) => path.startsWith(g)) && !out.has(path) && exists(state.base(path)!.content))
       inside.push(path);
+  return inside;
+}
+
+/** The bases of the files at `paths`, by inode: where a moved folder's files came from. */
+function movedBasesOf(state: AgentState, paths: readonly string[]): MovedBases | undefined {
+  if (paths.length === 0) return undefined;
+  const byInode = new Map<number, BaseRecord[]>();
+  for (const path of paths) {
+    const base = state.base(path);
+    if (base?.content.kind !== 'file' || !base.stat) continue;
+    const same = byInode.get(base.stat.ino);
+    if (same) same.push(base);
+    else byInode.set(base.stat.ino, [base]);
+  }
+  return byInode;
+}
+
+/**
+ * A folder moved away or removed takes its contents with it: its contents (`inside`, see
+ * `basesBelowGoneFolders`) are observed in the same cycle, so their deletions travel in the same
+ * batch as the folder's and a peer removes the folder instead of finding it not empty.
+ */
+async function observeContentsOfGoneFolders(
+  deps: ObserveDeps,
+  out: Map<string, Observation>,
+  inside: readonly string[],
+  batch: ObserveBatch,
+): Promise<void> {
+  const { tree, state } = deps;
   await Promise.all(
-    inside.map(async (path) => out.set(path, await tree.observe(path, state.base(path), false, batch))),
+    inside
+      .filter((path) => !out.has(path))
+      .map(async (path) => out.set(path, await tree.observe(path, state.base(path), false, batch))),
   );
 }
 

@@ -7,7 +7,7 @@
 import { type Dirent, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { type ChunkRef, chunkBytes } from '../core/chunk.ts';
-import { DELETED, type EntryContent } from '../core/entry.ts';
+import { DELETED, type EntryContent, exists } from '../core/entry.ts';
 import { EXACT_NAMES, type Folding } from '../core/folding.ts';
 import { fileHashFromChunks } from '../core/hash.ts';
 import { IGNORE_FILE_NAMES, type IgnoreOptions, IgnoreRules } from '../core/ignore.ts';
@@ -91,7 +91,17 @@ interface WalkContext {
   tempFiles: string[];
   /** File bytes kept so far (SCAN_BYTES_BUDGET). */
   keptBytes: number;
+  movedFrom?: MovedBases;
+  /** Paths observed already in this cycle: taken as they were, not observed again. */
+  observed?: ReadonlyMap<string, Observation>;
 }
+
+/**
+ * The bases of files that left their paths in this cycle (a folder moved away), by inode: a new
+ * path with exactly one's stat is that file moved, its content known without reading it. A rename
+ * changes neither a file's inode nor its mtime or ctime, and any write changes its ctime.
+ */
+export type MovedBases = ReadonlyMap<number, readonly BaseRecord[]>;
 
 export class LocalTree {
   rules: IgnoreRules;
@@ -165,12 +175,15 @@ export class LocalTree {
    * Walks the folder `folder` (not the whole tree) under the current rules, as `scan` does: for a
    * folder that just appeared (made, copied or moved in), whose contents may all have arrived
    * before the watcher watched it. Ignore files found in it join the current rules. Ancestors
-   * are checked through `batch`; `unknownFolders` as in `scan`.
+   * are checked through `batch`; `unknownFolders` as in `scan`. `movedFrom` as in `observe`;
+   * paths in `observed` (named by the watcher in the same cycle) are taken as they were seen.
    */
   async scanFolder(
     folder: string,
     baseOf: (path: string) => BaseRecord | undefined,
     batch: ObserveBatch,
+    movedFrom?: MovedBases,
+    observed?: ReadonlyMap<string, Observation>,
   ): Promise<{ found: Map<string, Observation>; unknownFolders: Set<string> }> {
     const found = new Map<string, Observation>();
     const unknownFolders = new Set<string>();
@@ -183,6 +196,8 @@ export class LocalTree {
       unknownFolders,
       tempFiles,
       keptBytes: 0,
+      movedFrom,
+      observed,
     };
     await this.walk(folder, context);
     this.temps.sweep(tempFiles);
@@ -243,7 +258,8 @@ export class LocalTree {
           return;
         }
         // The walk only descends real folders, so every ancestor here is already checked.
-        const observation = await this.observe(path, baseOf(path), false, walked);
+        const observation =
+          walk.observed?.get(path) ?? (await this.observe(path, baseOf(path), false, walked, walk.movedFrom));
         if (observation.unknown) {
           found.set(path, observation);
           return;
@@ -269,13 +285,16 @@ export class LocalTree {
    * only under another spelling (`readme.md` for `README.md` on macOS): that entry is another
    * path's. Any other failure to look (permissions, I/O) observes as `unknown`: the caller leaves
    * the path and its peers' copies alone. Nothing is read through a symbolic link: every ancestor
-   * must be a real folder and the leaf is opened without following links.
+   * must be a real folder and the leaf is opened without following links. A path without a base
+   * whose stat is one of `movedFrom`'s is that file, moved: the stat cache holds for it as well,
+   * forced read or not (see `MovedBases`).
    */
   async observe(
     path: string,
     base: BaseRecord | undefined,
     forceRead: boolean,
     batch: ObserveBatch = this.batch(),
+    movedFrom?: MovedBases,
   ): Promise<Observation> {
     const absolute = join(this.root, path);
     return this.limiter.run(async () => {
@@ -315,6 +334,9 @@ export class LocalTree {
       ) {
         return { content: base.content, stat };
       }
+      // A new path's event, when its stat is a moved base's, is the move itself: nothing to read.
+      const moved = base && exists(base.content) ? undefined : movedBase(movedFrom, stat);
+      if (moved) return { content: moved.content, stat };
       let read: FileRead | FileDescribed;
       try {
         read = readOrDescribeFile(absolute, this.options.streamFrom ?? STREAMED_FILE_BYTES);
@@ -399,6 +421,13 @@ export function sameStat(a: StatStamp, b: StatStamp): boolean {
     a.ino === b.ino &&
     a.mode === b.mode
   );
+}
+
+/** The base in `movedFrom` that `stat` proves unchanged, if one is. */
+function movedBase(movedFrom: MovedBases | undefined, stat: StatStamp): BaseRecord | undefined {
+  for (const base of movedFrom?.get(stat.ino) ?? [])
+    if (base.content.kind === 'file' && base.stat && sameStat(base.stat, stat) && !isRacy(base)) return base;
+  return undefined;
 }
 
 /**

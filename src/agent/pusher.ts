@@ -220,6 +220,8 @@ export class Pusher {
     for (const p of pushes) {
       if (p.content.kind !== 'file') continue;
       let bytes = p.obs.bytes;
+      // Known by its stat (a file moved with its folder) and held by the hub: nothing to read or send.
+      if (!bytes && this.knownFile(p.content)) continue;
       if (!bytes && p.content.size >= (this.deps.streamFrom ?? STREAMED_FILE_BYTES)) {
         streamed.push(p);
         continue;
