@@ -76,6 +76,8 @@ export async function applyBatch(
     .sort((a, b) => pathDepth(b.entry.path) - pathDepth(a.entry.path));
   /** Paths renamed into place or removed: their folders are flushed before the caller records them. */
   const touched: string[] = [];
+  /** Those of them whose folder alone is to be flushed: files flushed before their rename, removals. */
+  const folderOnly = new Set<string>();
   // A folder moved on the peer is moved here in one rename where the disk allows (folder-move.ts).
   const moved = new Set<ApplyItem>();
   for (const move of findFolderMoves(allWrites, deletes, deps.folding)) {
@@ -154,11 +156,12 @@ export async function applyBatch(
       );
     }
     // One flush makes every staged file of the slice durable before any of them becomes visible.
-    deps.durability.flush(staged.map((s) => s.write.temp));
+    deps.durability.flushContent(staged.map((s) => s.write.temp));
     for (const { item, write, bytes } of staged) {
       const outcome = finishWrite(write);
       if (outcome.ok) {
         touched.push(write.absolute);
+        folderOnly.add(write.absolute);
         spellings.added(write.path);
       }
       settle(item, withBytes(outcome, bytes));
@@ -166,7 +169,10 @@ export async function applyBatch(
   }
   for (const item of streamed) {
     const outcome = await writeStreamed(deps, item, checked, spellings, respellings.get(item.entry.path));
-    if (outcome.ok) touched.push(join(deps.dir, item.entry.path));
+    if (outcome.ok) {
+      touched.push(join(deps.dir, item.entry.path));
+      folderOnly.add(join(deps.dir, item.entry.path));
+    }
     settle(item, outcome);
   }
   for (const level of groupByDepth(deletes)) {
@@ -183,14 +189,17 @@ export async function applyBatch(
             spellings,
           );
           if (outcome.ok === 'staged') throw new Error('a deletion is never staged');
-          if (outcome.ok) touched.push(join(deps.dir, item.entry.path));
+          if (outcome.ok) {
+            touched.push(join(deps.dir, item.entry.path));
+            folderOnly.add(join(deps.dir, item.entry.path));
+          }
           settle(item, outcome);
         }),
       ),
     );
   }
   // The renames and removals reach the disk before the caller's state records them as bases.
-  deps.durability.flush(touched);
+  deps.durability.flush(touched, folderOnly);
 }
 
 /**
@@ -232,7 +241,7 @@ async function writeStreamed(
     tryUnlinkTemp(temp);
     return missing;
   }
-  deps.durability.flush([temp]);
+  deps.durability.flushContent([temp]);
   const finished = finishWrite(outcome.staged);
   if (finished.ok) spellings.added(item.entry.path);
   return withBytes(finished, undefined);
