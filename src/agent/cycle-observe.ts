@@ -44,8 +44,11 @@ export async function observeCycle(
     for (const [path, obs] of found) out.set(path, obs);
     const unknownBelow = (path: string) =>
       unknownFolders.size > 0 && ancestorPaths(path).some((folder) => unknownFolders.has(folder));
-    for (const [path, base] of state.bases) {
-      if (out.has(path) || !exists(base.content)) continue;
+    // Paths first: only the bases the scan did not find are unpacked.
+    for (const path of state.bases.keys()) {
+      if (out.has(path)) continue;
+      const base = state.base(path)!;
+      if (!exists(base.content)) continue;
       if (tree.rules.isIgnored(path, base.content.kind === 'dir')) continue;
       // Below a folder that could not be listed, absence proves nothing: unknown, not deleted.
       if (unknownBelow(path)) {
