@@ -318,23 +318,20 @@ export class Agent {
     return this.feed.pending.size === 0 && this.unsynced().length === 0;
   }
 
-  /** Runs until `stop()`: live connection, watcher, periodic rescans. */
+  /**
+   * Runs until `stop()`: live connection, watcher, periodic rescans.
+   *
+   * The watcher starts before the first full cycle reads the tree: an edit made once the scan
+   * has passed its path (a file deleted or written while the cycle pushes and applies, as a user
+   * does right after a restart) then has its event, and the watcher cycle it schedules runs after
+   * the full one in the queue. Watching only after the first cycle left such an edit to the next
+   * safety rescan, seconds later (a deletion pushed late, or a peer's version written over it).
+   */
   async start(): Promise<void> {
     this.log(this.durability.describe());
     await this.prepare();
     await this.feed.waitForHub();
     this.feed.connect();
-    try {
-      await this.intents.catchUp();
-      await this.enqueue(() => this.cycle('full', { gitTouched: true }));
-    } catch (error) {
-      // The hub answered once and went away during the first sync (restarted, a network cut):
-      // that is an ordinary sync error, not a reason to stop. The live connection catches up
-      // when the hub is back and the full cycle is tried again; the watcher must run meanwhile,
-      // or edits made until then would wait for the first rescan.
-      if (!transientHubFailure(error)) throw error;
-      this.reportError(error);
-    }
     this.watcher = new TreeWatcher(this.options.dir, {
       poll: this.options.poll ?? false,
       log: (line) => this.log(line),
@@ -342,6 +339,20 @@ export class Agent {
       onMissed: (delayMs) => this.scheduler.noteMissed(delayMs),
     });
     this.options.poll = !(await this.watcher.start());
+    try {
+      // In the queue, so that no watcher cycle runs before this catch-up or beside it.
+      await this.enqueue(async () => {
+        await this.intents.catchUp();
+        return this.cycle('full', { gitTouched: true });
+      });
+    } catch (error) {
+      // The hub answered once and went away during the first sync (restarted, a network cut):
+      // that is an ordinary sync error, not a reason to stop. The live connection catches up
+      // when the hub is back and the full cycle is tried again; the watcher runs meanwhile, so
+      // edits made until then do not wait for the first rescan.
+      if (!transientHubFailure(error)) throw error;
+      this.reportError(error);
+    }
     this.scheduler.scheduleRescan();
   }
 
