@@ -7,6 +7,9 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { needsPolling } from './mounts.ts';
 
+/** How long after a watcher error the watch is started again. */
+export const WATCH_RESTART_MS = 1000;
+
 export interface TreeWatcherHandlers {
   /** Polling was asked for: do not watch at all. */
   poll: boolean;
@@ -58,13 +61,20 @@ export class TreeWatcher {
         else this.handlers.onPath(String(filename));
       });
       this.watcher.on('error', (error) => {
-        // Watch limits and vanished folders surface here; a rescan repairs anything missed.
+        // Watch limits and vanished folders surface here; a rescan repairs anything missed. One
+        // rescan at once, for what the error lost, and one once the watch is back: a change made
+        // while no watch was in place has no event, and only a scan after the restart sees it.
         this.handlers.log(
           `watcher error (${(error as Error).message}); rescanning and restarting the watcher`,
         );
         this.watcher?.close();
         this.handlers.onMissed(100);
-        this.restartTimer = setTimeout(() => this.watch(), 1000);
+        this.restartTimer = setTimeout(() => {
+          this.restartTimer = undefined;
+          if (this.closed) return;
+          this.watch();
+          this.handlers.onMissed();
+        }, WATCH_RESTART_MS);
       });
       return true;
     } catch (error) {
