@@ -81,15 +81,13 @@ export async function observeCycle(
     );
   // Known folders first: one found gone (moved away) lends its files' bases to the new paths, so
   // a moved folder's files are known by their stat instead of read again.
-  const named = [...paths];
-  const wasFolder = (path: string) => state.base(path)?.content.kind === 'dir';
-  await observeNamed(named.filter(wasFolder));
+  const knownFolders: string[] = [];
+  const others: string[] = [];
+  for (const path of paths) (state.base(path)?.content.kind === 'dir' ? knownFolders : others).push(path);
+  await observeNamed(knownFolders);
   const goneInside = basesBelowGoneFolders(deps, out);
-  const movedFrom = movedBasesOf(state, goneInside);
-  await observeNamed(
-    named.filter((path) => !wasFolder(path)),
-    movedFrom,
-  );
+  const movedFrom = movedBasesOf(goneInside);
+  await observeNamed(others, movedFrom);
   await gitView;
   await observeContentsOfNewFolders(deps, out, newFolders, batch, movedFrom);
   await observeContentsOfGoneFolders(deps, out, goneInside, batch);
@@ -135,36 +133,40 @@ async function observeContentsOfNewFolders(
 }
 
 /**
- * The paths whose bases lie below a folder this cycle observed gone (moved away or removed), not
- * observed themselves yet: the watcher names only the folder. A folder whose state is unknown is
- * not gone: its contents are left alone.
+ * The bases below a folder this cycle observed gone (moved away or removed), by path, of the
+ * paths not observed themselves yet: the watcher names only the folder. A folder whose state is
+ * unknown is not gone: its contents are left alone.
  */
-function basesBelowGoneFolders(deps: ObserveDeps, out: ReadonlyMap<string, Observation>): string[] {
+function basesBelowGoneFolders(
+  deps: ObserveDeps,
+  out: ReadonlyMap<string, Observation>,
+): Map<string, BaseRecord> {
   const { state } = deps;
+  const inside = new Map<string, BaseRecord>();
   const gone = [...out]
     .filter(
       ([path, obs]) =>
         !obs.unknown && obs.content.kind === 'deleted' && state.base(path)?.content.kind === 'dir',
     )
     .map(([path]) => `${path}/`);
-  if (gone.length === 0) return [];
+  if (gone.length === 0) return inside;
   // Outermost folders only: each base path is tested against as few prefixes as can be.
   const outermost = gone.filter((g) => !gone.some((other) => other !== g && g.startsWith(other)));
-  // Paths first: only the bases below a gone folder are unpacked.
-  const inside: string[] = [];
-  for (const path of state.bases.keys())
-    if (outermost.some((g) => path.startsWith(g)) && !out.has(path) && exists(state.base(path)!.content))
-      inside.push(path);
+  // Paths first: only the bases below a gone folder are unpacked, each once.
+  for (const path of state.bases.keys()) {
+    if (!outermost.some((g) => path.startsWith(g)) || out.has(path)) continue;
+    const base = state.base(path)!;
+    if (exists(base.content)) inside.set(path, base);
+  }
   return inside;
 }
 
-/** The bases of the files at `paths`, by inode: where a moved folder's files came from. */
-function movedBasesOf(state: AgentState, paths: readonly string[]): MovedBases | undefined {
-  if (paths.length === 0) return undefined;
+/** `bases` by inode, the files among them: where a moved folder's files came from. */
+function movedBasesOf(bases: ReadonlyMap<string, BaseRecord>): MovedBases | undefined {
+  if (bases.size === 0) return undefined;
   const byInode = new Map<number, BaseRecord[]>();
-  for (const path of paths) {
-    const base = state.base(path);
-    if (base?.content.kind !== 'file' || !base.stat) continue;
+  for (const base of bases.values()) {
+    if (base.content.kind !== 'file' || !base.stat) continue;
     const same = byInode.get(base.stat.ino);
     if (same) same.push(base);
     else byInode.set(base.stat.ino, [base]);
@@ -180,14 +182,14 @@ function movedBasesOf(state: AgentState, paths: readonly string[]): MovedBases |
 async function observeContentsOfGoneFolders(
   deps: ObserveDeps,
   out: Map<string, Observation>,
-  inside: readonly string[],
+  inside: ReadonlyMap<string, BaseRecord>,
   batch: ObserveBatch,
 ): Promise<void> {
-  const { tree, state } = deps;
+  const { tree } = deps;
   await Promise.all(
-    inside
-      .filter((path) => !out.has(path))
-      .map(async (path) => out.set(path, await tree.observe(path, state.base(path), false, batch))),
+    [...inside]
+      .filter(([path]) => !out.has(path))
+      .map(async ([path, base]) => out.set(path, await tree.observe(path, base, false, batch))),
   );
 }
 
