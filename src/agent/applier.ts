@@ -21,6 +21,7 @@ import {
   finishWrite,
   type StagedWrite,
   stageContent,
+  writeStaged,
 } from './apply.ts';
 import { assemble, donorsOf, type GatherDeps, gatherChunks } from './chunk-gatherer.ts';
 import type { Durability } from './durability.ts';
@@ -34,6 +35,8 @@ import { VerifiedReader } from './tree-fs.ts';
 
 /** Remote files written per slice while the next slice's chunks are fetched. */
 const APPLY_SLICE = 1000;
+/** Batches of more files than this write them in the thread pool (see writeStaged). */
+const DEFER_WRITES_FROM = 16;
 
 export interface ApplyItem {
   entry: ManifestEntry;
@@ -111,6 +114,9 @@ export async function applyBatch(
     pending.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
     return pending;
   };
+  // Many files: their writes go to the thread pool, side by side (see writeStaged); a few are
+  // written at once, where a hop to a thread would only add to an edit's latency.
+  const deferWrites = writes.length > DEFER_WRITES_FROM;
   let next = slices[0] ? fetchSlice(slices[0]) : undefined;
   for (const [index, slice] of slices.entries()) {
     const chunkBytes = await next!;
@@ -144,9 +150,13 @@ export async function applyBatch(
               checked,
               spellings,
               respellings.get(item.entry.path),
+              deferWrites,
             );
-            if (outcome.ok === 'staged') staged.push({ item, write: outcome.staged, bytes });
-            else {
+            if (outcome.ok === 'staged') {
+              const failed = await writeStaged(outcome.staged);
+              if (failed) settle(item, failed);
+              else staged.push({ item, write: outcome.staged, bytes });
+            } else {
               // Done at once (a folder, or a rename to the new spelling): flushed with the rest.
               if (outcome.ok) touched.push(join(deps.dir, item.entry.path));
               settle(item, withBytes(outcome, bytes));

@@ -23,6 +23,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type EntryContent, sameContent } from '../core/entry.ts';
 import { EXACT_NAMES } from '../core/folding.ts';
@@ -78,6 +79,11 @@ export interface StagedWrite {
   temp: string;
   /** What the agent believes is at the path (undefined: nothing). */
   expected: Expected;
+  /**
+   * The file's bytes, still to be written under `temp` by `writeStaged` (see `deferWrite` of
+   * `stageContent`); absent once they are there.
+   */
+  pending?: { bytes: Uint8Array; mode: number; exactMode: boolean };
 }
 
 export type StageOutcome = ApplyOutcome | { ok: 'staged'; staged: StagedWrite };
@@ -101,6 +107,7 @@ export function stageContent(
   checked: CheckedFolders = new Set(),
   spellings: Spellings = new Spellings(root, EXACT_NAMES),
   respelled?: RespellSource,
+  deferWrite = false,
 ): StageOutcome {
   let expected = expectedIn;
   try {
@@ -161,13 +168,44 @@ export function stageContent(
         if (current?.isDirectory() && !removeEmptyFolder(absolute)) return FOLDER_IN_THE_WAY;
         const existing = current && !current.isDirectory() ? current.mode : undefined;
         const temp = tempPath(root, path);
-        writeFileSync(temp, bytes, { mode: fileModeFor(content.exec, content.mode, existing) });
+        const mode = fileModeFor(content.exec, content.mode, existing);
         // An existing file keeps its exact bits, which the umask must not narrow.
-        if (existing !== undefined) chmodSync(temp, fileModeFor(content.exec, content.mode, existing));
-        return { ok: 'staged', staged: { path, absolute, temp, expected } };
+        const pending = { bytes, mode, exactMode: existing !== undefined };
+        const staged = { path, absolute, temp, expected, pending };
+        if (deferWrite) return { ok: 'staged', staged };
+        writeStagedSync(staged);
+        return { ok: 'staged', staged };
       }
     }
   } catch (error) {
+    return { ok: false, code: 'io-error', message: (error as Error).message, retry: true };
+  }
+}
+
+function writeStagedSync(staged: StagedWrite): void {
+  const pending = staged.pending;
+  if (!pending) return;
+  writeFileSync(staged.temp, pending.bytes, { mode: pending.mode });
+  if (pending.exactMode) chmodSync(staged.temp, pending.mode);
+  staged.pending = undefined;
+}
+
+/**
+ * Writes a staged file's bytes under its temporary name off the main thread (the file system's
+ * work for a new file, not the JavaScript around it, is most of a first sync's time), so that
+ * many files are created side by side. A failure removes the temporary file.
+ */
+export async function writeStaged(staged: StagedWrite): Promise<ApplyOutcome | undefined> {
+  const pending = staged.pending;
+  if (!pending) return undefined;
+  try {
+    await writeFile(staged.temp, pending.bytes, { mode: pending.mode, flag: 'wx' });
+    if (pending.exactMode) await chmod(staged.temp, pending.mode);
+    staged.pending = undefined;
+    return undefined;
+  } catch (error) {
+    // A name already taken is another writer's file, never this one's to remove.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') tryUnlink(staged.temp);
     return { ok: false, code: 'io-error', message: (error as Error).message, retry: true };
   }
 }

@@ -1,0 +1,176 @@
+/**
+ * A large batch writes its staged files in the thread pool, side by side (writeStaged): the
+ * versions land as a batch written on the main thread lands them, modes included, and a write
+ * that fails is reported for a retry with nothing left behind, and nobody else's file removed.
+ */
+import { afterEach, describe, expect, it } from 'bun:test';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ApplyItem, applyBatch, type ItemOutcome } from '../../src/agent/applier.ts';
+import { finishWrite, stageContent, stampOf, writeStaged } from '../../src/agent/apply.ts';
+import { ChunkCache } from '../../src/agent/chunk-cache.ts';
+import { HubClient } from '../../src/agent/client.ts';
+import { Durability } from '../../src/agent/durability.ts';
+import { Limiter } from '../../src/agent/limiter.ts';
+import { fileContent } from '../../src/agent/local-tree.ts';
+import { Spellings } from '../../src/agent/spelling.ts';
+import { CircuitBreaker } from '../../src/agent/transfer.ts';
+import { EXACT_NAMES } from '../../src/core/folding.ts';
+import { TEMP_FILE_PREFIX } from '../../src/core/paths.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'staged-write-'));
+  dirs.push(dir);
+  return dir;
+}
+
+function tempFilesIn(root: string): string[] {
+  return (readdirSync(root, { recursive: true }) as string[]).filter((p) =>
+    p.split('/').some((s) => s.startsWith(TEMP_FILE_PREFIX)),
+  );
+}
+
+const text = (s: string) => new TextEncoder().encode(s);
+
+describe('staged writes in the thread pool', () => {
+  it('lands every file of a large batch with its content and mode, an edited file keeping its exact bits', async () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'lib'));
+    writeFileSync(join(root, 'lib', 'kept.txt'), 'old\n');
+    // Group-writable: the umask would narrow a new file to 0644, an edited one keeps 0664.
+    chmodSync(join(root, 'lib', 'kept.txt'), 0o664);
+    const cache = new ChunkCache(1 << 22);
+    const items: ApplyItem[] = [];
+    for (let i = 0; i < 40; i++) {
+      const bytes = text(`file ${i}\n`);
+      const content = fileContent(bytes, i % 5 === 0, 0o644);
+      if (content.kind === 'file') cache.addFile(content.chunks, bytes);
+      items.push({
+        entry: { path: `lib/f${i}.txt`, content, vector: { b: 1 }, seq: i + 1, agent: 'b' },
+        obs: { content: { kind: 'deleted' } },
+      });
+    }
+    const edited = text('new\n');
+    const editedContent = fileContent(edited, false, 0o664);
+    if (editedContent.kind === 'file') cache.addFile(editedContent.chunks, edited);
+    const keptPath = join(root, 'lib', 'kept.txt');
+    items.push({
+      entry: { path: 'lib/kept.txt', content: editedContent, vector: { b: 2 }, seq: 41, agent: 'b' },
+      obs: { content: fileContent(readFileSync(keptPath), false, 0o664), stat: stampOf(lstatSync(keptPath)) },
+    });
+    const outcomes = new Map<string, ItemOutcome>();
+    await applyBatch(
+      {
+        dir: root,
+        folding: EXACT_NAMES,
+        limiter: new Limiter(8),
+        durability: new Durability(root, true),
+        gather: {
+          dir: root,
+          baseOf: () => undefined,
+          cache,
+          // Every chunk is in the cache: the hub is never asked.
+          client: new HubClient({ server: 'http://127.0.0.1:9', workspace: 'w', agentId: 'b' }),
+          breaker: new CircuitBreaker(),
+        },
+      },
+      items,
+      (applied, outcome) => outcomes.set(applied.entry.path, outcome),
+    );
+    expect(outcomes.size).toBe(41);
+    for (const [path, outcome] of outcomes) expect({ path, ok: outcome.ok }).toEqual({ path, ok: true });
+    for (let i = 0; i < 40; i++) {
+      const path = join(root, 'lib', `f${i}.txt`);
+      expect(readFileSync(path, 'utf8')).toBe(`file ${i}\n`);
+      expect(lstatSync(path).mode & 0o111).toBe(i % 5 === 0 ? 0o111 : 0);
+    }
+    expect(readFileSync(keptPath, 'utf8')).toBe('new\n');
+    expect(lstatSync(keptPath).mode & 0o777).toBe(0o664);
+    expect(tempFilesIn(root)).toEqual([]);
+  });
+
+  it('reports a write whose folder went away for a retry, and leaves no temporary file', async () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'gone'));
+    const bytes = text('content\n');
+    const staged = stageContent(
+      root,
+      'gone/a.txt',
+      fileContent(bytes, false, 0o644),
+      undefined,
+      bytes,
+      new Set(),
+      new Spellings(root, EXACT_NAMES),
+      undefined,
+      true,
+    );
+    if (staged.ok !== 'staged') throw new Error(`not staged: ${JSON.stringify(staged)}`);
+    // Deferred: nothing is written until writeStaged runs.
+    expect(existsSync(staged.staged.temp)).toBe(false);
+    rmSync(join(root, 'gone'), { recursive: true });
+    const failed = await writeStaged(staged.staged);
+    expect(failed).toMatchObject({ ok: false, code: 'io-error', retry: true });
+    expect(existsSync(join(root, 'gone'))).toBe(false);
+    expect(tempFilesIn(root)).toEqual([]);
+  });
+
+  it('never removes a file that already holds the temporary name', async () => {
+    const root = tempDir();
+    const bytes = text('content\n');
+    const staged = stageContent(
+      root,
+      'a.txt',
+      fileContent(bytes, false, 0o644),
+      undefined,
+      bytes,
+      new Set(),
+      new Spellings(root, EXACT_NAMES),
+      undefined,
+      true,
+    );
+    if (staged.ok !== 'staged') throw new Error(`not staged: ${JSON.stringify(staged)}`);
+    writeFileSync(staged.staged.temp, 'someone else\n');
+    const failed = await writeStaged(staged.staged);
+    expect(failed).toMatchObject({ ok: false, code: 'io-error', retry: true });
+    expect(readFileSync(staged.staged.temp, 'utf8')).toBe('someone else\n');
+    expect(existsSync(join(root, 'a.txt'))).toBe(false);
+  });
+
+  it('writes a deferred file that finishes like one written at once', async () => {
+    const root = tempDir();
+    const bytes = text('content\n');
+    const staged = stageContent(
+      root,
+      'a.txt',
+      fileContent(bytes, true, 0o755),
+      undefined,
+      bytes,
+      new Set(),
+      new Spellings(root, EXACT_NAMES),
+      undefined,
+      true,
+    );
+    if (staged.ok !== 'staged') throw new Error(`not staged: ${JSON.stringify(staged)}`);
+    expect(await writeStaged(staged.staged)).toBeUndefined();
+    expect(staged.staged.pending).toBeUndefined();
+    expect(finishWrite(staged.staged)).toMatchObject({ ok: true });
+    expect(readFileSync(join(root, 'a.txt'), 'utf8')).toBe('content\n');
+    expect(lstatSync(join(root, 'a.txt')).mode & 0o111).toBe(0o111);
+  });
+});
