@@ -325,7 +325,7 @@ function tempPath(root: string, path: string): string {
 
 function lstatOrUndefined(absolute: string) {
   try {
-    return lstatSync(absolute);
+    return lstatSync(absolute, { throwIfNoEntry: false });
   } catch {
     return undefined;
   }

@@ -40,13 +40,15 @@ export class Spellings {
    * new Spellings(mountOfAMac, folding).lookup('README.md') // { spelling: 'other', stored: 'readme.md', ... }
    */
   lookup(path: string): Lookup {
-    let stats: Stats;
+    let stats: Stats | undefined;
     try {
-      stats = lstatSync(join(this.root, path));
+      // Most lookups of a first sync find nothing: answered without an error object for each.
+      stats = lstatSync(join(this.root, path), { throwIfNoEntry: false });
     } catch (error) {
       if (isAbsent(error)) return undefined;
       throw error;
     }
+    if (!stats) return undefined;
     if (!foldsNames(this.folding)) return { spelling: 'exact', stats };
     let stored = this.storedPath(path);
     if (stored === undefined) {
