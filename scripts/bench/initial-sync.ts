@@ -15,6 +15,7 @@ import { run } from './lib/procs.ts';
 import type { Row } from './lib/report.ts';
 import { rsyncTo, startRsyncDaemon } from './lib/rsyncd.ts';
 import { startSession } from './lib/session.ts';
+import { fileSizes, waitForSizes } from './lib/size-watch.ts';
 import { median } from './lib/stats.ts';
 import { countTree, scratchDir } from './lib/trees.ts';
 
@@ -23,6 +24,8 @@ const QUICK_SUBSET = ['lodash', 'rxjs', 'moment'];
 /** Files of the generated tree (about 1 GB); `--quick` uses a small one. */
 const GENERATED_FILES = 100_000;
 const GENERATED_FILES_QUICK = 2_000;
+/** How long a first sync may take before the bench gives up on it. */
+const COMPLETE_TIMEOUT_MS = 1_800_000;
 
 export async function initialSync(options: BenchOptions): Promise<Row[]> {
   return [...(await installedTreeRows(options)), ...(await generatedTreeRows(options))];
@@ -43,6 +46,7 @@ async function installedTreeRows(options: BenchOptions): Promise<Row[]> {
     }
     const size = await countTree(source);
     options.log(`initial-sync: ${size.files} files, ${(size.bytes / 1024 / 1024).toFixed(1)} MB`);
+    const expected = fileSizes(source);
     await run(['sync']);
 
     const cold: number[] = [];
@@ -52,7 +56,7 @@ async function installedTreeRows(options: BenchOptions): Promise<Row[]> {
     const rsyncBytes: number[] = [];
     const cpMs: number[] = [];
     for (let r = 0; r < options.runs; r++) {
-      const result = await warmsyncOnce(join(scratch, `run${r}`), source, size);
+      const result = await warmsyncOnce(join(scratch, `run${r}`), source, expected);
       cold.push(result.coldMs);
       warm.push(result.warmMs);
       wire.push(result.wireBytes);
@@ -145,6 +149,7 @@ async function generatedTreeRows(options: BenchOptions): Promise<Row[]> {
     if (size.files !== tree.files || size.bytes !== tree.bytes)
       throw new Error(`the generated tree in ${tree.path} is damaged: remove it and its .complete marker`);
     options.log(`initial-sync generated: ${size.files} files, ${(size.bytes / 1024 / 1024).toFixed(1)} MB`);
+    const expected = fileSizes(source);
     await run(['sync']);
     const cold: number[] = [];
     const rsyncMs: number[] = [];
@@ -157,8 +162,9 @@ async function generatedTreeRows(options: BenchOptions): Promise<Row[]> {
         await session.addAgent(mirror, 'mirror', AGENT_ARGS);
         await run(['sync']);
         const started = performance.now();
+        const complete = waitForSizes(mirror, expected, COMPLETE_TIMEOUT_MS);
         await session.addAgent(source, 'source', AGENT_ARGS, false);
-        await waitComplete(mirror, size, true);
+        await complete;
         await run(['sync']);
         cold.push(performance.now() - started);
       } finally {
@@ -203,7 +209,7 @@ async function generatedTreeRows(options: BenchOptions): Promise<Row[]> {
 async function warmsyncOnce(
   scratch: string,
   source: string,
-  size: { files: number; bytes: number },
+  expected: ReadonlyMap<string, number>,
 ): Promise<{ coldMs: number; warmMs: number; wireBytes: number }> {
   const mirror = join(scratch, 'mirror');
   mkdirSync(mirror, { recursive: true });
@@ -213,8 +219,9 @@ async function warmsyncOnce(
     await run(['sync']);
     const before = session.total();
     const coldStarted = performance.now();
+    const coldComplete = waitForSizes(mirror, expected, COMPLETE_TIMEOUT_MS);
     const sourceAgent = await session.addAgent(source, 'source', AGENT_ARGS, false);
-    await waitComplete(mirror, size);
+    await coldComplete;
     await run(['sync']);
     const coldMs = performance.now() - coldStarted;
     await session.quiet(500);
@@ -227,35 +234,15 @@ async function warmsyncOnce(
     mkdirSync(mirror2);
     await run(['sync']);
     const warmStarted = performance.now();
+    const warmComplete = waitForSizes(mirror2, expected, COMPLETE_TIMEOUT_MS);
     await session.addAgent(mirror2, 'mirror2', AGENT_ARGS, false);
-    await waitComplete(mirror2, size);
+    await warmComplete;
     await run(['sync']);
     const warmMs = performance.now() - warmStarted;
     await expectSame(source, mirror2);
     return { coldMs, warmMs, wireBytes };
   } finally {
     await session.stop();
-  }
-}
-
-/**
- * Polls until the mirror holds as many regular files and bytes as the source. `spaced`: a walk of
- * a 100,000-file mirror costs a large share of a core, so polls are spaced four walks apart (the
- * clock is then late by at most that much) rather than taking CPU from the processes measured.
- */
-async function waitComplete(
-  mirror: string,
-  size: { files: number; bytes: number },
-  spaced = false,
-): Promise<void> {
-  const started = performance.now();
-  for (;;) {
-    const walkStarted = performance.now();
-    const now = await countTree(mirror);
-    if (now.files === size.files && now.bytes === size.bytes) return;
-    if (performance.now() - started > 1_800_000)
-      throw new Error(`mirror incomplete after 30 min: ${now.files}/${size.files} files`);
-    await Bun.sleep(spaced ? Math.max(50, 4 * (performance.now() - walkStarted)) : 50);
   }
 }
 
