@@ -11,13 +11,10 @@ import { basename, join } from 'node:path';
 import { type ApplyItem, applyBatch, type ItemOutcome } from '../../src/agent/applier.ts';
 import { stampOf } from '../../src/agent/apply.ts';
 import { ChunkCache } from '../../src/agent/chunk-cache.ts';
-import { HubClient } from '../../src/agent/client.ts';
 import { Durability, fsyncPath } from '../../src/agent/durability.ts';
-import { Limiter } from '../../src/agent/limiter.ts';
 import { fileContent } from '../../src/agent/local-tree.ts';
-import { CircuitBreaker } from '../../src/agent/transfer.ts';
-import { EXACT_NAMES } from '../../src/core/folding.ts';
 import { TEMP_FILE_PREFIX } from '../../src/core/paths.ts';
+import { cachedApplierDeps } from '../helpers/cached-applier.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -57,23 +54,14 @@ describe('the applier', () => {
     const items = [item('a/one.txt', 'one\n'), item('a/two.txt', 'two\n'), item('top.txt', 'top\n'), removal];
     const outcomes = new Map<string, ItemOutcome>();
     await applyBatch(
-      {
-        dir: root,
-        folding: EXACT_NAMES,
-        limiter: new Limiter(4),
-        durability: new Durability(root, true, (path) => {
+      cachedApplierDeps(
+        root,
+        cache,
+        new Durability(root, true, (path) => {
           synced.push(path);
           fsyncPath(path);
         }),
-        gather: {
-          dir: root,
-          baseOf: () => undefined,
-          cache,
-          // Every chunk is in the cache: the hub is never asked.
-          client: new HubClient({ server: 'http://127.0.0.1:9', workspace: 'w', agentId: 'b' }),
-          breaker: new CircuitBreaker(),
-        },
-      },
+      ),
       items,
       (applied, outcome) => outcomes.set(applied.entry.path, outcome),
     );

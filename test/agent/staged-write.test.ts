@@ -20,14 +20,12 @@ import { join } from 'node:path';
 import { type ApplyItem, applyBatch, type ItemOutcome } from '../../src/agent/applier.ts';
 import { finishWrite, stageContent, stampOf, writeStaged } from '../../src/agent/apply.ts';
 import { ChunkCache } from '../../src/agent/chunk-cache.ts';
-import { HubClient } from '../../src/agent/client.ts';
 import { Durability } from '../../src/agent/durability.ts';
-import { Limiter } from '../../src/agent/limiter.ts';
 import { fileContent } from '../../src/agent/local-tree.ts';
 import { Spellings } from '../../src/agent/spelling.ts';
-import { CircuitBreaker } from '../../src/agent/transfer.ts';
 import { EXACT_NAMES } from '../../src/core/folding.ts';
 import { TEMP_FILE_PREFIX } from '../../src/core/paths.ts';
+import { cachedApplierDeps } from '../helpers/cached-applier.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -47,6 +45,23 @@ function tempFilesIn(root: string): string[] {
 }
 
 const text = (s: string) => new TextEncoder().encode(s);
+
+/** Stages a new file as a large batch does: checked, its bytes not yet written. */
+function stageDeferred(root: string, path: string, bytes: Uint8Array, exec: boolean, mode: number) {
+  const staged = stageContent(
+    root,
+    path,
+    fileContent(bytes, exec, mode),
+    undefined,
+    bytes,
+    new Set(),
+    new Spellings(root, EXACT_NAMES),
+    undefined,
+    true,
+  );
+  if (staged.ok !== 'staged') throw new Error(`not staged: ${JSON.stringify(staged)}`);
+  return staged;
+}
 
 describe('staged writes in the thread pool', () => {
   it('lands every file of a large batch with its content and mode, an edited file keeping its exact bits', async () => {
@@ -76,20 +91,7 @@ describe('staged writes in the thread pool', () => {
     });
     const outcomes = new Map<string, ItemOutcome>();
     await applyBatch(
-      {
-        dir: root,
-        folding: EXACT_NAMES,
-        limiter: new Limiter(8),
-        durability: new Durability(root, true),
-        gather: {
-          dir: root,
-          baseOf: () => undefined,
-          cache,
-          // Every chunk is in the cache: the hub is never asked.
-          client: new HubClient({ server: 'http://127.0.0.1:9', workspace: 'w', agentId: 'b' }),
-          breaker: new CircuitBreaker(),
-        },
-      },
+      cachedApplierDeps(root, cache, new Durability(root, true), 8),
       items,
       (applied, outcome) => outcomes.set(applied.entry.path, outcome),
     );
@@ -109,18 +111,7 @@ describe('staged writes in the thread pool', () => {
     const root = tempDir();
     mkdirSync(join(root, 'gone'));
     const bytes = text('content\n');
-    const staged = stageContent(
-      root,
-      'gone/a.txt',
-      fileContent(bytes, false, 0o644),
-      undefined,
-      bytes,
-      new Set(),
-      new Spellings(root, EXACT_NAMES),
-      undefined,
-      true,
-    );
-    if (staged.ok !== 'staged') throw new Error(`not staged: ${JSON.stringify(staged)}`);
+    const staged = stageDeferred(root, 'gone/a.txt', bytes, false, 0o644);
     // Deferred: nothing is written until writeStaged runs.
     expect(existsSync(staged.staged.temp)).toBe(false);
     rmSync(join(root, 'gone'), { recursive: true });
@@ -133,18 +124,7 @@ describe('staged writes in the thread pool', () => {
   it('never removes a file that already holds the temporary name', async () => {
     const root = tempDir();
     const bytes = text('content\n');
-    const staged = stageContent(
-      root,
-      'a.txt',
-      fileContent(bytes, false, 0o644),
-      undefined,
-      bytes,
-      new Set(),
-      new Spellings(root, EXACT_NAMES),
-      undefined,
-      true,
-    );
-    if (staged.ok !== 'staged') throw new Error(`not staged: ${JSON.stringify(staged)}`);
+    const staged = stageDeferred(root, 'a.txt', bytes, false, 0o644);
     writeFileSync(staged.staged.temp, 'someone else\n');
     const failed = await writeStaged(staged.staged);
     expect(failed).toMatchObject({ ok: false, code: 'io-error', retry: true });
@@ -155,18 +135,7 @@ describe('staged writes in the thread pool', () => {
   it('writes a deferred file that finishes like one written at once', async () => {
     const root = tempDir();
     const bytes = text('content\n');
-    const staged = stageContent(
-      root,
-      'a.txt',
-      fileContent(bytes, true, 0o755),
-      undefined,
-      bytes,
-      new Set(),
-      new Spellings(root, EXACT_NAMES),
-      undefined,
-      true,
-    );
-    if (staged.ok !== 'staged') throw new Error(`not staged: ${JSON.stringify(staged)}`);
+    const staged = stageDeferred(root, 'a.txt', bytes, true, 0o755);
     expect(await writeStaged(staged.staged)).toBeUndefined();
     expect(staged.staged.pending).toBeUndefined();
     expect(finishWrite(staged.staged)).toMatchObject({ ok: true });

@@ -8,8 +8,8 @@
  */
 import { type FSWatcher, lstatSync, readdirSync, watch } from 'node:fs';
 import { join } from 'node:path';
+import { TEMP_FILE_PREFIX } from '../../../src/core/paths.ts';
 
-const TEMP_PREFIX = '.warmsync-tmp-';
 const MIN_POLL_MS = 50;
 
 /** Every regular file below `root` (temporary files left out), by relative path, with its size. */
@@ -17,7 +17,7 @@ export function fileSizes(root: string): Map<string, number> {
   const sizes = new Map<string, number>();
   const walk = (folder: string, prefix: string) => {
     for (const entry of readdirSync(folder, { withFileTypes: true })) {
-      if (entry.name.startsWith(TEMP_PREFIX)) continue;
+      if (entry.name.startsWith(TEMP_FILE_PREFIX)) continue;
       const path = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
       if (entry.isDirectory()) walk(join(folder, entry.name), path);
       else if (entry.isFile()) sizes.set(path, lstatSync(join(folder, entry.name)).size);

@@ -18,8 +18,7 @@ import {
 import { lstat, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-
-const TEMP_PREFIX = '.warmsync-tmp-';
+import { TEMP_FILE_PREFIX } from '../../../src/core/paths.ts';
 
 /** Where downloads and generated fixtures are kept between runs. */
 export const CACHE_DIR =
@@ -61,7 +60,7 @@ export async function countTree(root: string): Promise<{ files: number; bytes: n
     const subfolders: string[] = [];
     await Promise.all(
       names.map(async (d) => {
-        if (d.name.startsWith(TEMP_PREFIX)) return;
+        if (d.name.startsWith(TEMP_FILE_PREFIX)) return;
         const path = join(folder, d.name);
         if (d.isDirectory()) subfolders.push(path);
         else if (d.isFile()) {
