@@ -35,6 +35,7 @@ import { traceRequests } from '../traces/hono.ts';
 import type { Traces } from '../traces/traces.ts';
 import { Authenticator, WorkspaceChunks } from './access.ts';
 import type { LiveBus } from './bus.ts';
+import { JournalMover } from './chunk-journal.ts';
 import { mountCredentialRoutes } from './credential-routes.ts';
 import { type Dashboard, mountDashboard } from './dashboard/routes.ts';
 import type { GcReport } from './gc.ts';
@@ -74,6 +75,11 @@ export interface ServerDeps {
   /** Largest accepted request body (default MAX_BODY_BYTES; chunk uploads are split below it). */
   maxBodyBytes?: number;
   log?: (line: string) => void;
+  /**
+   * Start-up work the stores need before they serve (the chunk journal's replay, see
+   * chunk-journal.ts): requests under /v1 wait for it. It must not reject.
+   */
+  ready?: Promise<void>;
   /** Cross-replica fan-out (scale-out); without it the hub serves its own agents only. */
   bus?: LiveBus;
   /** Head check interval for replicas sharing a durable store (see Hub); off in embedded mode. */
@@ -100,6 +106,8 @@ export interface SyncServer {
   authenticated: boolean;
   /** The browser dashboard at `/`: its sessions and the one-time login codes `serve` prints. */
   dashboard: Dashboard;
+  /** Moves the chunks of journaled commits into the chunk store now (see chunk-journal.ts). */
+  moveJournaled(): Promise<void>;
 }
 
 const CHANGES_PAGE = 5000;
@@ -126,6 +134,15 @@ export function createServer(deps: ServerDeps): SyncServer {
     log: deps.log,
   });
   const app = new Hono();
+  const ready = deps.ready;
+  if (ready)
+    app.use('/v1/*', async (_c, next) => {
+      await ready;
+      await next();
+    });
+  const journalMover = deps.store.chunkJournal
+    ? new JournalMover(deps.store.chunkJournal, deps.chunks, deps.log)
+    : undefined;
   const maxBody = deps.maxBodyBytes ?? MAX_BODY_BYTES;
   const pushGate = new PushGate(limits.pushesPerWorkspace);
   const credentialGate = new PushGate(limits.pushesPerCredential);
@@ -413,6 +430,7 @@ export function createServer(deps: ServerDeps): SyncServer {
           inflatedBytes: limits.pushInflatedBytes,
           recordUploads: (hashes) => deps.store.access.referenceChunks(ws.data, hashes),
           settle: settleDeps,
+          journalMover,
         },
         ws.data,
         push.data,
@@ -510,5 +528,13 @@ export function createServer(deps: ServerDeps): SyncServer {
     reject,
   });
 
-  return { app, hub, websocket, limits, authenticated: deps.token !== undefined, dashboard };
+  return {
+    app,
+    hub,
+    websocket,
+    limits,
+    authenticated: deps.token !== undefined,
+    dashboard,
+    moveJournaled: async () => journalMover?.move(),
+  };
 }

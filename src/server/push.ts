@@ -17,10 +17,11 @@ import { checkRelativePath } from '../core/paths.ts';
 import type { ChangeResult, LiveHeader, PushHeader, PushResponse } from '../core/protocol.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
 import { countByStatus, type SpanHandle, type Traces, withSpan } from '../traces/traces.ts';
+import { type JournalMover, journalOf } from './chunk-journal.ts';
 import type { Hub } from './hub.ts';
 import { capConflictCopies, type SettleDeps } from './settle.ts';
 import type { ChunkStore } from './store/chunks-fs.ts';
-import type { CommitOutcome, Store } from './store/store.ts';
+import type { CommitOutcome, CommitRequest, Store } from './store/store.ts';
 
 export interface PushDeps {
   store: Store;
@@ -36,6 +37,8 @@ export interface PushDeps {
   settle?: SettleDeps;
   /** Spans of the commit and the fan-out, inside the request's span (see traces/hono.ts). */
   traces?: Traces;
+  /** Takes the chunks of commits that carried them into the folder (see chunk-journal.ts). */
+  journalMover?: JournalMover;
 }
 
 /** A push over one of the hub's bounds: answered 413 with this message, and nothing committed. */
@@ -63,9 +66,6 @@ export async function handlePush(
 ): Promise<PushResponse> {
   const started = performance.now();
   const received = await storeFrames(deps.chunks, frames, deps.inflatedBytes);
-  // Durable before anything names them: the commit below, and this push's answer, after which
-  // the agent takes them as stored and names them in its next pushes without sending them again.
-  await deps.chunks.flush();
   const uploaded = [...received.sizes.keys()];
   const results: ChangeResult[] = [];
   const accepted: PushHeader['changes'] = [];
@@ -87,6 +87,12 @@ export async function handlePush(
       results.push({ status: 'rejected', path: change.path, code: problem.code, message: problem.message });
     } else accepted.push(change);
   }
+  // Durable before anything names them: the commit below, and this push's answer, after which
+  // the agent takes them as stored and names them in its next pushes without sending them again.
+  // A small push's chunks are made durable by its commit itself; the others by the folder's flush.
+  const journal =
+    accepted.length > 0 && deps.journalMover ? journalOf(deps.store.chunkJournal, received) : undefined;
+  if (!journal) await deps.chunks.flush();
   // The uploads are recorded in the commit's transaction when there is a commit, else on their own.
   if (accepted.length === 0) await deps.recordUploads?.(uploaded);
   const previous =
@@ -100,7 +106,7 @@ export async function handlePush(
   const outcome: CommitOutcome =
     accepted.length > 0
       ? await withSpan(deps.traces, 'commit', { attributes: traced, describe: describeCommit }, () =>
-          deps.store.commit({
+          commitCarrying(deps, {
             workspace,
             agent: header.agent,
             branch: header.branch,
@@ -108,6 +114,7 @@ export async function handlePush(
             pushId: header.pushId,
             rejected: results,
             uploads: deps.recordUploads ? uploaded : undefined,
+            journal,
           }),
         )
       : {
@@ -117,6 +124,7 @@ export async function handlePush(
           conflicts: 0,
           conflictCopies: [],
         };
+  if (journal) deps.journalMover?.committed(journal);
   if (outcome.replayed) {
     // Sent again after its answer was lost: the first copy was committed, counted and broadcast.
     deps.metrics.pushReplays.inc();
@@ -198,6 +206,20 @@ export async function handlePush(
   );
   deps.traces?.active()?.set(countByStatus(results));
   return { head: outcome.head, results, missingChunks: [...missing] };
+}
+
+/**
+ * Commits; when a commit that was to carry the push's chunks fails, they are flushed in the folder
+ * instead. Staged and neither journaled nor flushed, a chunk could be answered "present" to an
+ * agent, named by its next push without its bytes, and lost in a power loss.
+ */
+async function commitCarrying(deps: PushDeps, request: CommitRequest): Promise<CommitOutcome> {
+  try {
+    return await deps.store.commit(request);
+  } catch (error) {
+    if (request.journal) await deps.chunks.flush().catch(() => {});
+    throw error;
+  }
 }
 
 function describeCommit(outcome: CommitOutcome) {

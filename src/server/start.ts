@@ -8,6 +8,7 @@ import type { HubLimits } from '../core/limits.ts';
 import { createServerMetrics } from '../metrics/server-metrics.ts';
 import type { Traces } from '../traces/traces.ts';
 import { createServer, type SyncServer } from './app.ts';
+import { replayJournal } from './chunk-journal.ts';
 import { collectGarbage } from './gc.ts';
 import { isLoopbackHost } from './origin.ts';
 import { FolderChunkStore } from './store/chunks-fs.ts';
@@ -87,6 +88,14 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): RunningServ
     synchronous: options.unflushed?.sqlite ? 'NORMAL' : 'FULL',
   });
   const chunks = new FolderChunkStore(join(options.dataDir, 'chunks'), { fsync: !options.unflushed?.chunks });
+  // Chunks that commits carried and a stop kept from reaching the folder go there before anything is served.
+  const ready = replayJournal(store.chunkJournal, chunks).then(
+    (moved) => {
+      if (moved > 0) options.log?.(`moved ${moved} journaled chunk(s) into the chunk store`);
+    },
+    (error: unknown) =>
+      options.log?.(`moving journaled chunks into the chunk store failed: ${(error as Error).message}`),
+  );
   let hubCount = () => 0;
   const metrics = createServerMetrics({
     chunkStoreBytes: () => chunks.sizeBytes(),
@@ -96,6 +105,7 @@ export function startEmbeddedServer(options: EmbeddedServerOptions): RunningServ
     store,
     chunks,
     metrics,
+    ready,
     token: options.token,
     allowedHosts: options.allowedHosts,
     allowGit: options.allowGit,
@@ -196,4 +206,6 @@ export async function stopListening(sync: SyncServer, server: Bun.Server<unknown
   sync.hub.close();
   for (const agent of sync.hub.connected()) agent.socket.close(1001, 'server stopping');
   await server.stop(true);
+  // No push runs now: the chunks of the last journaled commits go into the folder before the store closes.
+  await sync.moveJournaled();
 }

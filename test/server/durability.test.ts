@@ -4,13 +4,14 @@
  * once its bytes are flushed.
  */
 import { afterEach, describe, expect, it } from 'bun:test';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeEnvelope, makeFrame } from '../../src/core/frames.ts';
 import { fileHashFromChunks, sha256Hex } from '../../src/core/hash.ts';
 import { createServerMetrics } from '../../src/metrics/server-metrics.ts';
 import { createServer } from '../../src/server/app.ts';
-import { listen, stopListening } from '../../src/server/start.ts';
+import { JOURNAL_MAX_BYTES } from '../../src/server/chunk-journal.ts';
+import { listen, startEmbeddedServer, stopListening } from '../../src/server/start.ts';
 import { FolderChunkStore } from '../../src/server/store/chunks-fs.ts';
 import { flushFileSystem } from '../../src/server/store/filesystem-flush.ts';
 import { SqliteStore } from '../../src/server/store/sqlite.ts';
@@ -25,7 +26,7 @@ const AGENT = '0a1b2c3d';
  * What happened, in order: each chunk put, each flush begun and finished, each flush of the whole
  * filesystem (with how many chunks were under their names then), each commit.
  */
-type Event = 'put' | 'flush' | 'flushed' | { syncfs: number } | { commit: number };
+type Event = 'put' | 'flush' | 'flushed' | { syncfs: number } | { commit: number; journaled: number };
 
 /** Chunk files under their own names (not temporary ones) in a chunk folder. */
 function namedChunks(root: string): number {
@@ -58,6 +59,8 @@ class RecordingChunks extends FolderChunkStore {
 }
 
 class RecordingStore extends SqliteStore {
+  /** Commits that fail before their transaction commits (a full disk, say). */
+  failCommits = 0;
   constructor(
     file: string,
     private readonly chunks: RecordingChunks,
@@ -65,8 +68,14 @@ class RecordingStore extends SqliteStore {
     super(file);
   }
   override async commit(request: CommitRequest): Promise<CommitOutcome> {
-    // The chunks still waiting for their flush when the commit starts: none may be.
-    this.chunks.events.push({ commit: this.chunks.unflushed });
+    if (this.failCommits > 0) {
+      this.failCommits--;
+      this.chunks.events.push({ commit: this.chunks.unflushed, journaled: -1 });
+      throw new Error('disk full');
+    }
+    // The chunks still waiting for their flush when the commit starts, and how many of them the
+    // commit carries in its own transaction: every one that waits must be among them.
+    this.chunks.events.push({ commit: this.chunks.unflushed, journaled: request.journal?.length ?? 0 });
     return super.commit(request);
   }
 }
@@ -83,12 +92,27 @@ function startRecordingHub() {
     await stopListening(sync, server);
     await store.close();
   });
-  return { url, events, chunks };
+  return { url, events, chunks, store, root: join(data, 'chunks') };
 }
 
-/** A push of one file cut into `count` chunks, all sent with it. */
-function manyChunkPush(count: number) {
-  const parts = Array.from({ length: count }, (_, i) => new TextEncoder().encode(`part ${i} `.repeat(40)));
+/** The chunk files and the commit's journal rows, once a hub is done with them. */
+async function settled(hub: { chunks: FolderChunkStore; store: SqliteStore }, within = 10_000) {
+  const started = Date.now();
+  while (hub.chunks.unflushed > 0 || (await hub.store.chunkJournal.pending()).length > 0) {
+    if (Date.now() - started > within) throw new Error('the journaled chunks never reached the folder');
+    await Bun.sleep(5);
+  }
+}
+
+/**
+ * A push of one file cut into `count` chunks of about `partBytes` each, all sent with it. By
+ * default the chunks hold more than a journaled push may (JOURNAL_MAX_BYTES): they go through the
+ * chunk folder's flush.
+ */
+function manyChunkPush(count: number, partBytes = Math.ceil((2 * JOURNAL_MAX_BYTES) / count)) {
+  const parts = Array.from({ length: count }, (_, i) =>
+    new TextEncoder().encode(`part ${i} `.padEnd(partBytes, String.fromCharCode(97 + (i % 26)))),
+  );
   const hashes = parts.map((p) => sha256Hex(p));
   const change = {
     path: 'many.txt',
@@ -101,9 +125,12 @@ function manyChunkPush(count: number) {
       chunks: hashes.map((h, i) => [h, parts[i]!.length]),
     },
   };
-  return encodeEnvelope(
-    { agent: AGENT, changes: [change] },
-    parts.map((p, i) => makeFrame(hashes[i]!, p)),
+  return Object.assign(
+    encodeEnvelope(
+      { agent: AGENT, changes: [change] },
+      parts.map((p, i) => makeFrame(hashes[i]!, p)),
+    ),
+    { parts, hashes },
   );
 }
 
@@ -124,7 +151,7 @@ describe("a push's chunks", () => {
       { syncfs: 0 },
       { syncfs: 50 },
       'flushed',
-      { commit: 0 },
+      { commit: 0, journaled: 0 },
     ]);
   });
 
@@ -132,7 +159,72 @@ describe("a push's chunks", () => {
     const hub = startRecordingHub();
     const reply = await push(hub.url, manyChunkPush(3));
     expect(reply.status).toBe(200);
-    expect(hub.events).toEqual(['put', 'put', 'put', 'flush', 'flushed', { commit: 0 }]);
+    expect(hub.events).toEqual(['put', 'put', 'put', 'flush', 'flushed', { commit: 0, journaled: 0 }]);
+  });
+
+  it('of an edit-sized push are made durable by its commit, and go into the folder after it', async () => {
+    const hub = startRecordingHub();
+    const body = manyChunkPush(3, 1000);
+    const reply = await push(hub.url, body);
+    expect(reply.status).toBe(200);
+    const { results } = (await reply.json()) as { results: Array<{ status: string }> };
+    expect(results.map((r) => r.status)).toEqual(['accepted']);
+    await settled(hub);
+    // One flush of the database's log for the three chunks and their entry; the folder's after.
+    expect(hub.events).toEqual(['put', 'put', 'put', { commit: 3, journaled: 3 }, 'flush', 'flushed']);
+    // A reader of the folder alone (another process) finds them under their names.
+    const reader = new FolderChunkStore(hub.root);
+    for (const [i, hash] of body.hashes.entries()) expect(await reader.get(hash)).toEqual(body.parts[i]!);
+  });
+
+  it('of an edit-sized push whose commit fails are flushed in the folder before the failure is answered', async () => {
+    const hub = startRecordingHub();
+    hub.store.failCommits = 1;
+    const reply = await push(hub.url, manyChunkPush(3, 1000));
+    expect(reply.status).toBe(500);
+    // Not left staged: the hub may answer "present" for them, and the agent name them unsent.
+    expect(hub.events).toEqual(['put', 'put', 'put', { commit: 3, journaled: -1 }, 'flush', 'flushed']);
+    expect(hub.chunks.unflushed).toBe(0);
+  });
+
+  it('that a hub had journaled and not yet moved when it stopped are in the folder once it starts again', async () => {
+    const data = tempDir('warmsync-hub-');
+    // A folder flush that never ends: the hub stops (and its unflushed files are lost) before it does.
+    class StuckChunks extends FolderChunkStore {
+      override flush(): Promise<void> {
+        return new Promise(() => {});
+      }
+    }
+    const chunks = new StuckChunks(join(data, 'chunks'));
+    const store = new SqliteStore(join(data, 'warmsync.db'));
+    const metrics = createServerMetrics({ chunkStoreBytes: () => 0, connectedAgents: () => 0 });
+    const sync = createServer({ store, chunks, metrics });
+    const first = listen(sync, { port: 0 });
+    const body = manyChunkPush(3, 1000);
+    // Answered without waiting for the folder: the commit made the chunks durable.
+    const reply = await push(first.url, body);
+    expect(reply.status).toBe(200);
+    // Stopped the way a crash stops it: nothing is moved on the way out.
+    await first.server.stop(true);
+    await store.close();
+    // What a power loss takes: the chunk files never flushed, still under their temporary names.
+    const root = join(data, 'chunks');
+    const temporary = readdirSync(root, { recursive: true }).filter((f) => String(f).includes('.tmp-'));
+    expect(temporary).toHaveLength(3);
+    for (const file of temporary) rmSync(join(root, String(file)));
+    expect(namedChunks(root)).toBe(0);
+
+    const hub = startEmbeddedServer({ dataDir: data, port: 0 });
+    onCleanup(() => hub.stop());
+    const answer = await fetch(`${hub.url}/v1/chunks/missing`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ hashes: body.hashes }),
+    });
+    expect(await answer.json()).toEqual({ missing: [] });
+    const reader = new FolderChunkStore(root);
+    for (const [i, hash] of body.hashes.entries()) expect(await reader.get(hash)).toEqual(body.parts[i]!);
+    expect(await hub.store.chunkJournal.pending()).toEqual([]);
   });
 
   it('of a push that commits nothing (chunks sent ahead) are flushed before it is answered', async () => {

@@ -14,6 +14,12 @@ import { planCommit } from './commit-plan.ts';
 import { entryChunks, manifestChunks } from './credentials.ts';
 import { ACCESS_SCHEMA, backfillChunkRefs, insertChunkRefs, SqliteAccess } from './sqlite-access.ts';
 import {
+  CHUNK_JOURNAL_SCHEMA,
+  dropJournaledChunks,
+  journalChunks,
+  journaledChunks,
+} from './sqlite-chunk-journal.ts';
+import {
   expireHistory,
   historyChunks,
   keepReplaced,
@@ -28,6 +34,7 @@ import { keepWorkspaceTotals } from './sqlite-totals.ts';
 import {
   type AuditEvent,
   type AuditRecord,
+  type ChunkJournal,
   type CommitOutcome,
   type CommitRequest,
   type ExpiryReport,
@@ -118,6 +125,11 @@ export class SqliteStore implements Store {
   private readonly synchronous: 'FULL' | 'NORMAL';
   readonly access: SqliteAccess;
   readonly sessions: SqliteSessions;
+  readonly chunkJournal: ChunkJournal = {
+    pending: async () => journaledChunks(this.db),
+    drop: async (hashes) =>
+      this.unflushed(() => this.db.transaction(() => dropJournaledChunks(this.db, hashes))()),
+  };
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     this.db = new Database(file, { create: true, strict: true });
@@ -132,6 +144,7 @@ export class SqliteStore implements Store {
     this.db.exec(SCHEMA);
     this.db.exec(ACCESS_SCHEMA);
     this.db.exec(SESSIONS_SCHEMA);
+    this.db.exec(CHUNK_JOURNAL_SCHEMA);
     backfillChunkRefs(this.db);
     this.access = new SqliteAccess(this.db);
     this.sessions = new SqliteSessions(this.db);
@@ -149,6 +162,8 @@ export class SqliteStore implements Store {
 
   private commitInTransaction(request: CommitRequest): CommitOutcome {
     const { workspace } = request;
+    // First, so that whatever this transaction commits (a replayed answer too) has them.
+    if (request.journal && request.journal.length > 0) journalChunks(this.db, request.journal);
     this.db.query('INSERT OR IGNORE INTO workspaces (name) VALUES (?)').run(workspace);
     this.db
       .query('UPDATE workspaces SET epoch = ? WHERE name = ? AND epoch IS NULL')
@@ -351,12 +366,22 @@ export class SqliteStore implements Store {
     // The audit rows of a push follow its commit in a transaction of their own. They are not
     // flushed on their own: the next commit's flush of the log takes them along, so a power loss
     // can lose the last few rows but never a version, and a push pays one flush of the log, not two.
-    this.db.exec('PRAGMA synchronous = NORMAL;');
-    try {
+    this.unflushed(() =>
       this.db.transaction(() => {
         for (const r of records)
           insert.run(r.workspace, r.agent, r.op, r.path, r.bytes, r.durationMs, r.detail);
-      })();
+      })(),
+    );
+  }
+
+  /**
+   * Runs `write` without a flush of the log of its own (WAL, synchronous=NORMAL): the next commit's
+   * flush takes it along, since the log reaches the disk in order.
+   */
+  private unflushed(write: () => void): void {
+    this.db.exec('PRAGMA synchronous = NORMAL;');
+    try {
+      write();
     } finally {
       this.db.exec(`PRAGMA synchronous = ${this.synchronous};`);
     }

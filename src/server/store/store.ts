@@ -10,6 +10,7 @@ import type { ConflictRecord, HubWrite } from '../../core/settle.ts';
 import { mergeVectors, type VersionVector } from '../../core/vector.ts';
 import type { AccessStore } from './credentials.ts';
 import type { SessionStore } from './sessions.ts';
+import type { JournaledChunk } from './sqlite-chunk-journal.ts';
 
 export interface CommitRequest {
   workspace: string;
@@ -29,6 +30,11 @@ export interface CommitRequest {
    * transaction, so that a push costs one flush of the store, not one for them and one for it.
    */
   uploads?: readonly string[];
+  /**
+   * Chunk bytes written in the same transaction, on a store with a `chunkJournal`: durable with
+   * the commit, so the chunk folder need not be flushed before it (see sqlite-chunk-journal.ts).
+   */
+  journal?: readonly JournaledChunk[];
 }
 
 export interface CommitOutcome {
@@ -137,10 +143,22 @@ export interface StoredSnapshot {
   createdAt: string;
 }
 
+/** Chunks a commit carried (CommitRequest.journal) that the chunk store may not hold durably yet. */
+export interface ChunkJournal {
+  pending(): Promise<JournaledChunk[]>;
+  /**
+   * Forgets chunks the chunk store now holds durably. Not flushed on its own: a row a power loss
+   * brings back only puts its chunk into the folder once more at the next start.
+   */
+  drop(hashes: readonly string[]): Promise<void>;
+}
+
 export interface Store {
   /** Workspace credentials and chunk references, in the same database. */
   readonly access: AccessStore;
   readonly sessions: SessionStore;
+  /** Present on a store that can take a small push's chunks into its commit (CommitRequest.journal). */
+  readonly chunkJournal?: ChunkJournal;
   /** Applies the changes in one transaction, deciding each with the core resolution rules. */
   commit(request: CommitRequest): Promise<CommitOutcome>;
   /**
