@@ -19,7 +19,6 @@ import { parseFlags, validateFlags } from './args.ts';
 import type { Command } from './command.ts';
 import { NPM_FLAGS_HELP, npmPolicyFromFlags } from './npm-flags.ts';
 import { checkBinding, readProjectFile, resolveTarget } from './project.ts';
-import { restartWithQuietRuntime } from './quiet-runtime.ts';
 import { readCaOption } from './tls-files.ts';
 import { otlpFlagSchema, startTraces, stopTraces } from './traces.ts';
 import { UserError } from './user-error.ts';
@@ -143,8 +142,6 @@ export const agentCommand: Command = {
       console.log(HELP);
       return 0;
     }
-    // Before anything is read, opened or printed: the process may be replaced here.
-    restartWithQuietRuntime();
     if (positionals.length !== 1)
       throw new UserError('expected exactly one folder: warmsync agent DIR --server URL --workspace NAME', 2);
     const dir = resolveFolder(positionals[0]!);
