@@ -32,7 +32,7 @@ import { type CycleParts, planAndRecord, reserveCounters } from './cycle-record.
 import { Durability } from './durability.ts';
 import { probeFolding } from './fs-probe.ts';
 import { currentBranch, gitBusy } from './git.ts';
-import { GitFollower } from './git-follow.ts';
+import { GitFollower, type GitRefresh } from './git-follow.ts';
 import { IntentSettler } from './intent-settler.ts';
 import { Limiter } from './limiter.ts';
 import { type LocalChunksDeps, offerChunks, openInlineFrames } from './local-chunks.ts';
@@ -61,6 +61,8 @@ interface CycleCause {
   releasing?: boolean;
   /** The hub's fan-out span of the notification that caused the cycle (tracing only). */
   trace?: string;
+  /** Paths git took up or let go of, known after the cycle that saw git's change (see followGitLater). */
+  retracked?: readonly string[];
 }
 
 const CACHE_BYTES = 32 * 1024 * 1024;
@@ -517,6 +519,20 @@ export class Agent {
     return this.cycleOf(paths, cause);
   }
 
+  /**
+   * Git's answer to a cycle that went on without it: the paths whose verdict it changed are
+   * looked at in a cycle of their own, whatever the rules say of them now, as that cycle would have.
+   */
+  private followGitLater(refresh: GitRefresh | undefined): void {
+    if (!refresh) return;
+    if (refresh.rulesChanged) this.scheduler.wantFullScan();
+    if (refresh.retracked.length === 0 && !refresh.rulesChanged) return;
+    const paths = new Set<string>(refresh.retracked);
+    this.enqueue(() => this.cycle(paths, { retracked: refresh.retracked })).catch((error) =>
+      this.reportError(error),
+    );
+  }
+
   private async cycleOf(paths: Set<string> | 'full', cause: CycleCause): Promise<SyncSummary> {
     const fromWatcher = cause.fromWatcher ?? false;
     // A push whose answer was lost is settled before anything is decided on a stale base: the
@@ -524,10 +540,19 @@ export class Agent {
     if (this.intents.pushOpen()) await this.intents.catchUp();
     // ---- git follows git: what git tracks or excludes may have changed (see git-follow.ts).
     // For the paths of a checkout, git is asked (`git ls-files`, a process of its own) while they
-    // are observed: only their ignore verdicts wait for its answer.
-    const regitting = cause.gitTouched || paths === 'full' ? this.git.refresh() : undefined;
-    regitting?.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
-    let regit = paths === 'full' ? await regitting : undefined;
+    // are observed: only the ignore verdicts that depend on its answer wait for it.
+    const regitting = cause.gitTouched || paths === 'full' ? this.git.refreshInStages() : undefined;
+    let regitSettled = false;
+    // Awaited below; this also keeps an early failure from going unhandled.
+    regitting?.done.then(
+      () => {
+        regitSettled = true;
+      },
+      () => {
+        regitSettled = true;
+      },
+    );
+    let regit = paths === 'full' ? await regitting?.done : undefined;
     // ----
     let branchSwitch = false;
     if (cause.gitTouched) {
@@ -538,8 +563,16 @@ export class Agent {
       if (branchSwitch) this.log(`branch switch ${before ?? '(none)'} -> ${this.branch ?? '(none)'}`);
     }
     let observed = await observeCycle(this.parts, paths, fromWatcher, regitting);
-    if (paths !== 'full' && regitting) {
-      regit = await regitting;
+    if (paths !== 'full' && regitting && !regitSettled) {
+      // Judged without git's answer: no verdict of these paths depends on it (see observeCycle),
+      // and git's exclude rules did not change. What the answer names (files git took up or let
+      // go of under an ignore pattern) is looked at in a cycle of its own, right after.
+      regitting.done.then(
+        (late) => this.followGitLater(late),
+        (error: unknown) => this.log(`reading what git tracks failed: ${(error as Error).message}`),
+      );
+    } else if (paths !== 'full' && regitting) {
+      regit = await regitting.done;
       // Git's exclude files changed: any path may have a new verdict, so the whole tree is looked at.
       if (regit?.rulesChanged) {
         paths = 'full';
@@ -554,7 +587,7 @@ export class Agent {
     }
     // ---- git follows git: a path git took up or let go of is looked at whatever the rules say now
     // (a checkout that removes a file git no longer tracks deletes it on the peers too).
-    for (const path of regit?.retracked ?? [])
+    for (const path of [...(regit?.retracked ?? []), ...(cause.retracked ?? [])])
       if (!observed.has(path))
         observed.set(path, await this.tree.observe(path, this.state.base(path), false));
     // ----

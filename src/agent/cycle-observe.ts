@@ -7,6 +7,7 @@
 import { exists, type ManifestEntry } from '../core/entry.ts';
 import { IgnoreRules } from '../core/ignore.ts';
 import { ancestorPaths } from '../core/paths.ts';
+import type { GitRefreshing } from './git-follow.ts';
 import type { LocalTree, MovedBases, Observation, ObserveBatch } from './local-tree.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { AgentState, BaseRecord } from './state.ts';
@@ -24,20 +25,20 @@ export interface ObserveDeps {
  * Observes the paths of a cycle. `fromWatcher`: the paths were named by filesystem events, so
  * their content is read even when their stat looks unchanged; paths named by the hub are read
  * only when their stat changed (the stat cache proves the rest equal to their base). `gitView`:
- * what git tracks is being read again; the named paths are observed meanwhile, and nothing is
- * judged by the ignore rules before it is in.
+ * what git tracks is being read again; the named paths are observed meanwhile. A full scan waits
+ * for it; named paths wait only when their verdict can depend on it (see needsTrackedPaths).
  */
 export async function observeCycle(
   deps: ObserveDeps,
   paths: Set<string> | 'full',
   fromWatcher: boolean,
-  gitView?: Promise<unknown>,
+  gitView?: GitRefreshing,
 ): Promise<Map<string, Observation>> {
   const { tree, state, pending } = deps;
   const out = new Map<string, Observation>();
   const batch = tree.batch();
   if (paths === 'full') {
-    await gitView;
+    await gitView?.done;
     const started = performance.now();
     const { found, unknownFolders } = await tree.scan((p) => state.base(p));
     deps.scheduler.noteScanDuration(performance.now() - started);
@@ -88,7 +89,8 @@ export async function observeCycle(
   const goneInside = basesBelowGoneFolders(deps, out);
   const movedFrom = movedBasesOf(goneInside);
   await observeNamed(others, movedFrom);
-  await gitView;
+  if (gitView && ((await gitView.rules) || needsTrackedPaths(tree, state, out, newFolders)))
+    await gitView.done;
   await observeContentsOfNewFolders(deps, out, newFolders, batch, movedFrom);
   await observeContentsOfGoneFolders(deps, out, goneInside, batch);
   if (rulesChanged) deps.scheduler.wantFullScan();
@@ -97,6 +99,27 @@ export async function observeCycle(
     if (tree.rules.isIgnored(path, isDir) && !pending.has(path)) out.delete(path);
   }
   return out;
+}
+
+/**
+ * Whether judging `observed` by the ignore rules needs what git tracks now: git's tracking only
+ * overrides a pattern (a tracked file syncs even where a pattern ignores it), so a path that no
+ * pattern matches, itself or through a folder above it, syncs either way. A new folder is walked
+ * with the rules, and a folder a pattern ignores inside it is entered only while it holds tracked
+ * files, so new folders wait too.
+ */
+function needsTrackedPaths(
+  tree: LocalTree,
+  state: AgentState,
+  observed: ReadonlyMap<string, Observation>,
+  newFolders: readonly string[],
+): boolean {
+  if (newFolders.length > 0) return true;
+  for (const [path, obs] of observed) {
+    const isDir = obs.content.kind === 'dir' || state.base(path)?.content.kind === 'dir';
+    if (tree.rules.isIgnoredByPatterns(path, isDir)) return true;
+  }
+  return false;
 }
 
 /**

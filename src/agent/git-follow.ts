@@ -18,7 +18,19 @@ export interface GitRefresh {
   rulesChanged: boolean;
 }
 
+/**
+ * A refresh under way, in two stages: `rules` resolves once git's exclude rules are known to have
+ * changed or not (a few `stat` calls, and a read of a changed file), before git is asked what it
+ * tracks; `done` once the whole refresh is (see GitFollower.refresh).
+ */
+export interface GitRefreshing {
+  rules: Promise<boolean>;
+  done: Promise<GitRefresh | undefined>;
+}
+
 export class GitFollower {
+  /** The refresh before this one: each starts once it is over, so each reads the state it left. */
+  private last: Promise<unknown> = Promise.resolve();
   private tracked: ReadonlySet<string> = new Set();
   private excludes: readonly string[] = [];
   /** Fingerprints of the files last read; undefined until the first refresh. */
@@ -39,7 +51,24 @@ export class GitFollower {
    * Invariant: each fingerprint is taken before the file is read, so a write that lands during
    * the read changes the fingerprint again and is read by the next refresh; nothing is missed.
    */
-  async refresh(): Promise<GitRefresh | undefined> {
+  refresh(): Promise<GitRefresh | undefined> {
+    return this.refreshInStages().done;
+  }
+
+  /** `refresh`, with its first stage told apart (see GitRefreshing). */
+  refreshInStages(): GitRefreshing {
+    let rulesKnown: (changed: boolean) => void = () => {};
+    const rules = new Promise<boolean>((resolve) => {
+      rulesKnown = resolve;
+    });
+    const done = this.last.then(() => this.refreshNow(rulesKnown));
+    // A refresh that fails says "changed": whoever waits on the rules then waits for `done` too.
+    done.catch(() => rulesKnown(true));
+    this.last = done.catch(() => {});
+    return { rules, done };
+  }
+
+  private async refreshNow(rulesKnown: (changed: boolean) => void): Promise<GitRefresh | undefined> {
     const gitDir = join(this.root, '.git');
     const isRepo = await stat(gitDir).then(
       () => true,
@@ -61,6 +90,7 @@ export class GitFollower {
         excludes.length !== this.excludes.length || excludes.some((t, i) => t !== this.excludes[i]);
       this.excludes = excludes;
     }
+    rulesKnown(rulesChanged);
     const indexStamp = `${isRepo}|${await filesStamp([join(gitDir, 'index')])}`;
     let tracked = this.tracked;
     if (indexStamp !== this.indexStamp) {

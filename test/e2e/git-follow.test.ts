@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'bun:test';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanup, startAgent, startHub, tempDir, waitUntil } from '../helpers/harness.ts';
+import { cleanup, onCleanup, startAgent, startHub, tempDir, waitUntil } from '../helpers/harness.ts';
 
 afterEach(cleanup);
 
@@ -68,6 +68,42 @@ describe('git follows git', () => {
     // Back on main the file is neither tracked nor present: its deletion reaches the peer too.
     git(dirA, 'checkout', '-q', 'main');
     await waitUntil(() => !existsSync(join(b.tree.root, 'api.gen.ts')), 'the deletion on the peer');
+  });
+
+  it("pushes a checkout's files that no ignore pattern matches without waiting for git ls-files", async () => {
+    const hub = startHub();
+    const dirA = repo('*.gen.ts\n');
+    git(dirA, 'checkout', '-q', '-b', 'next');
+    writeFileSync(join(dirA, 'main.ts'), 'export const next = 2;\n');
+    git(dirA, 'commit', '-qam', 'next');
+    git(dirA, 'checkout', '-q', 'main');
+    await startAgent(hub, { dir: dirA });
+    const b = await startAgent(hub);
+    await waitUntil(() => existsSync(join(b.tree.root, 'main.ts')), 'main.ts on the peer');
+    // From here on `git ls-files` does not answer until released: the agent asks it (what git
+    // tracks decides what syncs under an ignore pattern), but main.ts's verdict cannot depend on it.
+    const realGit = Bun.which('git')!;
+    const marks = tempDir('warmsync-slow-git-');
+    const bin = join(marks, 'bin');
+    mkdirSync(bin);
+    writeFileSync(
+      join(bin, 'git'),
+      `#!/bin/sh\nfor a in "$@"; do if [ "$a" = ls-files ]; then touch '${marks}/asked'; while [ ! -e '${marks}/release' ]; do sleep 0.05; done; fi; done\nexec '${realGit}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    onCleanup(() => {
+      writeFileSync(join(marks, 'release'), '');
+      process.env.PATH = path;
+    });
+    git(dirA, 'checkout', '-q', 'next');
+    await waitUntil(() => existsSync(join(marks, 'asked')), 'the agent to ask git what it tracks');
+    await waitUntil(
+      () => readFileSync(join(b.tree.root, 'main.ts'), 'utf8') === 'export const next = 2;\n',
+      "the checkout's file on the peer while git ls-files is still out",
+    );
+    expect(existsSync(join(marks, 'release'))).toBe(false);
   });
 
   it('keeps a file matched by .git/info/exclude from syncing', async () => {
