@@ -29,6 +29,15 @@ function repo(gitignore: string): string {
   return dir;
 }
 
+/** Commits `path` with `text` on a new branch `branch` (forced past the ignore rules), then goes back to main. */
+function commitOnBranch(dir: string, branch: string, path: string, text: string): void {
+  git(dir, 'checkout', '-q', '-b', branch);
+  writeFileSync(join(dir, path), text);
+  git(dir, 'add', '-f', path);
+  git(dir, 'commit', '-qm', `${path} on ${branch}`);
+  git(dir, 'checkout', '-q', 'main');
+}
+
 describe('git follows git', () => {
   it('syncs a file under an ignored folder once it is force-added with git add -f', async () => {
     const hub = startHub();
@@ -51,11 +60,7 @@ describe('git follows git', () => {
   it('syncs an otherwise ignored file after git checkout of a branch that tracks it', async () => {
     const hub = startHub();
     const dirA = repo('*.gen.ts\n');
-    git(dirA, 'checkout', '-q', '-b', 'release');
-    writeFileSync(join(dirA, 'api.gen.ts'), 'export const generated = 1;\n');
-    git(dirA, 'add', '-f', 'api.gen.ts');
-    git(dirA, 'commit', '-qm', 'ship the generated client');
-    git(dirA, 'checkout', '-q', 'main');
+    commitOnBranch(dirA, 'release', 'api.gen.ts', 'export const generated = 1;\n');
     expect(existsSync(join(dirA, 'api.gen.ts'))).toBe(false);
     await startAgent(hub, { dir: dirA });
     const b = await startAgent(hub);
@@ -73,10 +78,7 @@ describe('git follows git', () => {
   it("pushes a checkout's files that no ignore pattern matches without waiting for git ls-files", async () => {
     const hub = startHub();
     const dirA = repo('*.gen.ts\n');
-    git(dirA, 'checkout', '-q', '-b', 'next');
-    writeFileSync(join(dirA, 'main.ts'), 'export const next = 2;\n');
-    git(dirA, 'commit', '-qam', 'next');
-    git(dirA, 'checkout', '-q', 'main');
+    commitOnBranch(dirA, 'next', 'main.ts', 'export const next = 2;\n');
     await startAgent(hub, { dir: dirA });
     const b = await startAgent(hub);
     await waitUntil(() => existsSync(join(b.tree.root, 'main.ts')), 'main.ts on the peer');
