@@ -13,6 +13,21 @@
  */
 export type VersionVector = Readonly<Record<string, number>>;
 
+/**
+ * The highest counter a pushed vector may hold. A stored vector must stay readable (every counter
+ * at most 2^53 - 1, where a JSON number is still exact), yet the hub raises its own entry by one
+ * each time it settles a conflict on a path: a push carrying `~hub` at 2^53 - 1 made it store
+ * 2^53, and every catch-up page holding that entry was refused by every agent, so the whole
+ * workspace stopped syncing. The 2^21 left above this bound are that many hub writes to one path;
+ * real counters stay far below it.
+ */
+export const MAX_PUSHED_COUNTER = Number.MAX_SAFE_INTEGER - 2 ** 21;
+
+/** The id of a counter in `v` above MAX_PUSHED_COUNTER, if `v` has one. */
+export function counterPastBound(v: VersionVector): string | undefined {
+  return Object.keys(v).find((id) => counterOf(v, id) > MAX_PUSHED_COUNTER);
+}
+
 /** The counter of `id` in `v`; 0 when `v` has no own entry for it. */
 export function counterOf(v: VersionVector, id: string): number {
   return Object.hasOwn(v, id) ? (v[id] ?? 0) : 0;

@@ -15,6 +15,7 @@ import { fileHashFromChunks } from '../core/hash.ts';
 import { formatBytes } from '../core/limits.ts';
 import { checkRelativePath } from '../core/paths.ts';
 import type { ChangeResult, LiveHeader, PushHeader, PushResponse } from '../core/protocol.ts';
+import { counterPastBound, MAX_PUSHED_COUNTER } from '../core/vector.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
 import { countByStatus, type SpanHandle, type Traces, withSpan } from '../traces/traces.ts';
 import { type JournalMover, journalOf } from './chunk-journal.ts';
@@ -282,6 +283,12 @@ async function checkChange(
 ): Promise<{ code: string; message: string } | 'missing-chunks' | undefined> {
   const path = checkRelativePath(change.path, { allowGit: deps.allowGit });
   if (!path.ok) return { code: `invalid-path:${path.code}`, message: path.reason };
+  const counter = counterPastBound(change.vector);
+  if (counter !== undefined)
+    return {
+      code: 'counter-limit',
+      message: `the version counter of ${counter} is over ${MAX_PUSHED_COUNTER}: past it, the counts the hub adds would no longer be exact`,
+    };
   const content = change.content;
   if (content.kind !== 'file') return undefined;
   const total = content.chunks.reduce((sum, [, size]) => sum + size, 0);
