@@ -250,6 +250,9 @@ export class LocalTree {
         const check = checkRelativePath(path, { allowGit: this.options.allowGit });
         if (!check.ok) {
           this.report(path, `invalid-path:${check.code}`, check.reason);
+          // Not walked, so nothing below it is known gone (a chain past the depth bound may hold
+          // versions synced before the bound existed).
+          if (isDir) unknownFolders.add(path);
           return;
         }
         if (isDir) {

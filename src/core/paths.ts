@@ -6,6 +6,7 @@
 export type PathProblemCode =
   | 'empty'
   | 'too-long'
+  | 'too-deep'
   | 'nul'
   | 'backslash'
   | 'absolute'
@@ -22,9 +23,22 @@ export type PathCheck = { ok: true; path: string } | { ok: false; code: PathProb
 export interface PathRules {
   /** Whether paths under a `.git` folder may sync (off by default). */
   allowGit: boolean;
+  /**
+   * Whether a path may be nested deeper than MAX_PATH_DEPTH: only where messages are read, so
+   * that an entry a hub stored before the bound existed is refused on its own, not its whole page.
+   */
+  anyDepth?: boolean;
 }
 
 const MAX_PATH_BYTES = 4096;
+/**
+ * The most names a path may have ('a/b' has 2). Bun's recursive watcher reports each folder of a
+ * chain made below a watched folder once for every folder above it that it registers on the way:
+ * a chain of 800 folders came as 85,000 events over 10 s, and every other event of the tree,
+ * a user's edit included, waited behind them. At 128 names it is about 5,000 events, and real
+ * projects nest far less deep.
+ */
+export const MAX_PATH_DEPTH = 128;
 const MAX_SEGMENT_BYTES = 255;
 /** Name prefix of the agent's own temporary files; they must never sync. */
 export const TEMP_FILE_PREFIX = '.warmsync-tmp-';
@@ -71,7 +85,8 @@ export function checkRelativePath(path: string, rules: PathRules = { allowGit: f
   // pushed, and two such paths would be one file.
   if (LONE_SURROGATE.test(path))
     return fail('lone-surrogate', 'path is not valid Unicode (a lone surrogate)');
-  for (const segment of path.split('/')) {
+  const segments = path.split('/');
+  for (const segment of segments) {
     if (segment === '') return fail('empty-segment', "path has an empty segment ('//' or a trailing '/')");
     if (segment === '.' || segment === '..') return fail('dot-segment', "path has a '.' or '..' segment");
     if (segment.length > MAX_SEGMENT_BYTES / 3 && utf8Length(segment) > MAX_SEGMENT_BYTES)
@@ -81,6 +96,8 @@ export function checkRelativePath(path: string, rules: PathRules = { allowGit: f
     if (segment.toLowerCase() === '.git' && !rules.allowGit)
       return fail('git-dir', 'paths under .git/ do not sync');
   }
+  if (segments.length > MAX_PATH_DEPTH && !rules.anyDepth)
+    return fail('too-deep', `path is nested more than ${MAX_PATH_DEPTH} names deep`);
   return { ok: true, path };
 }
 

@@ -37,9 +37,12 @@ export const pushIdSchema = z.string().regex(/^[0-9a-f]{32}$/, 'push ids are 32 
 /** A version-vector key: an agent id, or the hub's own id for the conflicts it settles. */
 const vectorKeySchema = z.union([agentIdSchema, z.literal(HUB_ID)]);
 
-/** A relative path, checked by the path rules (git folders allowed here; the server narrows). */
+/**
+ * A relative path, checked by the path rules (git folders and any depth allowed here: the hub
+ * and the agents narrow, path by path).
+ */
 export const relativePathSchema = z.string().superRefine((value, ctx) => {
-  const check = checkRelativePath(value, { allowGit: true });
+  const check = checkRelativePath(value, { allowGit: true, anyDepth: true });
   if (!check.ok) ctx.addIssue({ code: 'custom', message: check.reason });
 });
 

@@ -3,6 +3,7 @@ import {
   ancestorPaths,
   checkRelativePath,
   collisionKey,
+  MAX_PATH_DEPTH,
   type PathProblemCode,
   parentPath,
   pathDepth,
@@ -42,6 +43,13 @@ describe('checkRelativePath rejects hostile paths', () => {
     ['a path over 4096 bytes', `${'a/'.repeat(2048)}b`, 'too-long'],
     ['a segment over 255 bytes', 'x'.repeat(256), 'too-long'],
     ['a segment of 128 two-byte characters (256 bytes)', 'é'.repeat(128), 'too-long'],
+    [
+      'a path of 129 names',
+      Array(MAX_PATH_DEPTH + 1)
+        .fill('d')
+        .join('/'),
+      'too-deep',
+    ],
   ];
   for (const [name, path, code] of cases) {
     it(`rejects ${name} as '${code}'`, () => {
@@ -77,7 +85,8 @@ describe('checkRelativePath accepts good paths', () => {
     ['a colon after the first character', 'ab:c'],
     ['a deep path', `${'d/'.repeat(100)}leaf`],
     ['a segment of exactly 255 bytes', 'x'.repeat(255)],
-    ['a path of exactly 4096 bytes', `${'abcdefg/'.repeat(511)}${'z'.repeat(8)}`],
+    ['a path of exactly 4096 bytes', `${`${'x'.repeat(31)}/`.repeat(127)}${'z'.repeat(32)}`],
+    ['a path of exactly 128 names', Array(MAX_PATH_DEPTH).fill('d').join('/')],
     ['the temporary prefix inside a name', `notes${TEMP_FILE_PREFIX}`],
   ];
   for (const [name, path] of cases) {
@@ -87,7 +96,18 @@ describe('checkRelativePath accepts good paths', () => {
   }
 
   it('counts the 4096-byte case right', () => {
-    expect(new TextEncoder().encode(`${'abcdefg/'.repeat(511)}${'z'.repeat(8)}`).length).toBe(4096);
+    expect(new TextEncoder().encode(`${`${'x'.repeat(31)}/`.repeat(127)}${'z'.repeat(32)}`).length).toBe(
+      4096,
+    );
+  });
+
+  it('accepts any depth where messages are read, and no climb there', () => {
+    const deep = Array(2000).fill('d').join('/');
+    expect(checkRelativePath(deep, { allowGit: true, anyDepth: true })).toEqual({ ok: true, path: deep });
+    expect(checkRelativePath(`${deep}/..`, { allowGit: true, anyDepth: true })).toMatchObject({
+      ok: false,
+      code: 'dot-segment',
+    });
   });
 
   it('accepts paths under .git when the rules allow git', () => {

@@ -59,6 +59,7 @@ describe('hostile paths', () => {
     ['a//b', 'empty-segment'],
     ['.git/hooks/pre-commit', 'git-dir'],
     ['sub/.git/config', 'git-dir'],
+    [`${'d/'.repeat(128)}x`, 'too-deep'],
   ];
   for (const [path, code] of hostile) {
     it(`refuses ${JSON.stringify(path)} (${code}) and stores nothing`, async () => {

@@ -300,7 +300,7 @@ describe('protocol fuzz', () => {
     const started = performance.now();
     const agent = await startAgent(run.hub, { workspace: FUZZ, token: TOKEN });
     onCleanup(async () => {
-      // The fuzz may leave a path 2,000 folders deep; rm(1) removes it in a fraction of the time
+      // The fuzz may leave a path 128 folders deep; rm(1) removes it in a fraction of the time
       // rmSync takes (which opens every level again from the top).
       await agent.stop();
       Bun.spawnSync(['rm', '-rf', agent.tree.root]);

@@ -11,6 +11,7 @@ import { compress } from '../../src/core/compress.ts';
 import { type ChunkFrame, decodeEnvelope, encodeEnvelope, makeFrame } from '../../src/core/frames.ts';
 import { fileHashFromChunks, sha256Hex } from '../../src/core/hash.ts';
 import { HUB_LIMITS, MAX_CHUNK_BYTES, MAX_HEADER_BYTES, MAX_MISSING_HASHES } from '../../src/core/limits.ts';
+import { MAX_PATH_DEPTH } from '../../src/core/paths.ts';
 import { cleanup, startAgent, startHub, tempDir, waitConverged, waitUntil } from '../helpers/harness.ts';
 
 afterEach(cleanup);
@@ -194,14 +195,13 @@ describe('request bodies', () => {
 });
 
 describe('deep paths', () => {
-  // 2,040 nested folders fit the 4,096-byte path bound. Each change used to look up every folder
-  // above it: 5,000 such paths in one 20 KB push were 10 million lookups in one transaction, during
-  // which the hub answered nobody.
-  it('decides a push of 5,000 paths below one folder 2,040 deep, and keeps serving', async () => {
+  // Each change used to look up every folder above it: 5,000 paths below a folder 2,040 deep in
+  // one push were 10 million lookups in one transaction, during which the hub answered nobody.
+  it('decides a push of 5,000 paths below one folder at the depth bound, and keeps serving', async () => {
     const hub = startHub();
-    const deep = Array.from({ length: 2040 }, () => 'd').join('/');
+    const deep = Array.from({ length: MAX_PATH_DEPTH - 1 }, () => 'd').join('/');
     const changes = Array.from({ length: 5000 }, (_, i) => ({
-      path: `${deep.slice(0, 4080)}/f${i}`,
+      path: `${deep}/f${i}`,
       vector: { [AGENT]: 1 },
       content: { kind: 'dir' },
     }));
@@ -210,6 +210,27 @@ describe('deep paths', () => {
     const body = (await reply.json()) as { results: Array<{ status: string }> };
     expect(body.results.filter((r) => r.status === 'accepted')).toHaveLength(5000);
     expect((await push(hub.url, goodPush())).status).toBe(200);
+  });
+
+  it('refuses, path by path, what is nested past the bound, and takes the rest of the push', async () => {
+    const hub = startHub();
+    const deep = Array.from({ length: MAX_PATH_DEPTH }, () => 'd').join('/');
+    const changes = [`${deep}/x`, 'shallow', `${deep}/y`].map((path) => ({
+      path,
+      vector: { [AGENT]: 1 },
+      content: { kind: 'dir' },
+    }));
+    const reply = await push(hub.url, encodeEnvelope({ agent: AGENT, changes }, []));
+    expect(reply.status).toBe(200);
+    const body = (await reply.json()) as {
+      results: Array<{ path: string; status: string; code?: string }>;
+    };
+    const outcome = Object.fromEntries(body.results.map((r) => [r.path, r.code ?? r.status]));
+    expect(outcome).toEqual({
+      [`${deep}/x`]: 'invalid-path:too-deep',
+      shallow: 'accepted',
+      [`${deep}/y`]: 'invalid-path:too-deep',
+    });
   });
 
   it('still moves a deep path under a file to its conflict name', async () => {

@@ -1,0 +1,54 @@
+/**
+ * Paths nested deeper than the path bound (MAX_PATH_DEPTH names) stay on the machine that has
+ * them, reported there, while every other edit keeps flowing both ways. Bun's recursive watcher
+ * reports each folder of a chain that is made below a watched folder once for every folder above
+ * it that it registers on the way, so a peer writing a chain of 2,000 folders saw its own events,
+ * a user's edit included, queued behind hundreds of thousands of repeats for minutes.
+ */
+import { afterAll, describe, expect, it } from 'bun:test';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MAX_PATH_DEPTH } from '../../src/core/paths.ts';
+import { cleanup, onCleanup, startAgent, startHub, tempDir, waitUntil } from '../helpers/harness.ts';
+
+afterAll(cleanup);
+
+describe('paths deeper than the bound', () => {
+  it('keep a chain of 2,000 folders on its own machine, reported, while edits flow both ways', async () => {
+    const hub = startHub();
+    const dir = tempDir('warmsync-deep-');
+    // Made before its agent starts, as a checkout or an unpacked archive would leave it.
+    const chain = Array.from({ length: 2000 }, () => 'd').join('/');
+    mkdirSync(join(dir, chain), { recursive: true });
+    writeFileSync(join(dir, chain, 'leaf.txt'), 'deep');
+    writeFileSync(join(dir, 'shallow.txt'), 'near the top');
+    const source = await startAgent(hub, { dir });
+    const peer = await startAgent(hub);
+    onCleanup(() => {
+      // rm(1) removes the chain in a fraction of the time rmSync takes.
+      Bun.spawnSync(['rm', '-rf', dir, peer.tree.root]);
+    });
+    await waitUntil(() => existsSync(join(peer.tree.root, 'shallow.txt')), 'the shallow file at the peer');
+
+    const deepest = Array.from({ length: MAX_PATH_DEPTH }, () => 'd').join('/');
+    await waitUntil(() => existsSync(join(peer.tree.root, deepest)), 'the chain up to the bound at the peer');
+
+    writeFileSync(join(peer.tree.root, 'from-peer.txt'), 'an edit after the chain');
+    await waitUntil(
+      () => existsSync(join(source.tree.root, 'from-peer.txt')),
+      "the peer's edit at the source",
+    );
+    writeFileSync(join(source.tree.root, 'from-source.txt'), 'and one the other way');
+    await waitUntil(
+      () => existsSync(join(peer.tree.root, 'from-source.txt')),
+      "the source's edit at the peer",
+    );
+    const tooDeep = Array.from({ length: MAX_PATH_DEPTH + 1 }, () => 'd').join('/');
+    await waitUntil(
+      () => source.problems().some((p) => p.path === tooDeep && p.code === 'invalid-path:too-deep'),
+      'the source to report the first folder past the bound',
+    );
+    expect(existsSync(join(peer.tree.root, tooDeep))).toBe(false);
+    expect(existsSync(join(source.tree.root, chain, 'leaf.txt'))).toBe(true);
+  }, 120_000);
+});
