@@ -46747,6 +46747,7 @@ var HUB_LIMITS = {
 
 // src/core/paths.ts
 var MAX_PATH_BYTES = 4096;
+var MAX_PATH_DEPTH = 128;
 var MAX_SEGMENT_BYTES = 255;
 var TEMP_FILE_PREFIX = ".warmsync-tmp-";
 var LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -46784,7 +46785,8 @@ function checkRelativePath(path, rules = { allowGit: false }) {
     return fail("control-char", "path contains a control character");
   if (LONE_SURROGATE.test(path))
     return fail("lone-surrogate", "path is not valid Unicode (a lone surrogate)");
-  for (const segment of path.split("/")) {
+  const segments = path.split("/");
+  for (const segment of segments) {
     if (segment === "")
       return fail("empty-segment", "path has an empty segment ('//' or a trailing '/')");
     if (segment === "." || segment === "..")
@@ -46796,8 +46798,13 @@ function checkRelativePath(path, rules = { allowGit: false }) {
     if (segment.toLowerCase() === ".git" && !rules.allowGit)
       return fail("git-dir", "paths under .git/ do not sync");
   }
+  if (segments.length > MAX_PATH_DEPTH && !rules.anyDepth)
+    return fail("too-deep", `path is nested more than ${MAX_PATH_DEPTH} names deep`);
   return { ok: true, path };
 }
+
+// src/core/vector.ts
+var MAX_PUSHED_COUNTER = Number.MAX_SAFE_INTEGER - 2 ** 21;
 
 // src/core/resolve.ts
 var HUB_ID = "~hub";
@@ -46809,7 +46816,7 @@ var agentIdSchema = string2().regex(/^[0-9a-f]{8,32}$/, "agent ids are 8-32 lowe
 var pushIdSchema = string2().regex(/^[0-9a-f]{32}$/, "push ids are 32 lower-case hex digits");
 var vectorKeySchema = union([agentIdSchema, literal(HUB_ID)]);
 var relativePathSchema = string2().superRefine((value, ctx) => {
-  const check = checkRelativePath(value, { allowGit: true });
+  const check = checkRelativePath(value, { allowGit: true, anyDepth: true });
   if (!check.ok)
     ctx.addIssue({ code: "custom", message: check.reason });
 });
