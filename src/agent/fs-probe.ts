@@ -1,13 +1,13 @@
 /**
- * Finds how the file system under DIR compares names, by trying it: a file is created under the
- * agent's temporary prefix (so the watcher and scans skip it, and it never syncs), looked up under
- * another letter case and another Unicode normalisation form, and removed.
+ * Finds how the file system under DIR compares names, by trying it: a file is created under one of
+ * the agent's temporary names (so the watcher and scans skip it, it never syncs, and one left by an
+ * agent killed meanwhile is cleared like a write's), looked up under another letter case and
+ * another Unicode normalisation form, and removed.
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXACT_NAMES, type Folding, foldingFromProbe } from '../core/folding.ts';
-import { TEMP_FILE_PREFIX } from '../core/paths.ts';
+import { nextProbeName } from './temp-files.ts';
 
 /**
  * The folding of `dir`'s file system. A folder that cannot be written to (read-only, full) is
@@ -17,10 +17,10 @@ import { TEMP_FILE_PREFIX } from '../core/paths.ts';
  * probeFolding('/Users/me/project') // { caseInsensitive: true, normalisationInsensitive: true, ... }
  */
 export function probeFolding(dir: string): Folding {
-  // Lower-case ASCII letters and an NFC 'é': both have another spelling to look up. Only the
-  // ASCII part changes case, as some file systems fold ASCII letters alone.
-  const stem = `${TEMP_FILE_PREFIX}probe-${randomBytes(4).toString('hex')}-`;
-  const name = `${stem}\u00e9`;
+  // Lower-case ASCII letters and an NFC 'é' (last): both have another spelling to look up. Only
+  // the ASCII part changes case, as some file systems fold ASCII letters alone.
+  const name = nextProbeName();
+  const ascii = name.slice(0, -1);
   const created = join(dir, name);
   try {
     closeSync(openSync(created, 'wx'));
@@ -29,7 +29,7 @@ export function probeFolding(dir: string): Folding {
   }
   try {
     return foldingFromProbe({
-      otherCaseFound: found(join(dir, `${stem.toUpperCase()}\u00e9`)),
+      otherCaseFound: found(join(dir, `${ascii.toUpperCase()}${name.slice(-1)}`)),
       otherFormFound: found(join(dir, name.normalize('NFD'))),
       listedAsCreated: readdirSync(dir).includes(name),
     });

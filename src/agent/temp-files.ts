@@ -7,6 +7,7 @@ import { lstatSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   isAbandonedTemp,
+  PROBE_SUFFIX,
   parseTempName,
   type TempWriter,
   tempName,
@@ -21,6 +22,11 @@ let counter = 0;
 export function nextTempName(): string {
   counter += 1;
   return tempName(stem, counter);
+}
+
+/** A fresh name for the file-system probe: a temporary name, so a leftover one is cleared too. */
+export function nextProbeName(): string {
+  return `${nextTempName()}${PROBE_SUFFIX}`;
 }
 
 /** Whether the writer of a temporary file may still be at work. */

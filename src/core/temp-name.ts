@@ -24,8 +24,14 @@ export const ABANDONED_AFTER_MS = 60_000;
 export const PID_REUSED_AFTER_MS = 24 * 60 * 60 * 1000;
 
 const SALT_HEX = 6;
+/**
+ * What the file-system probe adds to a temporary name: ASCII letters and an NFC 'é', whose other
+ * spellings it looks up (see agent/fs-probe.ts). An agent killed mid-probe leaves it like any
+ * other temporary file, and it is cleared the same way.
+ */
+export const PROBE_SUFFIX = '.probe-\u00e9';
 const TEMP_NAME = new RegExp(
-  `^${TEMP_FILE_PREFIX.replaceAll('.', '\\.')}([0-9a-z]{1,8})-([0-9a-f]{${SALT_HEX}})-([0-9a-z]{1,11})$`,
+  `^${TEMP_FILE_PREFIX.replaceAll('.', '\\.')}([0-9a-z]{1,8})-([0-9a-f]{${SALT_HEX}})-([0-9a-z]{1,11})(?:${PROBE_SUFFIX.replaceAll('.', '\\.')})?$`,
 );
 
 /** The part of every temporary name a writer makes: prefix, pid and salt. */

@@ -3,6 +3,7 @@ import {
   ABANDONED_AFTER_MS,
   isAbandonedTemp,
   PID_REUSED_AFTER_MS,
+  PROBE_SUFFIX,
   parseTempName,
   type TempFacts,
   tempName,
@@ -17,7 +18,16 @@ describe('parseTempName', () => {
     });
   });
 
+  it("reads back the writer of the file-system probe's name", () => {
+    expect(parseTempName(`${tempName(tempNameStem(48213, 'a1b2c3'), 37)}${PROBE_SUFFIX}`)).toEqual({
+      pid: 48213,
+      salt: 'a1b2c3',
+    });
+  });
+
   const notOurs = [
+    '.warmsync-tmp-abc-a1b2c3-1.probe-e',
+    '.warmsync-tmp-abc-a1b2c3-1.probe-\u00e9.bak',
     '.warmsync-tmp-notes.txt',
     '.warmsync-tmp-abc-a1b2c3',
     '.warmsync-tmp-abc-a1b2c3-',

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'bun:test';
 import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempName, tempNameStem } from '../../src/core/temp-name.ts';
+import { PROBE_SUFFIX, tempName, tempNameStem } from '../../src/core/temp-name.ts';
 import { cleanup, startAgent, startHub, tempDir, waitUntil } from '../helpers/harness.ts';
 
 const sleepers: Array<ReturnType<typeof Bun.spawn>> = [];
@@ -29,6 +29,9 @@ describe('leftover temporary files', () => {
     mkdirSync(join(dir, 'src'));
     const dead = join(dir, 'src', tempName(tempNameStem(await deadPid(), 'a1b2c3'), 7));
     writeFileSync(dead, 'half a remote version');
+    // An agent killed while it probed how the folder compares names.
+    const probe = join(dir, `${tempName(tempNameStem(await deadPid(), 'b1b2c3'), 1)}${PROBE_SUFFIX}`);
+    writeFileSync(probe, '');
     const sleeper = Bun.spawn(['sleep', '600']);
     sleepers.push(sleeper);
     const live = join(dir, tempName(tempNameStem(sleeper.pid, 'd4e5f6'), 1));
@@ -41,6 +44,7 @@ describe('leftover temporary files', () => {
     for (const file of userFiles) writeFileSync(file, 'mine');
     await startAgent(hub, { dir });
     expect(existsSync(dead)).toBe(false);
+    expect(existsSync(probe)).toBe(false);
     expect(existsSync(live)).toBe(true);
     for (const file of userFiles) expect(existsSync(file)).toBe(true);
     // Its writer dies and its file is older than a write can leave it: a later scan clears it.
