@@ -6,9 +6,11 @@
  * a user's edit included, queued behind hundreds of thousands of repeats for minutes.
  */
 import { afterAll, describe, expect, it } from 'bun:test';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { encodeEnvelope } from '../../src/core/frames.ts';
 import { MAX_PATH_DEPTH } from '../../src/core/paths.ts';
+import { fileChange } from '../helpers/file-change.ts';
 import { cleanup, onCleanup, startAgent, startHub, tempDir, waitUntil } from '../helpers/harness.ts';
 
 afterAll(cleanup);
@@ -51,4 +53,29 @@ describe('paths deeper than the bound', () => {
     expect(existsSync(join(peer.tree.root, tooDeep))).toBe(false);
     expect(existsSync(join(source.tree.root, chain, 'leaf.txt'))).toBe(true);
   }, 120_000);
+
+  it('leave the rest of a catch-up page to apply when the hub stored one before the bound', async () => {
+    const hub = startHub();
+    const tooDeep = `${Array.from({ length: MAX_PATH_DEPTH }, () => 'd').join('/')}/x`;
+    const push = async (path: string, text: string) => {
+      const { change, frame } = fileChange(path, text, { a1a1a1a1: 1 });
+      const body = encodeEnvelope({ agent: 'a1a1a1a1', changes: [change] }, [frame]);
+      expect((await fetch(`${hub.url}/v1/workspaces/test/push`, { method: 'POST', body })).status).toBe(200);
+    };
+    await push('before.txt', 'first');
+    // Straight into the store, as a hub without the bound stored it.
+    await hub.store.commit({
+      workspace: 'test',
+      agent: 'a1a1a1a1',
+      changes: [{ path: tooDeep, vector: { a1a1a1a1: 1 }, content: { kind: 'dir' } }],
+    });
+    await push('after.txt', 'last');
+    const agent = await startAgent(hub);
+    await waitUntil(() => existsSync(join(agent.tree.root, 'after.txt')), 'the entry after the deep one');
+    expect(readFileSync(join(agent.tree.root, 'before.txt'), 'utf8')).toBe('first');
+    expect(agent.problems()).toContainEqual(
+      expect.objectContaining({ path: tooDeep, code: 'invalid-path:too-deep' }),
+    );
+    expect(existsSync(join(agent.tree.root, 'd'))).toBe(false);
+  });
 });
