@@ -6,8 +6,8 @@ import type { z } from 'zod';
 import { type ChunkFrame, decodeEnvelope, encodeEnvelope } from '../core/frames.ts';
 import { MAX_MISSING_HASHES } from '../core/limits.ts';
 import {
-  type ChangesResponse,
-  changesResponseSchema,
+  type AgentChangesPage,
+  agentChangesSchema,
   describeZodError,
   fetchReplyHeaderSchema,
   hubErrorSchema,
@@ -141,12 +141,12 @@ export class HubClient {
     }
   }
 
-  async changes(since: number): Promise<ChangesResponse> {
+  async changes(since: number): Promise<AgentChangesPage> {
     return this.request(
       `/v1/workspaces/${this.options.workspace}/changes?since=${since}`,
       undefined,
       undefined,
-      changesResponseSchema,
+      agentChangesSchema,
     );
   }
 

@@ -12,7 +12,7 @@ import type { ManifestEntry } from '../core/entry.ts';
 import { cursorBelowFloor, expiredDeletions } from '../core/expired-tombstones.ts';
 import type { ChunkFrame } from '../core/frames.ts';
 import { checkRelativePath } from '../core/paths.ts';
-import type { LiveHeader, Problem } from '../core/protocol.ts';
+import type { LiveHeader, Problem, UnreadableEntry } from '../core/protocol.ts';
 import { type HubClient, HubError } from './client.ts';
 import type { AgentState } from './state.ts';
 
@@ -136,12 +136,14 @@ export class RemoteFeed {
         onEntry(entry);
         this.note(entry);
       }
-      if (listed && (!page.more || page.entries.length === 0))
+      for (const entry of page.unreadable) this.noteUnreadable(entry, listed);
+      const seqs = [...page.entries.map((e) => e.seq), ...page.unreadable.flatMap((e) => e.seq ?? [])];
+      if (listed && (!page.more || seqs.length === 0))
         for (const gone of expiredDeletions(state.bases, listed, page.floor ?? page.head))
           if (!this.pending.has(gone.path)) this.note(gone);
-      this.highestSeenValue = Math.max(this.highestSeenValue, page.head, ...page.entries.map((e) => e.seq));
-      if (!page.more || page.entries.length === 0) break;
-      since = page.entries[page.entries.length - 1]!.seq;
+      this.highestSeenValue = Math.max(this.highestSeenValue, page.head, ...seqs);
+      if (!page.more || seqs.length === 0) break;
+      since = Math.max(...seqs);
     }
     return startedOver;
   }
@@ -165,6 +167,20 @@ export class RemoteFeed {
     this.pending.clear();
     for (const path of [...state.deferred.keys()]) state.setDeferred(path, undefined);
     this.deps.onStartOver();
+  }
+
+  /**
+   * An entry that could not be read is reported and passed over: its path keeps what it has here
+   * (nothing is written or deleted for it), and the next readable version of it applies as usual.
+   * Listed in a full read, so that a base it names is not taken for a deletion the hub dropped.
+   */
+  private noteUnreadable(entry: UnreadableEntry, listed: Set<string> | undefined): void {
+    if (entry.path !== undefined) listed?.add(entry.path);
+    this.deps.onInvalid({
+      path: entry.path ?? `(entry ${entry.seq ?? 'without a sequence number'})`,
+      code: 'unreadable-entry',
+      message: `the hub's entry${entry.seq === undefined ? '' : ` ${entry.seq}`} cannot be read here (${entry.message}); left as it is`,
+    });
   }
 
   private note(entry: ManifestEntry): void {

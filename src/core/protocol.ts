@@ -166,6 +166,47 @@ export const changesResponseSchema = z.object({
 });
 export type ChangesResponse = z.infer<typeof changesResponseSchema>;
 
+/** An entry of a catch-up page that cannot be read, with what of it could be. */
+export interface UnreadableEntry {
+  seq?: number;
+  path?: string;
+  /** The first thing wrong with it. */
+  message: string;
+}
+
+const entryLeadSchema = z.object({
+  seq: z.number().int().positive().optional().catch(undefined),
+  path: z.string().max(8192).optional().catch(undefined),
+});
+
+/**
+ * A catch-up page as an agent reads it: entry by entry, so that one it cannot read (stored by a
+ * hub with other bounds, or damaged in its database) is set aside and reported on its own.
+ * Refusing the whole page instead left the agent reading that page again for ever, so no later
+ * change of the workspace ever reached it.
+ */
+export const agentChangesSchema = changesResponseSchema
+  .extend({ entries: z.array(z.unknown()) })
+  .transform((page) => {
+    const entries: z.infer<typeof manifestEntrySchema>[] = [];
+    const unreadable: UnreadableEntry[] = [];
+    for (const value of page.entries) {
+      const entry = manifestEntrySchema.safeParse(value);
+      if (entry.success) {
+        entries.push(entry.data);
+        continue;
+      }
+      const lead = entryLeadSchema.safeParse(value);
+      const issue = entry.error.issues[0];
+      unreadable.push({
+        ...(lead.success ? lead.data : {}),
+        message: issue ? `${issue.path.join('.') || 'entry'}: ${issue.message}` : 'not an entry',
+      });
+    }
+    return { ...page, entries, unreadable };
+  });
+export type AgentChangesPage = z.infer<typeof agentChangesSchema>;
+
 export const missingRequestSchema = z.object({ hashes: z.array(sha256).max(MAX_MISSING_HASHES) });
 export const missingResponseSchema = z.object({ missing: z.array(sha256) });
 export const fetchRequestSchema = z.object({

@@ -3,9 +3,12 @@
  * bodies, missing tokens, damaged chunks. After each, the hub still serves good requests.
  */
 import { afterEach, describe, expect, it } from 'bun:test';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { encodeEnvelope, makeFrame } from '../../src/core/frames.ts';
 import { fileHashFromChunks, sha256Hex } from '../../src/core/hash.ts';
-import { cleanup, startHub } from '../helpers/harness.ts';
+import { fileChange as typedFileChange } from '../helpers/file-change.ts';
+import { cleanup, startAgent, startHub, waitUntil } from '../helpers/harness.ts';
 
 afterEach(cleanup);
 
@@ -194,5 +197,38 @@ describe('the live socket', () => {
     while (!messages.includes('binary') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(messages).toContain('binary');
     socket.close();
+  });
+});
+
+describe('an entry no agent can read', () => {
+  it('is reported on its own, and the rest of the workspace still syncs', async () => {
+    const hub = startHub();
+    const pushFile = async (path: string, text: string) => {
+      const { change, frame } = fileChange(path, text);
+      const reply = await push(hub.url, encodeEnvelope({ agent: 'a9e17001', changes: [change] }, [frame]));
+      expect(reply.status).toBe(200);
+    };
+    await pushFile('before.txt', 'first');
+    // Straight into the store: a counter past the largest exact JSON number, as a damaged
+    // database or a hub with other bounds could hold.
+    await hub.store.commit({
+      workspace: 'test',
+      agent: 'a9e17001',
+      changes: [typedFileChange('unreadable.txt', 'x', { '~hub': 2 ** 53 }).change],
+    });
+    await pushFile('after.txt', 'last');
+    const agent = await startAgent(hub);
+    await waitUntil(
+      () => existsSync(join(agent.tree.root, 'after.txt')),
+      'the entry after the unreadable one',
+    );
+    expect(readFileSync(join(agent.tree.root, 'before.txt'), 'utf8')).toBe('first');
+    expect(existsSync(join(agent.tree.root, 'unreadable.txt'))).toBe(false);
+    expect(agent.problems()).toContainEqual(
+      expect.objectContaining({ path: 'unreadable.txt', code: 'unreadable-entry' }),
+    );
+    // Later changes keep arriving, live.
+    await pushFile('later.txt', 'still syncing');
+    await waitUntil(() => existsSync(join(agent.tree.root, 'later.txt')), 'a change made afterwards');
   });
 });
