@@ -211,9 +211,13 @@ export class HubClient {
     }
   }
 
-  /** Opens the live connection; `onMessage` gets each validated notification with its frames. */
+  /**
+   * Opens the live connection; `onMessage` gets each validated notification with its frames,
+   * `onUnreadable` hears of one that the schema refused (a catch-up then reads it entry by entry).
+   */
   live(handlers: {
     onMessage: (header: LiveHeader, frames: ChunkFrame[]) => void;
+    onUnreadable?: () => void;
     onClose: (reason: string) => void;
     onOpen: () => void;
   }): { send: (message: unknown) => void; close: () => void } {
@@ -249,6 +253,7 @@ export class HubClient {
       }
       const parsed = liveHeaderSchema.safeParse(header);
       if (parsed.success) handlers.onMessage(parsed.data, frames);
+      else handlers.onUnreadable?.();
     };
     socket.onclose = (event) => {
       if (closed) return;

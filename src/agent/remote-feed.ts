@@ -232,6 +232,8 @@ export class RemoteFeed {
         this.deps.log('live connection open');
       },
       onMessage: (header, frames) => this.onMessage(header, frames),
+      // A batch with an entry this agent cannot read: the catch-up takes the rest of it.
+      onUnreadable: () => this.deps.live.behind(),
       onClose: (reason) => {
         if (this.stopped) return;
         this.deps.log(`live connection lost (${reason}); reconnecting in ${this.reconnectDelayMs} ms`);

@@ -181,6 +181,30 @@ describe('the live socket', () => {
     await waitUntil(() => seen.behind === 1, 'the hello to ask for a catch-up');
   });
 
+  it('asks for a catch-up when a batch holds an entry it cannot read', async () => {
+    // A stand-in for the hub's live endpoint that announces one such batch (its counter is past
+    // the largest exact JSON number), on loopback.
+    const entry = {
+      path: 'a.txt',
+      content: { kind: 'dir' },
+      vector: { '~hub': 2 ** 53 },
+      seq: 1,
+      agent: 'x',
+    };
+    const batch = { type: 'entries', from: 1, to: 1, origin: 'a1a1a1a1', batch: 'edits', entries: [entry] };
+    const server = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      fetch: (request, bun) => (bun.upgrade(request) ? undefined : new Response('not here', { status: 404 })),
+      websocket: { open: (socket) => void socket.send(JSON.stringify(batch)), message: () => {} },
+    });
+    onCleanup(() => void server.stop(true));
+    const { feed, seen } = feedOn(`http://127.0.0.1:${server.port}`);
+    feed.connect();
+    await waitUntil(() => seen.behind === 1, 'the unreadable batch to ask for a catch-up');
+    expect(seen.entries).toEqual([]);
+  });
+
   it('reconnects after the connection is lost, and asks for a catch-up', async () => {
     const hub = startHub();
     let cut = false;
