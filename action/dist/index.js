@@ -46888,6 +46888,28 @@ var changesResponseSchema = object({
   more: boolean2(),
   floor: number2().int().nonnegative().optional()
 });
+var entryLeadSchema = object({
+  seq: number2().int().positive().optional().catch(undefined),
+  path: string2().max(8192).optional().catch(undefined)
+});
+var agentChangesSchema = changesResponseSchema.extend({ entries: array(unknown()) }).transform((page) => {
+  const entries = [];
+  const unreadable = [];
+  for (const value of page.entries) {
+    const entry = manifestEntrySchema.safeParse(value);
+    if (entry.success) {
+      entries.push(entry.data);
+      continue;
+    }
+    const lead = entryLeadSchema.safeParse(value);
+    const issue = entry.error.issues[0];
+    unreadable.push({
+      ...lead.success ? lead.data : {},
+      message: issue ? `${issue.path.join(".") || "entry"}: ${issue.message}` : "not an entry"
+    });
+  }
+  return { ...page, entries, unreadable };
+});
 var missingRequestSchema = object({ hashes: array(sha256).max(MAX_MISSING_HASHES) });
 var missingResponseSchema = object({ missing: array(sha256) });
 var fetchRequestSchema = object({
