@@ -179,7 +179,7 @@ export class RemoteFeed {
     this.deps.onInvalid({
       path: entry.path ?? `(entry ${entry.seq ?? 'without a sequence number'})`,
       code: 'unreadable-entry',
-      message: `the hub's entry${entry.seq === undefined ? '' : ` ${entry.seq}`} cannot be read here (${entry.message}); left as it is`,
+      message: `the hub's entry${entry.seq === undefined ? '' : ` ${entry.seq}`} cannot be read here (${entry.message.slice(0, 300)}); left as it is`,
     });
   }
 

@@ -174,9 +174,10 @@ export interface UnreadableEntry {
   message: string;
 }
 
+/** What can be read of an unreadable entry: a path only when it passes the path rules. */
 const entryLeadSchema = z.object({
   seq: z.number().int().positive().optional().catch(undefined),
-  path: z.string().max(8192).optional().catch(undefined),
+  path: relativePathSchema.optional().catch(undefined),
 });
 
 /**

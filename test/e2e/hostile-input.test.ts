@@ -216,6 +216,12 @@ describe('an entry no agent can read', () => {
       agent: 'a9e17001',
       changes: [typedFileChange('unreadable.txt', 'x', { '~hub': 2 ** 53 }).change],
     });
+    // And one whose path itself is bad: the report names its sequence number, not the path.
+    await hub.store.commit({
+      workspace: 'test',
+      agent: 'a9e17001',
+      changes: [typedFileChange('bad\nname', 'x', { a9e17001: 1 }).change],
+    });
     await pushFile('after.txt', 'last');
     const agent = await startAgent(hub);
     await waitUntil(
@@ -226,6 +232,9 @@ describe('an entry no agent can read', () => {
     expect(existsSync(join(agent.tree.root, 'unreadable.txt'))).toBe(false);
     expect(agent.problems()).toContainEqual(
       expect.objectContaining({ path: 'unreadable.txt', code: 'unreadable-entry' }),
+    );
+    expect(agent.problems()).toContainEqual(
+      expect.objectContaining({ path: '(entry 3)', code: 'unreadable-entry' }),
     );
     // Later changes keep arriving, live.
     await pushFile('later.txt', 'still syncing');
