@@ -46890,7 +46890,7 @@ var changesResponseSchema = object({
 });
 var entryLeadSchema = object({
   seq: number2().int().positive().optional().catch(undefined),
-  path: string2().max(8192).optional().catch(undefined)
+  path: relativePathSchema.optional().catch(undefined)
 });
 var agentChangesSchema = changesResponseSchema.extend({ entries: array(unknown()) }).transform((page) => {
   const entries = [];
