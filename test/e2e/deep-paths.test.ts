@@ -15,12 +15,15 @@ import { cleanup, onCleanup, startAgent, startHub, tempDir, waitUntil } from '..
 
 afterAll(cleanup);
 
+/** A path of `names` nested folders, each named `d`. */
+const chainOf = (names: number) => Array.from({ length: names }, () => 'd').join('/');
+
 describe('paths deeper than the bound', () => {
   it('keep a chain of 2,000 folders on its own machine, reported, while edits flow both ways', async () => {
     const hub = startHub();
     const dir = tempDir('warmsync-deep-');
     // Made before its agent starts, as a checkout or an unpacked archive would leave it.
-    const chain = Array.from({ length: 2000 }, () => 'd').join('/');
+    const chain = chainOf(2000);
     mkdirSync(join(dir, chain), { recursive: true });
     writeFileSync(join(dir, chain, 'leaf.txt'), 'deep');
     writeFileSync(join(dir, 'shallow.txt'), 'near the top');
@@ -32,7 +35,7 @@ describe('paths deeper than the bound', () => {
     });
     await waitUntil(() => existsSync(join(peer.tree.root, 'shallow.txt')), 'the shallow file at the peer');
 
-    const deepest = Array.from({ length: MAX_PATH_DEPTH }, () => 'd').join('/');
+    const deepest = chainOf(MAX_PATH_DEPTH);
     await waitUntil(() => existsSync(join(peer.tree.root, deepest)), 'the chain up to the bound at the peer');
 
     writeFileSync(join(peer.tree.root, 'from-peer.txt'), 'an edit after the chain');
@@ -45,7 +48,7 @@ describe('paths deeper than the bound', () => {
       () => existsSync(join(peer.tree.root, 'from-source.txt')),
       "the source's edit at the peer",
     );
-    const tooDeep = Array.from({ length: MAX_PATH_DEPTH + 1 }, () => 'd').join('/');
+    const tooDeep = chainOf(MAX_PATH_DEPTH + 1);
     await waitUntil(
       () => source.problems().some((p) => p.path === tooDeep && p.code === 'invalid-path:too-deep'),
       'the source to report the first folder past the bound',
@@ -56,7 +59,7 @@ describe('paths deeper than the bound', () => {
 
   it('leave the rest of a catch-up page to apply when the hub stored one before the bound', async () => {
     const hub = startHub();
-    const tooDeep = `${Array.from({ length: MAX_PATH_DEPTH }, () => 'd').join('/')}/x`;
+    const tooDeep = `${chainOf(MAX_PATH_DEPTH)}/x`;
     const push = async (path: string, text: string) => {
       const { change, frame } = fileChange(path, text, { a1a1a1a1: 1 });
       const body = encodeEnvelope({ agent: 'a1a1a1a1', changes: [change] }, [frame]);

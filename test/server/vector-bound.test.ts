@@ -4,27 +4,17 @@
  * and every catch-up page holding it was refused. Such a change is refused on its own now.
  */
 import { afterEach, describe, expect, it } from 'bun:test';
-import { encodeEnvelope, makeFrame } from '../../src/core/frames.ts';
-import { fileHashFromChunks, sha256Hex } from '../../src/core/hash.ts';
+import { encodeEnvelope } from '../../src/core/frames.ts';
 import { changesResponseSchema } from '../../src/core/protocol.ts';
 import { HUB_ID } from '../../src/core/resolve.ts';
 import { MAX_PUSHED_COUNTER } from '../../src/core/vector.ts';
+import { fileChange } from '../helpers/file-change.ts';
 import { cleanup, startHub } from '../helpers/harness.ts';
 
 afterEach(cleanup);
 
 const FIRST = 'a1a1a1a1';
 const SECOND = 'b2b2b2b2';
-
-function fileChange(path: string, text: string, vector: Record<string, number>) {
-  const bytes = new TextEncoder().encode(text);
-  const hash = sha256Hex(bytes);
-  const content = { kind: 'file', hash: fileHashFromChunks([hash]), size: bytes.length, exec: false };
-  return {
-    change: { path, vector, content: { ...content, chunks: [[hash, bytes.length]] } },
-    frame: makeFrame(hash, bytes),
-  };
-}
 
 /** Pushes `first` as one agent, then `second` as another; the second push's one result. */
 async function pushPair(
