@@ -46823,24 +46823,37 @@ var relativePathSchema = string2().superRefine((value, ctx) => {
 var vectorSchema = unknown().refine((value) => typeof value !== "object" || value === null || !Object.hasOwn(value, "__proto__"), {
   message: "version-vector keys are agent ids (8-32 hex digits) or ~hub, not __proto__"
 }).pipe(record(vectorKeySchema, number2().int().nonnegative().max(Number.MAX_SAFE_INTEGER)));
-var contentSchema = discriminatedUnion("kind", [
-  object({
-    kind: literal("file"),
-    hash: sha256,
-    size: number2().int().nonnegative().max(MAX_FILE_BYTES, "a file is at most 1 TiB (1099511627776 bytes)"),
-    exec: boolean2(),
-    chunks: array(tuple([
-      sha256,
-      number2().int().nonnegative().max(MAX_CHUNK_BYTES, "a chunk is at most 1 MiB (1048576 bytes)")
-    ])).max(MAX_CHUNKS_PER_FILE, `a file has at most ${MAX_CHUNKS_PER_FILE} chunks`),
-    mode: number2().int().min(0).max(511).optional()
-  }),
+var chunkSizeSchema = number2().int().nonnegative().max(MAX_CHUNK_BYTES, "a chunk is at most 1 MiB (1048576 bytes)");
+var chunkListSchema = array(tuple([sha256, chunkSizeSchema])).max(MAX_CHUNKS_PER_FILE, `a file has at most ${MAX_CHUNKS_PER_FILE} chunks`);
+var chunkCountSchema = number2().int().nonnegative().max(MAX_CHUNKS_PER_FILE);
+var chunkEditSchema = object({
+  from: sha256,
+  ops: array(union([tuple([sha256, chunkSizeSchema]), tuple([chunkCountSchema, chunkCountSchema])])).max(MAX_CHUNKS_PER_FILE, `a chunk edit has at most ${MAX_CHUNKS_PER_FILE} ops`)
+});
+var fileFields = {
+  kind: literal("file"),
+  hash: sha256,
+  size: number2().int().nonnegative().max(MAX_FILE_BYTES, "a file is at most 1 TiB (1099511627776 bytes)"),
+  exec: boolean2(),
+  mode: number2().int().min(0).max(511).optional()
+};
+var otherContents = [
   object({ kind: literal("dir") }),
   object({
     kind: literal("symlink"),
     target: string2().min(1).max(4096).refine((t) => !t.includes("\x00"))
   }),
   object({ kind: literal("deleted") })
+];
+var contentSchema = discriminatedUnion("kind", [
+  object({ ...fileFields, chunks: chunkListSchema }),
+  ...otherContents
+]);
+var wireContentSchema = discriminatedUnion("kind", [
+  object({ ...fileFields, chunks: chunkListSchema.optional(), edit: chunkEditSchema.optional() }).refine((file) => file.chunks === undefined !== (file.edit === undefined), {
+    message: "a file carries its chunk list or an edit of one, not both and not neither"
+  }),
+  ...otherContents
 ]);
 var manifestEntrySchema = object({
   path: relativePathSchema,
@@ -46862,6 +46875,9 @@ var pushHeaderSchema = object({
   batch: _enum(["edits", "branch-switch"]).default("edits"),
   pushId: pushIdSchema.optional(),
   changes: array(pushedChangeSchema).max(MAX_PUSH_CHANGES)
+});
+var wirePushHeaderSchema = pushHeaderSchema.extend({
+  changes: array(pushedChangeSchema.extend({ content: wireContentSchema })).max(MAX_PUSH_CHANGES)
 });
 var changeResultSchema = discriminatedUnion("status", [
   object({ status: literal("accepted"), path: string2(), seq: number2(), vector: vectorSchema }),
@@ -46931,6 +46947,13 @@ var liveHeaderSchema = discriminatedUnion("type", [
     trace: traceparentSchema
   }),
   object({ type: literal("wanted"), hashes: array(sha256).max(WANTED_HASHES_MAX) })
+]);
+var wireLiveHeaderSchema = discriminatedUnion("type", [
+  liveHeaderSchema.options[0],
+  liveHeaderSchema.options[1].extend({
+    entries: array(manifestEntrySchema.extend({ content: wireContentSchema }))
+  }),
+  liveHeaderSchema.options[2]
 ]);
 var problemSchema = object({
   path: string2().max(4200),

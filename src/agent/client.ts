@@ -11,12 +11,12 @@ import {
   describeZodError,
   fetchReplyHeaderSchema,
   hubErrorSchema,
-  type LiveHeader,
-  liveHeaderSchema,
   missingResponseSchema,
-  type PushHeader,
   type PushResponse,
   pushResponseSchema,
+  type WireLiveHeader,
+  type WirePushHeader,
+  wireLiveHeaderSchema,
 } from '../core/protocol.ts';
 import { certificateProblem, describeCertificateProblem, type HubTlsOptions, hubTls } from './hub-tls.ts';
 
@@ -123,7 +123,7 @@ export class HubClient {
    * way (the connection drops, the reply is cut short), the same bytes are sent again, and the hub
    * answers a push it already committed from its record instead of committing it twice.
    */
-  async push(header: PushHeader, frames: readonly ChunkFrame[]): Promise<PushResponse> {
+  async push(header: WirePushHeader, frames: readonly ChunkFrame[]): Promise<PushResponse> {
     const named = header.changes.length > 0 && !header.pushId ? { ...header, pushId: newPushId() } : header;
     const body = encodeEnvelope(named, frames);
     for (let resend = 0; ; resend++) {
@@ -216,7 +216,7 @@ export class HubClient {
    * `onUnreadable` hears of one that the schema refused (a catch-up then reads it entry by entry).
    */
   live(handlers: {
-    onMessage: (header: LiveHeader, frames: ChunkFrame[]) => void;
+    onMessage: (header: WireLiveHeader, frames: ChunkFrame[]) => void;
     onUnreadable?: () => void;
     onClose: (reason: string) => void;
     onOpen: () => void;
@@ -251,7 +251,7 @@ export class HubClient {
       } catch {
         return;
       }
-      const parsed = liveHeaderSchema.safeParse(header);
+      const parsed = wireLiveHeaderSchema.safeParse(header);
       if (parsed.success) handlers.onMessage(parsed.data, frames);
       else handlers.onUnreadable?.();
     };

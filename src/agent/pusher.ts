@@ -4,10 +4,11 @@
  * the hub's answers into new bases. Also remembers what the hub refused, so unchanged refused
  * content is not pushed again and again.
  */
+import { compactContent, STALE_CHUNK_BASE } from '../core/chunk-edit.ts';
 import type { EntryContent } from '../core/entry.ts';
 import { type ChunkFrame, makeFrame } from '../core/frames.ts';
 import { collisionKey } from '../core/paths.ts';
-import type { ChangeResult, Problem, PushHeader } from '../core/protocol.ts';
+import type { ChangeResult, Problem, PushHeader, PushResponse, WirePushHeader } from '../core/protocol.ts';
 import type { VersionVector } from '../core/vector.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { countByStatus, type SpanHandle, type Traces, withSpan } from '../traces/traces.ts';
@@ -255,6 +256,38 @@ export class Pusher {
     return { frames, sending, streamed };
   }
 
+  /** The push with large files' chunk lists as edits of the versions the hub was last seen to hold. */
+  private compact(header: PushHeader): WirePushHeader {
+    const changes = header.changes.map((c) => ({
+      ...c,
+      content: compactContent(c.content, this.deps.state.base(c.path)?.content),
+    }));
+    return { ...header, changes };
+  }
+
+  /**
+   * Sends whole, at once, the changes the hub refused as edits of a version it no longer holds
+   * (another agent changed the path since), and merges the answers. Their chunks went with the
+   * first push; any the hub still lacks are asked for in the answer as usual.
+   */
+  private async sendStaleWhole(header: PushHeader, response: PushResponse): Promise<PushResponse> {
+    const stale = new Set(
+      response.results
+        .filter((r) => r.status === 'rejected' && r.code === STALE_CHUNK_BASE)
+        .map((r) => r.path),
+    );
+    if (stale.size === 0) return response;
+    const again = await this.deps.client.push(
+      { ...header, changes: header.changes.filter((c) => stale.has(c.path)) },
+      [],
+    );
+    return {
+      head: again.head,
+      results: [...response.results.filter((r) => !stale.has(r.path)), ...again.results],
+      missingChunks: [...new Set([...response.missingChunks, ...again.missingChunks])],
+    };
+  }
+
   private async pushBatch(
     pushesIn: PendingPush[],
     branch: string | undefined,
@@ -299,8 +332,9 @@ export class Pusher {
         (c) => [c.path, { op: 'push', content: c.content, vector: c.vector, since }] as const,
       ),
     );
-    let response = await this.deps.client.push(header, last);
+    let response = await this.deps.client.push(this.compact(header), last);
     this.rememberSent(last, response.missingChunks);
+    response = await this.sendStaleWhole(header, response);
     for (let retry = 0; response.missingChunks.length > 0 && retry < 3; retry++) {
       // Damaged or missing chunks are re-sent on their own, raw.
       const again = pushes.filter((p) =>

@@ -7,12 +7,13 @@
  * Invariant: the cursor only moves past versions that left `pending` (applied, superseded) or are
  * kept as deferred in the state, so a crash at any point re-fetches whatever was not done.
  */
+import { expandContent, listsOf } from '../core/chunk-edit.ts';
 import { cursorAfterCycle, isDeferred } from '../core/cycle-plan.ts';
 import type { ManifestEntry } from '../core/entry.ts';
 import { cursorBelowFloor, expiredDeletions } from '../core/expired-tombstones.ts';
 import type { ChunkFrame } from '../core/frames.ts';
 import { checkRelativePath } from '../core/paths.ts';
-import type { LiveHeader, Problem, UnreadableEntry } from '../core/protocol.ts';
+import type { LiveHeader, Problem, UnreadableEntry, WireLiveHeader } from '../core/protocol.ts';
 import { type HubClient, HubError } from './client.ts';
 import type { AgentState } from './state.ts';
 
@@ -246,7 +247,7 @@ export class RemoteFeed {
     });
   }
 
-  private onMessage(header: LiveHeader, frames: ChunkFrame[]): void {
+  private onMessage(header: WireLiveHeader, frames: ChunkFrame[]): void {
     switch (header.type) {
       case 'wanted':
         this.deps.live.wanted(header.hashes);
@@ -257,10 +258,34 @@ export class RemoteFeed {
         if (header.head !== state.cursor || epochChanged) this.deps.live.behind();
         return;
       }
-      case 'entries':
-        this.deps.live.entries(header, frames);
+      case 'entries': {
+        const entries = this.expand(header.entries);
+        if (entries) this.deps.live.entries({ ...header, entries }, frames);
+        else {
+          // An edit of a version this agent does not hold: the catch-up carries the lists whole.
+          this.deps.log('a live batch edits chunk lists of versions not held here; reading it from the hub');
+          this.deps.live.behind();
+        }
         return;
+      }
     }
+  }
+
+  /**
+   * The entries with each chunk-list edit expanded against the version held here: the one
+   * announced and not yet applied, else the base. Undefined when one cannot be.
+   */
+  private expand(
+    entries: Extract<WireLiveHeader, { type: 'entries' }>['entries'],
+  ): ManifestEntry[] | undefined {
+    const out: ManifestEntry[] = [];
+    for (const entry of entries) {
+      const held = listsOf(this.pending.get(entry.path)?.content, this.deps.state.base(entry.path)?.content);
+      const content = expandContent(entry.content, held);
+      if (!content) return undefined;
+      out.push({ ...entry, content });
+    }
+    return out;
   }
 
   /** Closes the live socket for good. */

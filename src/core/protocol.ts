@@ -62,23 +62,33 @@ export const vectorSchema = z
  * sizes add up to the file's size is exact; that they do is checked where the content is committed
  * (src/server/push.ts), so one bad entry is refused on its own and not its whole push.
  */
-export const contentSchema = z.discriminatedUnion('kind', [
-  z.object({
-    kind: z.literal('file'),
-    hash: sha256,
-    size: z.number().int().nonnegative().max(MAX_FILE_BYTES, 'a file is at most 1 TiB (1099511627776 bytes)'),
-    exec: z.boolean(),
-    chunks: z
-      .array(
-        z.tuple([
-          sha256,
-          z.number().int().nonnegative().max(MAX_CHUNK_BYTES, 'a chunk is at most 1 MiB (1048576 bytes)'),
-        ]),
-      )
-      .max(MAX_CHUNKS_PER_FILE, `a file has at most ${MAX_CHUNKS_PER_FILE} chunks`),
-    /** Permission bits (0o777 at most) that a peer gives the file when it creates it. */
-    mode: z.number().int().min(0).max(0o777).optional(),
-  }),
+const chunkSizeSchema = z
+  .number()
+  .int()
+  .nonnegative()
+  .max(MAX_CHUNK_BYTES, 'a chunk is at most 1 MiB (1048576 bytes)');
+const chunkListSchema = z
+  .array(z.tuple([sha256, chunkSizeSchema]))
+  .max(MAX_CHUNKS_PER_FILE, `a file has at most ${MAX_CHUNKS_PER_FILE} chunks`);
+const chunkCountSchema = z.number().int().nonnegative().max(MAX_CHUNKS_PER_FILE);
+
+/** A large file's chunk list as an edit of an older one (see core/chunk-edit.ts). */
+const chunkEditSchema = z.object({
+  from: sha256,
+  ops: z
+    .array(z.union([z.tuple([sha256, chunkSizeSchema]), z.tuple([chunkCountSchema, chunkCountSchema])]))
+    .max(MAX_CHUNKS_PER_FILE, `a chunk edit has at most ${MAX_CHUNKS_PER_FILE} ops`),
+});
+
+const fileFields = {
+  kind: z.literal('file'),
+  hash: sha256,
+  size: z.number().int().nonnegative().max(MAX_FILE_BYTES, 'a file is at most 1 TiB (1099511627776 bytes)'),
+  exec: z.boolean(),
+  /** Permission bits (0o777 at most) that a peer gives the file when it creates it. */
+  mode: z.number().int().min(0).max(0o777).optional(),
+};
+const otherContents = [
   z.object({ kind: z.literal('dir') }),
   z.object({
     kind: z.literal('symlink'),
@@ -89,6 +99,29 @@ export const contentSchema = z.discriminatedUnion('kind', [
       .refine((t) => !t.includes('\0')),
   }),
   z.object({ kind: z.literal('deleted') }),
+] as const;
+
+/**
+ * A file's content. Sizes are bounded (see MAX_FILE_BYTES), so that the hub's check that the chunk
+ * sizes add up to the file's size is exact; that they do is checked where the content is committed
+ * (src/server/push.ts), so one bad entry is refused on its own and not its whole push.
+ */
+export const contentSchema = z.discriminatedUnion('kind', [
+  z.object({ ...fileFields, chunks: chunkListSchema }),
+  ...otherContents,
+]);
+
+/**
+ * A content as pushes and live messages carry it: a file's chunk list whole, or as an edit of the
+ * version the receiver holds, which the receiver expands before anything else reads it.
+ */
+export const wireContentSchema = z.discriminatedUnion('kind', [
+  z
+    .object({ ...fileFields, chunks: chunkListSchema.optional(), edit: chunkEditSchema.optional() })
+    .refine((file) => (file.chunks === undefined) !== (file.edit === undefined), {
+      message: 'a file carries its chunk list or an edit of one, not both and not neither',
+    }),
+  ...otherContents,
 ]);
 
 export const manifestEntrySchema = z.object({
@@ -123,6 +156,12 @@ export const pushHeaderSchema = z.object({
   changes: z.array(pushedChangeSchema).max(MAX_PUSH_CHANGES),
 });
 export type PushHeader = z.infer<typeof pushHeaderSchema>;
+
+/** A push as it travels: a large file's chunk list may be an edit of the hub's version. */
+export const wirePushHeaderSchema = pushHeaderSchema.extend({
+  changes: z.array(pushedChangeSchema.extend({ content: wireContentSchema })).max(MAX_PUSH_CHANGES),
+});
+export type WirePushHeader = z.infer<typeof wirePushHeaderSchema>;
 
 export const changeResultSchema = z.discriminatedUnion('status', [
   z.object({ status: z.literal('accepted'), path: z.string(), seq: z.number(), vector: vectorSchema }),
@@ -256,6 +295,19 @@ export const liveHeaderSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('wanted'), hashes: z.array(sha256).max(WANTED_HASHES_MAX) }),
 ]);
 export type LiveHeader = z.infer<typeof liveHeaderSchema>;
+
+/**
+ * A live message as it travels: an entry's chunk list may be an edit of the path's version before
+ * it (see core/chunk-edit.ts); the agent expands it against the version it holds.
+ */
+export const wireLiveHeaderSchema = z.discriminatedUnion('type', [
+  liveHeaderSchema.options[0],
+  liveHeaderSchema.options[1].extend({
+    entries: z.array(manifestEntrySchema.extend({ content: wireContentSchema })),
+  }),
+  liveHeaderSchema.options[2],
+]);
+export type WireLiveHeader = z.infer<typeof wireLiveHeaderSchema>;
 
 export const problemSchema = z.object({
   path: z.string().max(4200),

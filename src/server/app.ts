@@ -24,9 +24,9 @@ import {
   describeZodError,
   fetchRequestSchema,
   missingRequestSchema,
-  pushHeaderSchema,
   type Status,
   safeParseUntrusted,
+  wirePushHeaderSchema,
   workspaceNameSchema,
 } from '../core/protocol.ts';
 import { DEFAULT_COPIES_PER_PATH } from '../core/settle.ts';
@@ -412,7 +412,7 @@ export function createServer(deps: ServerDeps): SyncServer {
       }
       const over = overLimit(header, 'changes', MAX_PUSH_CHANGES);
       if (over) return tooLarge(c, over);
-      const push = parse(pushHeaderSchema, header);
+      const push = parse(wirePushHeaderSchema, header);
       if (!push.ok) return badRequest(c, push.message);
       const denied = await permit(c, {
         type: 'agent',

@@ -2,6 +2,7 @@
  * One push: verify the chunks that came with it, check each change, commit them in one
  * transaction, and tell the workspace's peers.
  */
+import { compactContent, expandContent, listsOf, STALE_CHUNK_BASE } from '../core/chunk-edit.ts';
 import { exists, type ManifestEntry } from '../core/entry.ts';
 import {
   type ChunkFrame,
@@ -14,7 +15,14 @@ import {
 import { fileHashFromChunks } from '../core/hash.ts';
 import { formatBytes } from '../core/limits.ts';
 import { checkRelativePath } from '../core/paths.ts';
-import type { ChangeResult, LiveHeader, PushHeader, PushResponse } from '../core/protocol.ts';
+import type {
+  ChangeResult,
+  LiveHeader,
+  PushHeader,
+  PushResponse,
+  WireLiveHeader,
+  WirePushHeader,
+} from '../core/protocol.ts';
 import { counterPastBound, MAX_PUSHED_COUNTER } from '../core/vector.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
 import { countByStatus, type SpanHandle, type Traces, withSpan } from '../traces/traces.ts';
@@ -61,14 +69,14 @@ const KEEP_RECEIVED_BYTES = INLINE_MAX_CHANGES * INLINE_FILE_BYTES;
 export async function handlePush(
   deps: PushDeps,
   workspace: string,
-  header: PushHeader,
+  wire: WirePushHeader,
   frames: readonly ChunkFrame[],
   receivedAt: number,
 ): Promise<PushResponse> {
   const started = performance.now();
   const received = await storeFrames(deps.chunks, frames, deps.inflatedBytes);
   const uploaded = [...received.sizes.keys()];
-  const results: ChangeResult[] = [];
+  const { header, results } = await expandEdits(deps.store, workspace, wire);
   const accepted: PushHeader['changes'] = [];
   const missing = new Set<string>(received.bad);
   const sizeOf = async (hash: string) => received.sizes.get(hash) ?? (await deps.chunks.size(hash));
@@ -134,7 +142,9 @@ export async function handlePush(
   results.push(...outcome.results);
   for (const r of results) {
     deps.metrics.syncOperations.inc({ workspace, result: r.status });
-    if (r.status === 'rejected' && r.code !== 'missing-chunks') deps.metrics.problems.inc({ code: r.code });
+    // Both are steps of the protocol, answered by the agent at once, not problems.
+    if (r.status === 'rejected' && r.code !== 'missing-chunks' && r.code !== STALE_CHUNK_BASE)
+      deps.metrics.problems.inc({ code: r.code });
   }
   if (outcome.conflicts > 0) deps.metrics.conflicts.inc({ workspace }, outcome.conflicts);
   const mergedPaths = new Set(header.changes.filter((c) => c.merged).map((c) => c.path));
@@ -156,12 +166,13 @@ export async function handlePush(
         // Peers' apply spans are children of this one (only when tracing).
         ...(span ? { trace: span.traceparent() } : {}),
       };
-      const message = encodeEnvelope(live, inline);
+      const message = encodeEnvelope(compactLive(live, previous), inline);
+      const [originLive, originFrames] = forOrigin(live, inline, outcome.results);
       deps.hub.broadcast(
         workspace,
         message,
         { from: first, to: outcome.head, origin: header.agent, receivedAt },
-        encodeEnvelope(...forOrigin(live, inline, outcome.results)),
+        encodeEnvelope(compactLive(originLive, previous), originFrames),
       );
       span?.set({
         'warmsync.entries': live.entries.length,
@@ -313,6 +324,44 @@ async function checkChange(
   return absent ? 'missing-chunks' : undefined;
 }
 
+/**
+ * The push with each chunk-list edit expanded against the hub's version of its path. An edit of
+ * another version (the path changed on the hub since the agent last saw it) is refused on its own
+ * as `stale-chunk-base`, and the agent sends that change again with its whole list.
+ */
+async function expandEdits(
+  store: Store,
+  workspace: string,
+  wire: WirePushHeader,
+): Promise<{ header: PushHeader; results: ChangeResult[] }> {
+  const changes: PushHeader['changes'] = [];
+  const results: ChangeResult[] = [];
+  for (const change of wire.changes) {
+    const held =
+      change.content.kind === 'file' && change.content.edit
+        ? await store.entry(workspace, change.path)
+        : undefined;
+    // A push sent again after its answer was lost finds its own version there already.
+    const own =
+      held?.content.kind === 'file' &&
+      change.content.kind === 'file' &&
+      held.content.hash === change.content.hash
+        ? { ...change.content, edit: undefined, chunks: held.content.chunks }
+        : undefined;
+    const content =
+      expandContent(change.content, listsOf(held?.content)) ?? (own && expandContent(own, listsOf()));
+    if (content) changes.push({ ...change, content });
+    else
+      results.push({
+        status: 'rejected',
+        path: change.path,
+        code: STALE_CHUNK_BASE,
+        message: 'the chunk list is an edit of a version the hub does not hold; send it whole',
+      });
+  }
+  return { header: { ...wire, changes }, results };
+}
+
 async function previousVersions(store: Store, workspace: string, changes: PushHeader['changes']) {
   const out = new Map<string, ManifestEntry>();
   for (const change of changes) {
@@ -363,6 +412,22 @@ async function inlineFrames(
     }
   }
   return frames;
+}
+
+/**
+ * The notification with large files' chunk lists as edits of the path's previous version, which
+ * an up-to-date peer holds; a peer that holds another expands nothing and reads the catch-up.
+ */
+function compactLive(
+  live: LiveHeader,
+  previous: ReadonlyMap<string, ManifestEntry> | undefined,
+): WireLiveHeader {
+  if (live.type !== 'entries' || !previous) return live;
+  const entries = live.entries.map((e) => ({
+    ...e,
+    content: compactContent(e.content, previous.get(e.path)?.content),
+  }));
+  return { ...live, entries };
 }
 
 /**

@@ -9,7 +9,9 @@ import { HubClient } from '../../src/agent/client.ts';
 import { type LiveEntries, RemoteFeed, transientHubFailure } from '../../src/agent/remote-feed.ts';
 import { AgentState } from '../../src/agent/state.ts';
 import type { ManifestEntry } from '../../src/core/entry.ts';
+import { encodeEnvelope } from '../../src/core/frames.ts';
 import { startCuttingProxy } from '../helpers/cutting-proxy.ts';
+import { manyChunkChange } from '../helpers/file-change.ts';
 import { cleanup, createAgent, onCleanup, startHub, tempDir, waitUntil } from '../helpers/harness.ts';
 
 afterEach(cleanup);
@@ -203,6 +205,58 @@ describe('the live socket', () => {
     feed.connect();
     await waitUntil(() => seen.behind === 1, 'the unreadable batch to ask for a catch-up');
     expect(seen.entries).toEqual([]);
+  });
+
+  describe("a large file's chunk list sent as an edit", () => {
+    const labels = (changed: number) =>
+      Array.from({ length: 100 }, (_, i) => (i === changed ? 'new' : `piece ${i}`));
+    /** The hub holds the first version; once `feed` is connected, the second is pushed. */
+    async function editFirstVersion(hub: { url: string }, feed: RemoteFeed, seen: Recorded) {
+      const push = (c: ReturnType<typeof manyChunkChange>) =>
+        fetch(`${hub.url}/v1/workspaces/test/push`, {
+          method: 'POST',
+          body: encodeEnvelope({ agent: 'a1a1a1a1', changes: [c.change] }, c.frames),
+        });
+      feed.connect();
+      await waitUntil(() => seen.lines.includes('live connection open'), 'the live connection');
+      const second = manyChunkChange('big.bin', labels(30), { a1a1a1a1: 2 });
+      expect((await push(second)).status).toBe(200);
+      return second.change.content;
+    }
+    const first = manyChunkChange('big.bin', labels(-1), { a1a1a1a1: 1 });
+
+    it('expands it against the base version', async () => {
+      const hub = startHub();
+      await fetch(`${hub.url}/v1/workspaces/test/push`, {
+        method: 'POST',
+        body: encodeEnvelope({ agent: 'a1a1a1a1', changes: [first.change] }, first.frames),
+      });
+      const { feed, state, seen } = feedOn(hub.url);
+      state.setBase('big.bin', { content: first.change.content, vector: first.change.vector });
+      const second = await editFirstVersion(hub, feed, seen);
+      await waitUntil(() => seen.entries.length > 0, 'the live batch');
+      expect(seen.entries[0]!.entries[0]!.content).toEqual(second);
+      expect(seen.lines.filter((l) => l.includes('edits chunk lists'))).toEqual([]);
+    });
+
+    it('reads it from the catch-up when it holds another version', async () => {
+      const hub = startHub();
+      await fetch(`${hub.url}/v1/workspaces/test/push`, {
+        method: 'POST',
+        body: encodeEnvelope({ agent: 'a1a1a1a1', changes: [first.change] }, first.frames),
+      });
+      const { feed, state, seen } = feedOn(hub.url);
+      state.setBase('big.bin', {
+        content: manyChunkChange('big.bin', labels(5), {}).change.content,
+        vector: {},
+      });
+      await editFirstVersion(hub, feed, seen);
+      await waitUntil(
+        () => seen.behind > 0 && seen.lines.some((l) => l.includes('edits chunk lists')),
+        'a catch-up',
+      );
+      expect(seen.entries).toEqual([]);
+    });
   });
 
   it('reconnects after the connection is lost, and asks for a catch-up', async () => {

@@ -21,3 +21,26 @@ export function fileChange(path: string, text: string, vector: Record<string, nu
     frame: makeFrame(hash, bytes),
   };
 }
+
+/**
+ * A file change of many small chunks (one per label), with their frames: long enough a chunk
+ * list that pushes and live messages carry it as an edit of an older version.
+ */
+export function manyChunkChange(path: string, labels: readonly string[], vector: Record<string, number>) {
+  const pieces = labels.map((label) => new TextEncoder().encode(label));
+  const hashes = pieces.map((bytes) => sha256Hex(bytes));
+  return {
+    change: {
+      path,
+      vector,
+      content: {
+        kind: 'file' as const,
+        hash: fileHashFromChunks(hashes),
+        size: pieces.reduce((n, p) => n + p.length, 0),
+        exec: false,
+        chunks: hashes.map((h, i) => [h, pieces[i]!.length]) as [string, number][],
+      },
+    },
+    frames: pieces.map((bytes, i) => makeFrame(hashes[i]!, bytes)),
+  };
+}
