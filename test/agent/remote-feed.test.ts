@@ -210,27 +210,24 @@ describe('the live socket', () => {
   describe("a large file's chunk list sent as an edit", () => {
     const labels = (changed: number) =>
       Array.from({ length: 100 }, (_, i) => (i === changed ? 'new' : `piece ${i}`));
+    const push = (hub: { url: string }, c: ReturnType<typeof manyChunkChange>) =>
+      fetch(`${hub.url}/v1/workspaces/test/push`, {
+        method: 'POST',
+        body: encodeEnvelope({ agent: 'a1a1a1a1', changes: [c.change] }, c.frames),
+      });
     /** The hub holds the first version; once `feed` is connected, the second is pushed. */
     async function editFirstVersion(hub: { url: string }, feed: RemoteFeed, seen: Recorded) {
-      const push = (c: ReturnType<typeof manyChunkChange>) =>
-        fetch(`${hub.url}/v1/workspaces/test/push`, {
-          method: 'POST',
-          body: encodeEnvelope({ agent: 'a1a1a1a1', changes: [c.change] }, c.frames),
-        });
       feed.connect();
       await waitUntil(() => seen.lines.includes('live connection open'), 'the live connection');
       const second = manyChunkChange('big.bin', labels(30), { a1a1a1a1: 2 });
-      expect((await push(second)).status).toBe(200);
+      expect((await push(hub, second)).status).toBe(200);
       return second.change.content;
     }
     const first = manyChunkChange('big.bin', labels(-1), { a1a1a1a1: 1 });
 
     it('expands it against the base version', async () => {
       const hub = startHub();
-      await fetch(`${hub.url}/v1/workspaces/test/push`, {
-        method: 'POST',
-        body: encodeEnvelope({ agent: 'a1a1a1a1', changes: [first.change] }, first.frames),
-      });
+      expect((await push(hub, first)).status).toBe(200);
       const { feed, state, seen } = feedOn(hub.url);
       state.setBase('big.bin', { content: first.change.content, vector: first.change.vector });
       const second = await editFirstVersion(hub, feed, seen);
@@ -241,10 +238,7 @@ describe('the live socket', () => {
 
     it('reads it from the catch-up when it holds another version', async () => {
       const hub = startHub();
-      await fetch(`${hub.url}/v1/workspaces/test/push`, {
-        method: 'POST',
-        body: encodeEnvelope({ agent: 'a1a1a1a1', changes: [first.change] }, first.frames),
-      });
+      expect((await push(hub, first)).status).toBe(200);
       const { feed, state, seen } = feedOn(hub.url);
       state.setBase('big.bin', {
         content: manyChunkChange('big.bin', labels(5), {}).change.content,

@@ -4,22 +4,8 @@ import { fileHashFromChunks, sha256Hex } from '../../src/core/hash.ts';
 
 /** A file change with its one chunk, as an agent would push it. */
 export function fileChange(path: string, text: string, vector: Record<string, number>) {
-  const bytes = new TextEncoder().encode(text);
-  const hash = sha256Hex(bytes);
-  return {
-    change: {
-      path,
-      vector,
-      content: {
-        kind: 'file' as const,
-        hash: fileHashFromChunks([hash]),
-        size: bytes.length,
-        exec: false,
-        chunks: [[hash, bytes.length]] as [string, number][],
-      },
-    },
-    frame: makeFrame(hash, bytes),
-  };
+  const { change, frames } = manyChunkChange(path, [text], vector);
+  return { change, frame: frames[0]! };
 }
 
 /**
