@@ -127,8 +127,8 @@ exit until rsync is done.
 
 \`\`\`sh
 apt-get install -y rsync zstd git     # the baselines; npm fetches the fixtures on the first run
-npm run bench                          # the whole suite (about 15 minutes on 2 cores), rewrites this file
-bun scripts/bench/main.ts --only edit-replay          # one bench: edit-replay, initial-sync, fan-out, idle, large-file
+npm run bench                          # the whole suite (45 to 60 minutes on 2 cores), rewrites this file
+bun scripts/bench/main.ts --only edit-replay          # one bench: edit-replay, initial-sync, fan-out, idle, checkout, large-file
 bun scripts/bench/main.ts --only fan-out --quick      # smoke run: smaller inputs, one run, this file untouched
 bun scripts/bench/main.ts --only fsync-cost,auth-cost,hub-durability --runs 5 --no-write   # the cost sections
 bun scripts/bench/main.ts --runs 5                    # more runs per median
