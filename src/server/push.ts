@@ -76,6 +76,16 @@ export async function handlePush(
   const started = performance.now();
   const received = await storeFrames(deps.chunks, frames, deps.inflatedBytes);
   const uploaded = [...received.sizes.keys()];
+  // Before anything is judged against what the hub holds now: a push sent again after its answer
+  // was lost may find its path changed since (its edit's base gone), and must get its first answer.
+  const recorded = wire.pushId
+    ? await deps.store.recordedAnswer(workspace, wire.agent, wire.pushId)
+    : undefined;
+  if (recorded) {
+    deps.metrics.pushReplays.inc();
+    const { head } = await deps.store.changesSince(workspace, Number.MAX_SAFE_INTEGER, 1);
+    return { head, results: recorded, missingChunks: received.bad };
+  }
   const { header, results } = await expandEdits(deps.store, workspace, wire);
   const accepted: PushHeader['changes'] = [];
   const missing = new Set<string>(received.bad);

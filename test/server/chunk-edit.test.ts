@@ -87,6 +87,39 @@ describe('chunk-list edits in pushes', () => {
     expect((await hub.store.changesSince('test', 0, 10)).head).toBe(2);
   });
 
+  it('answers it from the record even when another agent changed the path in between', async () => {
+    const hub = startHub();
+    const first = manyChunkChange('big.bin', labels(100), { [AGENT]: 1 });
+    await push(hub.url, [first.change], first.frames);
+    const second = manyChunkChange('big.bin', labels(100, 40), { [AGENT]: 2 });
+    const body = encodeEnvelope(
+      {
+        agent: AGENT,
+        pushId: 'd'.repeat(32),
+        changes: [{ ...second.change, content: compactContent(second.change.content, first.change.content) }],
+      },
+      second.frames.slice(40, 41),
+    );
+    const send = async () =>
+      (await (await fetch(`${hub.url}/v1/workspaces/test/push`, { method: 'POST', body })).json()) as {
+        results: unknown[];
+      };
+    const answer = await send();
+    expect(answer.results).toMatchObject([{ status: 'accepted' }]);
+    // The peer's version follows the first push: the edit's base is no longer the hub's.
+    const third = manyChunkChange('big.bin', labels(100, 70), { [AGENT]: 2, [PEER]: 1 });
+    const byPeer = await fetch(`${hub.url}/v1/workspaces/test/push`, {
+      method: 'POST',
+      body: encodeEnvelope({ agent: PEER, changes: [third.change] }, third.frames.slice(70, 71)),
+    });
+    expect(((await byPeer.json()) as { results: unknown[] }).results).toMatchObject([{ status: 'accepted' }]);
+    expect((await send()).results).toEqual(answer.results);
+    const page = await hub.store.changesSince('test', 0, 10);
+    expect(page.head).toBe(3);
+    expect(page.entries.map((e) => e.path)).toEqual(['big.bin']);
+    expect(await stored(hub.url)).toEqual(third.change.content);
+  });
+
   it('refuses a change that carries both a list and an edit, as malformed', async () => {
     const hub = startHub();
     const first = manyChunkChange('big.bin', labels(100), { [AGENT]: 1 });
