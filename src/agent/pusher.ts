@@ -4,7 +4,7 @@
  * the hub's answers into new bases. Also remembers what the hub refused, so unchanged refused
  * content is not pushed again and again.
  */
-import { compactContent, STALE_CHUNK_BASE } from '../core/chunk-edit.ts';
+import { compactWithin, STALE_CHUNK_BASE } from '../core/chunk-edit.ts';
 import type { EntryContent } from '../core/entry.ts';
 import { type ChunkFrame, makeFrame } from '../core/frames.ts';
 import { collisionKey } from '../core/paths.ts';
@@ -258,11 +258,10 @@ export class Pusher {
 
   /** The push with large files' chunk lists as edits of the versions the hub was last seen to hold. */
   private compact(header: PushHeader): WirePushHeader {
-    const changes = header.changes.map((c) => ({
-      ...c,
-      content: compactContent(c.content, this.deps.state.base(c.path)?.content),
-    }));
-    return { ...header, changes };
+    return {
+      ...header,
+      changes: compactWithin(header.changes, (c) => this.deps.state.base(c.path)?.content),
+    };
   }
 
   /**

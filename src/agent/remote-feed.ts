@@ -7,7 +7,7 @@
  * Invariant: the cursor only moves past versions that left `pending` (applied, superseded) or are
  * kept as deferred in the state, so a crash at any point re-fetches whatever was not done.
  */
-import { expandContent, listsOf } from '../core/chunk-edit.ts';
+import { expandContent, expansionOf, listsOf, MAX_EXPANDED_CHUNKS } from '../core/chunk-edit.ts';
 import { cursorAfterCycle, isDeferred } from '../core/cycle-plan.ts';
 import type { ManifestEntry } from '../core/entry.ts';
 import { cursorBelowFloor, expiredDeletions } from '../core/expired-tombstones.ts';
@@ -278,6 +278,8 @@ export class RemoteFeed {
   private expand(
     entries: Extract<WireLiveHeader, { type: 'entries' }>['entries'],
   ): ManifestEntry[] | undefined {
+    // More than any hub builds (see compactWithin): read whole from the catch-up, not expanded here.
+    if (expansionOf(entries.map((e) => e.content)) > MAX_EXPANDED_CHUNKS) return undefined;
     const out: ManifestEntry[] = [];
     for (const entry of entries) {
       const held = listsOf(this.pending.get(entry.path)?.content, this.deps.state.base(entry.path)?.content);

@@ -35,6 +35,50 @@ export const STALE_CHUNK_BASE = 'stale-chunk-base';
 /** Lists shorter than this travel whole: the edit would save a few hundred bytes at most. */
 export const EDIT_MIN_CHUNKS = 64;
 
+/**
+ * Chunk-list entries all the edits of one push, or of one live message, may expand to together.
+ * An edit is a few bytes per run however long the run, so without a bound a small message could
+ * name a held list of 65,000 chunks thousands of times and make its receiver build billions of
+ * entries; whole lists are bounded by the header's size instead. One file at the per-file bound.
+ */
+export const MAX_EXPANDED_CHUNKS = MAX_CHUNKS_PER_FILE;
+
+/** The length of the list `ops` spell, counted without building it. */
+export function expandedLength(ops: readonly ChunkEditOp[]): number {
+  let length = 0;
+  for (const op of ops) length += typeof op[0] === 'string' ? 1 : Math.max(0, op[1] as number);
+  return length;
+}
+
+/** The entries the edits among `contents` expand to, together. */
+export function expansionOf(contents: Iterable<WireContent>): number {
+  let total = 0;
+  for (const content of contents)
+    if (content.kind === 'file' && content.edit) total += expandedLength(content.edit.ops);
+  return total;
+}
+
+/**
+ * Each content compacted against its receiver's version (`baseOf(item)`), as `compactContent`
+ * does, while the edits together stay within `bound` (MAX_EXPANDED_CHUNKS); past it they go whole, so a
+ * receiver never refuses a message its sender made.
+ */
+export function compactWithin<T extends { content: EntryContent }>(
+  items: readonly T[],
+  baseOf: (item: T) => EntryContent | undefined,
+  bound = MAX_EXPANDED_CHUNKS,
+): Array<Omit<T, 'content'> & { content: WireContent }> {
+  let budget = bound;
+  return items.map((item) => {
+    const content = compactContent(item.content, baseOf(item));
+    if (content.kind !== 'file' || !content.edit) return item;
+    const length = expandedLength(content.edit.ops);
+    if (length > budget) return item;
+    budget -= length;
+    return { ...item, content };
+  });
+}
+
 /** The ops that turn `before` into `after`: the longest runs of `before` in order, else new chunks. */
 export function diffChunkLists(before: readonly ChunkSpec[], after: readonly ChunkSpec[]): ChunkEditOp[] {
   const firstIndex = new Map<string, number>();

@@ -2,7 +2,14 @@
  * One push: verify the chunks that came with it, check each change, commit them in one
  * transaction, and tell the workspace's peers.
  */
-import { compactContent, expandContent, listsOf, STALE_CHUNK_BASE } from '../core/chunk-edit.ts';
+import {
+  compactWithin,
+  expandContent,
+  expansionOf,
+  listsOf,
+  MAX_EXPANDED_CHUNKS,
+  STALE_CHUNK_BASE,
+} from '../core/chunk-edit.ts';
 import { exists, type ManifestEntry } from '../core/entry.ts';
 import {
   type ChunkFrame,
@@ -344,6 +351,10 @@ async function expandEdits(
   workspace: string,
   wire: WirePushHeader,
 ): Promise<{ header: PushHeader; results: ChangeResult[] }> {
+  if (expansionOf(wire.changes.map((c) => c.content)) > MAX_EXPANDED_CHUNKS)
+    throw new PushLimitError(
+      `the push's chunk-list edits expand to more than ${MAX_EXPANDED_CHUNKS} chunks (the limit per push); send them in smaller pushes`,
+    );
   const changes: PushHeader['changes'] = [];
   const results: ChangeResult[] = [];
   for (const change of wire.changes) {
@@ -433,11 +444,7 @@ function compactLive(
   previous: ReadonlyMap<string, ManifestEntry> | undefined,
 ): WireLiveHeader {
   if (live.type !== 'entries' || !previous) return live;
-  const entries = live.entries.map((e) => ({
-    ...e,
-    content: compactContent(e.content, previous.get(e.path)?.content),
-  }));
-  return { ...live, entries };
+  return { ...live, entries: compactWithin(live.entries, (e) => previous.get(e.path)?.content) };
 }
 
 /**

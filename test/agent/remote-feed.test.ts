@@ -253,6 +253,37 @@ describe('the live socket', () => {
     });
   });
 
+  it('expands no batch whose edits would build more chunk entries than any hub sends', async () => {
+    // A stand-in hub, on loopback, whose every edit is valid: each names the whole held list.
+    const held = manyChunkChange(
+      'big.bin',
+      Array.from({ length: 20_000 }, (_, i) => `piece ${i}`),
+      { a1a1a1a1: 1 },
+    ).change;
+    const { chunks: _whole, ...rest } = held.content;
+    const entries = Array.from({ length: 60 }, (_, i) => ({
+      path: 'big.bin',
+      content: { ...rest, edit: { from: held.content.hash, ops: [[0, 20_000]] } },
+      vector: { a1a1a1a1: 2 + i },
+      seq: 1 + i,
+      agent: 'a1a1a1a1',
+    }));
+    const batch = { type: 'entries', from: 1, to: 60, origin: 'a1a1a1a1', batch: 'edits', entries };
+    const server = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      fetch: (request, bun) => (bun.upgrade(request) ? undefined : new Response('not here', { status: 404 })),
+      websocket: { open: (socket) => void socket.send(JSON.stringify(batch)), message: () => {} },
+    });
+    onCleanup(() => void server.stop(true));
+    const { feed, state, seen } = feedOn(`http://127.0.0.1:${server.port}`);
+    state.setBase('big.bin', { content: held.content, vector: held.vector });
+    feed.connect();
+    await waitUntil(() => seen.behind === 1, 'the oversized batch to ask for a catch-up');
+    expect(seen.entries).toEqual([]);
+    expect(seen.lines.filter((l) => l.includes('edits chunk lists'))).toHaveLength(1);
+  });
+
   it('reconnects after the connection is lost, and asks for a catch-up', async () => {
     const hub = startHub();
     let cut = false;

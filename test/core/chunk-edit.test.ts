@@ -3,9 +3,12 @@ import {
   applyChunkEdit,
   type ChunkEditOp,
   compactContent,
+  compactWithin,
   diffChunkLists,
   EDIT_MIN_CHUNKS,
   expandContent,
+  expandedLength,
+  expansionOf,
   listsOf,
 } from '../../src/core/chunk-edit.ts';
 import type { ChunkSpec, EntryContent } from '../../src/core/entry.ts';
@@ -83,5 +86,31 @@ describe('chunk-list edits', () => {
     const whole = fileOf(before);
     expect(expandContent(whole, listsOf())).toEqual(whole);
     expect(expandContent({ kind: 'dir' }, listsOf())).toEqual({ kind: 'dir' });
+  });
+
+  it('counts what edits expand to without building it', () => {
+    const after = before.map((c, i) => (i === 100 ? chunk('new') : c));
+    const edit = compactContent(fileOf(after), fileOf(before));
+    if (edit.kind !== 'file' || !edit.edit) throw new Error('expected an edit');
+    expect(expandedLength(edit.edit.ops)).toBe(200);
+    expect(expandedLength([[0, 5], chunk('x'), [9, 0]])).toBe(6);
+    expect(expansionOf([edit, edit, fileOf(before), { kind: 'deleted' }])).toBe(400);
+  });
+
+  it('compacts contents while their edits stay within the bound, and sends the rest whole', () => {
+    const items = ['a', 'b', 'c'].map((name) => ({
+      path: name,
+      content: fileOf(before.map((c, i) => (i === 7 ? chunk(`${name} new`) : c))),
+    }));
+    const wire = compactWithin(items, () => fileOf(before), 450);
+    expect(wire.map((w) => (w.content.kind === 'file' && w.content.edit ? 'edit' : 'whole'))).toEqual([
+      'edit',
+      'edit',
+      'whole',
+    ]);
+    expect(wire[2]).toEqual(items[2]!);
+    expect(expansionOf(wire.map((w) => w.content))).toBe(400);
+    const held = listsOf(fileOf(before));
+    for (const [i, w] of wire.entries()) expect(expandContent(w.content, held)).toEqual(items[i]!.content);
   });
 });

@@ -120,6 +120,27 @@ describe('chunk-list edits in pushes', () => {
     expect(await stored(hub.url)).toEqual(third.change.content);
   });
 
+  it('refuses a push whose edits would expand past the bound, before expanding them', async () => {
+    const hub = startHub();
+    const first = manyChunkChange('big.bin', labels(100), { [AGENT]: 1 });
+    await push(hub.url, [first.change], first.frames);
+    // Each change is small on the wire and names the whole held list many times over.
+    const runs = Array.from({ length: 2000 }, () => [0, 100]);
+    const hostile = { ...first.change, content: { ...first.change.content, chunks: undefined } };
+    const changes = Array.from({ length: 10 }, (_, i) => ({
+      ...hostile,
+      path: `copy-${i}.bin`,
+      content: { ...hostile.content, edit: { from: first.change.content.hash, ops: runs } },
+    }));
+    const reply = await fetch(`${hub.url}/v1/workspaces/test/push`, {
+      method: 'POST',
+      body: encodeEnvelope({ agent: AGENT, changes }, []),
+    });
+    expect(reply.status).toBe(413);
+    expect(await reply.text()).toContain('chunk-list edits');
+    expect((await hub.store.changesSince('test', 0, 10)).head).toBe(1);
+  });
+
   it('refuses a change that carries both a list and an edit, as malformed', async () => {
     const hub = startHub();
     const first = manyChunkChange('big.bin', labels(100), { [AGENT]: 1 });
