@@ -7,9 +7,15 @@
  * Invariant: the cursor only moves past versions that left `pending` (applied, superseded) or are
  * kept as deferred in the state, so a crash at any point re-fetches whatever was not done.
  */
-import { expandContent, expansionOf, listsOf, MAX_EXPANDED_CHUNKS } from '../core/chunk-edit.ts';
+import {
+  EDIT_MIN_CHUNKS,
+  expandContent,
+  expansionOf,
+  listsOf,
+  MAX_EXPANDED_CHUNKS,
+} from '../core/chunk-edit.ts';
 import { cursorAfterCycle, isDeferred } from '../core/cycle-plan.ts';
-import type { ManifestEntry } from '../core/entry.ts';
+import type { EntryContent, ManifestEntry } from '../core/entry.ts';
 import { cursorBelowFloor, expiredDeletions } from '../core/expired-tombstones.ts';
 import type { ChunkFrame } from '../core/frames.ts';
 import { checkRelativePath } from '../core/paths.ts';
@@ -22,6 +28,8 @@ export type LiveEntries = Extract<LiveHeader, { type: 'entries' }>;
 
 const RECONNECT_FIRST_MS = 250;
 const RECONNECT_MAX_MS = 5000;
+/** Large files' announced contents kept for the next message's edit (see RemoteFeed.announced). */
+const ANNOUNCED_KEPT = 4;
 
 export interface RemoteFeedDeps {
   client: HubClient;
@@ -60,6 +68,12 @@ export function transientHubFailure(error: unknown): boolean {
 export class RemoteFeed {
   /** Remote versions announced but not yet applied or superseded, by path. */
   readonly pending = new Map<string, ManifestEntry>();
+  /**
+   * Large files' contents live messages announced that the agent's queue has not taken in yet
+   * (see receive), by path: the next message about such a file is an edit of that version. A
+   * few at most (ANNOUNCED_KEPT), as each holds a chunk list of up to a million entries.
+   */
+  private readonly announced = new Map<string, EntryContent>();
   private highestSeenValue: number;
   private socket: { send: (m: unknown) => void; close: () => void } | undefined;
   private reconnectDelayMs = RECONNECT_FIRST_MS;
@@ -155,7 +169,10 @@ export class RemoteFeed {
    */
   async receive(header: LiveEntries, catchUp: () => Promise<unknown>): Promise<Set<string>> {
     if (header.from > this.highestSeenValue + 1) await catchUp();
-    for (const entry of header.entries) if (entry.seq > this.deps.state.cursor) this.note(entry);
+    for (const entry of header.entries) {
+      if (this.announced.get(entry.path) === entry.content) this.announced.delete(entry.path);
+      if (entry.seq > this.deps.state.cursor) this.note(entry);
+    }
     this.highestSeenValue = Math.max(this.highestSeenValue, header.to);
     return new Set(header.entries.map((e) => e.path));
   }
@@ -166,6 +183,7 @@ export class RemoteFeed {
     state.setCursor(0);
     this.highestSeenValue = 0;
     this.pending.clear();
+    this.announced.clear();
     for (const path of [...state.deferred.keys()]) state.setDeferred(path, undefined);
     this.deps.onStartOver();
   }
@@ -282,10 +300,20 @@ export class RemoteFeed {
     if (expansionOf(entries.map((e) => e.content)) > MAX_EXPANDED_CHUNKS) return undefined;
     const out: ManifestEntry[] = [];
     for (const entry of entries) {
-      const held = listsOf(this.pending.get(entry.path)?.content, this.deps.state.base(entry.path)?.content);
+      const held = listsOf(
+        this.announced.get(entry.path),
+        this.pending.get(entry.path)?.content,
+        this.deps.state.base(entry.path)?.content,
+      );
       const content = expandContent(entry.content, held);
       if (!content) return undefined;
       out.push({ ...entry, content });
+    }
+    for (const entry of out) {
+      if (entry.content.kind !== 'file' || entry.content.chunks.length < EDIT_MIN_CHUNKS) continue;
+      this.announced.delete(entry.path);
+      this.announced.set(entry.path, entry.content);
+      if (this.announced.size > ANNOUNCED_KEPT) this.announced.delete(this.announced.keys().next().value!);
     }
     return out;
   }

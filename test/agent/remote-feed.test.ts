@@ -236,6 +236,39 @@ describe('the live socket', () => {
       expect(seen.lines.filter((l) => l.includes('edits chunk lists'))).toEqual([]);
     });
 
+    it('expands it against a version read in a catch-up and not yet applied', async () => {
+      const hub = startHub();
+      expect((await push(hub, first)).status).toBe(200);
+      const { feed, state, seen } = feedOn(hub.url);
+      state.setBase('big.bin', {
+        content: manyChunkChange('big.bin', labels(5), {}).change.content,
+        vector: {},
+      });
+      await feed.catchUp(0, () => {});
+      expect(feed.pending.get('big.bin')?.content).toEqual(first.change.content);
+      const second = await editFirstVersion(hub, feed, seen);
+      await waitUntil(() => seen.entries.length > 0, 'the live batch');
+      expect(seen.entries[0]!.entries[0]!.content).toEqual(second);
+      expect(seen.lines.filter((l) => l.includes('edits chunk lists'))).toEqual([]);
+    });
+
+    it('expands an edit of the version the message before it announced', async () => {
+      const hub = startHub();
+      expect((await push(hub, first)).status).toBe(200);
+      const { feed, state, seen } = feedOn(hub.url);
+      state.setBase('big.bin', { content: first.change.content, vector: first.change.vector });
+      await editFirstVersion(hub, feed, seen);
+      await waitUntil(() => seen.entries.length > 0, 'the first live batch');
+      // The first batch waits in the agent's queue (not received yet) when the second comes.
+      const third = manyChunkChange('big.bin', labels(70), { a1a1a1a1: 3 });
+      expect((await push(hub, third)).status).toBe(200);
+      // (The hub's greeting already asked for a catch-up: its head is past this feed's cursor.)
+      const fellBack = () => seen.lines.some((l) => l.includes('edits chunk lists'));
+      await waitUntil(() => seen.entries.length > 1 || fellBack(), 'the second live batch');
+      expect(seen.entries[1]?.entries[0]?.content).toEqual(third.change.content);
+      expect(seen.lines.filter((l) => l.includes('edits chunk lists'))).toEqual([]);
+    });
+
     it('reads it from the catch-up when it holds another version', async () => {
       const hub = startHub();
       expect((await push(hub, first)).status).toBe(200);
