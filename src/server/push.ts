@@ -83,16 +83,6 @@ export async function handlePush(
   const started = performance.now();
   const received = await storeFrames(deps.chunks, frames, deps.inflatedBytes);
   const uploaded = [...received.sizes.keys()];
-  // Before anything is judged against what the hub holds now: a push sent again after its answer
-  // was lost may find its path changed since (its edit's base gone), and must get its first answer.
-  const recorded = wire.pushId
-    ? await deps.store.recordedAnswer(workspace, wire.agent, wire.pushId)
-    : undefined;
-  if (recorded) {
-    deps.metrics.pushReplays.inc();
-    const { head } = await deps.store.changesSince(workspace, Number.MAX_SAFE_INTEGER, 1);
-    return { head, results: recorded, missingChunks: received.bad };
-  }
   const { header, results } = await expandEdits(deps.store, workspace, wire);
   const accepted: PushHeader['changes'] = [];
   const missing = new Set<string>(received.bad);
@@ -112,6 +102,17 @@ export async function handlePush(
     } else if (problem) {
       results.push({ status: 'rejected', path: change.path, code: problem.code, message: problem.message });
     } else accepted.push(change);
+  }
+  // A push sent again after its answer was lost is judged against what the hub holds now, and may
+  // find nothing to commit (its edit's base replaced since): the commit would have answered it from
+  // its record, so the record is read here instead. With something to commit, the commit does it.
+  if (accepted.length === 0 && wire.pushId) {
+    const recorded = await deps.store.recordedAnswer(workspace, wire.agent, wire.pushId);
+    if (recorded) {
+      deps.metrics.pushReplays.inc();
+      const { head } = await deps.store.changesSince(workspace, Number.MAX_SAFE_INTEGER, 1);
+      return { head, results: recorded, missingChunks: [...missing] };
+    }
   }
   // Durable before anything names them: the commit below, and this push's answer, after which
   // the agent takes them as stored and names them in its next pushes without sending them again.

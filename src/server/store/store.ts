@@ -163,7 +163,7 @@ export interface Store {
   commit(request: CommitRequest): Promise<CommitOutcome>;
   /**
    * The answer recorded for an agent's push id (see CommitRequest.pushId), if a commit made one.
-   * Read before a push sent again is judged; the commit checks again under its lock.
+   * Read when a push finds nothing to commit (see handlePush); a commit reads it under its lock.
    */
   recordedAnswer(workspace: string, agent: string, pushId: string): Promise<ChangeResult[] | undefined>;
   /**
