@@ -6,6 +6,12 @@
  * - generated: the same empty-hub sync of a generated 100,000-file, 1 GB tree.
  * Baselines in the same invocation: `rsync -a` to a loopback rsync daemon, and `cp -a` (the
  * disk's floor), each followed by `sync` before the clock stops.
+ *
+ * No run's files are removed before the bench ends: on this ext4 disk, files created in the
+ * minutes after many others were removed cost the kernel several times the system time (a
+ * profile put it in ext4's pass over recently freed inodes), which doubled a first sync run right
+ * after a removal of 12,800 files (see BENCHMARKS.md). Removing between runs put that cost on
+ * whichever tool ran next: the warmsync runs and `cp -a`, not `rsync -a`.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,7 +80,6 @@ async function installedTreeRows(options: BenchOptions): Promise<Row[]> {
       rsyncBytes.push(result2.wireBytes);
       await daemon.stop();
       await expectSame(source, dest);
-      rmSync(dest, { recursive: true, force: true });
 
       const copy = join(scratch, `cp${r}`);
       await run(['sync']);
@@ -82,7 +87,6 @@ async function installedTreeRows(options: BenchOptions): Promise<Row[]> {
       await run(['cp', '-a', source, copy]);
       await run(['sync']);
       cpMs.push(performance.now() - cpStarted);
-      rmSync(copy, { recursive: true, force: true });
       options.log(
         `initial-sync run ${r + 1}: rsync -a ${(rsyncMs[r]! / 1000).toFixed(2)} s, cp -a ${(cpMs[r]! / 1000).toFixed(2)} s`,
       );
@@ -171,7 +175,6 @@ async function generatedTreeRows(options: BenchOptions): Promise<Row[]> {
         await session.stop();
       }
       await expectSame(source, mirror);
-      rmSync(run_, { recursive: true, force: true });
 
       const dest = join(scratch, `rsync${r}`);
       const daemon = await startRsyncDaemon(join(scratch, `rsyncd${r}`), dest);
@@ -182,7 +185,6 @@ async function generatedTreeRows(options: BenchOptions): Promise<Row[]> {
       rsyncMs.push(performance.now() - started);
       await daemon.stop();
       await expectSame(source, dest);
-      rmSync(dest, { recursive: true, force: true });
       options.log(
         `initial-sync generated run ${r + 1}: cold ${(cold[r]! / 1000).toFixed(2)} s, rsync -a ${(rsyncMs[r]! / 1000).toFixed(2)} s`,
       );
