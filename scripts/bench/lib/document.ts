@@ -81,7 +81,9 @@ to a loopback rsync daemon into an empty folder, and \`cp -a\` on the same disk,
 same empty-hub sync of a generated tree of 100,000 files and about 1 GB (\`scripts/bench/lib/fixtures.ts\`, made once
 from a fixed seed: sources of 0.2 to 10 KB, 100 to a folder, and one file in 400 of 100 KB to 10 MB, half of those
 incompressible), run alternately with \`rsync -a\` of it to a loopback daemon; the mirror is polled four walks of it
-apart, so that the poll does not take a core from the processes measured (\`--quick\`: 2,000 files).
+apart, so that the poll does not take a core from the processes measured (\`--quick\`: 2,000 files). No run's
+files, warmsync's or a baseline's, are removed before the bench ends: on this disk, files made in the minutes after a
+mass removal cost several times the system time (see "First sync on an undisturbed disk").
 
 **Fan-out.** One \`warmsync serve\`, one CLI agent whose folder is edited, and 1,000 live-protocol clients in one
 separate process (\`scripts/bench/fan-out-clients.ts\`): each has its own WebSocket and agent id, answers every
