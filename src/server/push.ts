@@ -81,6 +81,11 @@ export async function handlePush(
   receivedAt: number,
 ): Promise<PushResponse> {
   const started = performance.now();
+  // Counted from the header alone, before any frame is opened or any list built.
+  if (expansionOf(wire.changes.map((c) => c.content)) > MAX_EXPANDED_CHUNKS)
+    throw new PushLimitError(
+      `the push's chunk-list edits expand to more than ${MAX_EXPANDED_CHUNKS} chunks (the limit per push); send them in smaller pushes`,
+    );
   const received = await storeFrames(deps.chunks, frames, deps.inflatedBytes);
   const uploaded = [...received.sizes.keys()];
   const { header, results } = await expandEdits(deps.store, workspace, wire);
@@ -103,25 +108,19 @@ export async function handlePush(
       results.push({ status: 'rejected', path: change.path, code: problem.code, message: problem.message });
     } else accepted.push(change);
   }
-  // A push sent again after its answer was lost is judged against what the hub holds now, and may
-  // find nothing to commit (its edit's base replaced since): the commit would have answered it from
-  // its record, so the record is read here instead. With something to commit, the commit does it.
-  if (accepted.length === 0 && wire.pushId) {
-    const recorded = await deps.store.recordedAnswer(workspace, wire.agent, wire.pushId);
-    if (recorded) {
-      deps.metrics.pushReplays.inc();
-      const { head } = await deps.store.changesSince(workspace, Number.MAX_SAFE_INTEGER, 1);
-      return { head, results: recorded, missingChunks: [...missing] };
-    }
-  }
   // Durable before anything names them: the commit below, and this push's answer, after which
   // the agent takes them as stored and names them in its next pushes without sending them again.
   // A small push's chunks are made durable by its commit itself; the others by the folder's flush.
   const journal =
     accepted.length > 0 && deps.journalMover ? journalOf(deps.store.chunkJournal, received) : undefined;
   if (!journal) await deps.chunks.flush();
+  // A push with an id commits even with nothing left to commit: under the commit's lock it is
+  // answered from the record of a first copy (its answer lost; the path changed since, so its
+  // edit's base is gone), or records its refusals, so that a first copy still waiting for the lock
+  // is answered with them rather than committed after its agent was told otherwise.
+  const commits = accepted.length > 0 || (wire.pushId !== undefined && wire.changes.length > 0);
   // The uploads are recorded in the commit's transaction when there is a commit, else on their own.
-  if (accepted.length === 0) await deps.recordUploads?.(uploaded);
+  if (!commits) await deps.recordUploads?.(uploaded);
   const previous =
     accepted.length <= INLINE_MAX_CHANGES
       ? await previousVersions(deps.store, workspace, accepted)
@@ -130,27 +129,26 @@ export async function handlePush(
   deps.traces
     ?.active()
     ?.set({ ...traced, 'warmsync.changes': header.changes.length, 'warmsync.frames': frames.length });
-  const outcome: CommitOutcome =
-    accepted.length > 0
-      ? await withSpan(deps.traces, 'commit', { attributes: traced, describe: describeCommit }, () =>
-          commitCarrying(deps, {
-            workspace,
-            agent: header.agent,
-            branch: header.branch,
-            changes: accepted,
-            pushId: header.pushId,
-            rejected: results,
-            uploads: deps.recordUploads ? uploaded : undefined,
-            journal,
-          }),
-        )
-      : {
-          head: (await deps.store.changesSince(workspace, Number.MAX_SAFE_INTEGER, 1)).head,
-          results: [],
-          entries: [],
-          conflicts: 0,
-          conflictCopies: [],
-        };
+  const outcome: CommitOutcome = commits
+    ? await withSpan(deps.traces, 'commit', { attributes: traced, describe: describeCommit }, () =>
+        commitCarrying(deps, {
+          workspace,
+          agent: header.agent,
+          branch: header.branch,
+          changes: accepted,
+          pushId: header.pushId,
+          rejected: results,
+          uploads: deps.recordUploads ? uploaded : undefined,
+          journal,
+        }),
+      )
+    : {
+        head: (await deps.store.changesSince(workspace, Number.MAX_SAFE_INTEGER, 1)).head,
+        results: [],
+        entries: [],
+        conflicts: 0,
+        conflictCopies: [],
+      };
   if (journal) deps.journalMover?.committed(journal);
   if (outcome.replayed) {
     // Sent again after its answer was lost: the first copy was committed, counted and broadcast.
@@ -352,10 +350,6 @@ async function expandEdits(
   workspace: string,
   wire: WirePushHeader,
 ): Promise<{ header: PushHeader; results: ChangeResult[] }> {
-  if (expansionOf(wire.changes.map((c) => c.content)) > MAX_EXPANDED_CHUNKS)
-    throw new PushLimitError(
-      `the push's chunk-list edits expand to more than ${MAX_EXPANDED_CHUNKS} chunks (the limit per push); send them in smaller pushes`,
-    );
   const changes: PushHeader['changes'] = [];
   const results: ChangeResult[] = [];
   for (const change of wire.changes) {

@@ -114,7 +114,6 @@ describe('three replicas', () => {
     // Sent once more to the third, later: answered from the record PostgreSQL keeps.
     const three = await pushFiles(replicas[2]!.url, 'replay', 'a9e0003e', file, pushId);
     expect(three.results).toEqual(one.results);
-    expect(await replicas[2]!.store.recordedAnswer('replay', 'a9e0003e', pushId)).toEqual(one.results);
     const { head } = await replicas[2]!.store.changesSince('replay', 0, 1000);
     expect(head).toBe(1);
   }, 60_000);

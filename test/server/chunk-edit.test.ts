@@ -120,6 +120,28 @@ describe('chunk-list edits in pushes', () => {
     expect(await stored(hub.url)).toEqual(third.change.content);
   });
 
+  it('records the refusals of a push with an id that had nothing to commit', async () => {
+    // So a first copy of it, delayed behind another commit, is answered with them, not committed
+    // after its agent was told the change was refused.
+    const hub = startHub();
+    const first = manyChunkChange('big.bin', labels(100), { [AGENT]: 1 });
+    await push(hub.url, [first.change], first.frames);
+    const other = manyChunkChange('big.bin', labels(100, 7), { [AGENT]: 9 }).change.content;
+    const second = manyChunkChange('big.bin', labels(100, 40), { [AGENT]: 2 });
+    const send = async (content: unknown) => {
+      const body = encodeEnvelope(
+        { agent: AGENT, pushId: 'e'.repeat(32), changes: [{ ...second.change, content }] },
+        second.frames.slice(40, 41),
+      );
+      const reply = await fetch(`${hub.url}/v1/workspaces/test/push`, { method: 'POST', body });
+      return ((await reply.json()) as { results: unknown[] }).results;
+    };
+    const refused = await send(compactContent(second.change.content, other));
+    expect(refused).toMatchObject([{ status: 'rejected', code: STALE_CHUNK_BASE }]);
+    expect(await send(compactContent(second.change.content, first.change.content))).toEqual(refused);
+    expect(await stored(hub.url)).toEqual(first.change.content);
+  });
+
   it('refuses a push whose edits would expand past the bound, before expanding them', async () => {
     const hub = startHub();
     const first = manyChunkChange('big.bin', labels(100), { [AGENT]: 1 });

@@ -142,9 +142,7 @@ export class PostgresStore implements Store {
     if (request.uploads && request.uploads.length > 0)
       await insertChunkRefs(client, workspace, request.uploads);
     // Under the workspace lock, so a push sent again while its first copy commits waits for it.
-    const recorded = request.pushId
-      ? await answerOf(client, workspace, request.agent, request.pushId)
-      : undefined;
+    const recorded = request.pushId ? await recordedAnswer(client, request, request.pushId) : undefined;
     if (recorded) return replayedOutcome(head, recorded);
     const view = new LoadedView();
     let need = {
@@ -272,15 +270,6 @@ export class PostgresStore implements Store {
       this.pool.query('UPDATE workspaces SET epoch = $2 WHERE name = $1', [workspace, epoch]),
     );
     return epoch;
-  }
-
-  async recordedAnswer(
-    workspace: string,
-    agent: string,
-    pushId: string,
-  ): Promise<ChangeResult[] | undefined> {
-    await this.start();
-    return this.guard(() => answerOf(this.pool, workspace, agent, pushId));
   }
 
   async entry(workspace: string, path: string): Promise<ManifestEntry | undefined> {
@@ -453,15 +442,14 @@ export class PostgresStore implements Store {
   }
 }
 
-async function answerOf(
-  client: pg.Pool | pg.PoolClient,
-  workspace: string,
-  agent: string,
+async function recordedAnswer(
+  client: pg.PoolClient,
+  request: CommitRequest,
   pushId: string,
 ): Promise<ChangeResult[] | undefined> {
   const rows = await client.query<{ results: ChangeResult[] }>(
     'SELECT results FROM push_answers WHERE workspace = $1 AND agent = $2 AND push_id = $3',
-    [workspace, agent, pushId],
+    [request.workspace, request.agent, pushId],
   );
   return rows.rows[0]?.results;
 }

@@ -13,7 +13,6 @@
 
 import type { ManifestEntry } from '../../core/entry.ts';
 import type { PathVersion } from '../../core/history.ts';
-import type { ChangeResult } from '../../core/protocol.ts';
 import type { ConflictRecord } from '../../core/settle.ts';
 import type { RedisClient } from '../redis-connect.ts';
 import type {
@@ -74,10 +73,6 @@ export class RedisManifestCache implements Store {
     // After the durable commit, never instead of it; a failed cache write only costs a miss.
     await this.remember(request.workspace, outcome.entries);
     return outcome;
-  }
-
-  recordedAnswer(workspace: string, agent: string, pushId: string): Promise<ChangeResult[] | undefined> {
-    return this.durable.recordedAnswer(workspace, agent, pushId);
   }
 
   async commitHub(request: HubCommitRequest): Promise<HubCommitOutcome> {

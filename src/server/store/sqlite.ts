@@ -173,7 +173,7 @@ export class SqliteStore implements Store {
       expired_vector: string | null;
     };
     if (request.uploads && request.uploads.length > 0) insertChunkRefs(this.db, workspace, request.uploads);
-    const recorded = request.pushId ? this.answerOf(workspace, request.agent, request.pushId) : undefined;
+    const recorded = request.pushId ? this.recordedAnswer(request, request.pushId) : undefined;
     if (recorded) return replayedOutcome(ws.head, recorded);
     // The immediate transaction holds SQLite's write lock, so the view reads the latest manifest.
     const plan = planCommit(
@@ -198,18 +198,10 @@ export class SqliteStore implements Store {
     return plan.outcome;
   }
 
-  async recordedAnswer(
-    workspace: string,
-    agent: string,
-    pushId: string,
-  ): Promise<ChangeResult[] | undefined> {
-    return this.answerOf(workspace, agent, pushId);
-  }
-
-  private answerOf(workspace: string, agent: string, pushId: string): ChangeResult[] | undefined {
+  private recordedAnswer(request: CommitRequest, pushId: string): ChangeResult[] | undefined {
     const row = this.db
       .query('SELECT results FROM push_answers WHERE workspace = ? AND agent = ? AND push_id = ?')
-      .get(workspace, agent, pushId) as { results: string } | null;
+      .get(request.workspace, request.agent, pushId) as { results: string } | null;
     return row ? (JSON.parse(row.results) as ChangeResult[]) : undefined;
   }
 

@@ -162,11 +162,6 @@ export interface Store {
   /** Applies the changes in one transaction, deciding each with the core resolution rules. */
   commit(request: CommitRequest): Promise<CommitOutcome>;
   /**
-   * The answer recorded for an agent's push id (see CommitRequest.pushId), if a commit made one.
-   * Read when a push finds nothing to commit (see handlePush); a commit reads it under its lock.
-   */
-  recordedAnswer(workspace: string, agent: string, pushId: string): Promise<ChangeResult[] | undefined>;
-  /**
    * Entries with seq > since, oldest first, at most `limit`, with the workspace's head and epoch
    * (the empty string while the workspace has no commit), and its floor: the sequence of the
    * newest tombstone dropped by expiry (0 when none), below which a page may lack deletions.
