@@ -4,11 +4,11 @@
  * the hub's answers into new bases. Also remembers what the hub refused, so unchanged refused
  * content is not pushed again and again.
  */
-import { compactWithin, STALE_CHUNK_BASE } from '../core/chunk-edit.ts';
+import { compactInGroups, STALE_CHUNK_BASE } from '../core/chunk-edit.ts';
 import type { EntryContent } from '../core/entry.ts';
 import { type ChunkFrame, makeFrame } from '../core/frames.ts';
 import { collisionKey } from '../core/paths.ts';
-import type { ChangeResult, Problem, PushHeader, PushResponse, WirePushHeader } from '../core/protocol.ts';
+import type { ChangeResult, Problem, PushHeader, PushResponse } from '../core/protocol.ts';
 import type { VersionVector } from '../core/vector.ts';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { countByStatus, type SpanHandle, type Traces, withSpan } from '../traces/traces.ts';
@@ -256,12 +256,25 @@ export class Pusher {
     return { frames, sending, streamed };
   }
 
-  /** The push with large files' chunk lists as edits of the versions the hub was last seen to hold. */
-  private compact(header: PushHeader): WirePushHeader {
-    return {
-      ...header,
-      changes: compactWithin(header.changes, (c) => this.deps.state.base(c.path)?.content),
-    };
+  /**
+   * The push with large files' chunk lists as edits of the versions the hub was last seen to hold,
+   * sent as one push, or as several in a row when the edits together would expand past the hub's
+   * bound (MAX_EXPANDED_CHUNKS). The frames go with the first; the answers are merged.
+   */
+  private async sendCompacted(header: PushHeader, frames: readonly ChunkFrame[]): Promise<PushResponse> {
+    const groups = compactInGroups(header.changes, (c) => this.deps.state.base(c.path)?.content);
+    let merged: PushResponse | undefined;
+    for (const [index, changes] of groups.entries()) {
+      const answer = await this.deps.client.push({ ...header, changes }, index === 0 ? frames : []);
+      merged = merged
+        ? {
+            head: answer.head,
+            results: [...merged.results, ...answer.results],
+            missingChunks: [...new Set([...merged.missingChunks, ...answer.missingChunks])],
+          }
+        : answer;
+    }
+    return merged!;
   }
 
   /**
@@ -331,7 +344,7 @@ export class Pusher {
         (c) => [c.path, { op: 'push', content: c.content, vector: c.vector, since }] as const,
       ),
     );
-    let response = await this.deps.client.push(this.compact(header), last);
+    let response = await this.sendCompacted(header, last);
     this.rememberSent(last, response.missingChunks);
     response = await this.sendStaleWhole(header, response);
     for (let retry = 0; response.missingChunks.length > 0 && retry < 3; retry++) {

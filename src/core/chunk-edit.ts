@@ -79,6 +79,31 @@ export function compactWithin<T extends { content: EntryContent }>(
   });
 }
 
+/**
+ * Each content compacted as `compactContent` does, in groups whose edits together stay within
+ * `bound`: one message per group, so that a push of many large files' edits is split rather than
+ * refused (or sent with whole lists that would overrun the header's bound).
+ */
+export function compactInGroups<T extends { content: EntryContent }>(
+  items: readonly T[],
+  baseOf: (item: T) => EntryContent | undefined,
+  bound = MAX_EXPANDED_CHUNKS,
+): Array<Array<Omit<T, 'content'> & { content: WireContent }>> {
+  const groups: Array<Array<Omit<T, 'content'> & { content: WireContent }>> = [[]];
+  let used = 0;
+  for (const item of items) {
+    const content = compactContent(item.content, baseOf(item));
+    const length = content.kind === 'file' && content.edit ? expandedLength(content.edit.ops) : 0;
+    if (used + length > bound && groups[groups.length - 1]!.length > 0) {
+      groups.push([]);
+      used = 0;
+    }
+    used += length;
+    groups[groups.length - 1]!.push({ ...item, content });
+  }
+  return groups;
+}
+
 /** The ops that turn `before` into `after`: the longest runs of `before` in order, else new chunks. */
 export function diffChunkLists(before: readonly ChunkSpec[], after: readonly ChunkSpec[]): ChunkEditOp[] {
   const firstIndex = new Map<string, number>();

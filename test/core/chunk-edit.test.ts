@@ -3,6 +3,7 @@ import {
   applyChunkEdit,
   type ChunkEditOp,
   compactContent,
+  compactInGroups,
   compactWithin,
   diffChunkLists,
   EDIT_MIN_CHUNKS,
@@ -112,5 +113,29 @@ describe('chunk-list edits', () => {
     expect(expansionOf(wire.map((w) => w.content))).toBe(400);
     const held = listsOf(fileOf(before));
     for (const [i, w] of wire.entries()) expect(expandContent(w.content, held)).toEqual(items[i]!.content);
+  });
+
+  it('splits contents into groups whose edits each stay within the bound', () => {
+    const items = ['a', 'b', 'c', 'd'].map((name) => ({
+      path: name,
+      content: fileOf(before.map((c, i) => (i === 7 ? chunk(`${name} new`) : c))),
+    }));
+    const small = { path: 'small', content: fileOf([chunk('tiny')]) };
+    const groups = compactInGroups(
+      [...items.slice(0, 2), small, ...items.slice(2)],
+      () => fileOf(before),
+      450,
+    );
+    expect(groups.map((g) => g.map((w) => w.path))).toEqual([
+      ['a', 'b', 'small'],
+      ['c', 'd'],
+    ]);
+    for (const group of groups) expect(expansionOf(group.map((w) => w.content))).toBeLessThanOrEqual(450);
+    const held = listsOf(fileOf(before));
+    for (const w of groups.flat())
+      expect(expandContent(w.content, held)).toEqual(
+        [...items, small].find((i) => i.path === w.path)!.content,
+      );
+    expect(compactInGroups([], () => undefined)).toEqual([[]]);
   });
 });
