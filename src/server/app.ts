@@ -38,6 +38,7 @@ import type { LiveBus } from './bus.ts';
 import { JournalMover } from './chunk-journal.ts';
 import { mountCredentialRoutes } from './credential-routes.ts';
 import { type Dashboard, mountDashboard } from './dashboard/routes.ts';
+import { FrameCache } from './frame-cache.ts';
 import type { GcReport } from './gc.ts';
 import { Hub } from './hub.ts';
 import { mountLiveRoute } from './live.ts';
@@ -140,6 +141,7 @@ export function createServer(deps: ServerDeps): SyncServer {
       await ready;
       await next();
     });
+  const frameCache = new FrameCache();
   const journalMover = deps.store.chunkJournal
     ? new JournalMover(deps.store.chunkJournal, deps.chunks, deps.log)
     : undefined;
@@ -431,6 +433,7 @@ export function createServer(deps: ServerDeps): SyncServer {
           recordUploads: (hashes) => deps.store.access.referenceChunks(ws.data, hashes),
           settle: settleDeps,
           journalMover,
+          frameCache,
         },
         ws.data,
         push.data,
@@ -486,7 +489,10 @@ export function createServer(deps: ServerDeps): SyncServer {
         continue;
       }
       const baseBytes = base ? await chunks.get(base) : undefined;
-      const frame = makeFrame(hash, bytes, base && baseBytes ? { hash: base, bytes: baseBytes } : undefined);
+      // Read above all the same: the workspace's store checks access and verifies the bytes.
+      const kept = baseBytes ? undefined : frameCache.compressed(hash);
+      const frame =
+        kept ?? makeFrame(hash, bytes, base && baseBytes ? { hash: base, bytes: baseBytes } : undefined);
       frames.push(frame);
       size += frame.payload.length;
       raw += bytes.length + (baseBytes?.length ?? 0);

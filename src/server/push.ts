@@ -34,6 +34,7 @@ import { counterPastBound, MAX_PUSHED_COUNTER } from '../core/vector.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
 import { countByStatus, type SpanHandle, type Traces, withSpan } from '../traces/traces.ts';
 import { type JournalMover, journalOf } from './chunk-journal.ts';
+import type { FrameCache } from './frame-cache.ts';
 import type { Hub } from './hub.ts';
 import { capConflictCopies, type SettleDeps } from './settle.ts';
 import type { ChunkStore } from './store/chunks-fs.ts';
@@ -55,6 +56,8 @@ export interface PushDeps {
   traces?: Traces;
   /** Takes the chunks of commits that carried them into the folder (see chunk-journal.ts). */
   journalMover?: JournalMover;
+  /** Keeps the push's verified compressed frames for the fetches that follow (frame-cache.ts). */
+  frameCache?: FrameCache;
 }
 
 /** A push over one of the hub's bounds: answered 413 with this message, and nothing committed. */
@@ -86,7 +89,7 @@ export async function handlePush(
     throw new PushLimitError(
       `the push's chunk-list edits expand to more than ${MAX_EXPANDED_CHUNKS} chunks (the limit per push); send them in smaller pushes`,
     );
-  const received = await storeFrames(deps.chunks, frames, deps.inflatedBytes);
+  const received = await storeFrames(deps.chunks, frames, deps.inflatedBytes, deps.frameCache);
   const uploaded = [...received.sizes.keys()];
   const { header, results } = await expandEdits(deps.store, workspace, wire);
   const accepted: PushHeader['changes'] = [];
@@ -265,7 +268,12 @@ function describeCommit(outcome: CommitOutcome) {
  * no more than the budget. Chunks verified before that stay stored (they are content-addressed
  * and valid); nothing of the push is committed.
  */
-async function storeFrames(chunks: ChunkStore, frames: readonly ChunkFrame[], budget: number) {
+async function storeFrames(
+  chunks: ChunkStore,
+  frames: readonly ChunkFrame[],
+  budget: number,
+  cache: FrameCache | undefined,
+) {
   const bytes = new Map<string, Uint8Array>();
   const sizes = new Map<string, number>();
   const bad: string[] = [];
@@ -278,6 +286,7 @@ async function storeFrames(chunks: ChunkStore, frames: readonly ChunkFrame[], bu
       const data = openFrame(frame, () => base, left);
       inflated += data.length;
       await chunks.put(frame.hash, data);
+      cache?.remember(frame);
       sizes.set(frame.hash, data.length);
       if (kept + data.length <= KEEP_RECEIVED_BYTES) {
         bytes.set(frame.hash, data);
