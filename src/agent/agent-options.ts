@@ -24,6 +24,11 @@ export interface AgentOptions {
   stateDir: string;
   ignore?: IgnoreOptions;
   allowGit?: boolean;
+  /**
+   * Reads the work tree's branch (default: .git/HEAD, see git.ts). Tests stand in for git moving
+   * HEAD at a moment of their choosing with it.
+   */
+  readBranch?: (dir: string) => Promise<string | undefined>;
   /** Max file operations in flight (default 64). */
   concurrency?: number;
   /**

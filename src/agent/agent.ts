@@ -104,6 +104,7 @@ export class Agent {
   private watcher: TreeWatcher | undefined;
   private stopped = false;
   private branch: string | undefined;
+  private readonly readBranch: (dir: string) => Promise<string | undefined>;
   private lastProblemsSent = '';
   private foldingProbed = false;
   private readonly modes: ModeMap;
@@ -118,6 +119,7 @@ export class Agent {
   constructor(private readonly options: AgentOptions) {
     const log = (line: string) => this.log(line);
     const report = (error: unknown) => this.reportError(error);
+    this.readBranch = options.readBranch ?? currentBranch;
     this.state = new AgentState(options.stateDir);
     this.modes = options.modes ?? new ModeMap('two-way');
     this.hold = new SyncHold(options.dir, log);
@@ -301,7 +303,7 @@ export class Agent {
       if (folds) this.log(`${this.options.dir} does not tell names apart by ${folds}`);
     }
     await this.git.refresh();
-    this.branch = await currentBranch(this.options.dir);
+    this.branch = await this.readBranch(this.options.dir);
   }
 
   /**
@@ -558,7 +560,7 @@ export class Agent {
     if (cause.gitTouched) {
       // Git touched its index: a checkout if the branch moved, else a commit or a status refresh.
       const before = this.branch;
-      this.branch = await currentBranch(this.options.dir);
+      this.branch = await this.readBranch(this.options.dir);
       branchSwitch = before !== this.branch;
       if (branchSwitch) this.log(`branch switch ${before ?? '(none)'} -> ${this.branch ?? '(none)'}`);
     }
@@ -577,6 +579,17 @@ export class Agent {
       if (regit?.rulesChanged) {
         paths = 'full';
         observed = await observeCycle(this.parts, paths, fromWatcher);
+      }
+    }
+    if (cause.gitTouched && !branchSwitch) {
+      // Git lets go of its index before it moves HEAD; on a busy machine the cycle can start in
+      // between and read the old branch. Observing takes a while, so HEAD is read again before the
+      // batch is judged: a checkout found late is still pushed whole, as the branch it moved to.
+      const now = await this.readBranch(this.options.dir);
+      if (now !== this.branch) {
+        this.log(`branch switch ${this.branch ?? '(none)'} -> ${now ?? '(none)'}`);
+        this.branch = now;
+        branchSwitch = true;
       }
     }
     if (fromWatcher && !cause.releasing && !branchSwitch && paths !== 'full') {
