@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'bun:test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { git } from '../helpers/git.ts';
 import {
   cleanup,
   startAgent,
@@ -20,18 +21,6 @@ afterEach(async () => {
   await stopAllCli();
   await cleanup();
 });
-
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 't',
-  GIT_AUTHOR_EMAIL: 't@t',
-  GIT_COMMITTER_NAME: 't',
-  GIT_COMMITTER_EMAIL: 't@t',
-};
-const git = (cwd: string, ...args: string[]) => {
-  const result = Bun.spawnSync(['git', ...args], { cwd, env: gitEnv });
-  if (result.exitCode !== 0) throw new Error(`git ${args.join(' ')}: ${result.stderr.toString()}`);
-};
 
 function writeFiles(root: string, count: number, tag: string): void {
   for (let i = 0; i < count; i++) {
