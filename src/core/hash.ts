@@ -10,6 +10,11 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** SHA-256 of the bytes, as bytes. */
+export function sha256(bytes: Uint8Array): Uint8Array {
+  return createHash('sha256').update(bytes).digest();
+}
+
 /**
  * The content hash of a whole file, derived from its chunk list so that a large file is hashed
  * once (chunk by chunk) and never a second time end to end.

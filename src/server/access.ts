@@ -6,7 +6,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type Principal, parseWorkspaceToken } from '../core/credential.ts';
 import { bearerMatches } from './auth.ts';
-import type { ChunkStore } from './store/chunks-fs.ts';
+import type { StoredChunk } from './store/chunk-file.ts';
+import { type ChunkStore, readStored } from './store/chunks-fs.ts';
 import type { AccessStore, StoredCredential } from './store/credentials.ts';
 
 /** How long a looked-up credential is trusted before it is read again (so a revoke bites fast). */
@@ -103,8 +104,12 @@ export class WorkspaceChunks implements ChunkStore {
     return (await this.visible(hash)) ? this.inner.get(hash) : undefined;
   }
 
-  async put(hash: string, bytes: Uint8Array): Promise<void> {
-    await this.inner.put(hash, bytes);
+  async getStored(hash: string): Promise<StoredChunk | undefined> {
+    return (await this.visible(hash)) ? readStored(this.inner, hash) : undefined;
+  }
+
+  async put(hash: string, bytes: Uint8Array, zstd?: Uint8Array): Promise<void> {
+    await this.inner.put(hash, bytes, zstd);
     this.checked.add(hash);
     this.allowed.add(hash);
   }

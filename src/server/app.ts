@@ -47,7 +47,7 @@ import { handlePush, PushLimitError } from './push.ts';
 import { PushGate } from './push-gate.ts';
 import { mountSettleRoutes } from './settle-routes.ts';
 import { mountSnapshotRoutes } from './snapshots.ts';
-import type { ChunkStore } from './store/chunks-fs.ts';
+import { type ChunkStore, readStored, storedFrame } from './store/chunks-fs.ts';
 import type { Store } from './store/store.ts';
 import { type ServiceState, ServiceUnavailableError } from './store/unavailable.ts';
 
@@ -141,7 +141,8 @@ export function createServer(deps: ServerDeps): SyncServer {
       await ready;
       await next();
     });
-  const frameCache = new FrameCache();
+  // A store that keeps the frames pushes bring serves them itself (see store/chunk-file.ts).
+  const frameCache = deps.chunks.getStored ? undefined : new FrameCache();
   const journalMover = deps.store.chunkJournal
     ? new JournalMover(deps.store.chunkJournal, deps.chunks, deps.log)
     : undefined;
@@ -483,19 +484,26 @@ export function createServer(deps: ServerDeps): SyncServer {
     let raw = 0;
     for (const { hash, base } of request.data.want) {
       if (size >= limits.fetchReplyBytes || raw >= limits.fetchRawBytes) break;
-      const bytes = await chunks.get(hash);
-      if (!bytes) {
+      const stored = await readStored(chunks, hash);
+      if (!stored) {
         missing.push(hash);
         continue;
       }
       const baseBytes = base ? await chunks.get(base) : undefined;
-      // Read above all the same: the workspace's store checks access and verifies the bytes.
-      const kept = baseBytes ? undefined : frameCache.compressed(hash);
-      const frame =
-        kept ?? makeFrame(hash, bytes, base && baseBytes ? { hash: base, bytes: baseBytes } : undefined);
+      // Read above all the same: the workspace's store checks access and the bytes. With no delta
+      // to make, the frame the store keeps or a push brought is sent as it is.
+      let frame = baseBytes ? undefined : (storedFrame(hash, stored) ?? frameCache?.compressed(hash));
+      if (!frame) {
+        const bytes = stored.bytes ?? (await chunks.get(hash));
+        if (!bytes) {
+          missing.push(hash);
+          continue;
+        }
+        frame = makeFrame(hash, bytes, base && baseBytes ? { hash: base, bytes: baseBytes } : undefined);
+      }
       frames.push(frame);
       size += frame.payload.length;
-      raw += bytes.length + (baseBytes?.length ?? 0);
+      raw += stored.length + (baseBytes?.length ?? 0);
     }
     const reply = encodeEnvelope({ missing }, frames);
     deps.metrics.countBytes('out', reply.length);

@@ -8,6 +8,8 @@
  * Only frames the push handler opened and verified are kept, and a fetch still reads the chunk
  * through the workspace's own chunk store first (its access check and its verification), so the
  * cache never serves a chunk the store would not: it only spares the compression.
+ *
+ * Used with chunk stores that keep chunks raw (S3); the chunk folder keeps the frames themselves.
  */
 import type { ChunkFrame } from '../core/frames.ts';
 

@@ -285,7 +285,8 @@ async function storeFrames(
       const base = frame.base ? await chunks.get(frame.base) : undefined;
       const data = openFrame(frame, () => base, left);
       inflated += data.length;
-      await chunks.put(frame.hash, data);
+      // A zstd frame opened without a base is the chunk on its own: the store may keep it as is.
+      await chunks.put(frame.hash, data, frame.encoding === 'zstd' ? frame.payload : undefined);
       cache?.remember(frame);
       sizes.set(frame.hash, data.length);
       if (kept + data.length <= KEEP_RECEIVED_BYTES) {

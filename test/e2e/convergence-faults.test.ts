@@ -19,6 +19,7 @@ import {
 import { join } from 'node:path';
 import type { Agent } from '../../src/agent/agent.ts';
 import { mountCaseInsensitive } from '../helpers/casefold-fs.ts';
+import { chunkFiles } from '../helpers/chunk-files.ts';
 import {
   cleanup,
   createAgent,
@@ -35,11 +36,6 @@ afterEach(cleanup);
 const SHARED = ['a.txt', 'b.ts', 'd/e.txt', 'd/f.js', 'g/h/i.txt'];
 /** Only the case-insensitive agent touches these; it renames them by case (`ci/x.md` -> `ci/X.md`). */
 const FOLDED = ['ci/notes.md', 'ci/Lib/util.ts', 'ci/readme.txt'];
-
-function chunkFiles(root: string): string[] {
-  if (!existsSync(root)) return [];
-  return readdirSync(root).flatMap((d) => readdirSync(join(root, d)).map((f) => join(root, d, f)));
-}
 
 it('converges with lost chunks, a restarted agent and case-only renames on a case-insensitive folder', async () => {
   const seed = testSeed();

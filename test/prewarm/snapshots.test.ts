@@ -23,6 +23,7 @@ import { restoreNodeModules } from '../../src/prewarm/restore-or-install.ts';
 import { snapshotChunks, snapshotManifestSchema } from '../../src/prewarm/snapshot-manifest.ts';
 import { RestoreError, restoreSnapshot } from '../../src/prewarm/snapshot-restore.ts';
 import { uploadSnapshot } from '../../src/prewarm/snapshot-upload.ts';
+import { storedChunkFile } from '../helpers/chunk-files.ts';
 import { cleanup, describeTree, startHub, tempDir, waitUntil } from '../helpers/harness.ts';
 import { startCli, stopAllCli } from '../helpers/processes.ts';
 import { checkoutOf, type NpmFixture, startNpmFixture } from './npm-project.ts';
@@ -197,7 +198,7 @@ describe('dependency snapshots', () => {
     await upload(client, project);
     const chunks = snapshotChunks(snapshotManifestSchema.parse(await client.snapshot(lockHash)));
     const victim = chunks[Math.floor(chunks.length / 2)]!;
-    const file = join(data, 'chunks', victim.slice(0, 2), victim);
+    const file = storedChunkFile(join(data, 'chunks'), victim);
     const bytes = readFileSync(file);
     bytes[0] = (bytes[0] ?? 0) ^ 0xff;
     writeFileSync(file, bytes);

@@ -9,6 +9,7 @@ import * as zlib from 'node:zlib';
 import { decodeEnvelope, encodeEnvelope, makeFrame, openFrame } from '../../src/core/frames.ts';
 import { sha256Hex } from '../../src/core/hash.ts';
 import { FrameCache } from '../../src/server/frame-cache.ts';
+import { storedChunkFile } from '../helpers/chunk-files.ts';
 import { cleanup, startHub, tempDir } from '../helpers/harness.ts';
 
 afterEach(cleanup);
@@ -67,7 +68,7 @@ describe('compressed frames kept for fetches', () => {
       method: 'POST',
       body: encodeEnvelope({ agent: AGENT, changes: [] }, [frame]),
     });
-    writeFileSync(join(dataDir, 'chunks', frame.hash.slice(0, 2), frame.hash), 'not the chunk');
+    writeFileSync(storedChunkFile(join(dataDir, 'chunks'), frame.hash), 'not the chunk');
     const { header, frames } = await fetchOne(hub.url, frame.hash);
     expect(header).toEqual({ missing: [frame.hash] });
     expect(frames).toEqual([]);

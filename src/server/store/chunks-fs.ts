@@ -1,5 +1,6 @@
 /**
- * Content-addressed chunks in a folder: `<root>/ab/abcdef...`. A chunk is written to a temporary
+ * Content-addressed chunks in a folder: `<root>/ab/abcdef...` for raw bytes, `<root>/ab/abcdef....z`
+ * for a chunk kept as the zstd frame a push brought it in (see chunk-file.ts). A chunk is written to a temporary
  * file and renamed into place, so a reader or a crash never sees a partial chunk, and two writers
  * of one chunk (same bytes by construction) cannot corrupt it.
  *
@@ -13,9 +14,12 @@
  * once before the renames and once after (syncfs), which costs about what one file's flush does.
  */
 import {
+  closeSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   rmSync,
   statSync,
@@ -24,7 +28,18 @@ import {
 } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { ChunkFrame } from '../../core/frames.ts';
 import { isSha256Hex, sha256Hex } from '../../core/hash.ts';
+import {
+  COMPRESSED_HEADER_BYTES,
+  COMPRESSED_SUFFIX,
+  compressedFrame,
+  compressedLengthOf,
+  encodeCompressed,
+  keepsFrame,
+  openCompressed,
+  type StoredChunk,
+} from './chunk-file.ts';
 import { type FileSystemFlush, flushFileSystem } from './filesystem-flush.ts';
 
 export interface ChunkStore {
@@ -32,16 +47,36 @@ export interface ChunkStore {
   /** The stored length of a chunk, or undefined when it is not stored. */
   size(hash: string): Promise<number | undefined>;
   get(hash: string): Promise<Uint8Array | undefined>;
-  /** Stores bytes already verified against `hash`; durable once `flush` has resolved. */
-  put(hash: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * As `get`, but a chunk the store keeps as a zstd frame is returned as that frame, not opened
+   * (a fetch sends it as it is). Stores that keep chunks raw leave it out.
+   */
+  getStored?(hash: string): Promise<StoredChunk | undefined>;
+  /**
+   * Stores bytes already verified against `hash`; durable once `flush` has resolved. `zstd` is a
+   * verified zstd frame of the same bytes, which a store may keep instead of them.
+   */
+  put(hash: string, bytes: Uint8Array, zstd?: Uint8Array): Promise<void>;
   /**
    * Makes every chunk put before the call durable, whoever put it. Called before a push is
    * committed or answered, so that no entry the hub records, and no "present" it answers, names a
    * chunk a power loss could take back.
    */
   flush(): Promise<void>;
-  /** Total bytes stored. */
+  /** Total bytes the chunks take in the store (as kept: compressed where they are kept so). */
   sizeBytes(): number;
+}
+
+/** `store.getStored`, or `get` for a store that keeps chunks only raw. */
+export async function readStored(store: ChunkStore, hash: string): Promise<StoredChunk | undefined> {
+  if (store.getStored) return store.getStored(hash);
+  const bytes = await store.get(hash);
+  return bytes && { length: bytes.length, bytes };
+}
+
+/** The zstd frame a stored chunk is kept as, ready to send; undefined when it is kept raw. */
+export function storedFrame(hash: string, stored: StoredChunk): ChunkFrame | undefined {
+  return stored.zstd && { hash, encoding: 'zstd', payload: stored.zstd };
 }
 
 export interface FolderChunkStoreOptions {
@@ -67,7 +102,10 @@ export class FolderChunkStore implements ChunkStore {
   /** Chunks seen stored, with their lengths: chunks never change once stored. */
   private readonly known = new Map<string, number>();
   /** Chunks written under their temporary names and not yet flushed and renamed into place. */
-  private readonly staged = new Map<string, { temp: string; size: number }>();
+  private readonly staged = new Map<
+    string,
+    { temp: string; target: string; compressed: boolean; size: number }
+  >();
   /** The last flush; the next one starts after it (see flush). */
   private flushing: Promise<void> = Promise.resolve();
   private readonly fsync: boolean;
@@ -93,19 +131,17 @@ export class FolderChunkStore implements ChunkStore {
   }
 
   async has(hash: string): Promise<boolean> {
-    return (await this.size(hash)) !== undefined;
+    if (this.known.has(hash) || this.staged.has(hash)) return true;
+    return this.exists(this.compressedPathOf(hash)) || this.exists(this.pathOf(hash));
   }
 
+  /** The chunk's length: its compressed file's header's, or its raw file's length. */
   async size(hash: string): Promise<number | undefined> {
     const known = this.known.get(hash) ?? this.staged.get(hash)?.size;
     if (known !== undefined) return known;
-    try {
-      const { size } = statSync(this.pathOf(hash));
-      this.known.set(hash, size);
-      return size;
-    } catch {
-      return undefined;
-    }
+    const size = this.compressedLength(hash) ?? this.rawLength(hash);
+    if (size !== undefined) this.known.set(hash, size);
+    return size;
   }
 
   /**
@@ -114,38 +150,68 @@ export class FolderChunkStore implements ChunkStore {
    * agent that holds the content uploads it again.
    */
   async get(hash: string): Promise<Uint8Array | undefined> {
-    const path = this.staged.get(hash)?.temp ?? this.pathOf(hash);
-    let bytes: Uint8Array;
-    try {
-      // Synchronous: chunks are small, and a thread-pool round trip costs more than the read.
-      bytes = new Uint8Array(readFileSync(path));
-    } catch {
-      this.known.delete(hash);
-      return undefined;
+    const opened = this.readChecked(hash, (file) => {
+      const bytes = openCompressed(file, hash);
+      return bytes && { length: bytes.length, bytes };
+    });
+    return opened?.bytes;
+  }
+
+  /** As `get`, but a chunk kept as a frame is read as the frame, checked against its digest. */
+  async getStored(hash: string): Promise<StoredChunk | undefined> {
+    return this.readChecked(hash, compressedFrame);
+  }
+
+  /**
+   * Reads the chunk's compressed file with `open`, else its raw file checked against the hash.
+   * A damaged file is removed (see `get`); a chunk whose files are all gone or damaged is forgotten.
+   */
+  private readChecked<T extends StoredChunk>(
+    hash: string,
+    open: (file: Uint8Array) => T | undefined,
+  ): T | StoredChunk | undefined {
+    const staged = this.staged.get(hash);
+    const compressed = staged ? (staged.compressed ? staged.temp : undefined) : this.compressedPathOf(hash);
+    const raw = staged ? (staged.compressed ? undefined : staged.temp) : this.pathOf(hash);
+    if (compressed !== undefined) {
+      const file = readIfThere(compressed);
+      const chunk = file && open(file);
+      if (chunk) return chunk;
+      if (file) this.dropDamaged(hash, compressed, file.length);
     }
-    if (sha256Hex(bytes) === hash) return bytes;
+    if (raw !== undefined) {
+      const file = readIfThere(raw);
+      if (file && sha256Hex(file) === hash) return { length: file.length, bytes: file };
+      if (file) this.dropDamaged(hash, raw, file.length);
+    }
     this.known.delete(hash);
-    this.staged.delete(hash);
-    rmSync(path, { force: true });
-    this.totalBytes = Math.max(0, this.totalBytes - bytes.length);
     return undefined;
   }
 
-  async put(hash: string, bytes: Uint8Array): Promise<void> {
+  private dropDamaged(hash: string, path: string, length: number): void {
+    this.known.delete(hash);
+    if (this.staged.get(hash)?.temp === path) this.staged.delete(hash);
+    rmSync(path, { force: true });
+    this.totalBytes = Math.max(0, this.totalBytes - length);
+  }
+
+  async put(hash: string, bytes: Uint8Array, zstd?: Uint8Array): Promise<void> {
     if (await this.has(hash)) {
       this.touch(hash);
       return;
     }
-    const target = this.pathOf(hash);
+    const compressed = keepsFrame(bytes.length, zstd);
+    const target = compressed ? this.compressedPathOf(hash) : this.pathOf(hash);
     const folder = dirname(target);
     if (!this.folders.has(folder)) {
       if (mkdirSync(folder, { recursive: true }) !== undefined) this.rootChanged = true;
       this.folders.add(folder);
     }
     const temp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-    writeFileSync(temp, bytes);
-    this.staged.set(hash, { temp, size: bytes.length });
-    this.totalBytes += bytes.length;
+    const file = compressed ? encodeCompressed(bytes.length, zstd) : bytes;
+    writeFileSync(temp, file);
+    this.staged.set(hash, { temp, target, compressed, size: bytes.length });
+    this.totalBytes += file.length;
   }
 
   /**
@@ -175,8 +241,7 @@ export class FolderChunkStore implements ChunkStore {
     const whole = this.fsync && batch.length > FLUSH_EACH_UP_TO && (await this.flushFileSystem(this.root));
     if (this.fsync && !whole) await inBatches(batch, ([, { temp }]) => syncPath(temp, 'r+'));
     const folders = new Set<string>();
-    for (const [hash, { temp, size }] of batch) {
-      const target = this.pathOf(hash);
+    for (const [hash, { temp, target, size }] of batch) {
       // Unless another writer's flush of the same chunk got there first (same bytes).
       if (this.staged.get(hash)?.temp === temp) {
         renameSync(temp, target);
@@ -201,11 +266,14 @@ export class FolderChunkStore implements ChunkStore {
    * the push that is about to name it.
    */
   touch(hash: string): void {
-    try {
-      const now = new Date();
-      utimesSync(this.pathOf(hash), now, now);
-    } catch {
-      // Gone: the pusher is told it is missing and sends it.
+    const now = new Date();
+    for (const path of [this.compressedPathOf(hash), this.pathOf(hash)]) {
+      try {
+        utimesSync(path, now, now);
+        return;
+      } catch {
+        // Not under this name; gone under both, the pusher is told it is missing and sends it.
+      }
     }
   }
 
@@ -214,11 +282,12 @@ export class FolderChunkStore implements ChunkStore {
    * `before` (ms since the epoch): chunks uploaded for a push still in flight stay.
    */
   sweep(keep: (hash: string) => boolean, before: number): { removed: string[]; bytes: number } {
-    const removed: string[] = [];
+    const removed = new Set<string>();
     let bytes = 0;
     for (const dir of readdirSync(this.root)) {
       for (const name of readdirSync(join(this.root, dir))) {
-        if (!isSha256Hex(name) || keep(name)) continue;
+        const hash = chunkOfName(name);
+        if (hash === undefined || keep(hash)) continue;
         const path = join(this.root, dir, name);
         let stats: ReturnType<typeof statSync>;
         try {
@@ -228,13 +297,13 @@ export class FolderChunkStore implements ChunkStore {
         }
         if (stats.mtimeMs >= before) continue;
         rmSync(path, { force: true });
-        this.known.delete(name);
-        removed.push(name);
+        this.known.delete(hash);
+        removed.add(hash);
         bytes += stats.size;
       }
     }
     this.totalBytes = Math.max(0, this.totalBytes - bytes);
-    return { removed, bytes };
+    return { removed: [...removed], bytes };
   }
 
   private pathOf(hash: string): string {
@@ -242,14 +311,69 @@ export class FolderChunkStore implements ChunkStore {
     return join(this.root, hash.slice(0, 2), hash);
   }
 
+  private compressedPathOf(hash: string): string {
+    return this.pathOf(hash) + COMPRESSED_SUFFIX;
+  }
+
+  private exists(path: string): boolean {
+    try {
+      statSync(path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The length in a compressed file's header, or undefined when there is no such file. */
+  private compressedLength(hash: string): number | undefined {
+    let fd: number;
+    try {
+      fd = openSync(this.compressedPathOf(hash), 'r');
+    } catch {
+      return undefined;
+    }
+    try {
+      const head = new Uint8Array(COMPRESSED_HEADER_BYTES);
+      return compressedLengthOf(head.subarray(0, readSync(fd, head, 0, head.length, 0)));
+    } catch {
+      return undefined;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private rawLength(hash: string): number | undefined {
+    try {
+      return statSync(this.pathOf(hash)).size;
+    } catch {
+      return undefined;
+    }
+  }
+
   private measure(): number {
     let total = 0;
     for (const dir of readdirSync(this.root)) {
       for (const name of readdirSync(join(this.root, dir))) {
-        if (isSha256Hex(name)) total += statSync(join(this.root, dir, name)).size;
+        if (chunkOfName(name) !== undefined) total += statSync(join(this.root, dir, name)).size;
       }
     }
     return total;
+  }
+}
+
+/** The chunk a file in the folder holds (`<hash>` or `<hash>.z`); undefined for any other name. */
+function chunkOfName(name: string): string | undefined {
+  const hash = name.endsWith(COMPRESSED_SUFFIX) ? name.slice(0, -COMPRESSED_SUFFIX.length) : name;
+  return isSha256Hex(hash) ? hash : undefined;
+}
+
+/** A file's bytes, or undefined when it cannot be read (gone, or a fault). */
+function readIfThere(path: string): Uint8Array | undefined {
+  try {
+    // Synchronous: chunks are small, and a thread-pool round trip costs more than the read.
+    return new Uint8Array(readFileSync(path));
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,0 +1,210 @@
+/**
+ * Chunks kept as the zstd frames pushes brought them in: smaller on disk, served as they are after
+ * a restart, read back whole and verified, and a damaged one is still dropped and asked for again.
+ */
+import { afterEach, describe, expect, it } from 'bun:test';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as zlib from 'node:zlib';
+import { compress } from '../../src/core/compress.ts';
+import { decodeEnvelope, encodeEnvelope, makeFrame, openFrame } from '../../src/core/frames.ts';
+import { sha256Hex } from '../../src/core/hash.ts';
+import { COMPRESSED_HEADER_BYTES } from '../../src/server/store/chunk-file.ts';
+import { FolderChunkStore } from '../../src/server/store/chunks-fs.ts';
+import { cleanup, startHub, tempDir } from '../helpers/harness.ts';
+
+afterEach(cleanup);
+
+const AGENT = 'a1a1a1a1';
+const MAGIC = Uint8Array.of(0x89, 0x57, 0x53, 0x5a, 0x0d, 0x0a, 0x1a, 0x0a);
+
+/** Text varied enough that zstd's levels 3 and 19 write it differently. */
+function text(label: string, words = 6000): Uint8Array {
+  let seed = label.length * 7919;
+  return new TextEncoder().encode(
+    Array.from({ length: words }, () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return `${label}${seed % 997}`;
+    }).join(' '),
+  );
+}
+
+/** A zstd frame at level 19, which the hub (level 3) would not make byte for byte. */
+function strongFrame(bytes: Uint8Array) {
+  const payload = (
+    zlib as unknown as { zstdCompressSync(d: Uint8Array, o: object): Uint8Array }
+  ).zstdCompressSync(bytes, { params: { [zlib.constants.ZSTD_c_compressionLevel]: 19 } });
+  return { hash: sha256Hex(bytes), encoding: 'zstd' as const, payload: new Uint8Array(payload) };
+}
+
+const fileOf = (root: string, hash: string) => join(root, hash.slice(0, 2), hash);
+const compressedFileOf = (root: string, hash: string) => `${fileOf(root, hash)}.z`;
+
+describe('FolderChunkStore keeping zstd frames', () => {
+  it('keeps a frame that saves space, and reads the chunk back whole and verified', async () => {
+    const root = tempDir('warmsync-chunks-');
+    const store = new FolderChunkStore(root, { fsync: false });
+    const bytes = text('kept');
+    const hash = sha256Hex(bytes);
+    const zstd = compress(bytes);
+    await store.put(hash, bytes, zstd);
+    await store.flush();
+    const onDisk = statSync(compressedFileOf(root, hash)).size;
+    expect(onDisk).toBe(COMPRESSED_HEADER_BYTES + zstd.length);
+    expect(onDisk).toBeLessThan(bytes.length / 2);
+    expect(store.sizeBytes()).toBe(onDisk);
+
+    // A store opened afresh knows nothing but the files.
+    const reopened = new FolderChunkStore(root, { fsync: false });
+    expect(reopened.sizeBytes()).toBe(onDisk);
+    expect(await reopened.size(hash)).toBe(bytes.length);
+    expect(await reopened.get(hash)).toEqual(bytes);
+    const stored = await reopened.getStored(hash);
+    expect(stored?.zstd).toEqual(zstd);
+  });
+
+  it('keeps the raw bytes when the frame saves nothing', async () => {
+    const root = tempDir('warmsync-chunks-');
+    const store = new FolderChunkStore(root, { fsync: false });
+    const bytes = crypto.getRandomValues(new Uint8Array(4096));
+    const hash = sha256Hex(bytes);
+    await store.put(hash, bytes, compress(bytes));
+    await store.flush();
+    expect(new Uint8Array(readFileSync(fileOf(root, hash)))).toEqual(bytes);
+    expect(existsSync(compressedFileOf(root, hash))).toBe(false);
+    expect((await store.getStored(hash))?.zstd).toBeUndefined();
+  });
+
+  it('reads the raw chunks an earlier version wrote, and keeps them raw', async () => {
+    const root = tempDir('warmsync-chunks-');
+    const plain = text('plain', 50);
+    // Raw bytes that look like a compressed file's header are still raw bytes under a raw name.
+    const lookalike = new Uint8Array([...MAGIC, 0x10, 0, 0, 0, ...new Uint8Array(40).fill(3)]);
+    for (const bytes of [plain, lookalike]) {
+      const path = fileOf(root, sha256Hex(bytes));
+      mkdirSync(join(path, '..'), { recursive: true });
+      writeFileSync(path, bytes);
+    }
+    const store = new FolderChunkStore(root, { fsync: false });
+    expect(store.sizeBytes()).toBe(plain.length + lookalike.length);
+    for (const bytes of [plain, lookalike]) {
+      const hash = sha256Hex(bytes);
+      expect(await store.size(hash)).toBe(bytes.length);
+      expect(await store.get(hash)).toEqual(bytes);
+      expect((await store.getStored(hash))?.bytes).toEqual(bytes);
+      // Pushed again as a frame: already stored, nothing is written twice.
+      await store.put(hash, bytes, compress(bytes));
+      await store.flush();
+      expect(existsSync(compressedFileOf(root, hash))).toBe(false);
+    }
+  });
+
+  it('keeps compressed chunks where an earlier version would not take them for damaged raw ones', async () => {
+    const root = tempDir('warmsync-chunks-');
+    const store = new FolderChunkStore(root, { fsync: false });
+    const bytes = text('apart');
+    const hash = sha256Hex(bytes);
+    await store.put(hash, bytes, compress(bytes));
+    await store.flush();
+    // An earlier version reads only `<hash>`: it finds nothing there, and asks for the chunk.
+    expect(existsSync(fileOf(root, hash))).toBe(false);
+    expect(existsSync(compressedFileOf(root, hash))).toBe(true);
+    // A raw copy such a version wrote beside it is read, swept and counted like the compressed one.
+    writeFileSync(fileOf(root, hash), bytes);
+    const reopened = new FolderChunkStore(root, { fsync: false });
+    expect(reopened.sizeBytes()).toBe(statSync(compressedFileOf(root, hash)).size + bytes.length);
+    expect(await reopened.get(hash)).toEqual(bytes);
+    const swept = reopened.sweep(() => false, Date.now() + 60_000);
+    expect(swept.removed).toEqual([hash]);
+    expect(reopened.sizeBytes()).toBe(0);
+    expect(await reopened.has(hash)).toBe(false);
+  });
+
+  it('drops a kept frame that no longer opens to the chunk', async () => {
+    const root = tempDir('warmsync-chunks-');
+    const store = new FolderChunkStore(root, { fsync: false });
+    const bytes = text('torn');
+    const hash = sha256Hex(bytes);
+    await store.put(hash, bytes, compress(bytes));
+    await store.flush();
+    const file = new Uint8Array(readFileSync(compressedFileOf(root, hash)));
+    file[file.length - 3]! ^= 0xff;
+    writeFileSync(compressedFileOf(root, hash), file);
+    const reopened = new FolderChunkStore(root, { fsync: false });
+    expect(await reopened.get(hash)).toBeUndefined();
+    expect(await reopened.has(hash)).toBe(false);
+  });
+
+  it('drops a kept frame damaged on disk when it is read as the frame to send', async () => {
+    const root = tempDir('warmsync-chunks-');
+    const store = new FolderChunkStore(root, { fsync: false });
+    const bytes = text('torn-frame');
+    const hash = sha256Hex(bytes);
+    await store.put(hash, bytes, compress(bytes));
+    await store.flush();
+    expect((await store.getStored(hash))?.zstd).toBeDefined();
+    const file = new Uint8Array(readFileSync(compressedFileOf(root, hash)));
+    file[COMPRESSED_HEADER_BYTES + 1]! ^= 0x01;
+    writeFileSync(compressedFileOf(root, hash), file);
+    expect(await store.getStored(hash)).toBeUndefined();
+    expect(await store.has(hash)).toBe(false);
+    expect(store.sizeBytes()).toBe(0);
+  });
+});
+
+describe('the hub serving kept frames', () => {
+  async function fetchOne(url: string, hash: string) {
+    const reply = await fetch(`${url}/v1/chunks/fetch`, {
+      method: 'POST',
+      body: JSON.stringify({ want: [{ hash }] }),
+    });
+    return decodeEnvelope(new Uint8Array(await reply.arrayBuffer()));
+  }
+
+  it('serves a pushed frame as it came after a restart, without compressing it again', async () => {
+    const dataDir = join(tempDir('warmsync-hub-'), 'data');
+    const first = startHub({ dataDir });
+    const bytes = text('restart');
+    const frame = strongFrame(bytes);
+    expect(Buffer.from(makeFrame(frame.hash, bytes).payload).equals(Buffer.from(frame.payload))).toBe(false);
+    const pushed = await fetch(`${first.url}/v1/workspaces/test/push`, {
+      method: 'POST',
+      body: encodeEnvelope({ agent: AGENT, changes: [] }, [frame]),
+    });
+    expect(pushed.status).toBe(200);
+    await first.stop();
+    // The restarted hub's memory holds no frame: only the chunk folder can serve this one as it came.
+    const second = startHub({ dataDir });
+    const { header, frames } = await fetchOne(second.url, frame.hash);
+    expect(header).toEqual({ missing: [] });
+    expect(frames[0]!.encoding).toBe('zstd');
+    expect(Buffer.from(frames[0]!.payload).equals(Buffer.from(frame.payload))).toBe(true);
+    expect(openFrame(frames[0]!, () => undefined)).toEqual(bytes);
+    expect(statSync(compressedFileOf(join(dataDir, 'chunks'), frame.hash)).size).toBeLessThan(bytes.length);
+  });
+
+  it('answers missing for a kept frame damaged on disk, so the agent sends the chunk again', async () => {
+    const dataDir = join(tempDir('warmsync-hub-'), 'data');
+    const first = startHub({ dataDir });
+    const bytes = text('damaged-frame');
+    const frame = strongFrame(bytes);
+    await fetch(`${first.url}/v1/workspaces/test/push`, {
+      method: 'POST',
+      body: encodeEnvelope({ agent: AGENT, changes: [] }, [frame]),
+    });
+    await first.stop();
+    const path = compressedFileOf(join(dataDir, 'chunks'), frame.hash);
+    const file = new Uint8Array(readFileSync(path));
+    file[COMPRESSED_HEADER_BYTES + 20]! ^= 0x55;
+    writeFileSync(path, file);
+    const second = startHub({ dataDir });
+    const { header, frames } = await fetchOne(second.url, frame.hash);
+    expect(header).toEqual({ missing: [frame.hash] });
+    expect(frames).toEqual([]);
+    const missing = await fetch(`${second.url}/v1/chunks/missing`, {
+      method: 'POST',
+      body: JSON.stringify({ hashes: [frame.hash] }),
+    });
+    expect(await missing.json()).toEqual({ missing: [frame.hash] });
+  });
+});
