@@ -105,7 +105,7 @@ export function createServerMetrics(live: {
     }),
     chunkStoreBytes: new Gauge({
       name: 'warmsync_chunk_store_bytes',
-      help: 'Bytes held in the content-addressed chunk store.',
+      help: 'Bytes the content-addressed chunk store takes as stored (a compressed chunk counts its compressed size).',
       registers,
       collect() {
         this.set(live.chunkStoreBytes());
