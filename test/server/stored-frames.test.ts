@@ -3,13 +3,17 @@
  * a restart, read back whole and verified, and a damaged one is still dropped and asked for again.
  */
 import { afterEach, describe, expect, it } from 'bun:test';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { compress } from '../../src/core/compress.ts';
 import { decodeEnvelope, encodeEnvelope, makeFrame, openFrame } from '../../src/core/frames.ts';
 import { sha256Hex } from '../../src/core/hash.ts';
-import { COMPRESSED_HEADER_BYTES } from '../../src/server/store/chunk-file.ts';
+import {
+  ChunkUnreadableError,
+  COMPRESSED_HEADER_BYTES,
+  encodeCompressed,
+} from '../../src/server/store/chunk-file.ts';
 import { FolderChunkStore } from '../../src/server/store/chunks-fs.ts';
 import { cleanup, startHub, tempDir } from '../helpers/harness.ts';
 
@@ -148,6 +152,81 @@ describe('FolderChunkStore keeping zstd frames', () => {
     writeFileSync(compressedFileOf(root, hash), file);
     expect(await store.getStored(hash)).toBeUndefined();
     expect(await store.has(hash)).toBe(false);
+    expect(store.sizeBytes()).toBe(0);
+  });
+});
+
+describe('FolderChunkStore reading kept frames with care', () => {
+  async function keptChunk(label: string) {
+    const root = tempDir('warmsync-chunks-');
+    const store = new FolderChunkStore(root, { fsync: false });
+    const bytes = text(label);
+    const hash = sha256Hex(bytes);
+    await store.put(hash, bytes, compress(bytes));
+    await store.flush();
+    return { root, bytes, hash, path: compressedFileOf(root, hash) };
+  }
+
+  it('finds a damaged length in the header before it answers the length', async () => {
+    const { root, bytes, hash, path } = await keptChunk('length');
+    const file = new Uint8Array(readFileSync(path));
+    file[8]! ^= 0x01; // the lowest byte of the length
+    writeFileSync(path, file);
+    const reopened = new FolderChunkStore(root, { fsync: false });
+    expect(await reopened.size(hash)).toBeUndefined();
+    expect(existsSync(path)).toBe(false);
+    expect(await reopened.has(hash)).toBe(false);
+    // Sent again, it is stored again.
+    await reopened.put(hash, bytes, compress(bytes));
+    await reopened.flush();
+    expect(await reopened.size(hash)).toBe(bytes.length);
+  });
+
+  it('keeps a whole file whose frame does not open here, and says so instead of answering missing', async () => {
+    const { root, hash, path, bytes } = await keptChunk('unopened');
+    // A file whose digest matches but whose frame this decoder cannot open (as a decoder fault would).
+    writeFileSync(path, encodeCompressed(bytes.length, new TextEncoder().encode('x'.repeat(200))));
+    const reopened = new FolderChunkStore(root, { fsync: false });
+    await expect(reopened.get(hash)).rejects.toBeInstanceOf(ChunkUnreadableError);
+    expect(existsSync(path)).toBe(true);
+    expect(await reopened.has(hash)).toBe(true);
+  });
+
+  it('keeps a frame only when it is one zstd frame and nothing more', async () => {
+    const root = tempDir('warmsync-chunks-');
+    const store = new FolderChunkStore(root, { fsync: false });
+    const bytes = text('trailing');
+    const hash = sha256Hex(bytes);
+    const frame = compress(bytes);
+    const withTrailer = new Uint8Array(frame.length + 16);
+    withTrailer.set(frame);
+    await store.put(hash, bytes, withTrailer);
+    await store.flush();
+    expect(existsSync(compressedFileOf(root, hash))).toBe(false);
+    expect(readFileSync(fileOf(root, hash)).equals(bytes)).toBe(true);
+  });
+
+  it('touches both files of a chunk, and sweeps them together or not at all', async () => {
+    const { root, bytes, hash, path } = await keptChunk('twice');
+    const raw = fileOf(root, hash);
+    writeFileSync(raw, bytes);
+    const old = new Date(Date.now() - 3_600_000);
+    utimesSync(raw, old, old);
+    utimesSync(path, old, old);
+    const store = new FolderChunkStore(root, { fsync: false });
+    store.touch(hash);
+    const cutoff = Date.now() - 60_000;
+    expect(statSync(raw).mtimeMs).toBeGreaterThan(cutoff);
+    expect(statSync(path).mtimeMs).toBeGreaterThan(cutoff);
+    // One file young: neither goes.
+    utimesSync(raw, old, old);
+    expect(store.sweep(() => false, cutoff)).toEqual({ removed: [], bytes: 0 });
+    expect(existsSync(raw) && existsSync(path)).toBe(true);
+    // Both old: both go, and the chunk is reported once.
+    utimesSync(path, old, old);
+    const swept = store.sweep(() => false, cutoff);
+    expect(swept.removed).toEqual([hash]);
+    expect(existsSync(raw) || existsSync(path)).toBe(false);
     expect(store.sizeBytes()).toBe(0);
   });
 });

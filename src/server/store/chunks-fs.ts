@@ -14,12 +14,9 @@
  * once before the renames and once after (syncfs), which costs about what one file's flush does.
  */
 import {
-  closeSync,
   mkdirSync,
-  openSync,
   readdirSync,
   readFileSync,
-  readSync,
   renameSync,
   rmSync,
   statSync,
@@ -31,10 +28,8 @@ import { dirname, join } from 'node:path';
 import type { ChunkFrame } from '../../core/frames.ts';
 import { isSha256Hex, sha256Hex } from '../../core/hash.ts';
 import {
-  COMPRESSED_HEADER_BYTES,
   COMPRESSED_SUFFIX,
   compressedFrame,
-  compressedLengthOf,
   encodeCompressed,
   keepsFrame,
   openCompressed,
@@ -135,13 +130,27 @@ export class FolderChunkStore implements ChunkStore {
     return this.exists(this.compressedPathOf(hash)) || this.exists(this.pathOf(hash));
   }
 
-  /** The chunk's length: its compressed file's header's, or its raw file's length. */
+  /**
+   * The chunk's length: from its compressed file's header, checked with the file's digest (a push
+   * naming the chunk is held to it), or its raw file's length.
+   */
   async size(hash: string): Promise<number | undefined> {
     const known = this.known.get(hash) ?? this.staged.get(hash)?.size;
     if (known !== undefined) return known;
     const size = this.compressedLength(hash) ?? this.rawLength(hash);
     if (size !== undefined) this.known.set(hash, size);
     return size;
+  }
+
+  /** The length a whole compressed file gives; a damaged one is removed (see `get`). */
+  private compressedLength(hash: string): number | undefined {
+    const path = this.compressedPathOf(hash);
+    const file = readIfThere(path);
+    if (!file) return undefined;
+    const kept = compressedFrame(file);
+    if (kept) return kept.length;
+    this.dropDamaged(hash, path, file.length);
+    return undefined;
   }
 
   /**
@@ -267,10 +276,10 @@ export class FolderChunkStore implements ChunkStore {
    */
   touch(hash: string): void {
     const now = new Date();
+    // Both names when both are there (a raw copy an earlier version wrote beside a compressed one).
     for (const path of [this.compressedPathOf(hash), this.pathOf(hash)]) {
       try {
         utimesSync(path, now, now);
-        return;
       } catch {
         // Not under this name; gone under both, the pusher is told it is missing and sends it.
       }
@@ -282,8 +291,8 @@ export class FolderChunkStore implements ChunkStore {
    * `before` (ms since the epoch): chunks uploaded for a push still in flight stay.
    */
   sweep(keep: (hash: string) => boolean, before: number): { removed: string[]; bytes: number } {
-    const removed = new Set<string>();
-    let bytes = 0;
+    // A chunk's files go together: a chunk with one file young stays under both names.
+    const files = new Map<string, { path: string; size: number; mtimeMs: number }[]>();
     for (const dir of readdirSync(this.root)) {
       for (const name of readdirSync(join(this.root, dir))) {
         const hash = chunkOfName(name);
@@ -295,15 +304,25 @@ export class FolderChunkStore implements ChunkStore {
         } catch {
           continue;
         }
-        if (stats.mtimeMs >= before) continue;
-        rmSync(path, { force: true });
-        this.known.delete(hash);
-        removed.add(hash);
-        bytes += stats.size;
+        const entry = { path, size: stats.size, mtimeMs: stats.mtimeMs };
+        const others = files.get(hash);
+        if (others) others.push(entry);
+        else files.set(hash, [entry]);
       }
     }
+    const removed: string[] = [];
+    let bytes = 0;
+    for (const [hash, kept] of files) {
+      if (kept.some((file) => file.mtimeMs >= before)) continue;
+      for (const file of kept) {
+        rmSync(file.path, { force: true });
+        bytes += file.size;
+      }
+      this.known.delete(hash);
+      removed.push(hash);
+    }
     this.totalBytes = Math.max(0, this.totalBytes - bytes);
-    return { removed: [...removed], bytes };
+    return { removed, bytes };
   }
 
   private pathOf(hash: string): string {
@@ -321,24 +340,6 @@ export class FolderChunkStore implements ChunkStore {
       return true;
     } catch {
       return false;
-    }
-  }
-
-  /** The length in a compressed file's header, or undefined when there is no such file. */
-  private compressedLength(hash: string): number | undefined {
-    let fd: number;
-    try {
-      fd = openSync(this.compressedPathOf(hash), 'r');
-    } catch {
-      return undefined;
-    }
-    try {
-      const head = new Uint8Array(COMPRESSED_HEADER_BYTES);
-      return compressedLengthOf(head.subarray(0, readSync(fd, head, 0, head.length, 0)));
-    } catch {
-      return undefined;
-    } finally {
-      closeSync(fd);
     }
   }
 
