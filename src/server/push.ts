@@ -37,6 +37,7 @@ import { type JournalMover, journalOf } from './chunk-journal.ts';
 import type { FrameCache } from './frame-cache.ts';
 import type { Hub } from './hub.ts';
 import { capConflictCopies, type SettleDeps } from './settle.ts';
+import { ChunkUnreadableError } from './store/chunk-file.ts';
 import type { ChunkStore } from './store/chunks-fs.ts';
 import type { CommitOutcome, CommitRequest, Store } from './store/store.ts';
 
@@ -429,15 +430,28 @@ async function inlineFrames(
         frames.push(sent);
         continue;
       }
-      const bytes = received.bytes.get(hash) ?? (await chunks.get(hash));
+      const bytes = received.bytes.get(hash) ?? (await inlineRead(chunks, hash));
       if (!bytes) continue;
-      const baseBytes = baseHash ? await chunks.get(baseHash) : undefined;
+      const baseBytes = baseHash ? await inlineRead(chunks, baseHash) : undefined;
       frames.push(
         makeFrame(hash, bytes, baseHash && baseBytes ? { hash: baseHash, bytes: baseBytes } : undefined),
       );
     }
   }
   return frames;
+}
+
+/**
+ * A chunk to send inline, or undefined when it cannot be read now: the push has committed, and a
+ * peer fetches what the notification does not carry.
+ */
+async function inlineRead(chunks: ChunkStore, hash: string): Promise<Uint8Array | undefined> {
+  try {
+    return await chunks.get(hash);
+  } catch (error) {
+    if (error instanceof ChunkUnreadableError) return undefined;
+    throw error;
+  }
 }
 
 /**

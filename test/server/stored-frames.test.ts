@@ -15,6 +15,7 @@ import {
   encodeCompressed,
 } from '../../src/server/store/chunk-file.ts';
 import { FolderChunkStore } from '../../src/server/store/chunks-fs.ts';
+import { fileChange } from '../helpers/file-change.ts';
 import { cleanup, startHub, tempDir } from '../helpers/harness.ts';
 
 afterEach(cleanup);
@@ -285,5 +286,30 @@ describe('the hub serving kept frames', () => {
       body: JSON.stringify({ hashes: [frame.hash] }),
     });
     expect(await missing.json()).toEqual({ missing: [frame.hash] });
+  });
+
+  it('commits and answers a push whose previous version cannot be read for its live delta', async () => {
+    const dataDir = join(tempDir('warmsync-hub-'), 'data');
+    const hub = startHub({ dataDir });
+    const push = (header: object, frames: ReturnType<typeof makeFrame>[]) =>
+      fetch(`${hub.url}/v1/workspaces/test/push`, { method: 'POST', body: encodeEnvelope(header, frames) });
+    const first = fileChange('big.txt', new TextDecoder().decode(text('first')), { [AGENT]: 1 });
+    expect((await push({ agent: AGENT, changes: [first.change] }, [first.frame])).status).toBe(200);
+    await hub.sync.moveJournaled();
+    const [firstHash, firstSize] = first.change.content.chunks[0]!;
+    // Whole on disk, but its frame does not open here: the hub cannot make a delta against it.
+    const garbage = new TextEncoder().encode('y'.repeat(300));
+    writeFileSync(compressedFileOf(join(dataDir, 'chunks'), firstHash), encodeCompressed(firstSize, garbage));
+    const second = fileChange('big.txt', new TextDecoder().decode(text('second')), { [AGENT]: 2 });
+    // Sent raw, so that the hub makes the live frame itself, against the previous version.
+    const raw = {
+      hash: second.frame.hash,
+      encoding: 'raw' as const,
+      payload: new Uint8Array(openFrame(second.frame, () => undefined)),
+    };
+    const answer = await push({ agent: AGENT, changes: [second.change] }, [raw]);
+    expect(answer.status).toBe(200);
+    const body = (await answer.json()) as { results: { status: string }[] };
+    expect(body.results.map((r) => r.status)).toEqual(['accepted']);
   });
 });
