@@ -47,7 +47,7 @@ import { handlePush, PushLimitError } from './push.ts';
 import { PushGate } from './push-gate.ts';
 import { mountSettleRoutes } from './settle-routes.ts';
 import { mountSnapshotRoutes } from './snapshots.ts';
-import { type ChunkStore, readStored, storedFrame } from './store/chunks-fs.ts';
+import { type ChunkStore, readStored, readWhole } from './store/chunks-fs.ts';
 import type { Store } from './store/store.ts';
 import { type ServiceState, ServiceUnavailableError } from './store/unavailable.ts';
 
@@ -484,23 +484,19 @@ export function createServer(deps: ServerDeps): SyncServer {
     let raw = 0;
     for (const { hash, base } of request.data.want) {
       if (size >= limits.fetchReplyBytes || raw >= limits.fetchRawBytes) break;
-      const stored = await readStored(chunks, hash);
+      // Read through the workspace's store all the same: it checks access and the bytes. Asked for
+      // a delta, the chunk is read whole; else the frame the store keeps or a push brought is sent
+      // as it is, and the chunk is compressed only when it is kept raw.
+      const baseBytes = base ? await chunks.get(base) : undefined;
+      const stored = baseBytes ? await readWhole(chunks, hash) : await readStored(chunks, hash);
       if (!stored) {
         missing.push(hash);
         continue;
       }
-      const baseBytes = base ? await chunks.get(base) : undefined;
-      // Read above all the same: the workspace's store checks access and the bytes. With no delta
-      // to make, the frame the store keeps or a push brought is sent as it is.
-      let frame = baseBytes ? undefined : (storedFrame(hash, stored) ?? frameCache?.compressed(hash));
-      if (!frame) {
-        const bytes = stored.bytes ?? (await chunks.get(hash));
-        if (!bytes) {
-          missing.push(hash);
-          continue;
-        }
-        frame = makeFrame(hash, bytes, base && baseBytes ? { hash: base, bytes: baseBytes } : undefined);
-      }
+      const frame: ChunkFrame = stored.zstd
+        ? { hash, encoding: 'zstd', payload: stored.zstd }
+        : ((baseBytes ? undefined : frameCache?.compressed(hash)) ??
+          makeFrame(hash, stored.bytes, base && baseBytes ? { hash: base, bytes: baseBytes } : undefined));
       frames.push(frame);
       size += frame.payload.length;
       raw += stored.length + (baseBytes?.length ?? 0);

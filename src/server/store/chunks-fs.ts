@@ -14,6 +14,7 @@
  * once before the renames and once after (syncfs), which costs about what one file's flush does.
  */
 import {
+  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -25,7 +26,6 @@ import {
 } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { ChunkFrame } from '../../core/frames.ts';
 import { isSha256Hex, sha256Hex } from '../../core/hash.ts';
 import {
   COMPRESSED_SUFFIX,
@@ -62,16 +62,15 @@ export interface ChunkStore {
   sizeBytes(): number;
 }
 
-/** `store.getStored`, or `get` for a store that keeps chunks only raw. */
-export async function readStored(store: ChunkStore, hash: string): Promise<StoredChunk | undefined> {
-  if (store.getStored) return store.getStored(hash);
-  const bytes = await store.get(hash);
-  return bytes && { length: bytes.length, bytes };
+/** `store.getStored`, or the whole chunk for a store that keeps chunks only raw. */
+export function readStored(store: ChunkStore, hash: string): Promise<StoredChunk | undefined> {
+  return store.getStored ? store.getStored(hash) : readWhole(store, hash);
 }
 
-/** The zstd frame a stored chunk is kept as, ready to send; undefined when it is kept raw. */
-export function storedFrame(hash: string, stored: StoredChunk): ChunkFrame | undefined {
-  return stored.zstd && { hash, encoding: 'zstd', payload: stored.zstd };
+/** The chunk read whole (`get`), in the shape of a stored one. */
+export async function readWhole(store: ChunkStore, hash: string): Promise<StoredChunk | undefined> {
+  const bytes = await store.get(hash);
+  return bytes && { length: bytes.length, bytes };
 }
 
 export interface FolderChunkStoreOptions {
@@ -127,7 +126,7 @@ export class FolderChunkStore implements ChunkStore {
 
   async has(hash: string): Promise<boolean> {
     if (this.known.has(hash) || this.staged.has(hash)) return true;
-    return this.exists(this.compressedPathOf(hash)) || this.exists(this.pathOf(hash));
+    return existsSync(this.compressedPathOf(hash)) || existsSync(this.pathOf(hash));
   }
 
   /**
@@ -332,15 +331,6 @@ export class FolderChunkStore implements ChunkStore {
 
   private compressedPathOf(hash: string): string {
     return this.pathOf(hash) + COMPRESSED_SUFFIX;
-  }
-
-  private exists(path: string): boolean {
-    try {
-      statSync(path);
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   private rawLength(hash: string): number | undefined {
