@@ -1,22 +1,13 @@
 import { describe, expect, it } from 'bun:test';
 import { type ChunkParams, chunkBytes, DEFAULT_CHUNK_PARAMS, findCutPoints } from '../../src/core/chunk.ts';
 import { sha256Hex } from '../../src/core/hash.ts';
+import { concat } from '../helpers/fuzz/mutate.ts';
 import { Random, testSeed } from '../helpers/random.ts';
 
 const seed = testSeed();
 const MiB = 1024 * 1024;
 /** Small parameters so that many chunks fit in a small buffer. */
 const SMALL: ChunkParams = { minSize: 64, avgSize: 256, maxSize: 1024 };
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 describe('findCutPoints', () => {
   it('gives no cut points for empty input', () => {

@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'bun:test';
 import { compress } from '../../src/core/compress.ts';
 import { isSingleZstdFrame } from '../../src/core/zstd-frame.ts';
+import { concat } from '../helpers/fuzz/mutate.ts';
 
 const text = (n: number) =>
   new TextEncoder().encode(Array.from({ length: n }, (_, i) => `line ${i * 7919}`).join('\n'));
 /** A skippable frame (RFC 8878 3.1.2): magic 0x184D2A50, a 4-byte length, then that many bytes. */
 const skippable = Uint8Array.of(0x50, 0x2a, 0x4d, 0x18, 2, 0, 0, 0, 0xaa, 0xbb);
-const concat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
 
 describe('isSingleZstdFrame', () => {
   it('takes the frames zstd makes: small, multi-block, run-length', () => {

@@ -5,33 +5,16 @@
 import { afterEach, describe, expect, it } from 'bun:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as zlib from 'node:zlib';
 import { decodeEnvelope, encodeEnvelope, makeFrame, openFrame } from '../../src/core/frames.ts';
 import { sha256Hex } from '../../src/core/hash.ts';
 import { FrameCache } from '../../src/server/frame-cache.ts';
 import { storedChunkFile } from '../helpers/chunk-files.ts';
 import { cleanup, startHub, tempDir } from '../helpers/harness.ts';
+import { strongFrame, variedText } from '../helpers/zstd-text.ts';
 
 afterEach(cleanup);
 
 const AGENT = 'a1a1a1a1';
-/** Text varied enough that zstd's levels 3 and 19 write it differently. */
-function text(label: string): Uint8Array {
-  let seed = label.length * 7919;
-  const words = Array.from({ length: 6000 }, () => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return `${label}${seed % 997}`;
-  });
-  return new TextEncoder().encode(words.join(' '));
-}
-
-/** A zstd frame at level 19, which the hub (level 3) would not make byte for byte. */
-function strongFrame(bytes: Uint8Array) {
-  const payload = (
-    zlib as unknown as { zstdCompressSync(d: Uint8Array, o: object): Uint8Array }
-  ).zstdCompressSync(bytes, { params: { [zlib.constants.ZSTD_c_compressionLevel]: 19 } });
-  return { hash: sha256Hex(bytes), encoding: 'zstd' as const, payload: new Uint8Array(payload) };
-}
 
 async function fetchOne(url: string, hash: string) {
   const reply = await fetch(`${url}/v1/chunks/fetch`, {
@@ -44,7 +27,7 @@ async function fetchOne(url: string, hash: string) {
 describe('compressed frames kept for fetches', () => {
   it('serves a pushed frame as it came', async () => {
     const hub = startHub();
-    const bytes = text('kept');
+    const bytes = variedText('kept');
     const frame = strongFrame(bytes);
     expect(Buffer.from(makeFrame(frame.hash, bytes).payload).equals(Buffer.from(frame.payload))).toBe(false);
     const pushed = await fetch(`${hub.url}/v1/workspaces/test/push`, {
@@ -62,7 +45,7 @@ describe('compressed frames kept for fetches', () => {
   it('serves nothing from them for a chunk whose stored bytes are damaged', async () => {
     const dataDir = join(tempDir('warmsync-hub-'), 'data');
     const hub = startHub({ dataDir });
-    const bytes = text('damaged');
+    const bytes = variedText('damaged');
     const frame = strongFrame(bytes);
     await fetch(`${hub.url}/v1/workspaces/test/push`, {
       method: 'POST',

@@ -5,7 +5,6 @@
 import { afterEach, describe, expect, it } from 'bun:test';
 import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as zlib from 'node:zlib';
 import { compress } from '../../src/core/compress.ts';
 import { decodeEnvelope, encodeEnvelope, makeFrame, openFrame } from '../../src/core/frames.ts';
 import { sha256Hex } from '../../src/core/hash.ts';
@@ -17,39 +16,39 @@ import {
 import { FolderChunkStore } from '../../src/server/store/chunks-fs.ts';
 import { fileChange } from '../helpers/file-change.ts';
 import { cleanup, startHub, tempDir } from '../helpers/harness.ts';
+import { strongFrame, variedText } from '../helpers/zstd-text.ts';
 
 afterEach(cleanup);
 
 const AGENT = 'a1a1a1a1';
 const MAGIC = Uint8Array.of(0x89, 0x57, 0x53, 0x5a, 0x0d, 0x0a, 0x1a, 0x0a);
 
-/** Text varied enough that zstd's levels 3 and 19 write it differently. */
-function text(label: string, words = 6000): Uint8Array {
-  let seed = label.length * 7919;
-  return new TextEncoder().encode(
-    Array.from({ length: words }, () => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return `${label}${seed % 997}`;
-    }).join(' '),
-  );
-}
-
-/** A zstd frame at level 19, which the hub (level 3) would not make byte for byte. */
-function strongFrame(bytes: Uint8Array) {
-  const payload = (
-    zlib as unknown as { zstdCompressSync(d: Uint8Array, o: object): Uint8Array }
-  ).zstdCompressSync(bytes, { params: { [zlib.constants.ZSTD_c_compressionLevel]: 19 } });
-  return { hash: sha256Hex(bytes), encoding: 'zstd' as const, payload: new Uint8Array(payload) };
-}
-
 const fileOf = (root: string, hash: string) => join(root, hash.slice(0, 2), hash);
 const compressedFileOf = (root: string, hash: string) => `${fileOf(root, hash)}.z`;
+
+/** A store in a new folder holding one chunk of `label`'s text, kept as its frame. */
+async function keptChunk(label: string) {
+  const root = tempDir('warmsync-chunks-');
+  const store = new FolderChunkStore(root, { fsync: false });
+  const bytes = variedText(label);
+  const hash = sha256Hex(bytes);
+  await store.put(hash, bytes, compress(bytes));
+  await store.flush();
+  return { root, store, bytes, hash, path: compressedFileOf(root, hash) };
+}
+
+/** Damages a file on disk: flips `mask` in its byte at `index` (from the end when negative). */
+function flipByte(path: string, index: number, mask = 0xff): void {
+  const file = new Uint8Array(readFileSync(path));
+  file[index < 0 ? file.length + index : index]! ^= mask;
+  writeFileSync(path, file);
+}
 
 describe('FolderChunkStore keeping zstd frames', () => {
   it('keeps a frame that saves space, and reads the chunk back whole and verified', async () => {
     const root = tempDir('warmsync-chunks-');
     const store = new FolderChunkStore(root, { fsync: false });
-    const bytes = text('kept');
+    const bytes = variedText('kept');
     const hash = sha256Hex(bytes);
     const zstd = compress(bytes);
     await store.put(hash, bytes, zstd);
@@ -82,7 +81,7 @@ describe('FolderChunkStore keeping zstd frames', () => {
 
   it('reads the raw chunks an earlier version wrote, and keeps them raw', async () => {
     const root = tempDir('warmsync-chunks-');
-    const plain = text('plain', 50);
+    const plain = variedText('plain', 50);
     // Raw bytes that look like a compressed file's header are still raw bytes under a raw name.
     const lookalike = new Uint8Array([...MAGIC, 0x10, 0, 0, 0, ...new Uint8Array(40).fill(3)]);
     for (const bytes of [plain, lookalike]) {
@@ -105,12 +104,7 @@ describe('FolderChunkStore keeping zstd frames', () => {
   });
 
   it('keeps compressed chunks where an earlier version would not take them for damaged raw ones', async () => {
-    const root = tempDir('warmsync-chunks-');
-    const store = new FolderChunkStore(root, { fsync: false });
-    const bytes = text('apart');
-    const hash = sha256Hex(bytes);
-    await store.put(hash, bytes, compress(bytes));
-    await store.flush();
+    const { root, bytes, hash } = await keptChunk('apart');
     // An earlier version reads only `<hash>`: it finds nothing there, and asks for the chunk.
     expect(existsSync(fileOf(root, hash))).toBe(false);
     expect(existsSync(compressedFileOf(root, hash))).toBe(true);
@@ -126,31 +120,17 @@ describe('FolderChunkStore keeping zstd frames', () => {
   });
 
   it('drops a kept frame that no longer opens to the chunk', async () => {
-    const root = tempDir('warmsync-chunks-');
-    const store = new FolderChunkStore(root, { fsync: false });
-    const bytes = text('torn');
-    const hash = sha256Hex(bytes);
-    await store.put(hash, bytes, compress(bytes));
-    await store.flush();
-    const file = new Uint8Array(readFileSync(compressedFileOf(root, hash)));
-    file[file.length - 3]! ^= 0xff;
-    writeFileSync(compressedFileOf(root, hash), file);
+    const { root, hash, path } = await keptChunk('torn');
+    flipByte(path, -3);
     const reopened = new FolderChunkStore(root, { fsync: false });
     expect(await reopened.get(hash)).toBeUndefined();
     expect(await reopened.has(hash)).toBe(false);
   });
 
   it('drops a kept frame damaged on disk when it is read as the frame to send', async () => {
-    const root = tempDir('warmsync-chunks-');
-    const store = new FolderChunkStore(root, { fsync: false });
-    const bytes = text('torn-frame');
-    const hash = sha256Hex(bytes);
-    await store.put(hash, bytes, compress(bytes));
-    await store.flush();
+    const { store, hash, path } = await keptChunk('torn-frame');
     expect((await store.getStored(hash))?.zstd).toBeDefined();
-    const file = new Uint8Array(readFileSync(compressedFileOf(root, hash)));
-    file[COMPRESSED_HEADER_BYTES + 1]! ^= 0x01;
-    writeFileSync(compressedFileOf(root, hash), file);
+    flipByte(path, COMPRESSED_HEADER_BYTES + 1, 0x01);
     expect(await store.getStored(hash)).toBeUndefined();
     expect(await store.has(hash)).toBe(false);
     expect(store.sizeBytes()).toBe(0);
@@ -158,21 +138,9 @@ describe('FolderChunkStore keeping zstd frames', () => {
 });
 
 describe('FolderChunkStore reading kept frames with care', () => {
-  async function keptChunk(label: string) {
-    const root = tempDir('warmsync-chunks-');
-    const store = new FolderChunkStore(root, { fsync: false });
-    const bytes = text(label);
-    const hash = sha256Hex(bytes);
-    await store.put(hash, bytes, compress(bytes));
-    await store.flush();
-    return { root, bytes, hash, path: compressedFileOf(root, hash) };
-  }
-
   it('finds a damaged length in the header before it answers the length', async () => {
     const { root, bytes, hash, path } = await keptChunk('length');
-    const file = new Uint8Array(readFileSync(path));
-    file[8]! ^= 0x01; // the lowest byte of the length
-    writeFileSync(path, file);
+    flipByte(path, 8, 0x01); // the lowest byte of the length
     const reopened = new FolderChunkStore(root, { fsync: false });
     expect(await reopened.size(hash)).toBeUndefined();
     expect(existsSync(path)).toBe(false);
@@ -196,7 +164,7 @@ describe('FolderChunkStore reading kept frames with care', () => {
   it('keeps a frame only when it is one zstd frame and nothing more', async () => {
     const root = tempDir('warmsync-chunks-');
     const store = new FolderChunkStore(root, { fsync: false });
-    const bytes = text('trailing');
+    const bytes = variedText('trailing');
     const hash = sha256Hex(bytes);
     const frame = compress(bytes);
     const withTrailer = new Uint8Array(frame.length + 16);
@@ -244,7 +212,7 @@ describe('the hub serving kept frames', () => {
   it('serves a pushed frame as it came after a restart, without compressing it again', async () => {
     const dataDir = join(tempDir('warmsync-hub-'), 'data');
     const first = startHub({ dataDir });
-    const bytes = text('restart');
+    const bytes = variedText('restart');
     const frame = strongFrame(bytes);
     expect(Buffer.from(makeFrame(frame.hash, bytes).payload).equals(Buffer.from(frame.payload))).toBe(false);
     const pushed = await fetch(`${first.url}/v1/workspaces/test/push`, {
@@ -266,17 +234,14 @@ describe('the hub serving kept frames', () => {
   it('answers missing for a kept frame damaged on disk, so the agent sends the chunk again', async () => {
     const dataDir = join(tempDir('warmsync-hub-'), 'data');
     const first = startHub({ dataDir });
-    const bytes = text('damaged-frame');
+    const bytes = variedText('damaged-frame');
     const frame = strongFrame(bytes);
     await fetch(`${first.url}/v1/workspaces/test/push`, {
       method: 'POST',
       body: encodeEnvelope({ agent: AGENT, changes: [] }, [frame]),
     });
     await first.stop();
-    const path = compressedFileOf(join(dataDir, 'chunks'), frame.hash);
-    const file = new Uint8Array(readFileSync(path));
-    file[COMPRESSED_HEADER_BYTES + 20]! ^= 0x55;
-    writeFileSync(path, file);
+    flipByte(compressedFileOf(join(dataDir, 'chunks'), frame.hash), COMPRESSED_HEADER_BYTES + 20, 0x55);
     const second = startHub({ dataDir });
     const { header, frames } = await fetchOne(second.url, frame.hash);
     expect(header).toEqual({ missing: [frame.hash] });
@@ -293,14 +258,14 @@ describe('the hub serving kept frames', () => {
     const hub = startHub({ dataDir });
     const push = (header: object, frames: ReturnType<typeof makeFrame>[]) =>
       fetch(`${hub.url}/v1/workspaces/test/push`, { method: 'POST', body: encodeEnvelope(header, frames) });
-    const first = fileChange('big.txt', new TextDecoder().decode(text('first')), { [AGENT]: 1 });
+    const first = fileChange('big.txt', new TextDecoder().decode(variedText('first')), { [AGENT]: 1 });
     expect((await push({ agent: AGENT, changes: [first.change] }, [first.frame])).status).toBe(200);
     await hub.sync.moveJournaled();
     const [firstHash, firstSize] = first.change.content.chunks[0]!;
     // Whole on disk, but its frame does not open here: the hub cannot make a delta against it.
     const garbage = new TextEncoder().encode('y'.repeat(300));
     writeFileSync(compressedFileOf(join(dataDir, 'chunks'), firstHash), encodeCompressed(firstSize, garbage));
-    const second = fileChange('big.txt', new TextDecoder().decode(text('second')), { [AGENT]: 2 });
+    const second = fileChange('big.txt', new TextDecoder().decode(variedText('second')), { [AGENT]: 2 });
     // Sent raw, so that the hub makes the live frame itself, against the previous version.
     const raw = {
       hash: second.frame.hash,
