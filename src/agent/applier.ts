@@ -44,7 +44,7 @@ export interface ApplyItem {
 }
 
 export type ItemOutcome =
-  | { ok: true; stat?: StatStamp; bytes?: Uint8Array }
+  | { ok: true; stat?: StatStamp; statProves?: boolean; bytes?: Uint8Array }
   | { ok: false; code: ApplyFailureCode; message: string; retry: boolean };
 
 export interface ApplierDeps {
@@ -335,7 +335,7 @@ function expectedOf(obs: Observation): StatStamp | undefined {
 }
 
 function withBytes(outcome: ApplyOutcome, bytes: Uint8Array | undefined): ItemOutcome {
-  return outcome.ok ? { ok: true, stat: outcome.stat, bytes } : outcome;
+  return outcome.ok ? { ok: true, stat: outcome.stat, statProves: outcome.statProves, bytes } : outcome;
 }
 
 /**

@@ -29,14 +29,15 @@ import { type EntryContent, sameContent } from '../core/entry.ts';
 import { EXACT_NAMES } from '../core/folding.ts';
 import { fileModeFor } from '../core/mode.ts';
 import { ancestorPaths } from '../core/paths.ts';
-import { sameStat } from './local-tree.ts';
+import { sameStat, statProvesOwnWrite } from './local-tree.ts';
 import { type RespellSource, respell } from './respell.ts';
 import { type Lookup, Spellings } from './spelling.ts';
 import type { StatStamp } from './state.ts';
 import { nextTempName } from './temp-files.ts';
 
 export type ApplyOutcome =
-  | { ok: true; stat?: StatStamp }
+  /** `statProves`: see BaseRecord; set by `finishWrite` for a file whose stat proves it. */
+  | { ok: true; stat?: StatStamp; statProves?: boolean }
   /** Not applied; `retry` says whether trying later may succeed. */
   | {
       ok: false;
@@ -233,8 +234,11 @@ export function finishWrite(staged: StagedWrite): ApplyOutcome {
         ? { ok: false, code: 'local-changed', message: 'the file changed locally', retry: false }
         : { ok: false, code: 'local-changed', message: 'a local file appeared at this path', retry: false };
     }
+    // The written file's own stat, to tell the stat taken after the rename is still of these bytes.
+    const written = stampOf(lstatSync(staged.temp));
     renameSync(staged.temp, staged.absolute);
-    return { ok: true, stat: stampOf(lstatSync(staged.absolute)) };
+    const stat = stampOf(lstatSync(staged.absolute));
+    return { ok: true, stat, statProves: statProvesOwnWrite(written, stat) };
   } catch (error) {
     tryUnlink(staged.temp);
     return { ok: false, code: 'io-error', message: (error as Error).message, retry: true };

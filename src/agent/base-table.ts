@@ -27,6 +27,9 @@ const HAS_STAT_AT = 1 << 6;
 /** The hashes are kept as their JSON text (one of them is not 64 characters long). */
 const RAW_HASHES = 1 << 7;
 const MODE_SHIFT = 8;
+/** Permission bits (0o777 at most) sit above MODE_SHIFT, the flags below it and above them. */
+const MODE_MASK = 0o777;
+const STAT_PROVES = 1 << 20;
 const HASH_CHARS = 64;
 
 /** One base, packed (see the file's comment). */
@@ -68,7 +71,7 @@ function pack(record: BaseRecord): PackedBase {
   switch (content.kind) {
     case 'file': {
       bits = KIND_FILE | (content.exec ? EXEC : 0);
-      if (content.mode !== undefined) bits |= HAS_MODE | (content.mode << MODE_SHIFT);
+      if (content.mode !== undefined) bits |= HAS_MODE | ((content.mode & MODE_MASK) << MODE_SHIFT);
       size = content.size;
       const hashes = [content.hash, ...content.chunks.map(([h]) => h)];
       if (hashes.every((h) => h.length === HASH_CHARS)) ids = hashes.join('');
@@ -92,6 +95,7 @@ function pack(record: BaseRecord): PackedBase {
       break;
   }
   if (record.ownWrite) bits |= OWN_WRITE;
+  if (record.statProves) bits |= STAT_PROVES;
   if (stat) bits |= HAS_STAT;
   if (record.statAt !== undefined) bits |= HAS_STAT_AT;
   return new PackedBase(
@@ -126,7 +130,7 @@ function unpackContent(p: PackedBase): EntryContent {
         exec: (p.bits & EXEC) !== 0,
         chunks,
       };
-      if (p.bits & HAS_MODE) content.mode = p.bits >>> MODE_SHIFT;
+      if (p.bits & HAS_MODE) content.mode = (p.bits >>> MODE_SHIFT) & MODE_MASK;
       return content;
     }
     case KIND_DIR:
@@ -150,6 +154,7 @@ function unpack(p: PackedBase): BaseRecord {
     };
   if (p.bits & HAS_STAT_AT) record.statAt = p.statAt;
   record.ownWrite = (p.bits & OWN_WRITE) !== 0;
+  if (p.bits & STAT_PROVES) record.statProves = true;
   return record;
 }
 

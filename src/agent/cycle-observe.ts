@@ -23,7 +23,8 @@ export interface ObserveDeps {
 
 /**
  * Observes the paths of a cycle. `fromWatcher`: the paths were named by filesystem events, so
- * their content is read even when their stat looks unchanged; paths named by the hub are read
+ * their content is read even when their stat looks unchanged (unless it proves the agent's own
+ * write, see BaseRecord.statProves); paths named by the hub are read
  * only when their stat changed (the stat cache proves the rest equal to their base). `gitView`:
  * what git tracks is being read again; the named paths are observed meanwhile. A full scan waits
  * for it; named paths wait only when their verdict can depend on it (see needsTrackedPaths).

@@ -63,7 +63,13 @@ export function planAndRecord(
   for (const path of plan.settled) pending.delete(path);
   for (const path of plan.refreshStat) {
     const base = state.base(path)!;
-    state.setBase(path, { ...base, stat: observed.get(path)!.stat, statAt: Date.now(), ownWrite: false });
+    state.setBase(path, {
+      ...base,
+      stat: observed.get(path)!.stat,
+      statAt: Date.now(),
+      ownWrite: false,
+      statProves: false,
+    });
   }
   for (const path of plan.release) state.setWithheld(path, undefined);
   for (const entry of plan.withhold) {

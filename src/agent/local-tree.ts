@@ -331,12 +331,13 @@ export class LocalTree {
         this.report(path, 'unsupported-type', 'only regular files, folders and symbolic links sync');
         return { content: DELETED };
       }
+      // Named by the watcher, a file is read unless its stat proves it (the event of the agent's
+      // own write, see BaseRecord.statProves); otherwise an unchanged, settled stat is trusted.
       if (
-        !forceRead &&
         base?.stat &&
         base.content.kind === 'file' &&
         sameStat(base.stat, stat) &&
-        !isRacy(base)
+        (forceRead ? base.statProves === true : !isRacy(base))
       ) {
         return { content: base.content, stat };
       }
@@ -426,6 +427,26 @@ export function sameStat(a: StatStamp, b: StatStamp): boolean {
     a.ctimeMs === b.ctimeMs &&
     a.ino === b.ino &&
     a.mode === b.mode
+  );
+}
+
+/**
+ * Whether `after`, the stat of a file the agent wrote, taken right after its rename into place,
+ * proves the file holds what was written: it is `written` (the stat of the temporary file once
+ * its bytes were in, before the rename) as far as content goes, and its mtime predates its ctime.
+ * A write sets the mtime and the ctime to one time (its own); the rename then moved the ctime on.
+ * So a write between the rename and `after` would leave them equal, and any write after `after`
+ * would set the mtime to a time at or past that ctime, which no later stat could hide. Where the
+ * write and the rename fall within one tick of the file system's clock, nothing is proven and the
+ * file is read as before.
+ */
+export function statProvesOwnWrite(written: StatStamp, after: StatStamp): boolean {
+  return (
+    after.ino === written.ino &&
+    after.size === written.size &&
+    after.mtimeMs === written.mtimeMs &&
+    after.mode === written.mode &&
+    after.mtimeMs < after.ctimeMs
   );
 }
 

@@ -205,6 +205,7 @@ export class RemoteWriter {
       stat: outcome.stat,
       statAt: Date.now(),
       ownWrite: true,
+      statProves: outcome.statProves,
     });
     deps.pusher.remember(content);
     if (bytes && content.kind === 'file') deps.cache.addFile(content.chunks, bytes);

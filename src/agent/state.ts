@@ -32,6 +32,14 @@ export interface BaseRecord {
    * describes exactly these bytes (no "racily clean" doubt).
    */
   ownWrite?: boolean;
+  /**
+   * `stat` alone proves the bytes are still `content`: it is the stat of the agent's own write,
+   * taken after the rename and equal to the written file's own, and its mtime predates its ctime,
+   * so any write since (which sets the mtime to the time of that write, at or after the rename)
+   * would show in it. The watcher's event for that rename then needs no read of the file. Kept in
+   * memory only: a restarted agent reads such a file again when the watcher names it.
+   */
+  statProves?: boolean;
 }
 
 /** A remote version that could not be written yet, kept so that the cursor can move past it. */

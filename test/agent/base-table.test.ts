@@ -129,6 +129,31 @@ describe('BaseTable', () => {
     );
   });
 
+  it("keeps an own write's proving stat in memory, and not in the state database", () => {
+    const proven: BaseRecord = {
+      content: { kind: 'file', hash: H('a'), size: 5, exec: true, chunks: [[H('b'), 5]], mode: 0o777 },
+      vector: { agent1: 4 },
+      stat,
+      statAt: 1_700_000_000_200,
+      ownWrite: true,
+      statProves: true,
+    };
+    const table = new BaseTable();
+    table.set('p', proven);
+    table.takeFresh();
+    expect(table.get('p')).toEqual(proven);
+    const dir = mkdtempSync(join(tmpdir(), 'base-table-'));
+    dirs.push(dir);
+    const state = new AgentState(dir);
+    state.setBase('p', proven);
+    state.close();
+    const again = new AgentState(dir);
+    // A restarted agent reads the file when the watcher names it, as for any base.
+    const { statProves: _, ...rest } = proven;
+    expect(again.base('p')).toEqual({ ...rest, ownWrite: true });
+    again.close();
+  });
+
   it('comes back whole from the state database', () => {
     const dir = mkdtempSync(join(tmpdir(), 'base-table-'));
     dirs.push(dir);
