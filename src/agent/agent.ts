@@ -57,6 +57,8 @@ interface CycleCause {
   remoteBatch?: boolean;
   /** The paths were named by watcher events: their content is read, and may look mid-write. */
   fromWatcher?: boolean;
+  /** Of those, the paths whose events were renames only (see FlushWork.renamedOnly). */
+  renamedOnly?: ReadonlySet<string>;
   /** The cycle takes a whole deletion burst: it is not held back again. */
   releasing?: boolean;
   /** The hub's fan-out span of the notification that caused the cycle (tracing only). */
@@ -158,7 +160,11 @@ export class Agent {
       deferred: () => this.state.deferred,
       flush: (work) =>
         this.enqueue(() =>
-          this.cycle(work.full ? 'full' : work.paths, { gitTouched: work.gitTouched, fromWatcher: true }),
+          this.cycle(work.full ? 'full' : work.paths, {
+            gitTouched: work.gitTouched,
+            fromWatcher: true,
+            renamedOnly: work.renamedOnly,
+          }),
         ).catch(report),
       rescan: () => this.enqueue(() => this.cycle('full')).catch(report),
       burst: (paths) => {
@@ -339,7 +345,7 @@ export class Agent {
     this.watcher = new TreeWatcher(this.options.dir, {
       poll: this.options.poll ?? false,
       log: (line) => this.log(line),
-      onPath: (name) => this.scheduler.noteWatchEvent(name),
+      onPath: (name, kind) => this.scheduler.noteWatchEvent(name, kind),
       onMissed: (delayMs) => this.scheduler.noteMissed(delayMs),
     });
     this.options.poll = !(await this.watcher.start());
@@ -564,7 +570,8 @@ export class Agent {
       branchSwitch = before !== this.branch;
       if (branchSwitch) this.log(`branch switch ${before ?? '(none)'} -> ${this.branch ?? '(none)'}`);
     }
-    let observed = await observeCycle(this.parts, paths, fromWatcher, regitting);
+    const named = { fromWatcher, renamedOnly: cause.renamedOnly };
+    let observed = await observeCycle(this.parts, paths, named, regitting);
     if (paths !== 'full' && regitting && !regitSettled) {
       // Judged without git's answer: no verdict of these paths depends on it (see observeCycle),
       // and git's exclude rules did not change. What the answer names (files git took up or let
@@ -578,7 +585,7 @@ export class Agent {
       // Git's exclude files changed: any path may have a new verdict, so the whole tree is looked at.
       if (regit?.rulesChanged) {
         paths = 'full';
-        observed = await observeCycle(this.parts, paths, fromWatcher);
+        observed = await observeCycle(this.parts, paths, named);
       }
     }
     if (cause.gitTouched && !branchSwitch) {
@@ -602,7 +609,7 @@ export class Agent {
     // (a checkout that removes a file git no longer tracks deletes it on the peers too).
     for (const path of [...(regit?.retracked ?? []), ...(cause.retracked ?? [])])
       if (!observed.has(path))
-        observed.set(path, await this.tree.observe(path, this.state.base(path), false));
+        observed.set(path, await this.tree.observe(path, this.state.base(path), 'if-stat-changed'));
     // ----
     const { pushes, applies, keptLocal } = planAndRecord(this.parts, observed, fromWatcher);
     for (const path of observed.keys()) {

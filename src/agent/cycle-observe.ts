@@ -8,7 +8,7 @@ import { exists, type ManifestEntry } from '../core/entry.ts';
 import { IgnoreRules } from '../core/ignore.ts';
 import { ancestorPaths } from '../core/paths.ts';
 import type { GitRefreshing } from './git-follow.ts';
-import type { LocalTree, MovedBases, Observation, ObserveBatch } from './local-tree.ts';
+import type { LocalTree, MovedBases, Observation, ObserveBatch, ReadPolicy } from './local-tree.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { AgentState, BaseRecord } from './state.ts';
 
@@ -21,18 +21,27 @@ export interface ObserveDeps {
   scheduler: Pick<Scheduler, 'wantFullScan' | 'noteScanDuration'>;
 }
 
+/** Who named a cycle's paths. */
+export interface NamedBy {
+  /**
+   * Filesystem events: their content is read even when their stat looks unchanged, unless the
+   * path is in `renamedOnly` and its stat proves the agent's own write (see ReadPolicy). Paths
+   * named by the hub are read only when their stat changed (the stat cache proves the rest equal
+   * to their base).
+   */
+  fromWatcher: boolean;
+  renamedOnly?: ReadonlySet<string>;
+}
+
 /**
- * Observes the paths of a cycle. `fromWatcher`: the paths were named by filesystem events, so
- * their content is read even when their stat looks unchanged (unless it proves the agent's own
- * write, see BaseRecord.statProves); paths named by the hub are read
- * only when their stat changed (the stat cache proves the rest equal to their base). `gitView`:
+ * Observes the paths of a cycle, read as `named` says. `gitView`:
  * what git tracks is being read again; the named paths are observed meanwhile. A full scan waits
  * for it; named paths wait only when their verdict can depend on it (see needsTrackedPaths).
  */
 export async function observeCycle(
   deps: ObserveDeps,
   paths: Set<string> | 'full',
-  fromWatcher: boolean,
+  named: NamedBy,
   gitView?: GitRefreshing,
 ): Promise<Map<string, Observation>> {
   const { tree, state, pending } = deps;
@@ -65,18 +74,18 @@ export async function observeCycle(
         path,
         unknownBelow(path)
           ? { content: { kind: 'deleted' }, unknown: 'its folder cannot be listed' }
-          : await tree.observe(path, state.base(path), false, batch),
+          : await tree.observe(path, state.base(path), 'if-stat-changed', batch),
       );
     }
     return out;
   }
   let rulesChanged = false;
   const newFolders: string[] = [];
-  const observeNamed = (named: readonly string[], movedFrom?: MovedBases) =>
+  const observeNamed = (some: readonly string[], movedFrom?: MovedBases) =>
     Promise.all(
-      named.map(async (path) => {
+      some.map(async (path) => {
         if (IgnoreRules.isIgnoreFile(path)) rulesChanged = true;
-        const obs = await tree.observe(path, state.base(path), fromWatcher, batch, movedFrom);
+        const obs = await tree.observe(path, state.base(path), readPolicy(named, path), batch, movedFrom);
         out.set(path, obs);
         if (obs.content.kind === 'dir' && state.base(path)?.content.kind !== 'dir') newFolders.push(path);
       }),
@@ -100,6 +109,11 @@ export async function observeCycle(
     if (tree.rules.isIgnored(path, isDir) && !pending.has(path)) out.delete(path);
   }
   return out;
+}
+
+function readPolicy(named: NamedBy, path: string): ReadPolicy {
+  if (!named.fromWatcher) return 'if-stat-changed';
+  return named.renamedOnly?.has(path) ? 'unless-proven' : 'always-read';
 }
 
 /**
@@ -213,7 +227,7 @@ async function observeContentsOfGoneFolders(
   await Promise.all(
     [...inside]
       .filter(([path]) => !out.has(path))
-      .map(async ([path, base]) => out.set(path, await tree.observe(path, base, false, batch))),
+      .map(async ([path, base]) => out.set(path, await tree.observe(path, base, 'if-stat-changed', batch))),
   );
 }
 

@@ -262,7 +262,8 @@ export class LocalTree {
         }
         // The walk only descends real folders, so every ancestor here is already checked.
         const observation =
-          walk.observed?.get(path) ?? (await this.observe(path, baseOf(path), false, walked, walk.movedFrom));
+          walk.observed?.get(path) ??
+          (await this.observe(path, baseOf(path), 'if-stat-changed', walked, walk.movedFrom));
         if (observation.unknown) {
           found.set(path, observation);
           return;
@@ -283,8 +284,8 @@ export class LocalTree {
   }
 
   /**
-   * Observes one path now. `forceRead` skips the stat cache (used for watcher events, where the
-   * content is known to have been touched). `batch` may be shared by a batch of observations.
+   * Observes one path now. `policy` says when the stat cache stands in for reading the file (see
+   * ReadPolicy). `batch` may be shared by a batch of observations.
    *
    * Invariants: only "nothing is there" (ENOENT, or an ancestor that is not a real folder, which
    * puts the path outside the tree) observes as deleted, and so does a path the file system finds
@@ -298,7 +299,7 @@ export class LocalTree {
   async observe(
     path: string,
     base: BaseRecord | undefined,
-    forceRead: boolean,
+    policy: ReadPolicy,
     batch: ObserveBatch = this.batch(),
     movedFrom?: MovedBases,
   ): Promise<Observation> {
@@ -331,13 +332,11 @@ export class LocalTree {
         this.report(path, 'unsupported-type', 'only regular files, folders and symbolic links sync');
         return { content: DELETED };
       }
-      // Named by the watcher, a file is read unless its stat proves it (the event of the agent's
-      // own write, see BaseRecord.statProves); otherwise an unchanged, settled stat is trusted.
       if (
         base?.stat &&
         base.content.kind === 'file' &&
         sameStat(base.stat, stat) &&
-        (forceRead ? base.statProves === true : !isRacy(base))
+        statStandsIn(policy, base)
       ) {
         return { content: base.content, stat };
       }
@@ -431,14 +430,32 @@ export function sameStat(a: StatStamp, b: StatStamp): boolean {
 }
 
 /**
+ * When an unchanged stat stands in for reading the file:
+ * - `if-stat-changed`: whenever it is settled (not racy); a scan, or a path the hub named.
+ * - `unless-proven`: only when it proves the agent's own write (BaseRecord.statProves); a path
+ *   the watcher named whose every event since the last cycle was a rename, as the agent's own
+ *   write's is.
+ * - `always-read`: never; a path the watcher saw changed in place (its content or its times). An
+ *   edit that keeps the size and puts the old mtime back, within one tick of a coarse clock
+ *   after the rename, leaves the very stat the proof was taken on; only its event tells.
+ */
+export type ReadPolicy = 'if-stat-changed' | 'unless-proven' | 'always-read';
+
+function statStandsIn(policy: ReadPolicy, base: BaseRecord): boolean {
+  if (policy === 'if-stat-changed') return !isRacy(base);
+  return policy === 'unless-proven' && base.statProves === true;
+}
+
+/**
  * Whether `after`, the stat of a file the agent wrote, taken right after its rename into place,
  * proves the file holds what was written: it is `written` (the stat of the temporary file once
- * its bytes were in, before the rename) as far as content goes, and its mtime predates its ctime.
- * A write sets the mtime and the ctime to one time (its own); the rename then moved the ctime on.
- * So a write between the rename and `after` would leave them equal, and any write after `after`
- * would set the mtime to a time at or past that ctime, which no later stat could hide. Where the
- * write and the rename fall within one tick of the file system's clock, nothing is proven and the
- * file is read as before.
+ * its bytes were in, before the rename) as far as content goes, and its mtime predates its ctime
+ * (the rename, or the exact mode set on the written file, moved the ctime on). A write stamps
+ * the mtime and the ctime with one time, whichever way the clock moved, and `sameStat` compares
+ * both: no write since can leave a stat equal to this one. An edit that puts the old mtime back
+ * (utimensat) within the tick of a coarse clock can, which is why the proof is used only for a
+ * path whose watcher events were renames (see ReadPolicy). Where the write and the rename fall
+ * within one tick of the clock, nothing is proven and the file is read as before.
  */
 export function statProvesOwnWrite(written: StatStamp, after: StatStamp): boolean {
   return (

@@ -9,6 +9,7 @@
  * burst until a cycle takes it, so no event is forgotten while cycles are put off.
  */
 import { TEMP_FILE_PREFIX } from '../core/paths.ts';
+import type { WatchEventKind } from './watcher.ts';
 
 /** How long a path that looked mid-write is left alone before it is read again. */
 export const SETTLE_MS = 3;
@@ -40,6 +41,11 @@ const DEFAULT_RESCAN_MIN_MS = 5000;
 export interface FlushWork {
   /** Paths the watcher named. */
   paths: Set<string>;
+  /**
+   * Those of them whose every event was a rename (as the agent's own write's is): for these an
+   * unchanged stat that proves the agent's own write stands in for a read (see ReadPolicy).
+   */
+  renamedOnly: Set<string>;
   /** The whole tree is to be scanned instead (events were missed, a rule file changed...). */
   full: boolean;
   /** Git touched its index or HEAD since the last flush: maybe a checkout. */
@@ -98,6 +104,8 @@ export function classifyWatchEvent(name: string, allowGit: boolean): WatchEvent 
 /** Timers and sets that decide when the agent's local cycles run (see the file's comment). */
 export class Scheduler {
   private dirty = new Set<string>();
+  /** Per dirty path, whether every event it had since the last flush was a rename. */
+  private onlyRenamed = new Map<string, boolean>();
   /** Paths put off once because they looked mid-write. */
   private readonly settling = new Set<string>();
   private fullScanWanted = false;
@@ -116,12 +124,17 @@ export class Scheduler {
 
   constructor(private readonly deps: SchedulerDeps) {}
 
-  /** Notes a watcher event and schedules a flush. */
-  noteWatchEvent(name: string): void {
+  /** Notes a watcher event (a change in place unless told it is a rename) and schedules a flush. */
+  noteWatchEvent(name: string, kind: WatchEventKind = 'change'): void {
     const event = classifyWatchEvent(name, this.deps.allowGit);
     if (event.type === 'git-index') this.gitTouched = true;
-    else if (event.type === 'path') this.dirty.add(event.path);
+    else if (event.type === 'path') this.noteDirty(event.path, kind === 'rename');
     this.scheduleFlush();
+  }
+
+  private noteDirty(path: string, renamed: boolean): void {
+    this.dirty.add(path);
+    this.onlyRenamed.set(path, renamed && this.onlyRenamed.get(path) !== false);
   }
 
   /**
@@ -135,7 +148,7 @@ export class Scheduler {
 
   /** A cycle must look at `path` again (an edit found in the way, a push to redo...). */
   markDirty(path: string): void {
-    this.dirty.add(path);
+    this.noteDirty(path, false);
   }
 
   /** The next cycle scans the whole tree, whatever it was asked to look at. */
@@ -187,8 +200,17 @@ export class Scheduler {
       if (!this.flushTimer) this.scheduleFlush(GIT_BUSY_RECHECK_MS);
       return;
     }
-    const work: FlushWork = { paths: this.dirty, full: this.fullScanWanted, gitTouched: this.gitTouched };
+    const renamedOnly = new Set<string>();
+    for (const [path, renamed] of this.onlyRenamed)
+      if (renamed && this.dirty.has(path)) renamedOnly.add(path);
+    const work: FlushWork = {
+      paths: this.dirty,
+      renamedOnly,
+      full: this.fullScanWanted,
+      gitTouched: this.gitTouched,
+    };
     this.dirty = new Set();
+    this.onlyRenamed = new Map();
     this.fullScanWanted = false;
     this.gitTouched = false;
     await this.deps.flush(work);
@@ -238,7 +260,7 @@ export class Scheduler {
     const putOff = this.settling.delete(path);
     if (!midWrite || putOff) return false;
     this.settling.add(path);
-    this.dirty.add(path);
+    this.noteDirty(path, false);
     this.scheduleFlush(SETTLE_MS);
     return true;
   }

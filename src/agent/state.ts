@@ -33,10 +33,12 @@ export interface BaseRecord {
    */
   ownWrite?: boolean;
   /**
-   * `stat` alone proves the bytes are still `content`: it is the stat of the agent's own write,
-   * taken after the rename and equal to the written file's own, and its mtime predates its ctime,
-   * so any write since (which sets the mtime to the time of that write, at or after the rename)
-   * would show in it. The watcher's event for that rename then needs no read of the file. Kept in
+   * `stat` proves the bytes are still `content` unless the file was changed in place: it is the
+   * stat of the agent's own write, taken after the rename and equal to the written file's own,
+   * and its mtime predates its ctime. A write stamps the mtime and the ctime with one time, so no
+   * write since leaves this stat as it is; only an edit that also puts the mtime back can, within
+   * the clock's tick of the rename, and its watcher event says "changed", not "renamed". So a path
+   * whose events were renames only (the agent's own) needs no read (see ReadPolicy). Kept in
    * memory only: a restarted agent reads such a file again when the watcher names it.
    */
   statProves?: boolean;

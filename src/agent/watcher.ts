@@ -10,12 +10,18 @@ import { needsPolling } from './mounts.ts';
 /** How long after a watcher error the watch is started again. */
 export const WATCH_RESTART_MS = 1000;
 
+export type WatchEventKind = 'rename' | 'change';
+
 export interface TreeWatcherHandlers {
   /** Polling was asked for: do not watch at all. */
   poll: boolean;
   log: (line: string) => void;
-  /** A path (relative to the root, as the platform names it) had an event. */
-  onPath: (name: string) => void;
+  /**
+   * A path (relative to the root, as the platform names it) had an event: `rename` when an entry
+   * appeared or went under that name, `change` when the file was changed in place (its bytes or
+   * its metadata).
+   */
+  onPath: (name: string, kind: WatchEventKind) => void;
   /** Events may have been lost; rescan after `delayMs`. */
   onMissed: (delayMs?: number) => void;
 }
@@ -55,10 +61,11 @@ export class TreeWatcher {
   private watch(): boolean {
     if (this.closed) return false;
     try {
-      this.watcher = watch(this.root, { recursive: true }, (_event, filename) => {
+      this.watcher = watch(this.root, { recursive: true }, (event, filename) => {
         // No name: the platform could not say what changed, so everything may have.
         if (filename === null || filename === undefined) this.handlers.onMissed();
-        else this.handlers.onPath(String(filename));
+        // Anything but a rename counts as a change: the safe reading of an unknown kind.
+        else this.handlers.onPath(String(filename), event === 'rename' ? 'rename' : 'change');
       });
       this.watcher.on('error', (error) => {
         // Watch limits and vanished folders surface here; a rescan repairs anything missed. One

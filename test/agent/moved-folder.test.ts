@@ -44,7 +44,7 @@ async function syncedTree(statAtAfterMs = 60_000) {
   const state = new AgentState(stateDir);
   states.push(state);
   for (const path of ['lib', 'lib/a', 'lib/b', ...FILES]) {
-    const obs = await tree.observe(path, undefined, true);
+    const obs = await tree.observe(path, undefined, 'always-read');
     const changed = obs.stat ? Math.max(obs.stat.mtimeMs, obs.stat.ctimeMs) : 0;
     state.setBase(path, {
       content: obs.content,
@@ -79,7 +79,7 @@ describe('a folder moved in the tree', () => {
     it(`knows its files by their stat, reading none${withFiles ? ' (the watcher named each file)' : ' (the watcher named the folders)'}`, async () => {
       const { root, state, deps } = await syncedTree();
       renameSync(join(root, 'lib'), join(root, 'src'));
-      const observed = await observeCycle(deps, namedByWatcher(withFiles), true);
+      const observed = await observeCycle(deps, namedByWatcher(withFiles), { fromWatcher: true });
       for (const path of FILES) {
         expectKnownByStat(observed, state, path);
         expect(observed.get(path)?.content).toEqual({ kind: 'deleted' });
@@ -94,7 +94,7 @@ describe('a folder moved in the tree', () => {
     renameSync(join(root, 'lib'), join(root, 'src'));
     const edited = 'CONTENT OF lib/a/f1.txt\n'; // same length as before
     writeFileSync(join(root, 'src/a/f1.txt'), edited);
-    const observed = await observeCycle(deps, namedByWatcher(true), true);
+    const observed = await observeCycle(deps, namedByWatcher(true), { fromWatcher: true });
     const obs = observed.get('src/a/f1.txt');
     expect(new TextDecoder().decode(obs?.bytes)).toBe(edited);
     expect(obs?.content).not.toEqual(state.base('lib/a/f1.txt')!.content);
@@ -104,7 +104,7 @@ describe('a folder moved in the tree', () => {
   it('reads moved files whose bases were taken too soon after a change to prove them', async () => {
     const { root, deps } = await syncedTree(10);
     renameSync(join(root, 'lib'), join(root, 'src'));
-    const observed = await observeCycle(deps, namedByWatcher(true), true);
+    const observed = await observeCycle(deps, namedByWatcher(true), { fromWatcher: true });
     for (const path of FILES) expect(observed.get(moved(path))?.bytes).toBeDefined();
   });
 
@@ -113,7 +113,9 @@ describe('a folder moved in the tree', () => {
     rmSync(join(root, 'lib'), { recursive: true });
     mkdirSync(join(root, 'src/a'), { recursive: true });
     writeFileSync(join(root, 'src/a/f0.txt'), 'content of lib/a/f0.txt\n');
-    const observed = await observeCycle(deps, new Set(['lib', 'src', 'src/a', 'src/a/f0.txt']), true);
+    const observed = await observeCycle(deps, new Set(['lib', 'src', 'src/a', 'src/a/f0.txt']), {
+      fromWatcher: true,
+    });
     expect(observed.get('src/a/f0.txt')?.bytes).toBeDefined();
   });
 });

@@ -105,6 +105,27 @@ describe('flushes', () => {
     expect([...flushes[0]!.paths]).toEqual(['again.txt']);
   });
 
+  it('tells apart the paths whose every event was a rename', async () => {
+    const { scheduler, flushes } = schedulerOn({ debounceMs: 20 });
+    scheduler.noteWatchEvent('renamed.txt', 'rename');
+    scheduler.noteWatchEvent('renamed.txt', 'rename');
+    scheduler.noteWatchEvent('renamed-then-changed.txt', 'rename');
+    scheduler.noteWatchEvent('renamed-then-changed.txt', 'change');
+    scheduler.noteWatchEvent('changed-then-renamed.txt', 'change');
+    scheduler.noteWatchEvent('changed-then-renamed.txt', 'rename');
+    scheduler.noteWatchEvent('kind-unknown.txt');
+    scheduler.noteWatchEvent('renamed-and-marked.txt', 'rename');
+    scheduler.markDirty('renamed-and-marked.txt');
+    await waitUntil(() => flushes.length > 0, 'a flush');
+    expect(flushes[0]!.paths.size).toBe(5);
+    expect([...flushes[0]!.renamedOnly]).toEqual(['renamed.txt']);
+    // The next flush starts afresh: a change now is not outweighed by the renames before.
+    scheduler.noteWatchEvent('renamed.txt', 'change');
+    await waitUntil(() => flushes.length > 1, 'a second flush');
+    expect([...flushes[1]!.paths]).toEqual(['renamed.txt']);
+    expect(flushes[1]!.renamedOnly.size).toBe(0);
+  });
+
   it('hands over nothing once stopped', async () => {
     const { scheduler, flushes } = schedulerOn({ debounceMs: 10 });
     scheduler.noteWatchEvent('a.txt');

@@ -72,8 +72,8 @@ describe.skipIf(caseInsensitiveUnavailable() !== undefined)('on a case-insensiti
     const dir = await folder();
     writeFileSync(join(dir, 'readme.md'), 'x');
     const t = tree(dir, CASE);
-    expect((await t.observe('README.md', undefined, true)).content.kind).toBe('deleted');
-    expect((await t.observe('readme.md', undefined, true)).content.kind).toBe('file');
+    expect((await t.observe('README.md', undefined, 'always-read')).content.kind).toBe('deleted');
+    expect((await t.observe('readme.md', undefined, 'always-read')).content.kind).toBe('file');
   });
 
   it('scans the spelling stored', async () => {
