@@ -589,9 +589,11 @@ export class Agent {
       }
     }
     if (cause.gitTouched && !branchSwitch) {
-      // Git lets go of its index before it moves HEAD; on a busy machine the cycle can start in
-      // between and read the old branch. Observing takes a while, so HEAD is read again before the
-      // batch is judged: a checkout found late is still pushed whole, as the branch it moved to.
+      // Git lets go of its index before it moves HEAD, and the cycle starts at the index lock's
+      // removal: HEAD is read again before the batch is judged, once git has been quiet a few
+      // milliseconds (observing took some of them), so a checkout is pushed whole, as the branch
+      // it moved to.
+      await this.scheduler.gitSettled();
       const now = await this.readBranch(this.options.dir);
       if (now !== this.branch) {
         this.log(`branch switch ${this.branch ?? '(none)'} -> ${now ?? '(none)'}`);

@@ -14,9 +14,12 @@ import type { WatchEventKind } from './watcher.ts';
 /** How long a path that looked mid-write is left alone before it is read again. */
 export const SETTLE_MS = 3;
 /**
- * Quiet time after git touched its index or HEAD before a cycle looks: git lets go of its index
- * lock once every file of a checkout is written, and moves HEAD right after (well under a
- * millisecond later), so a few milliseconds of quiet see the whole operation, branch included.
+ * Quiet time after git touched its index or HEAD before a cycle reads the branch: git lets go of
+ * its index lock once every file of a checkout is written, and moves HEAD right after (well under
+ * a millisecond later), so a few milliseconds of quiet see the whole operation, branch included.
+ * The cycle starts at the lock's removal and observes meanwhile; only its reading of HEAD waits
+ * (see `gitSettled`). Events of files git is still writing wait this long before a flush looks
+ * at the lock, so that a large checkout's events are taken in few looks.
  */
 export const GIT_QUIET_MS = 4;
 /**
@@ -34,10 +37,10 @@ export const RESCAN_GIT_WAIT_MAX_MS = 60_000;
 export const DELETION_QUIET_MS = 50;
 export const DELETION_BURST_MAX_MS = 1000;
 
-/** The work of one watcher flush. */
 /** The shortest interval between safety rescans when no floor is given. */
 const DEFAULT_RESCAN_MIN_MS = 5000;
 
+/** The work of one watcher flush. */
 export interface FlushWork {
   /** Paths the watcher named. */
   paths: Set<string>;
@@ -55,6 +58,8 @@ export interface FlushWork {
 export interface SchedulerDeps {
   /** Quiet time before a burst of watcher events is handled (0: at once). */
   debounceMs: number;
+  /** See GIT_QUIET_MS (its default; tests lengthen it). */
+  gitQuietMs?: number;
   /**
    * Shortest interval between full rescans (1 s at most when polling; default 5 s). Rescans are
    * also spaced 400 times the last scan's time, so they cost at most ~0.25% of a core.
@@ -101,6 +106,8 @@ export function classifyWatchEvent(name: string, allowGit: boolean): WatchEvent 
   return { type: 'path', path };
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Timers and sets that decide when the agent's local cycles run (see the file's comment). */
 export class Scheduler {
   private dirty = new Set<string>();
@@ -110,6 +117,12 @@ export class Scheduler {
   private readonly settling = new Set<string>();
   private fullScanWanted = false;
   private gitTouched = false;
+  /** Whether the last event was git's index or HEAD (maybe its lock's removal), and when one last came. */
+  private lastEventGit = false;
+  private lastGitEventAt = Number.NEGATIVE_INFINITY;
+  /** When git last touched its index, and HEAD: a HEAD moved after the index is a checkout's last step. */
+  private lastIndexAt = Number.NEGATIVE_INFINITY;
+  private lastHeadAt = Number.NEGATIVE_INFINITY;
   /** Paths of watcher cycles that saw deletions, waiting for deletions to be quiet. */
   private deletionBurst = new Set<string>();
   private deletionBurstStarted = 0;
@@ -127,8 +140,13 @@ export class Scheduler {
   /** Notes a watcher event (a change in place unless told it is a rename) and schedules a flush. */
   noteWatchEvent(name: string, kind: WatchEventKind = 'change'): void {
     const event = classifyWatchEvent(name, this.deps.allowGit);
-    if (event.type === 'git-index') this.gitTouched = true;
-    else if (event.type === 'path') this.noteDirty(event.path, kind === 'rename');
+    this.lastEventGit = event.type === 'git-index';
+    if (event.type === 'git-index') {
+      this.gitTouched = true;
+      this.lastGitEventAt = performance.now();
+      if (name.split('\\').join('/') === '.git/HEAD') this.lastHeadAt = this.lastGitEventAt;
+      else this.lastIndexAt = this.lastGitEventAt;
+    } else if (event.type === 'path') this.noteDirty(event.path, kind === 'rename');
     this.scheduleFlush();
   }
 
@@ -179,17 +197,46 @@ export class Scheduler {
   }
 
   /**
-   * Schedules a flush after `delayMs` of quiet (at least GIT_QUIET_MS once git touched its files).
-   * Every watcher event comes here, so the removal of git's index lock, the last thing a checkout
-   * or a pull does to the tree, starts the cycle that takes the whole operation.
+   * Schedules a flush after `delayMs` of quiet (at least the git quiet time after the event of a
+   * file while git is at work). Every watcher event comes here, so the removal of git's index
+   * lock, the last thing a checkout or a pull does to the tree, starts the cycle that takes the
+   * whole operation, at once.
    */
   scheduleFlush(delayMs = this.deps.debounceMs): void {
     if (this.stopped) return;
     if (this.flushTimer) clearTimeout(this.flushTimer);
+    const filesWhileGit = this.gitTouched && !this.lastEventGit;
     this.flushTimer = setTimeout(
       () => this.flush(),
-      this.gitTouched ? Math.max(delayMs, GIT_QUIET_MS) : delayMs,
+      filesWhileGit ? Math.max(delayMs, this.gitQuietMs) : delayMs,
     );
+  }
+
+  private get gitQuietMs(): number {
+    return this.deps.gitQuietMs ?? GIT_QUIET_MS;
+  }
+
+  /**
+   * Resolves once git holds neither its index lock nor HEAD's and either moved HEAD after it last
+   * touched its index (a checkout's last step) or has been quiet for the git quiet time since; or
+   * after `maxMs` (a lock left behind by a git that died). A cycle of a checkout reads the branch
+   * then, so that it sees HEAD moved. Git's events that come meanwhile lengthen the wait.
+   */
+  async gitSettled(maxMs = GIT_BUSY_RECHECK_MS): Promise<void> {
+    const deadline = performance.now() + maxMs;
+    for (;;) {
+      const now = performance.now();
+      if (now >= deadline) return;
+      const headLast = this.lastHeadAt >= this.lastIndexAt;
+      const quietLeft = headLast ? 0 : this.lastGitEventAt + this.gitQuietMs - now;
+      if (quietLeft > 0) await sleep(Math.min(quietLeft, deadline - now));
+      else if (await this.deps.gitBusy()) await sleep(1);
+      else if (
+        this.lastHeadAt >= this.lastIndexAt ||
+        performance.now() - this.lastGitEventAt >= this.gitQuietMs
+      )
+        return;
+    }
   }
 
   private async flush(): Promise<void> {

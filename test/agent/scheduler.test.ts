@@ -188,6 +188,75 @@ describe('checkouts', () => {
     await waitUntil(() => flushes.length > 0, 'the flush once HEAD has moved');
   });
 
+  it("starts the flush at the index lock's removal; the branch is read once git has been quiet", async () => {
+    const quietMs = 300;
+    let quietLeftAtFlush = 0;
+    let settledAt = 0;
+    const { scheduler, flushes, dir } = schedulerOn({
+      gitQuietMs: quietMs,
+      flush: async (work) => {
+        flushes.push({ ...work, at: performance.now() });
+        quietLeftAtFlush = lastGitEvent + quietMs - performance.now();
+        await scheduler.gitSettled(10 * quietMs);
+        settledAt = performance.now();
+      },
+    });
+    mkdirSync(join(dir, '.git'));
+    scheduler.noteWatchEvent('src/a.ts');
+    // Git renames its lock over the index (gone, so git is not at work).
+    scheduler.noteWatchEvent('.git/index.lock');
+    scheduler.noteWatchEvent('.git/index');
+    const lastGitEvent = performance.now();
+    await waitUntil(() => settledAt > 0, 'the flush and the quiet after it');
+    expect(flushes).toHaveLength(1);
+    expect([...flushes[0]!.paths]).toEqual(['src/a.ts']);
+    expect(flushes[0]!.gitTouched).toBe(true);
+    // The flush did not wait for the quiet; the reading of the branch did.
+    expect(quietLeftAtFlush).toBeGreaterThan(0);
+    expect(settledAt - lastGitEvent).toBeGreaterThanOrEqual(quietMs - 1);
+  });
+
+  it('waits to read the branch while HEAD is being moved', async () => {
+    const { scheduler, dir } = schedulerOn();
+    mkdirSync(join(dir, '.git'));
+    scheduler.noteWatchEvent('.git/index');
+    writeFileSync(join(dir, '.git', 'HEAD.lock'), '');
+    let settled = false;
+    const settling = scheduler.gitSettled(60_000).then(() => {
+      settled = true;
+    });
+    await sleep(GIT_QUIET_MS * 10);
+    expect(settled).toBe(false);
+    rmSync(join(dir, '.git', 'HEAD.lock'));
+    scheduler.noteWatchEvent('.git/HEAD');
+    await settling;
+  });
+
+  it('reads the branch at once when git moved HEAD after its index (the last step of a checkout)', async () => {
+    // A quiet time far past the test's own timeout: only HEAD's move can end the wait in time.
+    const { scheduler, dir } = schedulerOn({ gitQuietMs: 60_000 });
+    mkdirSync(join(dir, '.git'));
+    scheduler.noteWatchEvent('.git/index.lock');
+    scheduler.noteWatchEvent('.git/index');
+    scheduler.noteWatchEvent('src/a.ts');
+    scheduler.noteWatchEvent('.git/HEAD');
+    await scheduler.gitSettled(120_000);
+    // Git touching its index again means a HEAD move may follow once more: the wait is back.
+    scheduler.noteWatchEvent('.git/index');
+    const started = performance.now();
+    await scheduler.gitSettled(50);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(49);
+  });
+
+  it('stops waiting to read the branch once the longest wait is over (a lock left behind)', async () => {
+    const { scheduler, dir } = schedulerOn();
+    mkdirSync(join(dir, '.git'));
+    writeFileSync(join(dir, '.git', 'HEAD.lock'), '');
+    const started = performance.now();
+    await scheduler.gitSettled(50);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(49);
+  });
+
   it('looks at the lock again on its own when its removal is never named', async () => {
     const { scheduler, flushes, dir } = schedulerOn();
     mkdirSync(join(dir, '.git'));
