@@ -45,6 +45,12 @@ const HEADER_COMPRESS_BYTES = 256;
 const MIN_COMPRESS_BYTES = 64;
 
 /**
+ * A delta this much smaller than its chunk is what an edit gives; compressing the chunk on its
+ * own could not come near it, so that is not tried.
+ */
+const DELTA_WINS_AT_RATIO = 16;
+
+/**
  * Builds the smallest frame for `bytes`: a compressed delta against `base` when one is given and
  * wins, else compressed, else raw.
  */
@@ -56,14 +62,14 @@ export function makeFrame(
   let best: ChunkFrame = { hash, encoding: 'raw', payload: bytes };
   if (!canCompress) return best;
   // Invariant: callers only frame chunks (<= MAX_CHUNK_BYTES), so receivers can bound inflation.
+  if (base && base.hash !== hash) {
+    const delta = compress(bytes, base.bytes);
+    if (delta.length < bytes.length) best = { hash, encoding: 'delta', base: base.hash, payload: delta };
+    if (delta.length * DELTA_WINS_AT_RATIO <= bytes.length) return best;
+  }
   if (bytes.length >= MIN_COMPRESS_BYTES && looksCompressible(bytes)) {
     const packed = compress(bytes);
     if (packed.length < best.payload.length) best = { hash, encoding: 'zstd', payload: packed };
-  }
-  if (base && base.hash !== hash) {
-    const delta = compress(bytes, base.bytes);
-    if (delta.length < best.payload.length)
-      best = { hash, encoding: 'delta', base: base.hash, payload: delta };
   }
   return best;
 }

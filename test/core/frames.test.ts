@@ -73,6 +73,16 @@ describe('makeFrame', () => {
     expect(frame.payload.length, `seed ${seed}`).toBeLessThan(100);
   });
 
+  it('takes the smaller of the delta and the chunk compressed on its own when the base is unlike it', () => {
+    const rng = new Random(seed);
+    const words = ['sync', 'chunk', 'hub', 'agent', 'vector', 'frame', 'delta', 'tree'];
+    const bytes = text(Array.from({ length: 1500 }, () => words[rng.int(0, words.length - 1)]).join(' '));
+    const unlike = rng.bytes(4096);
+    const frame = makeFrame(sha256Hex(bytes), bytes, { hash: sha256Hex(unlike), bytes: unlike });
+    const smallest = Math.min(compress(bytes).length, compress(bytes, unlike).length);
+    expect(frame.payload.length, `seed ${seed}`).toBe(smallest);
+  });
+
   it('does not send a delta against a base with the same hash as the chunk', () => {
     const bytes = text('abc'.repeat(1000));
     const hash = sha256Hex(bytes);
