@@ -27,7 +27,8 @@ const roundsAt = process.argv.indexOf('--rounds');
 const rounds = roundsAt > 0 ? Number(process.argv[roundsAt + 1]) : 15;
 const base = readFileSync(join(REPO_ROOT, 'README.md')).subarray(0, CHUNK_BYTES);
 const edited = new Uint8Array(base);
-edited[edited.length >> 1] ^= 1;
+const middle = edited.length >> 1;
+edited[middle] = (edited[middle] ?? 0) ^ 1;
 const baseRef = { hash: sha256Hex(base), bytes: base };
 const editedHash = sha256Hex(edited);
 
