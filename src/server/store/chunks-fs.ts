@@ -90,6 +90,8 @@ const FLUSH_PARALLEL = 16;
  * writes back whatever else is dirty on the disk, which a single edit's chunk should not wait for.
  */
 const FLUSH_EACH_UP_TO = 8;
+/** Chunks remembered as found absent, at most (about 100 bytes each). */
+const FOUND_ABSENT_MAX = 200_000;
 
 export class FolderChunkStore implements ChunkStore {
   private totalBytes = 0;
@@ -105,6 +107,12 @@ export class FolderChunkStore implements ChunkStore {
   private readonly fsync: boolean;
   /** A folder was made in the root since the last flush: the root must be flushed too. */
   private rootChanged = false;
+  /**
+   * Chunks `has` found in neither file, so that the `put` that follows (a push after the agent
+   * asked which chunks the hub lacks) need not look again. Should another writer store one
+   * meanwhile, the put writes the same bytes over it: chunks are named by their content.
+   */
+  private readonly foundAbsent = new Set<string>();
   /** Chunk folders known to exist (none is ever removed), so that a put makes no mkdir call for them. */
   private readonly folders = new Set<string>();
   private readonly flushFileSystem: FileSystemFlush;
@@ -126,6 +134,16 @@ export class FolderChunkStore implements ChunkStore {
 
   async has(hash: string): Promise<boolean> {
     if (this.known.has(hash) || this.staged.has(hash)) return true;
+    const there = this.onDisk(hash);
+    if (!there) {
+      // Bounded: asked about many chunks that never come, it forgets, and puts look again.
+      if (this.foundAbsent.size >= FOUND_ABSENT_MAX) this.foundAbsent.clear();
+      this.foundAbsent.add(hash);
+    }
+    return there;
+  }
+
+  private onDisk(hash: string): boolean {
     return existsSync(this.compressedPathOf(hash)) || existsSync(this.pathOf(hash));
   }
 
@@ -204,7 +222,8 @@ export class FolderChunkStore implements ChunkStore {
   }
 
   async put(hash: string, bytes: Uint8Array, zstd?: Uint8Array): Promise<void> {
-    if (await this.has(hash)) {
+    const justFoundAbsent = this.foundAbsent.delete(hash);
+    if (this.known.has(hash) || this.staged.has(hash) || (!justFoundAbsent && this.onDisk(hash))) {
       this.touch(hash);
       return;
     }
