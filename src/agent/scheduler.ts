@@ -117,7 +117,7 @@ export class Scheduler {
   private readonly settling = new Set<string>();
   private fullScanWanted = false;
   private gitTouched = false;
-  /** Whether the last event was git's index or HEAD (maybe its lock's removal), and when one last came. */
+  /** Whether the last event was not a work-tree file's (git's index or HEAD, maybe its lock's removal), and when git's last came. */
   private lastEventGit = false;
   private lastGitEventAt = Number.NEGATIVE_INFINITY;
   /** When git last touched its index, and HEAD: a HEAD moved after the index is a checkout's last step. */
@@ -140,7 +140,9 @@ export class Scheduler {
   /** Notes a watcher event (a change in place unless told it is a rename) and schedules a flush. */
   noteWatchEvent(name: string, kind: WatchEventKind = 'change'): void {
     const event = classifyWatchEvent(name, this.deps.allowGit);
-    this.lastEventGit = event.type === 'git-index';
+    // Only a work-tree file's event asks for the quiet: git's own files (its lock, HEAD's lock,
+    // its logs) come and go around the lock's removal, which must not be put off by them.
+    this.lastEventGit = event.type !== 'path';
     if (event.type === 'git-index') {
       this.gitTouched = true;
       this.lastGitEventAt = performance.now();

@@ -216,6 +216,19 @@ describe('checkouts', () => {
     expect(settledAt - lastGitEvent).toBeGreaterThanOrEqual(quietMs - 1);
   });
 
+  it("flushes at the lock's removal though git's own files (HEAD's lock, its logs) come after it", async () => {
+    // A quiet time far past the test's own timeout: only a flush that does not wait for it passes.
+    const { scheduler, flushes, dir } = schedulerOn({ gitQuietMs: 60_000 });
+    mkdirSync(join(dir, '.git'));
+    scheduler.noteWatchEvent('src/a.ts');
+    scheduler.noteWatchEvent('.git/index.lock');
+    scheduler.noteWatchEvent('.git/index');
+    scheduler.noteWatchEvent('.git/HEAD.lock');
+    scheduler.noteWatchEvent('.git/logs/HEAD');
+    await waitUntil(() => flushes.length > 0, 'the flush');
+    expect([...flushes[0]!.paths]).toEqual(['src/a.ts']);
+  });
+
   it('waits to read the branch while HEAD is being moved', async () => {
     const { scheduler, dir } = schedulerOn();
     mkdirSync(join(dir, '.git'));
