@@ -83751,19 +83751,22 @@ class FrameError extends Error {
 var COMPRESSED_HEADER = 2147483648;
 var HEADER_COMPRESS_BYTES = 256;
 var MIN_COMPRESS_BYTES = 64;
+var DELTA_WINS_AT_RATIO = 16;
 function makeFrame(hash, bytes, base) {
   let best = { hash, encoding: "raw", payload: bytes };
   if (!canCompress)
     return best;
+  if (base && base.hash !== hash) {
+    const delta = compress2(bytes, base.bytes);
+    if (delta.length < bytes.length)
+      best = { hash, encoding: "delta", base: base.hash, payload: delta };
+    if (delta.length * DELTA_WINS_AT_RATIO <= bytes.length)
+      return best;
+  }
   if (bytes.length >= MIN_COMPRESS_BYTES && looksCompressible(bytes)) {
     const packed = compress2(bytes);
     if (packed.length < best.payload.length)
       best = { hash, encoding: "zstd", payload: packed };
-  }
-  if (base && base.hash !== hash) {
-    const delta = compress2(bytes, base.bytes);
-    if (delta.length < best.payload.length)
-      best = { hash, encoding: "delta", base: base.hash, payload: delta };
   }
   return best;
 }
