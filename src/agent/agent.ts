@@ -31,7 +31,7 @@ import { observeCycle, seesLocalDeletion } from './cycle-observe.ts';
 import { type CycleParts, planAndRecord, reserveCounters } from './cycle-record.ts';
 import { Durability } from './durability.ts';
 import { probeFolding } from './fs-probe.ts';
-import { currentBranch, gitBusy } from './git.ts';
+import { currentBranch, gitBusy, gitSequencing } from './git.ts';
 import { GitFollower, type GitRefresh } from './git-follow.ts';
 import { IntentSettler } from './intent-settler.ts';
 import { Limiter } from './limiter.ts';
@@ -157,6 +157,7 @@ export class Agent {
       polling: () => this.options.poll ?? false,
       allowGit: options.allowGit ?? false,
       gitBusy: () => gitBusy(options.dir),
+      gitSequencing: () => gitSequencing(options.dir),
       deferred: () => this.state.deferred,
       flush: (work) =>
         this.enqueue(() =>
@@ -571,7 +572,9 @@ export class Agent {
       if (branchSwitch) this.log(`branch switch ${before ?? '(none)'} -> ${this.branch ?? '(none)'}`);
     }
     const named = { fromWatcher, renamedOnly: cause.renamedOnly };
+    const observing = performance.now();
     let observed = await observeCycle(this.parts, paths, named, regitting);
+    const observedForMs = performance.now() - observing;
     if (paths !== 'full' && regitting && !regitSettled) {
       // Judged without git's answer: no verdict of these paths depends on it (see observeCycle),
       // and git's exclude rules did not change. What the answer names (files git took up or let
@@ -588,12 +591,13 @@ export class Agent {
         observed = await observeCycle(this.parts, paths, named);
       }
     }
-    if (cause.gitTouched && !branchSwitch) {
+    if (cause.gitTouched && !branchSwitch && observed.size > 0) {
       // Git lets go of its index before it moves HEAD, and the cycle starts at the index lock's
-      // removal: HEAD is read again before the batch is judged, once git has been quiet a few
-      // milliseconds (observing took some of them), so a checkout is pushed whole, as the branch
-      // it moved to.
-      await this.scheduler.gitSettled();
+      // removal: HEAD is read again before the batch is judged, once git moved it or has been
+      // quiet as long as before a cycle that started after the quiet time and observed as long,
+      // so a checkout is pushed whole, as the branch it moved to. With nothing observed there is
+      // nothing to label, and HEAD's own event brings a cycle of its own.
+      await this.scheduler.gitSettled(observedForMs);
       const now = await this.readBranch(this.options.dir);
       if (now !== this.branch) {
         this.log(`branch switch ${this.branch ?? '(none)'} -> ${now ?? '(none)'}`);

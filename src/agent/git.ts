@@ -32,6 +32,21 @@ export async function gitBusy(root: string): Promise<boolean> {
   return index || head;
 }
 
+/**
+ * True while git runs a sequence of steps, each taking and letting go of the index lock: a rebase
+ * (`rebase-merge`, or `rebase-apply` as `git am` uses too), a cherry-pick or revert of a range
+ * (`sequencer`). Also true while such a sequence is stopped on a conflict.
+ */
+export async function gitSequencing(root: string): Promise<boolean> {
+  const there = (name: string) =>
+    stat(join(root, '.git', name)).then(
+      () => true,
+      () => false,
+    );
+  const found = await Promise.all(['rebase-merge', 'rebase-apply', 'sequencer'].map(there));
+  return found.includes(true);
+}
+
 /** Paths git tracks in the work tree; empty when DIR is not a git work tree. */
 export async function trackedPaths(root: string): Promise<Set<string>> {
   try {

@@ -23,6 +23,14 @@ export const SETTLE_MS = 3;
  */
 export const GIT_QUIET_MS = 4;
 /**
+ * Between the steps of a rebase, a cherry-pick of a range or an am, git holds no lock for a
+ * moment. While one is under way (its folder is in .git), a flush waits until git's index and
+ * HEAD have been quiet this long, so that the peers get the result whole rather than each step,
+ * one of them maybe read while the next step writes it. A sequence stopped on a conflict is quiet,
+ * and the user's edits then sync as usual.
+ */
+export const GIT_SEQUENCE_QUIET_MS = 100;
+/**
  * While git holds its index lock, the lock's removal (a watcher event) starts the cycle; this is
  * only the fallback interval at which the lock is looked at again, should that event be missed.
  */
@@ -58,8 +66,9 @@ export interface FlushWork {
 export interface SchedulerDeps {
   /** Quiet time before a burst of watcher events is handled (0: at once). */
   debounceMs: number;
-  /** See GIT_QUIET_MS (its default; tests lengthen it). */
+  /** See GIT_QUIET_MS and GIT_SEQUENCE_QUIET_MS (their defaults; tests change them). */
   gitQuietMs?: number;
+  gitSequenceQuietMs?: number;
   /**
    * Shortest interval between full rescans (1 s at most when polling; default 5 s). Rescans are
    * also spaced 400 times the last scan's time, so they cost at most ~0.25% of a core.
@@ -71,6 +80,8 @@ export interface SchedulerDeps {
   allowGit: boolean;
   /** True while git is at work in the folder (its index lock is held). */
   gitBusy: () => Promise<boolean>;
+  /** True while git runs a sequence of steps (a rebase, a cherry-pick of a range, an am). */
+  gitSequencing: () => Promise<boolean>;
   /** The retry times of the deferred remote versions, by path, as they are now. */
   deferred: () => ReadonlyMap<string, { retryAt: number }>;
   /** Runs a watcher cycle; resolves when it is done (errors are the callee's to report). */
@@ -117,7 +128,7 @@ export class Scheduler {
   private readonly settling = new Set<string>();
   private fullScanWanted = false;
   private gitTouched = false;
-  /** Whether the last event was not a work-tree file's (git's index or HEAD, maybe its lock's removal), and when git's last came. */
+  /** Whether the last event was git's index or HEAD (maybe its lock's removal), and when one last came. */
   private lastEventGit = false;
   private lastGitEventAt = Number.NEGATIVE_INFINITY;
   /** When git last touched its index, and HEAD: a HEAD moved after the index is a checkout's last step. */
@@ -140,9 +151,10 @@ export class Scheduler {
   /** Notes a watcher event (a change in place unless told it is a rename) and schedules a flush. */
   noteWatchEvent(name: string, kind: WatchEventKind = 'change'): void {
     const event = classifyWatchEvent(name, this.deps.allowGit);
-    // Only a work-tree file's event asks for the quiet: git's own files (its lock, HEAD's lock,
-    // its logs) come and go around the lock's removal, which must not be put off by them.
-    this.lastEventGit = event.type !== 'path';
+    // Nothing that syncs (git's other files, temporary files): no work, and no flush for it.
+    if (event.type === 'skip') return;
+    // Only a work-tree file's event asks for the quiet while git is at work.
+    this.lastEventGit = event.type === 'git-index';
     if (event.type === 'git-index') {
       this.gitTouched = true;
       this.lastGitEventAt = performance.now();
@@ -220,23 +232,26 @@ export class Scheduler {
 
   /**
    * Resolves once git holds neither its index lock nor HEAD's and either moved HEAD after it last
-   * touched its index (a checkout's last step) or has been quiet for the git quiet time since; or
-   * after `maxMs` (a lock left behind by a git that died). A cycle of a checkout reads the branch
-   * then, so that it sees HEAD moved. Git's events that come meanwhile lengthen the wait.
+   * touched its index (a checkout's last step) or has been quiet since for the git quiet time plus
+   * `extraQuietMs` (the caller's time observing, so that a HEAD moved late is waited for as long
+   * as a cycle started after the quiet time would have); or after `maxMs` (a lock left behind by a
+   * git that died). A cycle of a checkout reads the branch then, so that it sees HEAD moved. Git's
+   * events that come meanwhile lengthen the wait.
    */
-  async gitSettled(maxMs = GIT_BUSY_RECHECK_MS): Promise<void> {
+  async gitSettled(extraQuietMs = 0, maxMs = GIT_BUSY_RECHECK_MS): Promise<void> {
     const deadline = performance.now() + maxMs;
+    const quiet = this.gitQuietMs + extraQuietMs;
+    let busyWaitMs = 1;
     for (;;) {
       const now = performance.now();
       if (now >= deadline) return;
       const headLast = this.lastHeadAt >= this.lastIndexAt;
-      const quietLeft = headLast ? 0 : this.lastGitEventAt + this.gitQuietMs - now;
+      const quietLeft = headLast ? 0 : this.lastGitEventAt + quiet - now;
       if (quietLeft > 0) await sleep(Math.min(quietLeft, deadline - now));
-      else if (await this.deps.gitBusy()) await sleep(1);
-      else if (
-        this.lastHeadAt >= this.lastIndexAt ||
-        performance.now() - this.lastGitEventAt >= this.gitQuietMs
-      )
+      else if (await this.deps.gitBusy()) {
+        await sleep(Math.min(busyWaitMs, deadline - now));
+        busyWaitMs = Math.min(busyWaitMs * 2, 16);
+      } else if (this.lastHeadAt >= this.lastIndexAt || performance.now() - this.lastGitEventAt >= quiet)
         return;
     }
   }
@@ -248,6 +263,14 @@ export class Scheduler {
     if (this.gitTouched && (await this.deps.gitBusy())) {
       if (!this.flushTimer) this.scheduleFlush(GIT_BUSY_RECHECK_MS);
       return;
+    }
+    if (this.gitTouched) {
+      const sequenceLeft =
+        this.lastGitEventAt + (this.deps.gitSequenceQuietMs ?? GIT_SEQUENCE_QUIET_MS) - performance.now();
+      if (sequenceLeft > 0 && (await this.deps.gitSequencing())) {
+        if (!this.flushTimer) this.scheduleFlush(Math.ceil(sequenceLeft));
+        return;
+      }
     }
     const renamedOnly = new Set<string>();
     for (const [path, renamed] of this.onlyRenamed)

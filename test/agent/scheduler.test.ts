@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'bun:test';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gitBusy } from '../../src/agent/git.ts';
+import { gitBusy, gitSequencing } from '../../src/agent/git.ts';
 import {
   classifyWatchEvent,
   type FlushWork,
@@ -34,6 +34,7 @@ function schedulerOn(over: Partial<SchedulerDeps> = {}) {
     polling: () => false,
     allowGit: false,
     gitBusy: () => gitBusy(dir),
+    gitSequencing: () => gitSequencing(dir),
     deferred: () => deferred,
     flush: async (work) => {
       flushes.push({ ...work, at: Date.now() });
@@ -197,7 +198,7 @@ describe('checkouts', () => {
       flush: async (work) => {
         flushes.push({ ...work, at: performance.now() });
         quietLeftAtFlush = lastGitEvent + quietMs - performance.now();
-        await scheduler.gitSettled(10 * quietMs);
+        await scheduler.gitSettled(0, 10 * quietMs);
         settledAt = performance.now();
       },
     });
@@ -229,13 +230,53 @@ describe('checkouts', () => {
     expect([...flushes[0]!.paths]).toEqual(['src/a.ts']);
   });
 
+  it('hands over nothing for the events of files that never sync (git objects, temporary files)', async () => {
+    let looks = 0;
+    const { scheduler, flushes, dir } = schedulerOn({
+      gitBusy: async () => {
+        looks++;
+        return false;
+      },
+    });
+    mkdirSync(join(dir, '.git'));
+    for (let i = 0; i < 10; i++) {
+      scheduler.noteWatchEvent(`.git/objects/ab/cdef${i}`);
+      scheduler.noteWatchEvent(`${TEMP_FILE_PREFIX}x${i}`);
+    }
+    await sleep(GIT_QUIET_MS * 10);
+    expect(flushes).toEqual([]);
+    expect(looks).toBe(0);
+  });
+
+  it('waits out the steps of a rebase until git has been quiet, then hands them over as one', async () => {
+    const sequenceQuietMs = 150;
+    const { scheduler, flushes, dir } = schedulerOn({ gitSequenceQuietMs: sequenceQuietMs });
+    mkdirSync(join(dir, '.git', 'rebase-merge'), { recursive: true });
+    let lastGitEvent = 0;
+    // Three steps, each writing a file under the index lock and letting go of it (no lock held
+    // between them, as git does).
+    for (const file of ['src/a.ts', 'src/b.ts', 'src/c.ts']) {
+      scheduler.noteWatchEvent('.git/index.lock');
+      scheduler.noteWatchEvent(file);
+      scheduler.noteWatchEvent('.git/index.lock');
+      scheduler.noteWatchEvent('.git/index');
+      scheduler.noteWatchEvent('.git/HEAD');
+      lastGitEvent = Date.now();
+      await sleep(GIT_QUIET_MS * 3);
+    }
+    await waitUntil(() => flushes.length > 0, 'the flush after the sequence');
+    expect(flushes).toHaveLength(1);
+    expect([...flushes[0]!.paths].sort()).toEqual(['src/a.ts', 'src/b.ts', 'src/c.ts']);
+    expect(flushes[0]!.at - lastGitEvent).toBeGreaterThanOrEqual(sequenceQuietMs - 1);
+  });
+
   it('waits to read the branch while HEAD is being moved', async () => {
     const { scheduler, dir } = schedulerOn();
     mkdirSync(join(dir, '.git'));
     scheduler.noteWatchEvent('.git/index');
     writeFileSync(join(dir, '.git', 'HEAD.lock'), '');
     let settled = false;
-    const settling = scheduler.gitSettled(60_000).then(() => {
+    const settling = scheduler.gitSettled(0, 60_000).then(() => {
       settled = true;
     });
     await sleep(GIT_QUIET_MS * 10);
@@ -253,11 +294,11 @@ describe('checkouts', () => {
     scheduler.noteWatchEvent('.git/index');
     scheduler.noteWatchEvent('src/a.ts');
     scheduler.noteWatchEvent('.git/HEAD');
-    await scheduler.gitSettled(120_000);
+    await scheduler.gitSettled(0, 120_000);
     // Git touching its index again means a HEAD move may follow once more: the wait is back.
     scheduler.noteWatchEvent('.git/index');
     const started = performance.now();
-    await scheduler.gitSettled(50);
+    await scheduler.gitSettled(0, 50);
     expect(performance.now() - started).toBeGreaterThanOrEqual(49);
   });
 
@@ -266,7 +307,7 @@ describe('checkouts', () => {
     mkdirSync(join(dir, '.git'));
     writeFileSync(join(dir, '.git', 'HEAD.lock'), '');
     const started = performance.now();
-    await scheduler.gitSettled(50);
+    await scheduler.gitSettled(0, 50);
     expect(performance.now() - started).toBeGreaterThanOrEqual(49);
   });
 

@@ -98,4 +98,43 @@ describe('git checkouts', () => {
     ]);
     expect((await hub.store.history('test', 'src/half.ts')).length).toBe(1);
   });
+
+  it('bring a rebase to the peer as its result, not step by step', async () => {
+    const hub = startHub();
+    const dir = tempDir('warmsync-repo-');
+    git(dir, 'init', '-q', '-b', 'main');
+    git(dir, 'config', 'user.name', 'Test');
+    git(dir, 'config', 'user.email', 'test@example.com');
+    mkdirSync(join(dir, 'src'));
+    writeFileSync(join(dir, 'src', 'base.ts'), 'export const base = 0;\n');
+    git(dir, 'add', '.');
+    git(dir, 'commit', '-qm', 'base');
+    // Eight commits on a topic branch, each rewriting one shared file; main moves on meanwhile.
+    git(dir, 'checkout', '-q', '-b', 'topic');
+    for (let i = 1; i <= 8; i++) {
+      writeFileSync(join(dir, 'src', 'shared.ts'), `export const step = ${i};\n`);
+      writeFileSync(join(dir, 'src', `topic${i}.ts`), `export const t${i} = ${i};\n`);
+      git(dir, 'add', '.');
+      git(dir, 'commit', '-qm', `topic ${i}`);
+    }
+    git(dir, 'checkout', '-q', 'main');
+    writeFileSync(join(dir, 'src', 'main.ts'), 'export const main = 1;\n');
+    git(dir, 'add', '.');
+    git(dir, 'commit', '-qm', 'main moves on');
+    git(dir, 'checkout', '-q', 'topic');
+    await startAgent(hub, { dir });
+    const peer = await startAgent(hub);
+    await waitUntil(() => treesEqual(dir, peer.tree.root), 'the topic branch on the peer');
+    const before = (await hub.store.changesSince('test', 0, 10_000)).head;
+    // Eight steps, each taking and letting go of the index lock and moving HEAD (detached), with
+    // a pause after each that holds no lock (as a hook or a slow machine makes between steps).
+    git(dir, 'rebase', '-q', '--exec', 'sleep 0.03', 'main');
+    await waitUntil(() => treesEqual(dir, peer.tree.root), 'the rebased branch on the peer', 15_000);
+    const after = (await hub.store.changesSince('test', before, 10_000)).entries;
+    // The result only: main.ts arrives once, shared.ts keeps its last step, and everything is
+    // labelled with the branch the rebase ends on.
+    expect(after.map((e) => e.path).sort()).toEqual(['src/main.ts']);
+    expect(after.map((e) => e.branch)).toEqual(['topic']);
+    expect((await hub.store.history('test', 'src/shared.ts')).length).toBe(1);
+  });
 });
