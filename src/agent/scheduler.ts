@@ -15,8 +15,9 @@ import type { WatchEventKind } from './watcher.ts';
 export const SETTLE_MS = 3;
 /**
  * Quiet time after git touched its index or HEAD before a cycle reads the branch: git lets go of
- * its index lock once every file of a checkout is written, and moves HEAD right after (well under
- * a millisecond later), so a few milliseconds of quiet see the whole operation, branch included.
+ * its index lock once every file of a checkout is written, and moves HEAD right after (a
+ * millisecond or two later; longer in a large tree, where `git checkout` first lists the local
+ * changes), so a few milliseconds of quiet see the whole operation, branch included.
  * The cycle starts at the lock's removal and observes meanwhile; only its reading of HEAD waits
  * (see `gitSettled`). Events of files git is still writing wait this long before a flush looks
  * at the lock, so that a large checkout's events are taken in few looks.
@@ -134,6 +135,8 @@ export class Scheduler {
   /** When git last touched its index, and HEAD: a HEAD moved after the index is a checkout's last step. */
   private lastIndexAt = Number.NEGATIVE_INFINITY;
   private lastHeadAt = Number.NEGATIVE_INFINITY;
+  /** When a flush last found git holding its lock, until a git event came after it. */
+  private foundBusyAt: number | undefined;
   /** Paths of watcher cycles that saw deletions, waiting for deletions to be quiet. */
   private deletionBurst = new Set<string>();
   private deletionBurstStarted = 0;
@@ -261,8 +264,21 @@ export class Scheduler {
     // A checkout in progress: its files are still being written, and nothing of it is taken
     // until git lets go of its index (the event of the lock's removal schedules the flush again).
     if (this.gitTouched && (await this.deps.gitBusy())) {
+      this.foundBusyAt = performance.now();
       if (!this.flushTimer) this.scheduleFlush(GIT_BUSY_RECHECK_MS);
       return;
+    }
+    // The lock found gone before the event of its removal came: events of the last files git
+    // wrote may still be on their way (they come before that event). The event is waited for, or
+    // the fallback interval, so that the checkout is taken whole.
+    if (this.foundBusyAt !== undefined) {
+      const eventSince = this.lastGitEventAt >= this.foundBusyAt;
+      const waited = performance.now() - this.foundBusyAt;
+      if (!eventSince && waited < GIT_BUSY_RECHECK_MS) {
+        if (!this.flushTimer) this.scheduleFlush(Math.ceil(GIT_BUSY_RECHECK_MS - waited));
+        return;
+      }
+      this.foundBusyAt = undefined;
     }
     if (this.gitTouched) {
       const sequenceLeft =

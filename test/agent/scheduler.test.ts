@@ -311,6 +311,27 @@ describe('checkouts', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(49);
   });
 
+  it('takes a checkout whole when the lock is found gone before the event of its removal', async () => {
+    const { scheduler, flushes, dir } = schedulerOn();
+    mkdirSync(join(dir, '.git'));
+    writeFileSync(join(dir, '.git', 'index.lock'), '');
+    scheduler.noteWatchEvent('.git/index.lock');
+    scheduler.noteWatchEvent('src/a.ts');
+    await sleep(GIT_QUIET_MS * 3);
+    // Git is done; the events of its last files and of the lock's removal are still on their way.
+    rmSync(join(dir, '.git', 'index.lock'));
+    scheduler.noteWatchEvent('src/b.ts');
+    await sleep(GIT_QUIET_MS * 5);
+    expect(flushes).toEqual([]);
+    scheduler.noteWatchEvent('src/c.ts');
+    scheduler.noteWatchEvent('.git/index.lock');
+    scheduler.noteWatchEvent('.git/index');
+    await waitUntil(() => flushes.length > 0, 'the flush once the removal is named');
+    await sleep(GIT_QUIET_MS * 3);
+    expect(flushes).toHaveLength(1);
+    expect([...flushes[0]!.paths].sort()).toEqual(['src/a.ts', 'src/b.ts', 'src/c.ts']);
+  });
+
   it('looks at the lock again on its own when its removal is never named', async () => {
     const { scheduler, flushes, dir } = schedulerOn();
     mkdirSync(join(dir, '.git'));
