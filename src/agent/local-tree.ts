@@ -478,9 +478,15 @@ function movedBase(movedFrom: MovedBases | undefined, stat: StatStamp): BaseReco
  * Git's "racily clean" rule: a stat taken too soon after a change may hide a same-size edit made
  * within the timestamp granularity. Linux stamps files from a coarse clock (a few ms); filesystems
  * with whole-second stamps need the full window.
+ *
+ * The agent's own write is settled at once when its mtime is before its ctime (the rename moved
+ * the ctime on): a write since stamps both with one time, so no plain write leaves that stat as it
+ * is. Where they are equal (the write and the rename within one tick of a coarse clock), a
+ * same-size write in that tick would, and the rule applies as to any stat: a scan that finds the
+ * stat unchanged (its event lost, or the agent restarted) reads the file once.
  */
 function isRacy(base: BaseRecord): boolean {
-  if (base.ownWrite) return false;
+  if (base.ownWrite && base.stat && base.stat.mtimeMs < base.stat.ctimeMs) return false;
   if (!base.stat || base.statAt === undefined) return true;
   const changed = Math.max(base.stat.mtimeMs, base.stat.ctimeMs);
   const coarse = Number.isInteger(base.stat.mtimeMs / 1000);

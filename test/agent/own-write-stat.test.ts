@@ -138,3 +138,33 @@ describe('the watcher naming a file the agent wrote', () => {
     expect(obs.content).toEqual(fileContent(text('EDITED by the user!!'), false, 0o644));
   });
 });
+
+describe('a scan finding the stat of a file the agent wrote unchanged', () => {
+  it('trusts it where the rename moved the ctime past the mtime', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'own-write-'));
+    dirs.push(root);
+    const base = await ownWrite(root, 'a.txt', 'written by the agent', 30);
+    expect(base.stat!.mtimeMs).toBeLessThan(base.stat!.ctimeMs);
+    // Restarted: the proof is not kept, the own write is.
+    const restarted = { ...base, statProves: undefined };
+    const claimed = { ...restarted, content: fileContent(text('what the base says!!'), false, 0o644) };
+    expect((await treeIn(root).observe('a.txt', claimed, 'if-stat-changed')).content).toEqual(
+      claimed.content,
+    );
+  });
+
+  it('reads it where mtime and ctime are one (a same-size edit in the same tick would leave that stat)', async () => {
+    // The stat a coarse clock leaves when the write, its rename and a user's same-size edit fall
+    // in one tick, the edit's event lost (the agent killed, or the watcher overflowed): built here
+    // from a real file written in place, whose mtime and ctime a write sets to one time.
+    const root = mkdtempSync(join(tmpdir(), 'own-write-'));
+    dirs.push(root);
+    const base = await ownWrite(root, 'a.txt', 'written by the agent', 0);
+    writeFileSync(join(root, 'a.txt'), 'EDITED by the user!!');
+    const edited = stampOf(lstatSync(join(root, 'a.txt')));
+    expect(edited.mtimeMs).toBe(edited.ctimeMs);
+    const lost = { ...base, stat: edited, statAt: Date.now(), ownWrite: true, statProves: undefined };
+    const obs = await treeIn(root).observe('a.txt', lost, 'if-stat-changed');
+    expect(obs.content).toEqual(fileContent(text('EDITED by the user!!'), false, 0o644));
+  });
+});
