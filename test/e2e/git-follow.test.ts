@@ -79,7 +79,9 @@ describe('git follows git', () => {
     const hub = startHub();
     const dirA = repo('*.gen.ts\n');
     commitOnBranch(dirA, 'next', 'main.ts', 'export const next = 2;\n');
-    await startAgent(hub, { dir: dirA });
+    // No safety rescan while git is held: a full scan waits for what git tracks by design, and the
+    // checkout's cycle would queue behind it (on a loaded machine one lands in the window).
+    await startAgent(hub, { dir: dirA, rescanMinMs: 600_000 });
     const b = await startAgent(hub);
     await waitUntil(() => existsSync(join(b.tree.root, 'main.ts')), 'main.ts on the peer');
     // From here on `git ls-files` does not answer until released: the agent asks it (what git
