@@ -263,8 +263,12 @@ export class Scheduler {
     this.flushTimer = undefined;
     // A checkout in progress: its files are still being written, and nothing of it is taken
     // until git lets go of its index (the event of the lock's removal schedules the flush again).
+    // Taken before the look: the lock was seen after this, so the event of its removal comes after
+    // it too, even one the watcher delivers while the look is under way.
+    const lookedAt = performance.now();
     if (this.gitTouched && (await this.deps.gitBusy())) {
-      this.foundBusyAt = performance.now();
+      // Unless another flush took the work meanwhile: git's next operation has its own events.
+      if (this.gitTouched) this.foundBusyAt = lookedAt;
       if (!this.flushTimer) this.scheduleFlush(GIT_BUSY_RECHECK_MS);
       return;
     }

@@ -332,6 +332,37 @@ describe('checkouts', () => {
     expect([...flushes[0]!.paths].sort()).toEqual(['src/a.ts', 'src/b.ts', 'src/c.ts']);
   });
 
+  it("takes the work at once when the lock's removal is named while the lock is being looked at", async () => {
+    let dir = '';
+    let raced = false;
+    const {
+      scheduler,
+      flushes,
+      dir: folder,
+    } = schedulerOn({
+      gitBusy: async () => {
+        const held = await gitBusy(dir);
+        if (held && !raced) {
+          // Git lets go while the look is under way, and the watcher names the removal at once.
+          raced = true;
+          rmSync(join(dir, '.git', 'index.lock'));
+          scheduler.noteWatchEvent('.git/index.lock');
+          scheduler.noteWatchEvent('.git/index');
+        }
+        return held;
+      },
+    });
+    dir = folder;
+    mkdirSync(join(dir, '.git'));
+    writeFileSync(join(dir, '.git', 'index.lock'), '');
+    scheduler.noteWatchEvent('src/a.ts');
+    scheduler.noteWatchEvent('.git/index.lock');
+    // Well within the fallback interval (250 ms) that a missed removal would wait for.
+    await sleep(100);
+    expect(raced).toBe(true);
+    expect(flushes.map((f) => [...f.paths])).toEqual([['src/a.ts']]);
+  });
+
   it('looks at the lock again on its own when its removal is never named', async () => {
     const { scheduler, flushes, dir } = schedulerOn();
     mkdirSync(join(dir, '.git'));
