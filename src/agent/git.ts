@@ -22,14 +22,18 @@ export async function currentBranch(root: string): Promise<string | undefined> {
  * True while git holds its index lock (a checkout, pull or commit is being written) or is moving
  * HEAD (which a checkout does right after it lets go of the index).
  */
-export async function gitBusy(root: string): Promise<boolean> {
-  const held = (name: string) =>
+export function gitBusy(root: string): Promise<boolean> {
+  return gitHasAny(root, ['index.lock', 'HEAD.lock']);
+}
+
+/** Whether any of `names` is there in the repository's .git folder. */
+async function gitHasAny(root: string, names: readonly string[]): Promise<boolean> {
+  const there = (name: string) =>
     stat(join(root, '.git', name)).then(
       () => true,
       () => false,
     );
-  const [index, head] = await Promise.all([held('index.lock'), held('HEAD.lock')]);
-  return index || head;
+  return (await Promise.all(names.map(there))).includes(true);
 }
 
 /**
@@ -37,14 +41,8 @@ export async function gitBusy(root: string): Promise<boolean> {
  * (`rebase-merge`, or `rebase-apply` as `git am` uses too), a cherry-pick or revert of a range
  * (`sequencer`). Also true while such a sequence is stopped on a conflict.
  */
-export async function gitSequencing(root: string): Promise<boolean> {
-  const there = (name: string) =>
-    stat(join(root, '.git', name)).then(
-      () => true,
-      () => false,
-    );
-  const found = await Promise.all(['rebase-merge', 'rebase-apply', 'sequencer'].map(there));
-  return found.includes(true);
+export function gitSequencing(root: string): Promise<boolean> {
+  return gitHasAny(root, ['rebase-merge', 'rebase-apply', 'sequencer']);
 }
 
 /** Paths git tracks in the work tree; empty when DIR is not a git work tree. */
