@@ -21,6 +21,12 @@ afterEach(cleanup);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Git at work in `dir`: its .git folder, holding the lock `name` (index.lock, HEAD.lock). */
+function holdLock(dir: string, name: string): void {
+  mkdirSync(join(dir, '.git'), { recursive: true });
+  writeFileSync(join(dir, '.git', name), '');
+}
+
 /** A scheduler on a fresh folder that records every piece of work it hands over. */
 function schedulerOn(over: Partial<SchedulerDeps> = {}) {
   const dir = tempDir();
@@ -157,8 +163,7 @@ describe('checkouts', () => {
 
   it('holds the flush while git holds its index lock, and flushes once the lock is removed', async () => {
     const { scheduler, flushes, dir } = schedulerOn();
-    mkdirSync(join(dir, '.git'));
-    writeFileSync(join(dir, '.git', 'index.lock'), '');
+    holdLock(dir, 'index.lock');
     scheduler.noteWatchEvent('.git/index.lock');
     scheduler.noteWatchEvent('src/a.ts');
     // Events of files git is still writing come and go; none of them lets a flush through.
@@ -179,8 +184,7 @@ describe('checkouts', () => {
 
   it('holds the flush while git moves HEAD', async () => {
     const { scheduler, flushes, dir } = schedulerOn();
-    mkdirSync(join(dir, '.git'));
-    writeFileSync(join(dir, '.git', 'HEAD.lock'), '');
+    holdLock(dir, 'HEAD.lock');
     scheduler.noteWatchEvent('.git/index');
     await sleep(GIT_QUIET_MS * 5);
     expect(flushes).toEqual([]);
@@ -304,8 +308,7 @@ describe('checkouts', () => {
 
   it('stops waiting to read the branch once the longest wait is over (a lock left behind)', async () => {
     const { scheduler, dir } = schedulerOn();
-    mkdirSync(join(dir, '.git'));
-    writeFileSync(join(dir, '.git', 'HEAD.lock'), '');
+    holdLock(dir, 'HEAD.lock');
     const started = performance.now();
     await scheduler.gitSettled(0, 50);
     expect(performance.now() - started).toBeGreaterThanOrEqual(49);
@@ -313,8 +316,7 @@ describe('checkouts', () => {
 
   it('takes a checkout whole when the lock is found gone before the event of its removal', async () => {
     const { scheduler, flushes, dir } = schedulerOn();
-    mkdirSync(join(dir, '.git'));
-    writeFileSync(join(dir, '.git', 'index.lock'), '');
+    holdLock(dir, 'index.lock');
     scheduler.noteWatchEvent('.git/index.lock');
     scheduler.noteWatchEvent('src/a.ts');
     await sleep(GIT_QUIET_MS * 3);
@@ -353,8 +355,7 @@ describe('checkouts', () => {
       },
     });
     dir = folder;
-    mkdirSync(join(dir, '.git'));
-    writeFileSync(join(dir, '.git', 'index.lock'), '');
+    holdLock(dir, 'index.lock');
     scheduler.noteWatchEvent('src/a.ts');
     scheduler.noteWatchEvent('.git/index.lock');
     // Well within the fallback interval (250 ms) that a missed removal would wait for.
@@ -365,8 +366,7 @@ describe('checkouts', () => {
 
   it('looks at the lock again on its own when its removal is never named', async () => {
     const { scheduler, flushes, dir } = schedulerOn();
-    mkdirSync(join(dir, '.git'));
-    writeFileSync(join(dir, '.git', 'index.lock'), '');
+    holdLock(dir, 'index.lock');
     scheduler.noteWatchEvent('.git/index.lock');
     await sleep(GIT_QUIET_MS * 5);
     rmSync(join(dir, '.git', 'index.lock'));
@@ -456,8 +456,7 @@ describe('rescans', () => {
 describe('rescans during a checkout', () => {
   it('wait while git holds its index lock, and run again once it is gone', async () => {
     const { scheduler, dir, rescans } = schedulerOn({ rescanMinMs: 20 });
-    mkdirSync(join(dir, '.git'));
-    writeFileSync(join(dir, '.git', 'index.lock'), '');
+    holdLock(dir, 'index.lock');
     scheduler.scheduleRescan();
     await sleep(150);
     expect(rescans()).toBe(0);

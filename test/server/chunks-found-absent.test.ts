@@ -27,6 +27,12 @@ function twoWriters(label: string) {
   };
 }
 
+/** Puts a chunk (as its zstd frame when `framed`) and flushes it. */
+async function putFlushed(store: FolderChunkStore, hash: string, bytes: Uint8Array, framed = false) {
+  await store.put(hash, bytes, framed ? compress(bytes) : undefined);
+  await store.flush();
+}
+
 const fileOf = (root: string, hash: string) => join(root, hash.slice(0, 2), hash);
 
 describe('a chunk found absent', () => {
@@ -34,11 +40,9 @@ describe('a chunk found absent', () => {
     const { root, first, second, bytes, hash } = twoWriters('found absent');
     expect(await first.has(hash)).toBe(false);
     // The other replica stores it raw between the question and the push.
-    await second.put(hash, bytes);
-    await second.flush();
+    await putFlushed(second, hash, bytes);
     const before = first.sizeBytes();
-    await first.put(hash, bytes, compress(bytes));
-    await first.flush();
+    await putFlushed(first, hash, bytes, true);
     // Written, not looked up: the store counts its own file.
     expect(first.sizeBytes()).toBeGreaterThan(before);
     expect(existsSync(fileOf(root, hash))).toBe(true);
@@ -52,21 +56,17 @@ describe('a chunk found absent', () => {
   it('is looked up again once put: a second put of it writes nothing', async () => {
     const { first, bytes, hash } = twoWriters('put twice');
     expect(await first.has(hash)).toBe(false);
-    await first.put(hash, bytes, compress(bytes));
-    await first.flush();
+    await putFlushed(first, hash, bytes, true);
     const stored = first.sizeBytes();
-    await first.put(hash, bytes, compress(bytes));
-    await first.flush();
+    await putFlushed(first, hash, bytes, true);
     expect(first.sizeBytes()).toBe(stored);
   });
 
   it('is not taken as absent by a put that no question came before: a chunk stored by another writer is kept', async () => {
     const { first, second, bytes, hash } = twoWriters('not asked');
-    await second.put(hash, bytes, compress(bytes));
-    await second.flush();
+    await putFlushed(second, hash, bytes, true);
     const before = first.sizeBytes();
-    await first.put(hash, bytes, compress(bytes));
-    await first.flush();
+    await putFlushed(first, hash, bytes, true);
     expect(first.sizeBytes()).toBe(before);
     expect(await first.has(hash)).toBe(true);
   });
