@@ -19,7 +19,7 @@ import {
 import { join } from 'node:path';
 import type { Agent } from '../../src/agent/agent.ts';
 import { mountCaseInsensitive } from '../helpers/casefold-fs.ts';
-import { chunkFiles } from '../helpers/chunk-files.ts';
+import { loseChunk as loseStoredChunk, storedChunks } from '../helpers/chunk-files.ts';
 import {
   cleanup,
   createAgent,
@@ -112,9 +112,9 @@ it('converges with lost chunks, a restarted agent and case-only renames on a cas
     }
   };
   const loseChunk = () => {
-    const files = chunkFiles(join(data, 'chunks')).filter((f) => !f.includes('.tmp-'));
-    if (files.length === 0) return;
-    rmSync(files[random.int(0, files.length - 1)]!, { force: true });
+    const hashes = storedChunks(join(data, 'chunks'));
+    if (hashes.length === 0) return;
+    loseStoredChunk(join(data, 'chunks'), hashes[random.int(0, hashes.length - 1)]!);
     lostChunks++;
   };
   const run = async (who: number) => {

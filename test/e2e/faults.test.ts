@@ -18,6 +18,7 @@ import {
 import { join } from 'node:path';
 import { sha256Hex } from '../../src/core/hash.ts';
 import { statusSchema } from '../../src/core/protocol.ts';
+import { loseChunk } from '../helpers/chunk-files.ts';
 import {
   cleanup,
   describeTree,
@@ -88,7 +89,7 @@ describe('a chunk lost on the hub', () => {
     // Small pushes' chunks reach the folder a little after their commit (see chunk-journal.ts).
     await hub.sync.moveJournaled();
     const lostHash = sha256Hex(new TextEncoder().encode('content of file 7\n'));
-    rmSync(join(dataDir, 'chunks', lostHash.slice(0, 2), lostHash));
+    loseChunk(join(dataDir, 'chunks'), lostHash);
 
     const mirror = tempDir();
     const b = await startAgent(hub, { dir: mirror });

@@ -1,10 +1,11 @@
 /**
  * The hub makes a push's chunks durable before it commits the entries that name them or answers:
- * one flush pass per push, however many chunks it carries, and a file under a chunk's name only
- * once its bytes are flushed.
+ * one flush pass per push, however many chunks it carries, and a file under a chunk's name (or a
+ * pack under its own) only once its bytes are flushed.
  */
 import { afterEach, describe, expect, it } from 'bun:test';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeEnvelope, makeFrame } from '../../src/core/frames.ts';
 import { fileHashFromChunks, sha256Hex } from '../../src/core/hash.ts';
@@ -13,7 +14,6 @@ import { createServer } from '../../src/server/app.ts';
 import { JOURNAL_MAX_BYTES } from '../../src/server/chunk-journal.ts';
 import { listen, startEmbeddedServer, stopListening } from '../../src/server/start.ts';
 import { FolderChunkStore } from '../../src/server/store/chunks-fs.ts';
-import { flushFileSystem } from '../../src/server/store/filesystem-flush.ts';
 import { SqliteStore } from '../../src/server/store/sqlite.ts';
 import type { CommitOutcome, CommitRequest } from '../../src/server/store/store.ts';
 import { cleanup, onCleanup, tempDir } from '../helpers/harness.ts';
@@ -23,16 +23,26 @@ afterEach(cleanup);
 const AGENT = '0a1b2c3d';
 
 /**
- * What happened, in order: each chunk put, each flush begun and finished, each flush of the whole
- * filesystem (with how many chunks were under their names then), each commit.
+ * What happened, in order: each chunk put, each flush begun and finished, each flush of a file or
+ * a folder to disk (with how many chunk files and packs were under their names then), each commit.
  */
-type Event = 'put' | 'flush' | 'flushed' | { syncfs: number } | { commit: number; journaled: number };
+type Event =
+  | 'put'
+  | 'flush'
+  | 'flushed'
+  | { sync: 'file' | 'folder'; named: number }
+  | { commit: number; journaled: number };
 
-/** Chunk files under their own names (not temporary ones) in a chunk folder. */
+/** Chunk files and packs under their own names (not temporary ones) in a chunk folder. */
 function namedChunks(root: string): number {
   return readdirSync(root, { recursive: true, withFileTypes: true }).filter(
-    (d) => d.isFile() && /^[0-9a-f]{64}$/.test(d.name),
+    (d) => d.isFile() && /^[0-9a-f]{64}(\.z)?$|\.pack$/.test(d.name),
   ).length;
+}
+
+/** The events with each run of equal ones written once (so many puts, or many flushes, read as one). */
+function runsOf(events: readonly Event[]): Event[] {
+  return events.filter((event, i) => i === 0 || JSON.stringify(event) !== JSON.stringify(events[i - 1]));
 }
 
 class RecordingChunks extends FolderChunkStore {
@@ -41,9 +51,11 @@ class RecordingChunks extends FolderChunkStore {
     readonly events: Event[],
   ) {
     super(root, {
-      flushFileSystem: async (path) => {
-        events.push({ syncfs: namedChunks(root) });
-        return flushFileSystem(path);
+      syncPath: async (path, what) => {
+        events.push({ sync: what, named: namedChunks(root) });
+        const handle = await open(path, what === 'file' ? 'r+' : 'r');
+        await handle.sync();
+        await handle.close();
       },
     });
   }
@@ -140,26 +152,46 @@ const push = (url: string, body: Uint8Array<ArrayBuffer>) =>
 describe("a push's chunks", () => {
   it('are flushed in one pass, after the last is stored and before the commit that names them', async () => {
     const hub = startRecordingHub();
-    const reply = await push(hub.url, manyChunkPush(50));
+    const body = manyChunkPush(50);
+    const reply = await push(hub.url, body);
     expect(reply.status).toBe(200);
     const { results } = (await reply.json()) as { results: Array<{ status: string }> };
     expect(results.map((r) => r.status)).toEqual(['accepted']);
-    // 50 chunks: the filesystem is flushed once before any chunk is under its name, once after.
-    expect(hub.events).toEqual([
-      ...Array(50).fill('put'),
+    // 50 chunks: one pack, flushed before it is under its name; its folder (and the root, which
+    // gained the packs' folder) flushed after.
+    expect(hub.events.filter((e) => e === 'put')).toHaveLength(50);
+    expect(hub.events.slice(50)).toEqual([
       'flush',
-      { syncfs: 0 },
-      { syncfs: 50 },
+      { sync: 'file', named: 0 },
+      { sync: 'folder', named: 1 },
+      { sync: 'folder', named: 1 },
       'flushed',
       { commit: 0, journaled: 0 },
     ]);
+    expect(readdirSync(join(hub.root, 'packs'))).toHaveLength(1);
+    const reader = new FolderChunkStore(hub.root);
+    for (const [i, hash] of body.hashes.entries()) expect(await reader.get(hash)).toEqual(body.parts[i]!);
   });
 
-  it('of a small push are flushed file by file, without a flush of the whole filesystem', async () => {
+  it('of a small push are flushed file by file, each before it is under its name', async () => {
     const hub = startRecordingHub();
-    const reply = await push(hub.url, manyChunkPush(3));
+    const body = manyChunkPush(3);
+    const reply = await push(hub.url, body);
     expect(reply.status).toBe(200);
-    expect(hub.events).toEqual(['put', 'put', 'put', 'flush', 'flushed', { commit: 0, journaled: 0 }]);
+    expect(runsOf(hub.events)).toEqual([
+      'put',
+      'flush',
+      { sync: 'file', named: 0 },
+      { sync: 'folder', named: 3 },
+      'flushed',
+      { commit: 0, journaled: 0 },
+    ]);
+    expect(hub.events.filter((e) => typeof e === 'object' && 'sync' in e && e.sync === 'file')).toHaveLength(
+      3,
+    );
+    expect(existsSync(join(hub.root, 'packs'))).toBe(false);
+    const reader = new FolderChunkStore(hub.root);
+    for (const [i, hash] of body.hashes.entries()) expect(await reader.get(hash)).toEqual(body.parts[i]!);
   });
 
   it('of an edit-sized push are made durable by its commit, and go into the folder after it', async () => {
@@ -171,7 +203,14 @@ describe("a push's chunks", () => {
     expect(results.map((r) => r.status)).toEqual(['accepted']);
     await settled(hub);
     // One flush of the database's log for the three chunks and their entry; the folder's after.
-    expect(hub.events).toEqual(['put', 'put', 'put', { commit: 3, journaled: 3 }, 'flush', 'flushed']);
+    expect(runsOf(hub.events)).toEqual([
+      'put',
+      { commit: 3, journaled: 3 },
+      'flush',
+      { sync: 'file', named: 0 },
+      { sync: 'folder', named: 3 },
+      'flushed',
+    ]);
     // A reader of the folder alone (another process) finds them under their names.
     const reader = new FolderChunkStore(hub.root);
     for (const [i, hash] of body.hashes.entries()) expect(await reader.get(hash)).toEqual(body.parts[i]!);
@@ -183,7 +222,14 @@ describe("a push's chunks", () => {
     const reply = await push(hub.url, manyChunkPush(3, 1000));
     expect(reply.status).toBe(500);
     // Not left staged: the hub may answer "present" for them, and the agent name them unsent.
-    expect(hub.events).toEqual(['put', 'put', 'put', { commit: 3, journaled: -1 }, 'flush', 'flushed']);
+    expect(runsOf(hub.events)).toEqual([
+      'put',
+      { commit: 3, journaled: -1 },
+      'flush',
+      { sync: 'file', named: 0 },
+      { sync: 'folder', named: 3 },
+      'flushed',
+    ]);
     expect(hub.chunks.unflushed).toBe(0);
   });
 
@@ -207,12 +253,9 @@ describe("a push's chunks", () => {
     // Stopped the way a crash stops it: nothing is moved on the way out.
     await first.server.stop(true);
     await store.close();
-    // What a power loss takes: the chunk files never flushed, still under their temporary names.
+    // What a power loss takes: the chunks never flushed, held in the stopped hub's memory only.
     const root = join(data, 'chunks');
-    const temporary = readdirSync(root, { recursive: true }).filter((f) => String(f).includes('.tmp-'));
-    expect(temporary).toHaveLength(3);
-    for (const file of temporary) rmSync(join(root, String(file)));
-    expect(namedChunks(root)).toBe(0);
+    expect(readdirSync(root, { recursive: true })).toEqual([]);
 
     const hub = startEmbeddedServer({ dataDir: data, port: 0 });
     onCleanup(() => hub.stop());
@@ -232,7 +275,13 @@ describe("a push's chunks", () => {
     const bytes = new TextEncoder().encode('sent ahead of its commit');
     const body = encodeEnvelope({ agent: AGENT, changes: [] }, [makeFrame(sha256Hex(bytes), bytes)]);
     expect((await push(hub.url, body)).status).toBe(200);
-    expect(hub.events).toEqual(['put', 'flush', 'flushed']);
+    expect(runsOf(hub.events)).toEqual([
+      'put',
+      'flush',
+      { sync: 'file', named: 0 },
+      { sync: 'folder', named: 1 },
+      'flushed',
+    ]);
     expect(hub.chunks.unflushed).toBe(0);
   });
 });
@@ -288,23 +337,21 @@ describe('FolderChunkStore', () => {
     expect(store.unflushed).toBe(0);
   });
 
-  it('flushes a large pass file by file when the filesystem cannot be flushed whole', async () => {
+  it('writes a large pass as one pack, which another process reads', async () => {
     const root = tempDir('warmsync-chunks-');
-    let asked = 0;
-    const store = new FolderChunkStore(root, {
-      flushFileSystem: async () => {
-        asked++;
-        return false;
-      },
-    });
+    const store = new FolderChunkStore(root);
     const chunks = Array.from({ length: 20 }, (_, i) => chunk(`chunk ${i}`));
     for (const { hash, bytes } of chunks) await store.put(hash, bytes);
     await store.flush();
-    expect(asked).toBe(1);
     expect(store.unflushed).toBe(0);
-    expect(namedChunks(root)).toBe(20);
+    expect(namedChunks(root)).toBe(1);
     const reader = new FolderChunkStore(root);
-    for (const { hash, bytes } of chunks) expect(await reader.get(hash)).toEqual(bytes);
+    for (const { hash, bytes } of chunks) {
+      expect(await reader.has(hash)).toBe(true);
+      expect(await reader.size(hash)).toBe(bytes.length);
+      expect(await reader.get(hash)).toEqual(bytes);
+    }
+    expect(reader.sizeBytes()).toBe(store.sizeBytes());
   });
 
   it('resolves a flush only once every chunk put before it is durable, also those an earlier flush took', async () => {

@@ -1,17 +1,19 @@
 /**
- * Content-addressed chunks in a folder: `<root>/ab/abcdef...` for raw bytes, `<root>/ab/abcdef....z`
- * for a chunk kept as the zstd frame a push brought it in (see chunk-file.ts). A chunk is written to a temporary
- * file and renamed into place, so a reader or a crash never sees a partial chunk, and two writers
- * of one chunk (same bytes by construction) cannot corrupt it.
+ * Content-addressed chunks in a folder. A chunk is kept either in a file of its own,
+ * `<root>/ab/abcdef...` for raw bytes or `<root>/ab/abcdef....z` for a chunk kept as the zstd
+ * frame a push brought it in (see chunk-file.ts), or in a pack of many chunks,
+ * `<root>/packs/<name>.pack` (see chunk-pack.ts and pack-shelf.ts). A file or a pack is written
+ * under a temporary name and renamed into place, so a reader or a crash never sees a partial one,
+ * and two writers of one chunk (same bytes by construction) cannot corrupt it.
  *
- * Durability: a chunk is *staged* by `put` (written under its temporary name, readable by this
- * process at once) and made durable by `flush`, which every writer calls before it answers or
- * commits anything that names the chunk: the temporary files are flushed to disk together, then
- * renamed into place, then their folders are flushed. So a file under a chunk's name always holds
- * the chunk's full bytes, after a power loss too (a name whose bytes were lost would be taken for a
- * stored chunk and never asked for again). A pass of a few chunks flushes each file and folder
- * (side by side); a larger one, a first sync's push of thousands, flushes the whole filesystem
- * once before the renames and once after (syncfs), which costs about what one file's flush does.
+ * Durability: a chunk is *staged* by `put` (held in memory, readable by this process at once) and
+ * made durable by `flush`, which every writer calls before it answers or commits anything that
+ * names the chunk. A pass of a few chunks (an edit's) writes each to its own file, flushes them
+ * side by side, renames them into place and flushes their folders. A larger one, a first sync's
+ * push of thousands, is written as one pack: one file written, flushed and renamed, and one folder
+ * flushed, where a file per chunk cost an open, a write, a rename and a lookup each. Either way a
+ * name under which a chunk is found always holds the chunk's full bytes, after a power loss too
+ * (a name whose bytes were lost would be taken for a stored chunk and never asked for again).
  */
 import {
   existsSync,
@@ -35,7 +37,8 @@ import {
   openCompressed,
   type StoredChunk,
 } from './chunk-file.ts';
-import { type FileSystemFlush, flushFileSystem } from './filesystem-flush.ts';
+import type { PackInput } from './chunk-pack.ts';
+import { PACKS_FOLDER, PackShelf, type SyncPath } from './pack-shelf.ts';
 
 export interface ChunkStore {
   has(hash: string): Promise<boolean>;
@@ -79,52 +82,51 @@ export interface FolderChunkStoreOptions {
    * that committed entries name. Only the benches turn it off, to price the flushes.
    */
   fsync?: boolean;
-  /** How a large pass flushes the whole filesystem (default: syncfs, see filesystem-flush.ts). */
-  flushFileSystem?: FileSystemFlush;
+  /** How one file or folder is flushed (default: fsync); tests record the flushes' order with it. */
+  syncPath?: SyncPath;
 }
 
 /** Flushes in flight at once: enough for the filesystem to commit them together. */
 const FLUSH_PARALLEL = 16;
-/**
- * Passes of more chunks than this flush the whole filesystem instead of each file. syncfs also
- * writes back whatever else is dirty on the disk, which a single edit's chunk should not wait for.
- */
-const FLUSH_EACH_UP_TO = 8;
+/** Passes of more chunks than this are written as packs; smaller ones (an edit's) file by file. */
+const FILE_EACH_UP_TO = 8;
+/** Bytes of chunks a pack holds at most: a collection rewrites a pack whole to free part of it. */
+const PACK_MAX_BYTES = 64 * 1024 * 1024;
 /** Chunks remembered as found absent, at most (about 100 bytes each). */
 const FOUND_ABSENT_MAX = 200_000;
 
 export class FolderChunkStore implements ChunkStore {
+  /** Bytes of the chunk files and of the staged chunks (the packs count their own). */
   private totalBytes = 0;
-  /** Chunks seen stored, with their lengths: chunks never change once stored. */
+  /** Chunks seen stored in files of their own, with their lengths: chunks never change once stored. */
   private readonly known = new Map<string, number>();
-  /** Chunks written under their temporary names and not yet flushed and renamed into place. */
-  private readonly staged = new Map<
-    string,
-    { temp: string; target: string; compressed: boolean; size: number }
-  >();
+  /** Chunks put and not yet flushed: their files' bytes, in memory. */
+  private readonly staged = new Map<string, PackInput>();
   /** The last flush; the next one starts after it (see flush). */
   private flushing: Promise<void> = Promise.resolve();
   private readonly fsync: boolean;
+  private readonly syncPath: SyncPath;
   /** A folder was made in the root since the last flush: the root must be flushed too. */
   private rootChanged = false;
   /**
-   * Chunks `has` found in neither file, so that the `put` that follows (a push after the agent
-   * asked which chunks the hub lacks) need not look again. Should another writer store one
-   * meanwhile, the put writes the same bytes over it: chunks are named by their content.
+   * Chunks `has` found nowhere, so that the `put` that follows (a push after the agent asked
+   * which chunks the hub lacks) need not look again. Should another writer store one meanwhile,
+   * the put stores the same bytes again: chunks are named by their content.
    */
   private readonly foundAbsent = new Set<string>();
-  /** Chunk folders known to exist (none is ever removed), so that a put makes no mkdir call for them. */
+  /** Chunk folders known to exist (none is ever removed), so that a write makes no mkdir call for them. */
   private readonly folders = new Set<string>();
-  private readonly flushFileSystem: FileSystemFlush;
+  private readonly packs: PackShelf;
 
   constructor(
     private readonly root: string,
     options: FolderChunkStoreOptions = {},
   ) {
     this.fsync = options.fsync ?? true;
-    this.flushFileSystem = options.flushFileSystem ?? flushFileSystem;
+    this.syncPath = options.syncPath ?? syncPath;
     mkdirSync(root, { recursive: true });
     this.totalBytes = this.measure();
+    this.packs = new PackShelf(root);
   }
 
   /** Chunks put and not yet flushed (for tests and metrics). */
@@ -133,30 +135,39 @@ export class FolderChunkStore implements ChunkStore {
   }
 
   async has(hash: string): Promise<boolean> {
-    if (this.known.has(hash) || this.staged.has(hash)) return true;
-    const there = this.onDisk(hash);
-    if (!there) {
-      // Bounded: asked about many chunks that never come, it forgets, and puts look again.
-      if (this.foundAbsent.size >= FOUND_ABSENT_MAX) this.foundAbsent.clear();
-      this.foundAbsent.add(hash);
-    }
-    return there;
+    if (this.held(hash) || this.inFile(hash)) return true;
+    // Another replica sharing the folder may have packed it since the folder was last listed.
+    this.packs.refresh();
+    if (this.packs.slotOf(hash)) return true;
+    // Bounded: asked about many chunks that never come, it forgets, and puts look again.
+    if (this.foundAbsent.size >= FOUND_ABSENT_MAX) this.foundAbsent.clear();
+    this.foundAbsent.add(hash);
+    return false;
   }
 
-  private onDisk(hash: string): boolean {
+  /** Known to this process: staged, seen in a file, or in a loaded pack. */
+  private held(hash: string): boolean {
+    return this.known.has(hash) || this.staged.has(hash) || this.packs.slotOf(hash) !== undefined;
+  }
+
+  private inFile(hash: string): boolean {
     return existsSync(this.compressedPathOf(hash)) || existsSync(this.pathOf(hash));
   }
 
   /**
    * The chunk's length: from its compressed file's header, checked with the file's digest (a push
-   * naming the chunk is held to it), or its raw file's length.
+   * naming the chunk is held to it), its raw file's length, or its pack's index.
    */
   async size(hash: string): Promise<number | undefined> {
-    const known = this.known.get(hash) ?? this.staged.get(hash)?.size;
+    const known = this.known.get(hash) ?? this.staged.get(hash)?.size ?? this.packs.slotOf(hash)?.size;
     if (known !== undefined) return known;
     const size = this.compressedLength(hash) ?? this.rawLength(hash);
-    if (size !== undefined) this.known.set(hash, size);
-    return size;
+    if (size !== undefined) {
+      this.known.set(hash, size);
+      return size;
+    }
+    this.packs.refresh(true);
+    return this.packs.slotOf(hash)?.size;
   }
 
   /** The length a whole compressed file gives; a damaged one is removed (see `get`). */
@@ -172,8 +183,8 @@ export class FolderChunkStore implements ChunkStore {
 
   /**
    * The chunk's bytes, verified against its name. A chunk that is gone or fails verification
-   * (a disk fault) is forgotten and its file removed, so that `has` answers false and the next
-   * agent that holds the content uploads it again.
+   * (a disk fault) is forgotten and its file removed (in a pack, only forgotten), so that `has`
+   * answers false and the next agent that holds the content uploads it again.
    */
   async get(hash: string): Promise<Uint8Array | undefined> {
     const opened = this.readChecked(hash, (file) => {
@@ -189,63 +200,63 @@ export class FolderChunkStore implements ChunkStore {
   }
 
   /**
-   * Reads the chunk's compressed file with `open`, else its raw file checked against the hash.
-   * A damaged file is removed (see `get`); a chunk whose files are all gone or damaged is forgotten.
+   * The staged chunk, else the chunk read from its pack or its files with `open` (a compressed
+   * one) or checked against the hash (a raw one). A damaged copy is dropped (see `get`); a chunk
+   * found nowhere is looked for once more in packs another replica may have added.
    */
   private readChecked<T extends StoredChunk>(
     hash: string,
     open: (file: Uint8Array) => T | undefined,
   ): T | StoredChunk | undefined {
     const staged = this.staged.get(hash);
-    const compressed = staged ? (staged.compressed ? staged.temp : undefined) : this.compressedPathOf(hash);
-    const raw = staged ? (staged.compressed ? undefined : staged.temp) : this.pathOf(hash);
-    if (compressed !== undefined) {
-      const file = readIfThere(compressed);
-      const chunk = file && open(file);
-      if (chunk) return chunk;
-      if (file) this.dropDamaged(hash, compressed, file.length);
+    if (staged) return staged.compressed ? open(staged.file) : { length: staged.size, bytes: staged.file };
+    const checked = (file: Uint8Array, compressed: boolean) =>
+      compressed ? open(file) : sha256Hex(file) === hash ? { length: file.length, bytes: file } : undefined;
+    for (let pass = 0; pass < 2; pass++) {
+      for (let packed = this.packs.read(hash); packed; packed = this.packs.read(hash)) {
+        const chunk = checked(packed.file, packed.slot.compressed);
+        if (chunk) return chunk;
+        this.packs.forgetDamaged(hash);
+      }
+      for (const [path, compressed] of [
+        [this.compressedPathOf(hash), true],
+        [this.pathOf(hash), false],
+      ] as const) {
+        const file = readIfThere(path);
+        const chunk = file && checked(file, compressed);
+        if (chunk) return chunk;
+        if (file) this.dropDamaged(hash, path, file.length);
+      }
+      this.known.delete(hash);
+      if (pass === 0) this.packs.refresh(true);
+      if (!this.packs.slotOf(hash)) break;
     }
-    if (raw !== undefined) {
-      const file = readIfThere(raw);
-      if (file && sha256Hex(file) === hash) return { length: file.length, bytes: file };
-      if (file) this.dropDamaged(hash, raw, file.length);
-    }
-    this.known.delete(hash);
     return undefined;
   }
 
   private dropDamaged(hash: string, path: string, length: number): void {
     this.known.delete(hash);
-    if (this.staged.get(hash)?.temp === path) this.staged.delete(hash);
     rmSync(path, { force: true });
     this.totalBytes = Math.max(0, this.totalBytes - length);
   }
 
   async put(hash: string, bytes: Uint8Array, zstd?: Uint8Array): Promise<void> {
     const justFoundAbsent = this.foundAbsent.delete(hash);
-    if (this.known.has(hash) || this.staged.has(hash) || (!justFoundAbsent && this.onDisk(hash))) {
+    if (this.held(hash) || (!justFoundAbsent && this.inFile(hash))) {
       this.touch(hash);
       return;
     }
     const compressed = keepsFrame(bytes.length, zstd);
-    const target = compressed ? this.compressedPathOf(hash) : this.pathOf(hash);
-    const folder = dirname(target);
-    if (!this.folders.has(folder)) {
-      if (mkdirSync(folder, { recursive: true }) !== undefined) this.rootChanged = true;
-      this.folders.add(folder);
-    }
-    const temp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
     const file = compressed ? encodeCompressed(bytes.length, zstd) : bytes;
-    writeFileSync(temp, file);
-    this.staged.set(hash, { temp, target, compressed, size: bytes.length });
+    this.staged.set(hash, { hash, file, compressed, size: bytes.length });
     this.totalBytes += file.length;
   }
 
   /**
-   * Flushes the staged chunks' bytes, renames them into place, and flushes their folders (and the
-   * root, which holds the folders). Flushes run one after another: a caller's flush starts once
-   * the one before it is done, so when it resolves every chunk put before the call is durable,
-   * also one that an earlier caller's flush had taken and was still flushing.
+   * Makes the staged chunks durable: as packs, or file by file for a few (see the file's
+   * comment). Flushes run one after another: a caller's flush starts once the one before it is
+   * done, so when it resolves every chunk put before the call is durable, also one that an
+   * earlier caller's flush had taken and was still flushing.
    *
    * @example
    * await chunks.put(hash, bytes);
@@ -260,39 +271,65 @@ export class FolderChunkStore implements ChunkStore {
 
   private async flushStaged(): Promise<void> {
     if (this.staged.size === 0) return;
-    const batch = [...this.staged];
+    const batch = [...this.staged.values()];
+    // A failure here (an I/O error) fails the push, which commits nothing; the agent sends it again.
+    if (batch.length > FILE_EACH_UP_TO) {
+      for (const group of groupsOf(batch, PACK_MAX_BYTES)) {
+        await this.packs.write(group, this.fsync ? this.syncPath : undefined);
+        this.unstage(group);
+      }
+    } else await this.writeEach(batch);
+  }
+
+  /** Drops chunks now durable from the staged ones (unless staged again since: not possible, same bytes). */
+  private unstage(chunks: readonly PackInput[]): void {
+    for (const chunk of chunks) {
+      if (this.staged.get(chunk.hash) !== chunk) continue;
+      this.staged.delete(chunk.hash);
+      this.totalBytes = Math.max(0, this.totalBytes - chunk.file.length);
+    }
+  }
+
+  /** Writes each chunk to a file of its own: temporary files flushed, renamed, folders flushed. */
+  private async writeEach(batch: readonly PackInput[]): Promise<void> {
     const rootChanged = this.rootChanged;
     this.rootChanged = false;
-    // Many chunks: one flush of the filesystem makes all their bytes durable; when it cannot be
-    // had (no syncfs here), every file is flushed on its own, as for a small pass.
-    const whole = this.fsync && batch.length > FLUSH_EACH_UP_TO && (await this.flushFileSystem(this.root));
-    if (this.fsync && !whole) await inBatches(batch, ([, { temp }]) => syncPath(temp, 'r+'));
+    const written = batch.map((chunk) => {
+      const target = chunk.compressed ? this.compressedPathOf(chunk.hash) : this.pathOf(chunk.hash);
+      const folder = dirname(target);
+      if (!this.folders.has(folder)) {
+        if (mkdirSync(folder, { recursive: true }) !== undefined) this.rootChanged = true;
+        this.folders.add(folder);
+      }
+      const temp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+      writeFileSync(temp, chunk.file);
+      return { chunk, temp, target, folder };
+    });
+    if (this.fsync) await inBatches(written, ({ temp }) => this.syncPath(temp, 'file'));
     const folders = new Set<string>();
-    for (const [hash, { temp, target, size }] of batch) {
-      // Unless another writer's flush of the same chunk got there first (same bytes).
-      if (this.staged.get(hash)?.temp === temp) {
-        renameSync(temp, target);
-        this.staged.delete(hash);
-        this.known.set(hash, size);
-      } else rmSync(temp, { force: true });
-      folders.add(dirname(target));
+    for (const { chunk, temp, target, folder } of written) {
+      renameSync(temp, target);
+      folders.add(folder);
+      if (this.staged.get(chunk.hash) === chunk) {
+        this.staged.delete(chunk.hash);
+        this.known.set(chunk.hash, chunk.size);
+      }
     }
-    if (rootChanged) folders.add(this.root);
-    // A failure here (an I/O error) fails the push, which commits nothing; the agent sends it again.
-    if (!this.fsync) return;
-    if (whole && (await this.flushFileSystem(this.root))) return;
-    await inBatches([...folders], (folder) => syncPath(folder, 'r'));
+    if (rootChanged || this.rootChanged) folders.add(this.root);
+    this.rootChanged = false;
+    if (this.fsync) await inBatches([...folders], (folder) => this.syncPath(folder, 'folder'));
   }
 
   sizeBytes(): number {
-    return this.totalBytes;
+    return this.totalBytes + this.packs.bytes;
   }
 
   /**
-   * Marks a stored chunk as just used (its mtime), so that a collection running now leaves it to
-   * the push that is about to name it.
+   * Marks a stored chunk as just used (its file's or its pack's mtime), so that a collection
+   * running now leaves it to the push that is about to name it.
    */
   touch(hash: string): void {
+    this.packs.touch(hash);
     const now = new Date();
     // Both names when both are there (a raw copy an earlier version wrote beside a compressed one).
     for (const path of [this.compressedPathOf(hash), this.pathOf(hash)]) {
@@ -305,13 +342,29 @@ export class FolderChunkStore implements ChunkStore {
   }
 
   /**
-   * Removes every chunk `keep` does not want whose file was last written or touched before
-   * `before` (ms since the epoch): chunks uploaded for a push still in flight stay.
+   * Removes every chunk `keep` does not want whose file or pack was last written or touched
+   * before `before` (ms since the epoch): chunks uploaded for a push still in flight stay.
    */
   sweep(keep: (hash: string) => boolean, before: number): { removed: string[]; bytes: number } {
+    const files = this.sweepFiles(keep, before);
+    const packed = this.packs.sweep(
+      keep,
+      before,
+      (hash, file, compressed) =>
+        compressed ? compressedFrame(file) !== undefined : sha256Hex(file) === hash,
+      this.fsync,
+    );
+    // A chunk is removed once no copy is left: one may stay in a young file or pack.
+    const removed = new Set<string>();
+    for (const hash of files.removed) if (!this.packs.slotOf(hash)) removed.add(hash);
+    for (const hash of packed.removed) if (!this.inFile(hash)) removed.add(hash);
+    return { removed: [...removed], bytes: files.bytes + packed.bytes };
+  }
+
+  private sweepFiles(keep: (hash: string) => boolean, before: number): { removed: string[]; bytes: number } {
     // A chunk's files go together: a chunk with one file young stays under both names.
     const files = new Map<string, { path: string; size: number; mtimeMs: number }[]>();
-    for (const dir of readdirSync(this.root)) {
+    for (const dir of this.chunkFolders()) {
       for (const name of readdirSync(join(this.root, dir))) {
         const hash = chunkOfName(name);
         if (hash === undefined || keep(hash)) continue;
@@ -343,6 +396,11 @@ export class FolderChunkStore implements ChunkStore {
     return { removed, bytes };
   }
 
+  /** The folders of chunk files (`ab`), not the packs' folder. */
+  private chunkFolders(): string[] {
+    return readdirSync(this.root).filter((name) => name !== PACKS_FOLDER);
+  }
+
   private pathOf(hash: string): string {
     if (!isSha256Hex(hash)) throw new Error(`not a chunk hash: ${hash}`);
     return join(this.root, hash.slice(0, 2), hash);
@@ -362,13 +420,31 @@ export class FolderChunkStore implements ChunkStore {
 
   private measure(): number {
     let total = 0;
-    for (const dir of readdirSync(this.root)) {
+    for (const dir of this.chunkFolders()) {
       for (const name of readdirSync(join(this.root, dir))) {
         if (chunkOfName(name) !== undefined) total += statSync(join(this.root, dir, name)).size;
       }
     }
     return total;
   }
+}
+
+/** `chunks` in groups of at most `maxBytes` (a larger chunk alone in its group). */
+function groupsOf(chunks: readonly PackInput[], maxBytes: number): PackInput[][] {
+  const groups: PackInput[][] = [];
+  let group: PackInput[] = [];
+  let bytes = 0;
+  for (const chunk of chunks) {
+    if (group.length > 0 && bytes + chunk.file.length > maxBytes) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(chunk);
+    bytes += chunk.file.length;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
 }
 
 /** The chunk a file in the folder holds (`<hash>` or `<hash>.z`); undefined for any other name. */
@@ -388,14 +464,14 @@ function readIfThere(path: string): Uint8Array | undefined {
 }
 
 /** Flushes one file or folder to disk. */
-async function syncPath(path: string, flags: 'r' | 'r+'): Promise<void> {
-  const handle = await open(path, flags);
+const syncPath: SyncPath = async (path, what) => {
+  const handle = await open(path, what === 'file' ? 'r+' : 'r');
   try {
     await handle.sync();
   } finally {
     await handle.close();
   }
-}
+};
 
 /** Runs `work` over `items`, FLUSH_PARALLEL at a time. */
 async function inBatches<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {

@@ -1,0 +1,418 @@
+/**
+ * The packs of a chunk folder (`<root>/packs/<name>.pack`, format in chunk-pack.ts): which chunk
+ * each holds, reading one back, writing a new one durably, and removing what a collection no
+ * longer wants.
+ *
+ * Several hub replicas may share the folder. A pack is never changed once under its name, so what
+ * a replica has loaded stays true until the pack is removed; a pack another replica added is
+ * found by `refresh`, which lists the folder again when its timestamps say it changed. A pack
+ * removed under a reader (another replica's collection) is forgotten on the read that finds it
+ * gone, and the chunk looked for again: a collection writes the chunks it keeps into a new pack
+ * before it removes the old one.
+ */
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  decodeIndex,
+  type EncodedPack,
+  encodePack,
+  indexLocation,
+  type PackInput,
+  type PackSlot,
+  TRAILER_BYTES,
+} from './chunk-pack.ts';
+
+export const PACKS_FOLDER = 'packs';
+const PACK_SUFFIX = '.pack';
+const TEMP_SUFFIX = '.tmp';
+/**
+ * A folder changed this recently may change again within the same timestamp: its listing is not
+ * trusted to stay current by its timestamps alone, and is taken again (at most every RELIST_MS).
+ */
+const RACY_MS = 1000;
+const RELIST_MS = 100;
+
+/** Flushes one file or folder to disk. */
+export type SyncPath = (path: string, what: 'file' | 'folder') => Promise<void>;
+
+/** A chunk's stored file checks against its name (see chunks-fs.ts). */
+export type CheckStored = (hash: string, file: Uint8Array, compressed: boolean) => boolean;
+
+interface Pack {
+  name: string;
+  path: string;
+  bytes: number;
+  slots: Map<string, PackSlot>;
+}
+
+export class PackShelf {
+  readonly dir: string;
+  private readonly packs = new Map<string, Pack>();
+  /** Which loaded pack holds each chunk (the newest, when several do). */
+  private readonly holder = new Map<string, Pack>();
+  /** Pack names whose trailer or index does not check: never read; a collection removes them. */
+  private readonly unreadable = new Set<string>();
+  private folderKey = '';
+  private listedAt = 0;
+  private folderMade = false;
+
+  constructor(root: string) {
+    this.dir = join(root, PACKS_FOLDER);
+    this.refresh(true);
+  }
+
+  /** Bytes the loaded packs take. */
+  get bytes(): number {
+    let total = 0;
+    for (const pack of this.packs.values()) total += pack.bytes;
+    return total;
+  }
+
+  /** The chunk's slot in a loaded pack. */
+  slotOf(hash: string): PackSlot | undefined {
+    return this.holder.get(hash)?.slots.get(hash);
+  }
+
+  /**
+   * Loads the packs another process put in the folder and forgets those it removed. Unless
+   * `force`d, the folder is listed only when its timestamps changed, or changed so recently that
+   * they may not show the next change (see RACY_MS).
+   */
+  refresh(force = false): void {
+    let key: string;
+    let changedAt: number;
+    try {
+      const stats = statSync(this.dir);
+      key = `${stats.ino}:${stats.mtimeMs}:${stats.ctimeMs}`;
+      changedAt = Math.max(stats.mtimeMs, stats.ctimeMs);
+    } catch {
+      key = 'none';
+      changedAt = 0;
+    }
+    const now = Date.now();
+    const racy = now - changedAt < RACY_MS;
+    if (!force && key === this.folderKey && (!racy || now - this.listedAt < RELIST_MS)) return;
+    this.folderKey = key;
+    this.listedAt = now;
+    const names = new Set(this.listPacks());
+    let lost = false;
+    for (const name of this.packs.keys()) if (!names.has(name)) lost = this.drop(name) || lost;
+    for (const name of [...names].sort())
+      if (!this.packs.has(name) && !this.unreadable.has(name)) this.load(name);
+    if (lost) this.reindex();
+  }
+
+  private listPacks(): string[] {
+    try {
+      return readdirSync(this.dir).filter((name) => name.endsWith(PACK_SUFFIX));
+    } catch {
+      return [];
+    }
+  }
+
+  /** Reads a pack's index; a pack gone meanwhile is skipped, one that does not check is set aside. */
+  private load(name: string): void {
+    const path = join(this.dir, name);
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch {
+      return;
+    }
+    try {
+      const length = fstatSync(fd).size;
+      const slots = length >= TRAILER_BYTES ? readIndex(fd, length) : undefined;
+      if (!slots) {
+        this.unreadable.add(name);
+        return;
+      }
+      const pack: Pack = { name, path, bytes: length, slots: new Map(slots.map((s) => [s.hash, s])) };
+      this.packs.set(name, pack);
+      for (const hash of pack.slots.keys()) this.holder.set(hash, pack);
+    } catch {
+      // A read fault: tried again on the next listing.
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Forgets a pack; true when it held chunks that another pack may also hold. */
+  private drop(name: string): boolean {
+    const pack = this.packs.get(name);
+    if (!pack) return false;
+    this.packs.delete(name);
+    let held = false;
+    for (const hash of pack.slots.keys())
+      if (this.holder.get(hash) === pack) {
+        this.holder.delete(hash);
+        held = true;
+      }
+    return held;
+  }
+
+  /** Rebuilds which pack holds each chunk, after a pack was forgotten. */
+  private reindex(): void {
+    this.holder.clear();
+    for (const name of [...this.packs.keys()].sort()) {
+      const pack = this.packs.get(name)!;
+      for (const hash of pack.slots.keys()) this.holder.set(hash, pack);
+    }
+  }
+
+  /**
+   * The chunk's stored file (as chunk-file.ts reads it), or undefined when no loaded pack holds
+   * it. A pack found gone is forgotten and the chunk looked for in the others, after a listing.
+   */
+  read(hash: string): { file: Uint8Array; slot: PackSlot } | undefined {
+    for (let tries = 0; tries < 2; tries++) {
+      const pack = this.holder.get(hash);
+      const slot = pack?.slots.get(hash);
+      if (!pack || !slot) return undefined;
+      try {
+        return { file: readAt(pack.path, slot.offset, slot.stored), slot };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
+        this.drop(pack.name);
+        this.reindex();
+        this.refresh(true);
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Forgets the chunk in the pack that was read for it (its bytes there failed their check) and
+   * looks for it in the others. The pack itself stays: its other chunks are sound.
+   */
+  forgetDamaged(hash: string): void {
+    const pack = this.holder.get(hash);
+    if (!pack) return;
+    pack.slots.delete(hash);
+    this.holder.delete(hash);
+    for (const other of this.packs.values()) if (other.slots.has(hash)) this.holder.set(hash, other);
+  }
+
+  /**
+   * Writes `chunks` as one pack: under a temporary name, flushed, renamed into place, and the
+   * folder flushed (and the root, the first time the folder is made). Resolves once the pack is
+   * durable and loaded.
+   */
+  async write(chunks: readonly PackInput[], sync: SyncPath | undefined): Promise<void> {
+    const root = this.ensureFolder();
+    const encoded = encodePack(chunks);
+    const { name, path, temp } = this.newName();
+    const handle = await open(temp, 'wx');
+    try {
+      let position = 0;
+      for (const part of encoded.parts) {
+        // A write may take fewer bytes than asked: the rest is written after them.
+        for (let done = 0; done < part.length; ) {
+          const { bytesWritten } = await handle.write(part, done, part.length - done, position);
+          done += bytesWritten;
+          position += bytesWritten;
+        }
+      }
+    } finally {
+      await handle.close();
+    }
+    if (sync) await sync(temp, 'file');
+    renameSync(temp, path);
+    if (sync) {
+      await sync(this.dir, 'folder');
+      if (root) await sync(root, 'folder');
+    }
+    this.adopt(name, path, encoded);
+  }
+
+  /** As `write`, synchronously (a collection's rewrite of a pack); returns the pack's length. */
+  writeSync(chunks: readonly PackInput[], fsync: boolean): number {
+    const root = this.ensureFolder();
+    const encoded = encodePack(chunks);
+    const { name, path, temp } = this.newName();
+    const fd = openSync(temp, 'wx');
+    try {
+      for (const part of encoded.parts) writeAll(fd, part);
+      if (fsync) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+    if (fsync) {
+      syncFolderSync(this.dir);
+      if (root) syncFolderSync(root);
+    }
+    this.adopt(name, path, encoded);
+    return encoded.length;
+  }
+
+  /** Makes the packs folder; the chunk root when it was made now (its entry needs a flush). */
+  private ensureFolder(): string | undefined {
+    if (this.folderMade) return undefined;
+    this.folderMade = true;
+    return mkdirSync(this.dir, { recursive: true }) !== undefined ? join(this.dir, '..') : undefined;
+  }
+
+  /** A name no other writer takes: the time (names sort as packs were made), the process, chance. */
+  private newName(): { name: string; path: string; temp: string } {
+    const name = `${Date.now().toString(36).padStart(9, '0')}-${process.pid}-${Math.random().toString(36).slice(2, 10)}${PACK_SUFFIX}`;
+    const path = join(this.dir, name);
+    return { name, path, temp: path + TEMP_SUFFIX };
+  }
+
+  private adopt(name: string, path: string, encoded: EncodedPack): void {
+    const pack: Pack = {
+      name,
+      path,
+      bytes: encoded.length,
+      slots: new Map(encoded.slots.map((s) => [s.hash, s])),
+    };
+    this.packs.set(name, pack);
+    for (const hash of pack.slots.keys()) this.holder.set(hash, pack);
+  }
+
+  /** Marks the chunk's pack as just used, so that a collection now leaves all of it; true if held. */
+  touch(hash: string): boolean {
+    const pack = this.holder.get(hash);
+    if (!pack) return false;
+    const now = new Date();
+    try {
+      utimesSync(pack.path, now, now);
+    } catch {
+      // Gone (another replica's collection): the pusher is told the chunk is missing and sends it.
+    }
+    return true;
+  }
+
+  /**
+   * Removes from the packs last written or touched before `before` every chunk `keep` does not
+   * want: a pack with none left is removed, one with some left is written again with those alone
+   * (checked with `check`) before it is removed. Unreadable packs and temporary files left by a
+   * crashed writer go too, once as old. Returns the chunks removed and the bytes freed.
+   */
+  sweep(
+    keep: (hash: string) => boolean,
+    before: number,
+    check: CheckStored,
+    fsync: boolean,
+  ): { removed: string[]; bytes: number } {
+    this.refresh(true);
+    const removed = new Set<string>();
+    let bytes = 0;
+    for (const name of this.listAll()) {
+      const path = join(this.dir, name);
+      const modified = modifiedAt(path);
+      if (modified === undefined || modified >= before) continue;
+      const pack = this.packs.get(name);
+      if (!pack) {
+        // A temporary pack of a writer that stopped, or a pack that does not check.
+        if (name.endsWith(PACK_SUFFIX) && !this.unreadable.has(name)) continue;
+        bytes += sizeOf(path);
+        rmSync(path, { force: true });
+        this.unreadable.delete(name);
+        continue;
+      }
+      const unwanted = [...pack.slots.keys()].filter((hash) => !keep(hash));
+      if (unwanted.length === 0) continue;
+      const kept: PackInput[] = [];
+      for (const slot of pack.slots.values()) {
+        if (!keep(slot.hash)) continue;
+        const file = readAt(pack.path, slot.offset, slot.stored);
+        if (check(slot.hash, file, slot.compressed))
+          kept.push({ hash: slot.hash, file, compressed: slot.compressed, size: slot.size });
+      }
+      if (kept.length > 0) bytes -= this.writeSync(kept, fsync);
+      rmSync(pack.path, { force: true });
+      bytes += pack.bytes;
+      this.drop(name);
+      for (const hash of unwanted) removed.add(hash);
+    }
+    this.reindex();
+    // A chunk that another pack still holds (written or touched since) is not gone.
+    return { removed: [...removed].filter((hash) => !this.holder.has(hash)), bytes: Math.max(0, bytes) };
+  }
+
+  /** Every name in the folder: packs and temporary packs. */
+  private listAll(): string[] {
+    try {
+      return readdirSync(this.dir).filter(
+        (n) => n.endsWith(PACK_SUFFIX) || n.endsWith(PACK_SUFFIX + TEMP_SUFFIX),
+      );
+    } catch {
+      return [];
+    }
+  }
+}
+
+/** A pack's slots from its trailer and index, or undefined when they do not check. */
+function readIndex(fd: number, length: number): PackSlot[] | undefined {
+  const trailer = readFd(fd, length - TRAILER_BYTES, TRAILER_BYTES);
+  const location = indexLocation(trailer, length);
+  if (!location) return undefined;
+  const index = readFd(fd, location.at, length - TRAILER_BYTES - location.at);
+  return decodeIndex(index, location.digest, location.at);
+}
+
+function readFd(fd: number, position: number, length: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, bytes, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done === length ? bytes : bytes.subarray(0, done);
+}
+
+/** `length` bytes of the file at `offset` (fewer when the file is shorter: the check then fails). */
+function readAt(path: string, offset: number, length: number): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    return readFd(fd, offset, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+}
+
+function syncFolderSync(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function modifiedAt(path: string): number | undefined {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
