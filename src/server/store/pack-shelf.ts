@@ -45,6 +45,11 @@ const TEMP_SUFFIX = '.tmp';
  */
 const RACY_MS = 1000;
 const RELIST_MS = 100;
+/**
+ * Packs kept open for reading, at most: a mirror's catch-up reads thousands of chunks from a few
+ * packs, one positioned read each instead of an open, a read and a close.
+ */
+const OPEN_PACKS_MAX = 32;
 
 /** Flushes one file or folder to disk. */
 export type SyncPath = (path: string, what: 'file' | 'folder') => Promise<void>;
@@ -66,6 +71,8 @@ export class PackShelf {
   private readonly holder = new Map<string, Pack>();
   /** Pack names whose trailer or index does not check: never read; a collection removes them. */
   private readonly unreadable = new Set<string>();
+  /** Descriptors of packs read lately, the least recently read first. */
+  private readonly open = new Map<string, number>();
   private folderKey = '';
   private listedAt = 0;
   private folderMade = false;
@@ -155,6 +162,7 @@ export class PackShelf {
     const pack = this.packs.get(name);
     if (!pack) return false;
     this.packs.delete(name);
+    this.close(name);
     let held = false;
     for (const hash of pack.slots.keys())
       if (this.holder.get(hash) === pack) {
@@ -183,7 +191,7 @@ export class PackShelf {
       const slot = pack?.slots.get(hash);
       if (!pack || !slot) return undefined;
       try {
-        return { file: readAt(pack.path, slot.offset, slot.stored), slot };
+        return { file: readFd(this.descriptor(pack), slot.offset, slot.stored), slot };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
         this.drop(pack.name);
@@ -192,6 +200,30 @@ export class PackShelf {
       }
     }
     return undefined;
+  }
+
+  /**
+   * An open descriptor of the pack. Still open, it reads the pack's bytes after another replica
+   * removed it: a pack never changes, and its chunks are as valid as when it was written.
+   */
+  private descriptor(pack: Pack): number {
+    const fd = this.open.get(pack.name);
+    if (fd !== undefined) {
+      this.open.delete(pack.name);
+      this.open.set(pack.name, fd);
+      return fd;
+    }
+    const opened = openSync(pack.path, 'r');
+    this.open.set(pack.name, opened);
+    if (this.open.size > OPEN_PACKS_MAX) this.close(this.open.keys().next().value!);
+    return opened;
+  }
+
+  private close(name: string): void {
+    const fd = this.open.get(name);
+    if (fd === undefined) return;
+    this.open.delete(name);
+    closeSync(fd);
   }
 
   /**
