@@ -23,13 +23,14 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { chmod, writeFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type EntryContent, sameContent } from '../core/entry.ts';
 import { EXACT_NAMES } from '../core/folding.ts';
 import { fileModeFor } from '../core/mode.ts';
 import { ancestorPaths } from '../core/paths.ts';
 import { sameStat, statProvesOwnWrite } from './local-tree.ts';
+import { renameNoReplace } from './rename-no-replace.ts';
 import { type RespellSource, respell } from './respell.ts';
 import { type Lookup, Spellings } from './spelling.ts';
 import type { StatStamp } from './state.ts';
@@ -85,6 +86,8 @@ export interface StagedWrite {
    * `stageContent`); absent once they are there.
    */
   pending?: { bytes: Uint8Array; mode: number; exactMode: boolean };
+  /** The temporary file's stat once its bytes were in, when `writeStaged` took it. */
+  written?: StatStamp;
 }
 
 export type StageOutcome = ApplyOutcome | { ok: 'staged'; staged: StagedWrite };
@@ -200,8 +203,15 @@ export async function writeStaged(staged: StagedWrite): Promise<ApplyOutcome | u
   const pending = staged.pending;
   if (!pending) return undefined;
   try {
-    await writeFile(staged.temp, pending.bytes, { mode: pending.mode, flag: 'wx' });
-    if (pending.exactMode) await chmod(staged.temp, pending.mode);
+    const handle = await open(staged.temp, 'wx', pending.mode);
+    try {
+      await handle.writeFile(pending.bytes);
+      if (pending.exactMode) await handle.chmod(pending.mode);
+      // Taken here, in the thread pool, rather than by an lstat on the main thread before the rename.
+      staged.written = stampOf(await handle.stat());
+    } finally {
+      await handle.close();
+    }
     staged.pending = undefined;
     return undefined;
   } catch (error) {
@@ -221,6 +231,11 @@ export async function writeStaged(staged: StagedWrite): Promise<ApplyOutcome | u
  */
 export function finishWrite(staged: StagedWrite): ApplyOutcome {
   try {
+    // Nothing expected at the path: a rename that refuses to replace needs no look before it.
+    if (!staged.expected && staged.written) {
+      const renamed = renameNoReplace()?.(staged.temp, staged.absolute) ?? 'unsupported';
+      if (renamed === 'renamed') return renamedInto(staged.absolute, staged.written);
+    }
     const again = lstatOrUndefined(staged.absolute);
     if (again?.isDirectory()) {
       // A folder appeared meanwhile (or an empty one was in the way and is still there).
@@ -235,14 +250,19 @@ export function finishWrite(staged: StagedWrite): ApplyOutcome {
         : { ok: false, code: 'local-changed', message: 'a local file appeared at this path', retry: false };
     }
     // The written file's own stat, to tell the stat taken after the rename is still of these bytes.
-    const written = stampOf(lstatSync(staged.temp));
+    const written = staged.written ?? stampOf(lstatSync(staged.temp));
     renameSync(staged.temp, staged.absolute);
-    const stat = stampOf(lstatSync(staged.absolute));
-    return { ok: true, stat, statProves: statProvesOwnWrite(written, stat) };
+    return renamedInto(staged.absolute, written);
   } catch (error) {
     tryUnlink(staged.temp);
     return { ok: false, code: 'io-error', message: (error as Error).message, retry: true };
   }
+}
+
+/** A written file just renamed into place: its stat, and whether it proves the written bytes. */
+function renamedInto(absolute: string, written: StatStamp): ApplyOutcome {
+  const stat = stampOf(lstatSync(absolute));
+  return { ok: true, stat, statProves: statProvesOwnWrite(written, stat) };
 }
 
 /**

@@ -22,6 +22,7 @@ import { finishWrite, stageContent, stampOf, writeStaged } from '../../src/agent
 import { ChunkCache } from '../../src/agent/chunk-cache.ts';
 import { Durability } from '../../src/agent/durability.ts';
 import { fileContent } from '../../src/agent/local-tree.ts';
+import { renameNoReplace } from '../../src/agent/rename-no-replace.ts';
 import { Spellings } from '../../src/agent/spelling.ts';
 import { EXACT_NAMES } from '../../src/core/folding.ts';
 import { TEMP_FILE_PREFIX } from '../../src/core/paths.ts';
@@ -141,5 +142,53 @@ describe('staged writes in the thread pool', () => {
     expect(finishWrite(staged.staged)).toMatchObject({ ok: true });
     expect(readFileSync(join(root, 'a.txt'), 'utf8')).toBe('content\n');
     expect(lstatSync(join(root, 'a.txt')).mode & 0o111).toBe(0o111);
+  });
+
+  it('keeps a file that appeared at a new path after its look, and the staged one is not renamed over it', async () => {
+    const root = tempDir();
+    const staged = stageDeferred(root, 'a.txt', text('remote\n'), false, 0o644);
+    expect(await writeStaged(staged.staged)).toBeUndefined();
+    // Created after the stage's look, as an editor's save between the look and the rename would be.
+    writeFileSync(join(root, 'a.txt'), 'typed here\n');
+    expect(finishWrite(staged.staged)).toMatchObject({ ok: false, code: 'local-changed' });
+    expect(readFileSync(join(root, 'a.txt'), 'utf8')).toBe('typed here\n');
+    expect(tempFilesIn(root)).toEqual([]);
+  });
+
+  it('proves a new file written in the thread pool by the stat it took there', async () => {
+    const root = tempDir();
+    const staged = stageDeferred(root, 'a.txt', text('remote\n'), false, 0o644);
+    expect(await writeStaged(staged.staged)).toBeUndefined();
+    expect(staged.staged.written).toMatchObject({ size: 7, ino: lstatSync(staged.staged.temp).ino });
+    await Bun.sleep(5);
+    const outcome = finishWrite(staged.staged);
+    expect(outcome).toMatchObject({ ok: true, stat: { ino: staged.staged.written!.ino, size: 7 } });
+    expect(readFileSync(join(root, 'a.txt'), 'utf8')).toBe('remote\n');
+  });
+});
+
+describe('renameNoReplace', () => {
+  const rename = renameNoReplace();
+
+  it.skipIf(process.platform !== 'linux')('is available on Linux', () => {
+    expect(rename).toBeDefined();
+  });
+
+  it.skipIf(!rename)('renames onto a free name, and moves nothing onto a taken one', () => {
+    const root = tempDir();
+    writeFileSync(join(root, 'from'), 'moved');
+    expect(rename!(join(root, 'from'), join(root, 'to'))).toBe('renamed');
+    expect(readFileSync(join(root, 'to'), 'utf8')).toBe('moved');
+    writeFileSync(join(root, 'again'), 'second');
+    expect(rename!(join(root, 'again'), join(root, 'to'))).toBe('exists');
+    expect(readFileSync(join(root, 'to'), 'utf8')).toBe('moved');
+    expect(readFileSync(join(root, 'again'), 'utf8')).toBe('second');
+    mkdirSync(join(root, 'folder'));
+    expect(rename!(join(root, 'again'), join(root, 'folder'))).toBe('exists');
+  });
+
+  it.skipIf(!rename)('throws what rename would for a missing source', () => {
+    const root = tempDir();
+    expect(() => rename!(join(root, 'missing'), join(root, 'to'))).toThrow(/^ENOENT: rename/);
   });
 });
