@@ -77,6 +77,7 @@ describe('chunk garbage collection', () => {
       async () => (await hub.store.entry('test', 'gone.txt'))?.content.kind === 'deleted',
       'the deletion on the hub',
     );
+    await hub.sync.moveJournaled();
     age(chunksRoot);
     const [hash] = chunkFiles(chunksRoot).map((f) => f.slice(f.lastIndexOf('/') + 1).replace(/\.z$/, ''));
     const missing = await fetch(`${hub.url}/v1/chunks/missing`, {

@@ -329,7 +329,8 @@ export class FolderChunkStore implements ChunkStore {
    * running now leaves it to the push that is about to name it.
    */
   touch(hash: string): void {
-    this.packs.touch(hash);
+    // A packed copy kept is enough: a collection counts a chunk removed only once no copy is left.
+    if (this.packs.touch(hash)) return;
     const now = new Date();
     // Both names when both are there (a raw copy an earlier version wrote beside a compressed one).
     for (const path of [this.compressedPathOf(hash), this.pathOf(hash)]) {
