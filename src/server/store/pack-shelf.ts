@@ -37,10 +37,18 @@ const TEMP_SUFFIX = '.tmp';
 const RACY_MS = 1000;
 const RELIST_MS = 100;
 /**
+ * Unless forced, the folder is looked at no more often than this: a first sync asks about
+ * thousands of chunks the hub lacks within a second, and a pack another replica wrote in the
+ * last few milliseconds is found on the next look (missed meanwhile, a chunk is uploaded again).
+ */
+const LOOK_EVERY_MS = 20;
+/**
  * Packs kept open for reading, at most: a mirror's catch-up reads thousands of chunks from a few
  * packs, one positioned read each instead of an open, a read and a close.
  */
 const OPEN_PACKS_MAX = 32;
+/** A pack's small chunks are joined into writes of about this many bytes, not one write each. */
+const WRITE_BYTES = 1024 * 1024;
 
 /** Flushes one file or folder to disk. */
 export type SyncPath = (path: string, what: 'file' | 'folder') => Promise<void>;
@@ -66,6 +74,7 @@ export class PackShelf {
   private readonly open = new Map<string, number>();
   private folderKey = '';
   private listedAt = 0;
+  private lookedAt = 0;
   private folderMade = false;
 
   constructor(root: string) {
@@ -91,6 +100,9 @@ export class PackShelf {
    * they may not show the next change (see RACY_MS).
    */
   refresh(force = false): void {
+    const lookedAt = Date.now();
+    if (!force && lookedAt - this.lookedAt < LOOK_EVERY_MS) return;
+    this.lookedAt = lookedAt;
     let key: string;
     let changedAt: number;
     try {
@@ -241,10 +253,10 @@ export class PackShelf {
     const handle = await open(temp, 'wx');
     try {
       let position = 0;
-      for (const part of encoded.parts) {
+      for (const buffer of joinedUpTo(encoded.parts, WRITE_BYTES)) {
         // A write may take fewer bytes than asked: the rest is written after them.
-        for (let done = 0; done < part.length; ) {
-          const { bytesWritten } = await handle.write(part, done, part.length - done, position);
+        for (let done = 0; done < buffer.length; ) {
+          const { bytesWritten } = await handle.write(buffer, done, buffer.length - done, position);
           done += bytesWritten;
           position += bytesWritten;
         }
@@ -378,4 +390,24 @@ export class PackShelf {
       return [];
     }
   }
+}
+
+/** `parts` joined end to end into buffers of about `size` bytes (a larger part is one alone). */
+function joinedUpTo(parts: readonly Uint8Array[], size: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let group: Uint8Array[] = [];
+  let bytes = 0;
+  const close = () => {
+    if (group.length === 1) out.push(group[0]!);
+    else if (group.length > 1) out.push(Buffer.concat(group, bytes));
+    group = [];
+    bytes = 0;
+  };
+  for (const part of parts) {
+    if (bytes > 0 && bytes + part.length > size) close();
+    group.push(part);
+    bytes += part.length;
+  }
+  close();
+  return out;
 }
