@@ -13,6 +13,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -164,6 +165,45 @@ describe('staged writes in the thread pool', () => {
     const outcome = finishWrite(staged.staged);
     expect(outcome).toMatchObject({ ok: true, stat: { ino: staged.staged.written!.ino, size: 7 } });
     expect(readFileSync(join(root, 'a.txt'), 'utf8')).toBe('remote\n');
+  });
+});
+
+describe('a new file staged for the thread pool without a look at its path', () => {
+  it('is refused where a local file already is, which stays as it was', async () => {
+    const root = tempDir();
+    writeFileSync(join(root, 'a.txt'), 'local, never observed\n');
+    const staged = stageDeferred(root, 'a.txt', text('remote\n'), false, 0o644);
+    expect(await writeStaged(staged.staged)).toBeUndefined();
+    expect(finishWrite(staged.staged)).toMatchObject({ ok: false, code: 'local-changed', retry: false });
+    expect(readFileSync(join(root, 'a.txt'), 'utf8')).toBe('local, never observed\n');
+    expect(tempFilesIn(root)).toEqual([]);
+  });
+
+  it('takes the place of an empty folder, and is refused by a folder with something in it', async () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'empty'));
+    mkdirSync(join(root, 'full'));
+    writeFileSync(join(root, 'full', 'kept.txt'), 'kept\n');
+    const intoEmpty = stageDeferred(root, 'empty', text('file now\n'), false, 0o644);
+    const intoFull = stageDeferred(root, 'full', text('file now\n'), false, 0o644);
+    expect(await writeStaged(intoEmpty.staged)).toBeUndefined();
+    expect(await writeStaged(intoFull.staged)).toBeUndefined();
+    expect(finishWrite(intoEmpty.staged)).toMatchObject({ ok: true });
+    expect(readFileSync(join(root, 'empty'), 'utf8')).toBe('file now\n');
+    expect(finishWrite(intoFull.staged)).toMatchObject({ ok: false });
+    expect(readFileSync(join(root, 'full', 'kept.txt'), 'utf8')).toBe('kept\n');
+    expect(tempFilesIn(root)).toEqual([]);
+  });
+
+  it('is refused where a link is, which is not followed', async () => {
+    const root = tempDir();
+    const outside = tempDir();
+    symlinkSync(join(outside, 'target.txt'), join(root, 'link'));
+    const staged = stageDeferred(root, 'link', text('remote\n'), false, 0o644);
+    expect(await writeStaged(staged.staged)).toBeUndefined();
+    expect(finishWrite(staged.staged)).toMatchObject({ ok: false, code: 'local-changed' });
+    expect(lstatSync(join(root, 'link')).isSymbolicLink()).toBe(true);
+    expect(existsSync(join(outside, 'target.txt'))).toBe(false);
   });
 });
 
