@@ -161,4 +161,25 @@ describe('chunk packs in the folder', () => {
     store.sweep(() => true, Date.now() - HOUR);
     expect(readdirSync(join(root, 'packs'))).toEqual([name!]);
   });
+
+  it('leave nothing half written when a flush fails, and the chunks are flushed by the next one', async () => {
+    const root = tempDir('warmsync-chunks-');
+    let failures = 1;
+    const store = new FolderChunkStore(root, {
+      syncPath: async (path, what) => {
+        if (what === 'file' && failures-- > 0) throw new Error(`EIO: flushing ${path}`);
+      },
+    });
+    const list = chunks('retried');
+    for (const { hash, bytes } of list) await store.put(hash, bytes);
+    await expect(store.flush()).rejects.toThrow(/EIO/);
+    expect(readdirSync(join(root, 'packs'))).toEqual([]);
+    expect(store.unflushed).toBe(list.length);
+    expect(await store.get(list[3]!.hash)).toEqual(list[3]!.bytes);
+    await store.flush();
+    expect(store.unflushed).toBe(0);
+    expect(packsIn(root)).toHaveLength(1);
+    const reader = new FolderChunkStore(root);
+    for (const { hash, bytes } of list) expect(await reader.get(hash)).toEqual(bytes);
+  });
 });

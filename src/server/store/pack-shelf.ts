@@ -76,8 +76,10 @@ export class PackShelf {
   private listedAt = 0;
   private lookedAt = 0;
   private folderMade = false;
+  /** The packs' folder was made and the root that holds it not flushed since. */
+  private rootUnflushed = false;
 
-  constructor(root: string) {
+  constructor(private readonly root: string) {
     this.dir = join(root, PACKS_FOLDER);
     this.refresh(true);
   }
@@ -247,58 +249,71 @@ export class PackShelf {
    * durable and loaded.
    */
   async write(chunks: readonly PackInput[], sync: SyncPath | undefined): Promise<void> {
-    const root = this.ensureFolder();
+    this.ensureFolder();
     const encoded = encodePack(chunks);
     const { name, path, temp } = this.newName();
     const handle = await open(temp, 'wx');
     try {
-      let position = 0;
-      for (const buffer of joinedUpTo(encoded.parts, WRITE_BYTES)) {
-        // A write may take fewer bytes than asked: the rest is written after them.
-        for (let done = 0; done < buffer.length; ) {
-          const { bytesWritten } = await handle.write(buffer, done, buffer.length - done, position);
-          done += bytesWritten;
-          position += bytesWritten;
+      try {
+        let position = 0;
+        for (const buffer of joinedUpTo(encoded.parts, WRITE_BYTES)) {
+          // A write may take fewer bytes than asked: the rest is written after them.
+          for (let done = 0; done < buffer.length; ) {
+            const { bytesWritten } = await handle.write(buffer, done, buffer.length - done, position);
+            done += bytesWritten;
+            position += bytesWritten;
+          }
         }
+      } finally {
+        await handle.close();
       }
-    } finally {
-      await handle.close();
+      if (sync) await sync(temp, 'file');
+      renameSync(temp, path);
+    } catch (error) {
+      // A full disk, say: nothing is left half written (the staged chunks are flushed again later).
+      rmSync(temp, { force: true });
+      throw error;
     }
-    if (sync) await sync(temp, 'file');
-    renameSync(temp, path);
     if (sync) {
       await sync(this.dir, 'folder');
-      if (root) await sync(root, 'folder');
+      if (this.rootUnflushed) await sync(this.root, 'folder');
+      this.rootUnflushed = false;
     }
     this.adopt(name, path, encoded);
   }
 
   /** As `write`, synchronously (a collection's rewrite of a pack); returns the pack's length. */
   writeSync(chunks: readonly PackInput[], fsync: boolean): number {
-    const root = this.ensureFolder();
+    this.ensureFolder();
     const encoded = encodePack(chunks);
     const { name, path, temp } = this.newName();
     const fd = openSync(temp, 'wx');
     try {
-      for (const part of encoded.parts) writeAll(fd, part);
-      if (fsync) fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      try {
+        for (const part of encoded.parts) writeAll(fd, part);
+        if (fsync) fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, path);
+    } catch (error) {
+      rmSync(temp, { force: true });
+      throw error;
     }
-    renameSync(temp, path);
     if (fsync) {
       syncFolderSync(this.dir);
-      if (root) syncFolderSync(root);
+      if (this.rootUnflushed) syncFolderSync(this.root);
+      this.rootUnflushed = false;
     }
     this.adopt(name, path, encoded);
     return encoded.length;
   }
 
-  /** Makes the packs folder; the chunk root when it was made now (its entry needs a flush). */
-  private ensureFolder(): string | undefined {
-    if (this.folderMade) return undefined;
+  /** Makes the packs' folder once; made now, the root's entry for it must be flushed too. */
+  private ensureFolder(): void {
+    if (this.folderMade) return;
+    if (mkdirSync(this.dir, { recursive: true }) !== undefined) this.rootUnflushed = true;
     this.folderMade = true;
-    return mkdirSync(this.dir, { recursive: true }) !== undefined ? join(this.dir, '..') : undefined;
   }
 
   /** A name no other writer takes: the time (names sort as packs were made), the process, chance. */
