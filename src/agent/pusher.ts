@@ -5,6 +5,7 @@
  * content is not pushed again and again.
  */
 import { compactInGroups, STALE_CHUNK_BASE } from '../core/chunk-edit.ts';
+import { ChunkSet } from '../core/chunk-set.ts';
 import type { EntryContent } from '../core/entry.ts';
 import { type ChunkFrame, makeFrame } from '../core/frames.ts';
 import { collisionKey } from '../core/paths.ts';
@@ -50,7 +51,7 @@ export interface PusherDeps {
 
 export class Pusher {
   /** Chunks the hub is known to hold: every chunk of every base, plus what was uploaded. */
-  private readonly knownChunks = new Set<string>();
+  private readonly knownChunks = new ChunkSet();
   /** Content the hub refused for a path (case collision...), not to be pushed again unchanged. */
   private readonly refused = new Map<string, { identity: string; problem: Problem }>();
 
