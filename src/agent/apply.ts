@@ -86,7 +86,7 @@ export interface StagedWrite {
    * `stageContent`); absent once they are there.
    */
   pending?: { bytes: Uint8Array; mode: number; exactMode: boolean };
-  /** The temporary file's stat once its bytes were in, when `writeStaged` took it. */
+  /** The temporary file's stat once its bytes were in (a file; a link has none). */
   written?: StatStamp;
 }
 
@@ -213,6 +213,8 @@ function writeStagedSync(staged: StagedWrite): void {
   if (!pending) return;
   writeFileSync(staged.temp, pending.bytes, { mode: pending.mode });
   if (pending.exactMode) chmodSync(staged.temp, pending.mode);
+  // Taken now rather than before the rename: nothing writes the temporary file in between.
+  staged.written = stampOf(lstatSync(staged.temp));
   staged.pending = undefined;
 }
 

@@ -207,6 +207,20 @@ describe('a new file staged for the thread pool without a look at its path', () 
   });
 });
 
+describe('a new file written on the main thread (a small batch)', () => {
+  it('is renamed without replacing a file saved at its path after the stage', () => {
+    const root = tempDir();
+    const content = fileContent(text('remote\n'), false, 0o644);
+    const staged = stageContent(root, 'a.txt', content, undefined, text('remote\n'));
+    if (staged.ok !== 'staged') throw new Error('not staged');
+    expect(staged.staged.written).toMatchObject({ size: 7 });
+    writeFileSync(join(root, 'a.txt'), 'typed here\n');
+    expect(finishWrite(staged.staged)).toMatchObject({ ok: false, code: 'local-changed' });
+    expect(readFileSync(join(root, 'a.txt'), 'utf8')).toBe('typed here\n');
+    expect(tempFilesIn(root)).toEqual([]);
+  });
+});
+
 describe('renameNoReplace', () => {
   const rename = renameNoReplace();
 
