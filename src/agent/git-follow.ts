@@ -31,6 +31,8 @@ export interface GitRefreshing {
 export class GitFollower {
   /** The refresh before this one: each starts once it is over, so each reads the state it left. */
   private last: Promise<unknown> = Promise.resolve();
+  /** The rules stage of the refresh before this one (see refreshInStages). */
+  private lastRules: Promise<unknown> = Promise.resolve();
   private tracked: ReadonlySet<string> = new Set();
   private excludes: readonly string[] = [];
   /** Fingerprints of the files last read; undefined until the first refresh. */
@@ -55,20 +57,23 @@ export class GitFollower {
     return this.refreshInStages().done;
   }
 
-  /** `refresh`, with its first stage told apart (see GitRefreshing). */
+  /**
+   * `refresh`, with its first stage told apart (see GitRefreshing). The stages are chained apart:
+   * a refresh's rules wait only for the rules of the one before, not for its `git ls-files`, so a
+   * checkout whose events fall into two cycles does not hold the second cycle's files until git
+   * answers the first one (the answer is needed only for paths an ignore pattern matches).
+   */
   refreshInStages(): GitRefreshing {
-    let rulesKnown: (changed: boolean) => void = () => {};
-    const rules = new Promise<boolean>((resolve) => {
-      rulesKnown = resolve;
-    });
-    const done = this.last.then(() => this.refreshNow(rulesKnown));
-    // A refresh that fails says "changed": whoever waits on the rules then waits for `done` too.
-    done.catch(() => rulesKnown(true));
+    const rules = this.lastRules.then(() => this.readRules());
+    this.lastRules = rules.catch(() => false);
+    const done = Promise.all([rules, this.last]).then(([rulesChanged]) => this.readTracked(rulesChanged));
     this.last = done.catch(() => {});
-    return { rules, done };
+    // A refresh that fails says "changed": whoever waits on the rules then waits for `done` too.
+    return { rules: rules.catch(() => true), done };
   }
 
-  private async refreshNow(rulesKnown: (changed: boolean) => void): Promise<GitRefresh | undefined> {
+  /** Reads git's exclude rules again where their files changed; true when the rules changed. */
+  private async readRules(): Promise<boolean> {
     const gitDir = join(this.root, '.git');
     const isRepo = await stat(gitDir).then(
       () => true,
@@ -79,18 +84,25 @@ export class GitFollower {
       this.configStamp = configStamp;
       this.excludesFile = isRepo ? await excludesFilePath(this.root) : '';
     }
-    let rulesChanged = false;
     const excludeFiles = [this.excludesFile, join(gitDir, 'info', 'exclude')];
     const excludesStamp = `${isRepo}|${this.excludesFile}|${await filesStamp(excludeFiles)}`;
-    if (excludesStamp !== this.excludesStamp) {
-      this.excludesStamp = excludesStamp;
-      // Git's exclude files mean nothing outside a repository.
-      const excludes = isRepo ? await repoExcludes(this.root, this.excludesFile) : [];
-      rulesChanged =
-        excludes.length !== this.excludes.length || excludes.some((t, i) => t !== this.excludes[i]);
-      this.excludes = excludes;
-    }
-    rulesKnown(rulesChanged);
+    if (excludesStamp === this.excludesStamp) return false;
+    this.excludesStamp = excludesStamp;
+    // Git's exclude files mean nothing outside a repository.
+    const excludes = isRepo ? await repoExcludes(this.root, this.excludesFile) : [];
+    const changed =
+      excludes.length !== this.excludes.length || excludes.some((t, i) => t !== this.excludes[i]);
+    this.excludes = excludes;
+    return changed;
+  }
+
+  /** Asks git what it tracks where its index changed, and hands its view to the tree. */
+  private async readTracked(rulesChanged: boolean): Promise<GitRefresh | undefined> {
+    const gitDir = join(this.root, '.git');
+    const isRepo = await stat(gitDir).then(
+      () => true,
+      () => false,
+    );
     const indexStamp = `${isRepo}|${await filesStamp([join(gitDir, 'index')])}`;
     let tracked = this.tracked;
     if (indexStamp !== this.indexStamp) {

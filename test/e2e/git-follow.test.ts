@@ -38,6 +38,29 @@ function commitOnBranch(dir: string, branch: string, path: string, text: string)
   git(dir, 'checkout', '-q', 'main');
 }
 
+/**
+ * Puts a `git` first on PATH whose `ls-files` touches `<marks>/asked` and then does not answer
+ * until `<marks>/release` exists (written on cleanup); every other command is the real git.
+ */
+function holdGitLsFiles(): string {
+  const realGit = Bun.which('git')!;
+  const marks = tempDir('warmsync-slow-git-');
+  const bin = join(marks, 'bin');
+  mkdirSync(bin);
+  writeFileSync(
+    join(bin, 'git'),
+    `#!/bin/sh\nfor a in "$@"; do if [ "$a" = ls-files ]; then touch '${marks}/asked'; while [ ! -e '${marks}/release' ]; do sleep 0.05; done; fi; done\nexec '${realGit}' "$@"\n`,
+    { mode: 0o755 },
+  );
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}:${path}`;
+  onCleanup(() => {
+    writeFileSync(join(marks, 'release'), '');
+    process.env.PATH = path;
+  });
+  return marks;
+}
+
 describe('git follows git', () => {
   it('syncs a file under an ignored folder once it is force-added with git add -f', async () => {
     const hub = startHub();
@@ -86,23 +109,30 @@ describe('git follows git', () => {
     await waitUntil(() => existsSync(join(b.tree.root, 'main.ts')), 'main.ts on the peer');
     // From here on `git ls-files` does not answer until released: the agent asks it (what git
     // tracks decides what syncs under an ignore pattern), but main.ts's verdict cannot depend on it.
-    const realGit = Bun.which('git')!;
-    const marks = tempDir('warmsync-slow-git-');
-    const bin = join(marks, 'bin');
-    mkdirSync(bin);
-    writeFileSync(
-      join(bin, 'git'),
-      `#!/bin/sh\nfor a in "$@"; do if [ "$a" = ls-files ]; then touch '${marks}/asked'; while [ ! -e '${marks}/release' ]; do sleep 0.05; done; fi; done\nexec '${realGit}' "$@"\n`,
-      { mode: 0o755 },
-    );
-    const path = process.env.PATH;
-    process.env.PATH = `${bin}:${path}`;
-    onCleanup(() => {
-      writeFileSync(join(marks, 'release'), '');
-      process.env.PATH = path;
-    });
+    const marks = holdGitLsFiles();
     git(dirA, 'checkout', '-q', 'next');
     await waitUntil(() => existsSync(join(marks, 'asked')), 'the agent to ask git what it tracks');
+    await waitUntil(
+      () => readFileSync(join(b.tree.root, 'main.ts'), 'utf8') === 'export const next = 2;\n',
+      "the checkout's file on the peer while git ls-files is still out",
+    );
+    expect(existsSync(join(marks, 'release'))).toBe(false);
+  });
+
+  it("pushes a checkout's files while git has not yet answered what it tracked before it", async () => {
+    const hub = startHub();
+    const dirA = repo('*.gen.ts\n');
+    commitOnBranch(dirA, 'next', 'main.ts', 'export const next = 2;\n');
+    await startAgent(hub, { dir: dirA, rescanMinMs: 600_000 });
+    const b = await startAgent(hub);
+    await waitUntil(() => existsSync(join(b.tree.root, 'main.ts')), 'main.ts on the peer');
+    const marks = holdGitLsFiles();
+    // A first change of the index, whose question to git stays out...
+    writeFileSync(join(dirA, 'notes.txt'), 'notes\n');
+    git(dirA, 'add', 'notes.txt');
+    await waitUntil(() => existsSync(join(marks, 'asked')), 'the agent to ask git what it tracks');
+    // ...then a checkout, in cycles of its own: its files do not wait for that answer either.
+    git(dirA, 'checkout', '-q', 'next');
     await waitUntil(
       () => readFileSync(join(b.tree.root, 'main.ts'), 'utf8') === 'export const next = 2;\n',
       "the checkout's file on the peer while git ls-files is still out",
