@@ -3,8 +3,10 @@
  * downloads verified chunk by chunk, where a damaged chunk is asked for again on its own with
  * backoff (1 s, 2 s, 4 s) before a circuit breaker stops asking for a while.
  */
+
 import type { ChunkSpec, EntryContent } from '../core/entry.ts';
 import { type ChunkFrame, FrameError, makeFrame, openFrame } from '../core/frames.ts';
+import { groupsBySize } from '../core/size-groups.ts';
 import type { ChunkCache } from './chunk-cache.ts';
 import { type HubClient, HubError } from './client.ts';
 
@@ -52,20 +54,7 @@ export function uploadFrames(
 
 /** Groups frames into envelopes of about `ENVELOPE_BYTES`. */
 export function packFrames(frames: readonly ChunkFrame[]): ChunkFrame[][] {
-  const groups: ChunkFrame[][] = [];
-  let current: ChunkFrame[] = [];
-  let size = 0;
-  for (const frame of frames) {
-    if (size + frame.payload.length > ENVELOPE_BYTES && current.length > 0) {
-      groups.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(frame);
-    size += frame.payload.length;
-  }
-  if (current.length > 0) groups.push(current);
-  return groups;
+  return groupsBySize(frames, (frame) => frame.payload.length, ENVELOPE_BYTES);
 }
 
 /**

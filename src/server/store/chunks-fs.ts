@@ -29,6 +29,7 @@ import {
 import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isSha256Hex, sha256Hex } from '../../core/hash.ts';
+import { groupsBySize } from '../../core/size-groups.ts';
 import {
   COMPRESSED_SUFFIX,
   compressedFrame,
@@ -274,7 +275,7 @@ export class FolderChunkStore implements ChunkStore {
     const batch = [...this.staged.values()];
     // A failure here (an I/O error) fails the push, which commits nothing; the agent sends it again.
     if (batch.length > FILE_EACH_UP_TO) {
-      for (const group of groupsOf(batch, PACK_MAX_BYTES)) {
+      for (const group of groupsBySize(batch, (chunk) => chunk.file.length, PACK_MAX_BYTES)) {
         await this.packs.write(group, this.fsync ? this.syncPath : undefined);
         this.unstage(group);
       }
@@ -428,24 +429,6 @@ export class FolderChunkStore implements ChunkStore {
     }
     return total;
   }
-}
-
-/** `chunks` in groups of at most `maxBytes` (a larger chunk alone in its group). */
-function groupsOf(chunks: readonly PackInput[], maxBytes: number): PackInput[][] {
-  const groups: PackInput[][] = [];
-  let group: PackInput[] = [];
-  let bytes = 0;
-  for (const chunk of chunks) {
-    if (group.length > 0 && bytes + chunk.file.length > maxBytes) {
-      groups.push(group);
-      group = [];
-      bytes = 0;
-    }
-    group.push(chunk);
-    bytes += chunk.file.length;
-  }
-  if (group.length > 0) groups.push(group);
-  return groups;
 }
 
 /** The chunk a file in the folder holds (`<hash>` or `<hash>.z`); undefined for any other name. */

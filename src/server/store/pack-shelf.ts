@@ -24,6 +24,7 @@ import {
 } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { groupsBySize } from '../../core/size-groups.ts';
 import { type EncodedPack, encodePack, type PackInput, type PackSlot, TRAILER_BYTES } from './chunk-pack.ts';
 import { modifiedAt, readAt, readFd, readIndex, sizeOf, syncFolderSync, writeAll } from './pack-io.ts';
 
@@ -409,20 +410,7 @@ export class PackShelf {
 
 /** `parts` joined end to end into buffers of about `size` bytes (a larger part is one alone). */
 function joinedUpTo(parts: readonly Uint8Array[], size: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let group: Uint8Array[] = [];
-  let bytes = 0;
-  const close = () => {
-    if (group.length === 1) out.push(group[0]!);
-    else if (group.length > 1) out.push(Buffer.concat(group, bytes));
-    group = [];
-    bytes = 0;
-  };
-  for (const part of parts) {
-    if (bytes > 0 && bytes + part.length > size) close();
-    group.push(part);
-    bytes += part.length;
-  }
-  close();
-  return out;
+  return groupsBySize(parts, (part) => part.length, size).map((group) =>
+    group.length === 1 ? group[0]! : Buffer.concat(group),
+  );
 }
