@@ -61,6 +61,21 @@ function holdGitLsFiles(): string {
   return marks;
 }
 
+/**
+ * A repository whose branch `next` changes main.ts, its agent, and a peer that holds main.ts.
+ * No safety rescan on the repository's agent: a full scan waits for what git tracks by design, and
+ * a checkout's cycle would queue behind one (on a loaded machine one lands in a test's window).
+ */
+async function repoWithNextBranch(): Promise<{ dirA: string; peer: string }> {
+  const hub = startHub();
+  const dirA = repo('*.gen.ts\n');
+  commitOnBranch(dirA, 'next', 'main.ts', 'export const next = 2;\n');
+  await startAgent(hub, { dir: dirA, rescanMinMs: 600_000 });
+  const peer = (await startAgent(hub)).tree.root;
+  await waitUntil(() => existsSync(join(peer, 'main.ts')), 'main.ts on the peer');
+  return { dirA, peer };
+}
+
 describe('git follows git', () => {
   it('syncs a file under an ignored folder once it is force-added with git add -f', async () => {
     const hub = startHub();
@@ -99,33 +114,21 @@ describe('git follows git', () => {
   });
 
   it("pushes a checkout's files that no ignore pattern matches without waiting for git ls-files", async () => {
-    const hub = startHub();
-    const dirA = repo('*.gen.ts\n');
-    commitOnBranch(dirA, 'next', 'main.ts', 'export const next = 2;\n');
-    // No safety rescan while git is held: a full scan waits for what git tracks by design, and the
-    // checkout's cycle would queue behind it (on a loaded machine one lands in the window).
-    await startAgent(hub, { dir: dirA, rescanMinMs: 600_000 });
-    const b = await startAgent(hub);
-    await waitUntil(() => existsSync(join(b.tree.root, 'main.ts')), 'main.ts on the peer');
+    const { dirA, peer } = await repoWithNextBranch();
     // From here on `git ls-files` does not answer until released: the agent asks it (what git
     // tracks decides what syncs under an ignore pattern), but main.ts's verdict cannot depend on it.
     const marks = holdGitLsFiles();
     git(dirA, 'checkout', '-q', 'next');
     await waitUntil(() => existsSync(join(marks, 'asked')), 'the agent to ask git what it tracks');
     await waitUntil(
-      () => readFileSync(join(b.tree.root, 'main.ts'), 'utf8') === 'export const next = 2;\n',
+      () => readFileSync(join(peer, 'main.ts'), 'utf8') === 'export const next = 2;\n',
       "the checkout's file on the peer while git ls-files is still out",
     );
     expect(existsSync(join(marks, 'release'))).toBe(false);
   });
 
   it("pushes a checkout's files while git has not yet answered what it tracked before it", async () => {
-    const hub = startHub();
-    const dirA = repo('*.gen.ts\n');
-    commitOnBranch(dirA, 'next', 'main.ts', 'export const next = 2;\n');
-    await startAgent(hub, { dir: dirA, rescanMinMs: 600_000 });
-    const b = await startAgent(hub);
-    await waitUntil(() => existsSync(join(b.tree.root, 'main.ts')), 'main.ts on the peer');
+    const { dirA, peer } = await repoWithNextBranch();
     const marks = holdGitLsFiles();
     // A first change of the index, whose question to git stays out...
     writeFileSync(join(dirA, 'notes.txt'), 'notes\n');
@@ -134,7 +137,7 @@ describe('git follows git', () => {
     // ...then a checkout, in cycles of its own: its files do not wait for that answer either.
     git(dirA, 'checkout', '-q', 'next');
     await waitUntil(
-      () => readFileSync(join(b.tree.root, 'main.ts'), 'utf8') === 'export const next = 2;\n',
+      () => readFileSync(join(peer, 'main.ts'), 'utf8') === 'export const next = 2;\n',
       "the checkout's file on the peer while git ls-files is still out",
     );
     expect(existsSync(join(marks, 'release'))).toBe(false);
